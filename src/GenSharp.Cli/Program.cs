@@ -1,0 +1,1 @@
+return GenSharp.Cli.CliApp.Run(args);

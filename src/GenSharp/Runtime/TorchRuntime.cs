@@ -1,0 +1,84 @@
+using System.Reflection;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Runtime;
+
+/// <summary>Native engine start-up, device choice, threads and seeding.</summary>
+public static class TorchRuntime
+{
+    static readonly object Gate = new();
+    static bool _ready;
+
+    /// <summary>libtorch version this build references.</summary>
+    public const string LibTorchVersion = "2.10.0";
+
+    /// <summary>
+    /// Loads libtorch and TorchSharp's native shim once, turning a load failure into a one-line
+    /// message. Every entry point calls this before its first tensor.
+    /// </summary>
+    public static void EnsureReady()
+    {
+        if (_ready) return;
+        lock (Gate)
+        {
+            if (_ready) return;
+            try
+            {
+                using var probe = torch.zeros(1);
+            }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or NotSupportedException)
+            {
+                var inner = e;
+                while (inner.InnerException is not null) inner = inner.InnerException;
+                throw new GenSharpException(
+                    "could not load libtorch (TorchSharp native libraries): " + inner.Message.Split('\n')[0] +
+                    " — rebuild with 'dotnet build' so the native files are copied and patched for this system");
+            }
+            _ready = true;
+        }
+    }
+
+    /// <summary>Parses a device name ("cpu", "cuda", "cuda:1"), checking it is available.</summary>
+    public static Device ParseDevice(string name)
+    {
+        EnsureReady();
+        var n = name.Trim().ToLowerInvariant();
+        if (n == "cpu") return torch.CPU;
+        if (n == "cuda" || n.StartsWith("cuda:"))
+        {
+            if (!torch.cuda.is_available())
+                throw new GenSharpException($"--device {name}: CUDA is not available in this build (install a libtorch-cuda package and run on a machine with a GPU), use --device cpu");
+            int index = 0;
+            if (n.Length > 5 && !int.TryParse(n[5..], out index))
+                throw new GenSharpException($"--device {name}: expected cuda or cuda:N");
+            return torch.device(DeviceType.CUDA, index);
+        }
+        throw new GenSharpException($"--device {name}: expected cpu, cuda or cuda:N");
+    }
+
+    /// <summary>Seeds libtorch's generator (and thereby every torch random op) for repeatable runs.</summary>
+    public static void Seed(long seed)
+    {
+        EnsureReady();
+        torch.manual_seed(seed);
+        if (torch.cuda.is_available()) torch.cuda.manual_seed_all(seed);
+    }
+
+    /// <summary>Sets the intra-op thread count (0 leaves libtorch's default).</summary>
+    public static void SetThreads(int threads)
+    {
+        EnsureReady();
+        if (threads > 0) torch.set_num_threads(threads);
+    }
+
+    /// <summary>GenSharp's assembly version.</summary>
+    public static string GenSharpVersion =>
+        typeof(TorchRuntime).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
+        ?? typeof(TorchRuntime).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    /// <summary>TorchSharp's assembly version.</summary>
+    public static string TorchSharpVersion =>
+        typeof(torch).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
+        ?? typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown";
+}
