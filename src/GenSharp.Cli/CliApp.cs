@@ -1,11 +1,331 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GenSharp.Data;
+using GenSharp.Evaluation;
+using GenSharp.Models;
+using GenSharp.Runtime;
+using GenSharp.Training;
+using GenSharp.Workflows;
+using TorchSharp;
+
 namespace GenSharp.Cli;
 
+/// <summary>The <c>gensharp</c> command: parses arguments and calls the library. Exit codes: 0 ok, 1 user error, 2 usage error, 3 training diverged, 130 interrupted.</summary>
 public static class CliApp
 {
-    public static int Run(string[] args)
+    sealed record Command(string Name, string Usage, string Summary, string[] Valued, string[] Flags, Func<Args, int> Run);
+
+    static readonly string[] Common = { "device", "threads" };
+
+    static readonly Command[] Commands =
     {
-        GenSharp.Runtime.TorchRuntime.EnsureReady();
-        Console.WriteLine("gensharp");
+        new("info", "gensharp info", "versions, devices, threads, CUDA availability", Array.Empty<string>(), Array.Empty<string>(), Info),
+        new("list", "gensharp list", "model families and their config fields with defaults", Array.Empty<string>(), Array.Empty<string>(), ListFamilies),
+        new("train",
+            "gensharp train FAMILY --out DIR [--data PATH|embedded] [--steps N | --epochs N] [--batch-size N] [--seed N]\n" +
+            "               [--config FILE.json] [--set key=value ...] [--resume] [--device cpu|cuda] [--threads N]\n" +
+            "               [--exclude-class K] [--limit N] [--checkpoint-every N] [--sample-every N] [--ema DECAY]",
+            "train a model; writes DIR/checkpoint, DIR/metrics.jsonl, DIR/loss.png, DIR/samples/",
+            new[] { "out", "data", "steps", "epochs", "batch-size", "seed", "config", "set", "exclude-class", "limit", "checkpoint-every", "sample-every", "ema" },
+            new[] { "resume" }, Train),
+        new("sample", "gensharp sample CKPT --out FILE.png|FILE.npy [--n 64] [--seed N] [--class K] [--device cpu|cuda]",
+            "draw samples: a PNG grid (one row per class when conditional) or an N×C×H×W uint8 .npy",
+            new[] { "out", "n", "seed", "class" }, Array.Empty<string>(), Sample),
+        new("eval", "gensharp eval CKPT [--data PATH|embedded] [--limit N] [--k 100] [--seed N] [--device cpu|cuda]",
+            "test-set likelihood: negative ELBO and IWAE NLL (k importance samples) in nats and bits/dim; last line is JSON",
+            new[] { "data", "limit", "k", "seed" }, Array.Empty<string>(), Eval),
+        new("score", "gensharp score CKPT --data PATH|embedded --out FILE.csv [--anomaly-class K] [--limit N] [--seed N]",
+            "per-item anomaly score (negative ELBO, nats) on the test split; with --anomaly-class prints AUROC of K vs the rest",
+            new[] { "data", "out", "anomaly-class", "limit", "seed" }, Array.Empty<string>(), Score),
+        new("encode", "gensharp encode CKPT --data PATH|embedded --out FILE.codes [--bits 8] [--limit N]",
+            "compress test images to quantised latent codes; prints bits per image and reconstruction PSNR",
+            new[] { "data", "out", "bits", "limit" }, Array.Empty<string>(), Encode),
+        new("decode", "gensharp decode CKPT FILE.codes --out FILE.png|FILE.npy",
+            "decode latent codes back to images", new[] { "out" }, Array.Empty<string>(), Decode),
+        new("denoise", "gensharp denoise CKPT --data PATH|embedded --noise gaussian:0.3|saltpepper:0.1 --out FILE.png [--limit N] [--seed N]",
+            "corrupt test images, reconstruct them; writes clean/noisy/denoised rows and prints PSNR before/after",
+            new[] { "data", "noise", "out", "limit", "seed" }, Array.Empty<string>(), Denoise),
+        new("quickstart", "gensharp quickstart [--out DIR] [--threads N]",
+            "train a small VAE and a small DCGAN on the embedded Fashion-MNIST subset; writes sample grids and the VAE's NLL",
+            new[] { "out" }, Array.Empty<string>(), Quickstart),
+    };
+
+    /// <summary>Runs the CLI; returns the process exit code.</summary>
+    public static int Run(string[] argv)
+    {
+        if (argv.Length == 0 || argv[0] is "--help" or "-h" or "help")
+        {
+            PrintHelp();
+            return argv.Length == 0 ? 2 : 0;
+        }
+        if (argv[0] is "--version") { Console.WriteLine(TorchRuntime.GenSharpVersion); return 0; }
+        var cmd = Commands.FirstOrDefault(c => c.Name == argv[0]);
+        if (cmd is null)
+        {
+            Console.Error.WriteLine($"gensharp: unknown command '{argv[0]}'; commands: {string.Join(", ", Commands.Select(c => c.Name))}");
+            return 2;
+        }
+        if (argv.Skip(1).Any(a => a is "--help" or "-h"))
+        {
+            Console.WriteLine($"{cmd.Summary}\n\nusage: {cmd.Usage}");
+            return 0;
+        }
+        try
+        {
+            var args = Args.Parse(cmd.Name, argv.Skip(1), new HashSet<string>(cmd.Valued.Concat(Common)), new HashSet<string>(cmd.Flags));
+            TorchRuntime.EnsureReady();
+            if (args.Int("threads") is { } threads)
+            {
+                if (threads < 1) throw new GenSharpException($"--threads must be ≥ 1, got {threads}");
+                TorchRuntime.SetThreads(threads);
+            }
+            return cmd.Run(args);
+        }
+        catch (TrainingDivergedException e)
+        {
+            Console.Error.WriteLine($"gensharp {cmd.Name}: {e.Message}");
+            return 3;
+        }
+        catch (GenSharpException e)
+        {
+            Console.Error.WriteLine($"gensharp {cmd.Name}: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"gensharp {cmd.Name}: {e.Message}");
+            return 1;
+        }
+    }
+
+    static void PrintHelp()
+    {
+        Console.WriteLine("gensharp — generative models for .NET (TorchSharp)\n\ncommands:");
+        foreach (var c in Commands) Console.WriteLine($"  {c.Name,-11} {c.Summary}");
+        Console.WriteLine("\n'gensharp COMMAND --help' shows a command's options.");
+    }
+
+    static TorchSharp.torch.Device DeviceOf(Args a) => TorchRuntime.ParseDevice(a.Get("device") ?? "cpu");
+
+    static int Info(Args a)
+    {
+        Console.WriteLine($"GenSharp    {TorchRuntime.GenSharpVersion}");
+        Console.WriteLine($"TorchSharp  {TorchRuntime.TorchSharpVersion}");
+        Console.WriteLine($"libtorch    {TorchRuntime.LibTorchVersion}");
+        Console.WriteLine($".NET        {Environment.Version}");
+        Console.WriteLine($"threads     {torch.get_num_threads()} (cores: {Environment.ProcessorCount})");
+        bool cuda = torch.cuda.is_available();
+        Console.WriteLine($"CUDA        {(cuda ? $"available, {torch.cuda.device_count()} device(s)" : "not available")}");
+        Console.WriteLine($"devices     cpu{(cuda ? string.Concat(Enumerable.Range(0, (int)torch.cuda.device_count()).Select(i => $", cuda:{i}")) : "")}");
+        return 0;
+    }
+
+    static int ListFamilies(Args a)
+    {
+        foreach (var f in FamilyRegistry.All)
+        {
+            Console.WriteLine($"{f.Name} — {f.Summary} (default batch size {f.DefaultBatchSize})");
+            foreach (var (k, v) in ConfigJson.ToJson(f.DefaultConfig))
+                Console.WriteLine($"    {k,-24} {v?.ToJsonString() ?? "null"}");
+        }
+        return 0;
+    }
+
+    static int Train(Args a)
+    {
+        var family = a.Positional("a FAMILY (see 'gensharp list')", "train");
+        JsonObject? configFile = null;
+        if (a.Get("config") is { } cfgPath)
+        {
+            if (!File.Exists(cfgPath)) throw new GenSharpException($"--config {cfgPath}: file not found");
+            try { configFile = JsonNode.Parse(File.ReadAllText(cfgPath))?.AsObject() ?? throw new JsonException("not an object"); }
+            catch (Exception e) when (e is JsonException or InvalidOperationException)
+            { throw new GenSharpException($"--config {cfgPath}: not a JSON object ({e.Message.Split('\n')[0]})"); }
+        }
+        if (a.Get("steps") is not null && a.Get("epochs") is not null)
+            throw new GenSharpException("give --steps or --epochs, not both");
+        var req = new TrainRequest
+        {
+            Family = family,
+            OutDir = a.Require("out", "train"),
+            Data = a.Get("data"),
+            Steps = a.Long("steps"),
+            Epochs = a.Int("epochs"),
+            BatchSize = a.Int("batch-size"),
+            Seed = a.Long("seed"),
+            ConfigFile = configFile,
+            Sets = a.All("set"),
+            Resume = a.Has("resume"),
+            Device = a.Get("device") ?? "cpu",
+            ExcludeClass = a.Int("exclude-class"),
+            Limit = a.Int("limit"),
+            CheckpointEvery = a.Long("checkpoint-every"),
+            SampleEvery = a.Long("sample-every"),
+            EmaDecay = a.Double("ema"),
+        };
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cts.IsCancellationRequested) return; // a second Ctrl-C kills the process
+            e.Cancel = true;
+            cts.Cancel();
+            Console.Error.WriteLine("interrupt: saving a checkpoint at the end of this step (Ctrl-C again to abort)");
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            var r = TrainWorkflow.Run(req, TrainingProgress.Console(), cts.Token);
+            if (r.Interrupted)
+            {
+                Console.WriteLine($"interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved to {r.CheckpointPath}; continue with the same command plus --resume");
+                return 130;
+            }
+            var metrics = string.Join(", ", r.LastMetrics.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", CultureInfo.InvariantCulture)}"));
+            Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} images/s); {metrics}");
+            Console.WriteLine($"checkpoint: {r.CheckpointPath}");
+            Console.WriteLine($"samples:    {Path.Combine(req.OutDir, "samples")}   loss curve: {Path.Combine(req.OutDir, "loss.png")}   metrics: {Path.Combine(req.OutDir, "metrics.jsonl")}");
+            return 0;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    static int Sample(Args a)
+    {
+        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "sample"), DeviceOf(a));
+        var outPath = a.Require("out", "sample");
+        ImageWorkflows.Sample(m.Model, outPath, a.Int("n") ?? 64, a.Long("seed") ?? 0, a.Int("class"));
+        Console.WriteLine($"wrote {outPath}");
+        return 0;
+    }
+
+    static ImageDataset TestData(Args a)
+    {
+        var data = FashionMnist.Load(a.Get("data"), train: false);
+        if (a.Int("limit") is { } n)
+        {
+            if (n < 1) throw new GenSharpException($"--limit must be ≥ 1, got {n}");
+            if (n < data.Count) { var t = data.Take(n); data.Dispose(); return t; }
+        }
+        return data;
+    }
+
+    static int Eval(Args a)
+    {
+        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "eval"), DeviceOf(a));
+        using var data = TestData(a);
+        var settings = new EvalSettings(a.Int("k") ?? 100, a.Long("seed") ?? 0);
+        var r = ImageWorkflows.Eval(m.Model, data, null, settings,
+            (done, total) => { if (!Console.IsErrorRedirected) Console.Error.Write($"\reval {done}/{total}"); });
+        if (!Console.IsErrorRedirected) Console.Error.WriteLine();
+        if (m.Model is ILikelihoodModel lm) Console.WriteLine($"likelihood: {lm.LikelihoodDescription}");
+        var json = new JsonObject { ["family"] = m.Family.Name, ["checkpoint"] = m.Path, ["step"] = m.Step, ["data"] = data.Source };
+        foreach (var (k, v) in r) json[k] = Math.Round(v, 5);
+        Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+
+    static int Score(Args a)
+    {
+        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "score"), DeviceOf(a));
+        a.Require("data", "score");
+        using var data = TestData(a);
+        var outPath = a.Require("out", "score");
+        var scores = ImageWorkflows.Score(m.Model, data, outPath, a.Long("seed") ?? 0);
+        Console.WriteLine($"wrote {scores.Length} scores to {outPath}");
+        if (a.Int("anomaly-class") is { } k)
+        {
+            if (k < 0 || k >= data.NumClasses) throw new GenSharpException($"--anomaly-class {k}: must be in [0, {data.NumClasses - 1}]");
+            var auroc = ImageWorkflows.AnomalyAuroc(scores, data, k);
+            Console.WriteLine(new JsonObject { ["anomaly_class"] = k, ["auroc"] = Math.Round(auroc, 5), ["items"] = scores.Length }.ToJsonString());
+        }
+        return 0;
+    }
+
+    static int Encode(Args a)
+    {
+        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "encode"), DeviceOf(a));
+        a.Require("data", "encode");
+        using var data = TestData(a);
+        var outPath = a.Require("out", "encode");
+        var codes = ImageWorkflows.Encode(m.Model, data, outPath, a.Int("bits") ?? 8);
+        using var decoded = ImageWorkflows.Decode(m.Model, codes);
+        double psnr = ImageWorkflows.MeanPsnr(data, decoded);
+        long bytes = new FileInfo(outPath).Length;
+        Console.WriteLine($"wrote {codes.Count} codes to {outPath} ({bytes} bytes)");
+        Console.WriteLine(new JsonObject
+        {
+            ["items"] = codes.Count, ["bits_per_image"] = codes.BitsPerImage,
+            ["file_bits_per_image"] = Math.Round(bytes * 8.0 / codes.Count, 3),
+            ["raw_bits_per_image"] = data.Channels * data.Height * data.Width * 8,
+            ["psnr_db"] = Math.Round(psnr, 3),
+        }.ToJsonString());
+        return 0;
+    }
+
+    static int Decode(Args a)
+    {
+        if (a.Positionals.Count != 2) throw new GenSharpException("'decode' needs CKPT FILE.codes; see 'gensharp decode --help'");
+        using var m = ModelLoader.Load(a.Positionals[0], DeviceOf(a));
+        var codes = LatentCodes.Load(a.Positionals[1]);
+        var outPath = a.Require("out", "decode");
+        using var images = ImageWorkflows.Decode(m.Model, codes);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+        if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) GenSharp.Media.Npy.Save(outPath, GenSharp.Media.ImageGrid.ToUint8(images));
+        else GenSharp.Media.ImageGrid.SavePng(images, outPath, padding: 2, scale: 2);
+        Console.WriteLine($"decoded {codes.Count} images to {outPath}");
+        return 0;
+    }
+
+    static int Denoise(Args a)
+    {
+        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "denoise"), DeviceOf(a));
+        a.Require("data", "denoise");
+        var noise = ImageNoise.Parse(a.Require("noise", "denoise"));
+        using var data = TestData(a);
+        var outPath = a.Require("out", "denoise");
+        var (before, after) = ImageWorkflows.Denoise(m.Model, data, noise, outPath, a.Long("seed") ?? 0);
+        Console.WriteLine($"wrote {outPath} (rows: clean, noisy, denoised)");
+        Console.WriteLine(new JsonObject
+        {
+            ["noise"] = noise.ToString(), ["items"] = data.Count,
+            ["psnr_noisy_db"] = Math.Round(before, 3), ["psnr_denoised_db"] = Math.Round(after, 3),
+        }.ToJsonString());
+        return 0;
+    }
+
+    static int Quickstart(Args a)
+    {
+        var outDir = a.Get("out") ?? Path.Combine("runs", "quickstart");
+        foreach (var sub in new[] { "vae", "dcgan" })
+            if (GenSharp.Checkpoints.CheckpointFolder.Exists(Path.Combine(outDir, sub)))
+                throw new GenSharpException($"{outDir}/{sub} already holds a run; pass another --out or delete it");
+        var progress = TrainingProgress.Console();
+        Console.WriteLine($"GenSharp quickstart → {outDir} (embedded Fashion-MNIST subset, CPU)");
+        var vae = TrainWorkflow.Run(new TrainRequest
+        {
+            Family = "vae", OutDir = Path.Combine(outDir, "vae"), Data = "embedded", Steps = 1500, BatchSize = 64, Seed = 0,
+            CheckpointEvery = 500, SampleEvery = 500,
+        }, progress);
+        var gan = TrainWorkflow.Run(new TrainRequest
+        {
+            Family = "dcgan", OutDir = Path.Combine(outDir, "dcgan"), Data = "embedded", Steps = 1500, BatchSize = 64, Seed = 0,
+            CheckpointEvery = 500, SampleEvery = 500, Sets = new[] { "conditional=true", "generator_channels=32", "discriminator_channels=32" },
+        }, progress);
+        using var m = ModelLoader.Load(vae.CheckpointPath, torch.CPU);
+        using var test = FashionMnist.Load("embedded", train: false);
+        var r = ImageWorkflows.Eval(m.Model, test, null, new EvalSettings(100, 0));
+        ImageWorkflows.Sample(m.Model, Path.Combine(outDir, "vae_samples.png"), 64, 0, null);
+        using var g = ModelLoader.Load(gan.CheckpointPath, torch.CPU);
+        ImageWorkflows.Sample(g.Model, Path.Combine(outDir, "dcgan_samples.png"), 100, 0, null);
+        Console.WriteLine($"VAE  : {vae.Step} steps, {vae.Seconds:F0}s; test NLL (IWAE, k=100) {r["iwae_nll"]:F2} nats = {r["iwae_nll_bpd"]:F4} bits/dim; neg. ELBO {r["neg_elbo"]:F2} nats");
+        Console.WriteLine($"DCGAN: {gan.Step} steps, {gan.Seconds:F0}s; conditional, one row per class");
+        Console.WriteLine($"pictures: {outDir}/vae_samples.png, {outDir}/dcgan_samples.png, {outDir}/vae/reconstructions.png, {outDir}/vae/interpolation.png, */loss.png");
+        var json = new JsonObject { ["vae_iwae_nll"] = Math.Round(r["iwae_nll"], 4), ["vae_iwae_bpd"] = Math.Round(r["iwae_nll_bpd"], 5), ["vae_neg_elbo"] = Math.Round(r["neg_elbo"], 4) };
+        Console.WriteLine(json.ToJsonString());
         return 0;
     }
 }

@@ -72,10 +72,14 @@ public sealed class AtomicFileTests : IDisposable
     }
 
     [Fact]
-    public void MissingFolderIsAUserError()
+    public void MissingFolderIsCreatedAndABlockedOneIsAUserError()
     {
         var path = Path.Combine(_dir, "no-such-folder", "x.bin");
-        var e = Assert.Throws<GenSharpException>(() => AtomicFile.WriteAllBytes(path, [1]));
-        Assert.Contains("does not exist", e.Message);
+        AtomicFile.WriteAllBytes(path, [1]);
+        Assert.Equal(new byte[] { 1 }, File.ReadAllBytes(path));
+        var blocker = Path.Combine(_dir, "file");
+        File.WriteAllText(blocker, "x");
+        var e = Assert.Throws<GenSharpException>(() => AtomicFile.WriteAllBytes(Path.Combine(blocker, "y.bin"), [1]));
+        Assert.Contains("cannot create folder", e.Message);
     }
 }

@@ -11,6 +11,21 @@ namespace GenSharp.Checkpoints;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>Validates a user-given output path and returns its full form; <paramref name="what"/> names the argument in messages.</summary>
+    public static string CheckPath(string? path, string what = "path")
+    {
+        if (string.IsNullOrWhiteSpace(path))
+            throw new GenSharpException($"{what} is empty; give a file name to write to");
+        try
+        {
+            return Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new GenSharpException($"{what} '{path}' is not a valid file path ({e.Message}); choose another name");
+        }
+    }
+
     /// <summary>Atomically replaces <paramref name="path"/> with <paramref name="data"/>.</summary>
     /// <param name="path">The file to create or replace.</param>
     /// <param name="data">The complete new content.</param>
@@ -34,9 +49,9 @@ public static class AtomicFile
     /// stream it is given. If <paramref name="write"/> throws, the exception propagates, the temporary
     /// file is deleted and the previous file (if any) is unchanged.
     /// </summary>
-    /// <param name="path">The file to create or replace; its folder must exist.</param>
+    /// <param name="path">The file to create or replace; its folder is created when missing.</param>
     /// <param name="write">Writes the complete new content; must not close the stream.</param>
-    /// <exception cref="GenSharpException">The folder of <paramref name="path"/> does not exist.</exception>
+    /// <exception cref="GenSharpException">The folder of <paramref name="path"/> cannot be created.</exception>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -44,8 +59,9 @@ public static class AtomicFile
 
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full) ?? throw new GenSharpException($"{path}: cannot write to a root directory; give a file path");
-        if (!Directory.Exists(folder))
-            throw new GenSharpException($"{path}: folder {folder} does not exist; create it first or choose another path");
+        try { Directory.CreateDirectory(folder); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw new GenSharpException($"{path}: cannot create folder {folder} ({e.Message.Split('\n')[0]}); choose another path"); }
 
         var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.tmp-{RandomSuffix()}");
         try

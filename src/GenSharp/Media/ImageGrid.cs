@@ -1,3 +1,4 @@
+using GenSharp.Checkpoints;
 using GenSharp.Runtime;
 using SkiaSharp;
 using TorchSharp;

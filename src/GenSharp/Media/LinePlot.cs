@@ -1,3 +1,4 @@
+using GenSharp.Checkpoints;
 using System.Globalization;
 using SkiaSharp;
 

@@ -1,3 +1,4 @@
+using GenSharp.Checkpoints;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;

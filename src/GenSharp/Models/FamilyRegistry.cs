@@ -1,0 +1,31 @@
+using GenSharp.Models.Gan;
+using GenSharp.Models.Vae;
+
+namespace GenSharp.Models;
+
+/// <summary>Maps family names to families, so front ends treat every family alike.</summary>
+public static class FamilyRegistry
+{
+    static readonly Dictionary<string, IFamily> Families = new(StringComparer.Ordinal);
+
+    static FamilyRegistry()
+    {
+        Register(new VaeFamily());
+        Register(new DcganFamily());
+    }
+
+    /// <summary>Adds a family (name must be new).</summary>
+    public static void Register(IFamily family)
+    {
+        if (!Families.TryAdd(family.Name, family))
+            throw new InvalidOperationException($"family '{family.Name}' is registered twice");
+    }
+
+    /// <summary>Every registered family, by name.</summary>
+    public static IReadOnlyList<IFamily> All => Families.Values.OrderBy(f => f.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>The family called <paramref name="name"/>, or a one-line error listing the known ones.</summary>
+    public static IFamily Get(string name) =>
+        Families.TryGetValue(name, out var f) ? f
+        : throw new GenSharpException($"unknown family '{name}'; known families: {string.Join(", ", Families.Keys.Order())}");
+}

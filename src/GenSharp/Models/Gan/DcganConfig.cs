@@ -1,0 +1,37 @@
+namespace GenSharp.Models.Gan;
+
+/// <summary>DCGAN (Radford et al. 2016, arXiv:1511.06434), optionally class-conditional.</summary>
+public sealed record DcganConfig : FamilyConfig
+{
+    /// <summary>Dimensionality of the noise z.</summary>
+    public int LatentDim { get; init; } = 100;
+    /// <summary>Base channel width of the generator.</summary>
+    public int GeneratorChannels { get; init; } = 64;
+    /// <summary>Base channel width of the discriminator.</summary>
+    public int DiscriminatorChannels { get; init; } = 64;
+    /// <summary>Condition both networks on the class label.</summary>
+    public bool Conditional { get; init; } = false;
+    /// <summary>Size of the learned class embedding fed to the generator.</summary>
+    public int ClassEmbedding { get; init; } = 32;
+    /// <summary>Spectral normalisation on the discriminator's convolutions (Miyato et al. 2018); replaces its BatchNorm.</summary>
+    public bool SpectralNorm { get; init; } = false;
+    /// <summary>Adam learning rate for both networks.</summary>
+    public double LearningRate { get; init; } = 2e-4;
+    /// <summary>Adam β1 (0.5 as in the DCGAN paper).</summary>
+    public double Beta1 { get; init; } = 0.5;
+    /// <summary>Adam β2.</summary>
+    public double Beta2 { get; init; } = 0.999;
+
+    public override void Validate()
+    {
+        base.Validate();
+        Require(LatentDim is >= 1 and <= 4096, "latent_dim", "in [1, 4096]", LatentDim);
+        Require(GeneratorChannels is >= 1 and <= 2048, "generator_channels", "in [1, 2048]", GeneratorChannels);
+        Require(DiscriminatorChannels is >= 1 and <= 2048, "discriminator_channels", "in [1, 2048]", DiscriminatorChannels);
+        Require(ClassEmbedding is >= 1 and <= 4096, "class_embedding", "in [1, 4096]", ClassEmbedding);
+        Require(!Conditional || NumClasses >= 2, "num_classes", "≥ 2 for a conditional model", NumClasses);
+        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
+        Require(Beta1 >= 0 && Beta1 < 1, "beta1", "in [0, 1)", Beta1);
+        Require(Beta2 >= 0 && Beta2 < 1, "beta2", "in [0, 1)", Beta2);
+    }
+}

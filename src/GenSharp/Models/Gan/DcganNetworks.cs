@@ -1,0 +1,41 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Gan;
+
+/// <summary>The generator and discriminator under one root, so the checkpoint names are generator.* and discriminator.*.</summary>
+public sealed class DcganNetworks : nn.Module
+{
+    private readonly DcganGenerator generator;
+    private readonly DcganDiscriminator discriminator;
+
+    public DcganNetworks(DcganConfig c) : base(nameof(DcganNetworks))
+    {
+        generator = new DcganGenerator(c);
+        discriminator = new DcganDiscriminator(c);
+        RegisterComponents();
+        InitWeights();
+    }
+
+    public DcganGenerator Generator => generator;
+    public DcganDiscriminator Discriminator => discriminator;
+
+    /// <summary>DCGAN §4: conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02), shifts 0.</summary>
+    void InitWeights()
+    {
+        using var _ = torch.no_grad();
+        foreach (var (name, p) in named_parameters())
+        {
+            bool isNorm = name.Contains("BatchNorm", StringComparison.Ordinal);
+            if (name.EndsWith("weight", StringComparison.Ordinal) || name.EndsWith("weight_orig", StringComparison.Ordinal))
+            {
+                if (p.dim() == 1) nn.init.normal_(p, 1.0, 0.02); // BatchNorm γ
+                else if (!name.Contains("label_", StringComparison.Ordinal)) nn.init.normal_(p, 0.0, 0.02);
+            }
+            else if (name.EndsWith("bias", StringComparison.Ordinal) && !isNorm)
+            {
+                p.zero_();
+            }
+        }
+    }
+}

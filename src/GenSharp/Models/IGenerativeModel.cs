@@ -1,0 +1,14 @@
+using GenSharp.Training;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models;
+
+/// <summary>A built model of some family: trainable, samplable, disposable.</summary>
+public interface IGenerativeModel : ITrainable, IDisposable
+{
+    /// <summary>The validated config it was built from.</summary>
+    FamilyConfig Config { get; }
+
+    /// <summary>Device the model lives on.</summary>
+    Device Device { get; }
+}

@@ -1,0 +1,26 @@
+namespace GenSharp.Models.Vae;
+
+/// <summary>Convolutional VAE with a Gaussian latent and a Bernoulli decoder on binarized pixels.</summary>
+public sealed record VaeConfig : FamilyConfig
+{
+    /// <summary>Dimensionality of the Gaussian latent z.</summary>
+    public int LatentDim { get; init; } = 16;
+    /// <summary>Channels of the first conv layer (the second has twice as many).</summary>
+    public int Channels { get; init; } = 32;
+    /// <summary>Width of the fully connected layer between conv stack and latent.</summary>
+    public int Hidden { get; init; } = 256;
+    /// <summary>Weight on the KL term (β-VAE); 1 gives the ELBO. Reported NLL always uses β = 1.</summary>
+    public double Beta { get; init; } = 1.0;
+    /// <summary>Adam learning rate.</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    public override void Validate()
+    {
+        base.Validate();
+        Require(LatentDim is >= 1 and <= 4096, "latent_dim", "in [1, 4096]", LatentDim);
+        Require(Channels is >= 1 and <= 1024, "channels", "in [1, 1024]", Channels);
+        Require(Hidden is >= 1 and <= 65536, "hidden", "in [1, 65536]", Hidden);
+        Require(Beta >= 0 && double.IsFinite(Beta), "beta", "a finite number ≥ 0", Beta);
+        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
+    }
+}

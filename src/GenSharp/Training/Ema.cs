@@ -1,0 +1,63 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Training;
+
+/// <summary>
+/// Exponential moving average of a module's parameters:
+/// shadow ← decay·shadow + (1 − decay)·θ after every optimiser step. Buffers (e.g. BatchNorm
+/// statistics) are copied as they are. Sampling from the average is usually better than from the
+/// last iterate (used by diffusion and GAN recipes).
+/// </summary>
+public sealed class Ema : IDisposable
+{
+    readonly nn.Module _module;
+    readonly Dictionary<string, Tensor> _shadow = new();
+
+    /// <summary>Decay per step, in [0, 1).</summary>
+    public double Decay { get; }
+
+    public Ema(nn.Module module, double decay)
+    {
+        if (!(decay >= 0 && decay < 1))
+            throw new GenSharpException($"ema_decay must be in [0, 1), got {decay}");
+        _module = module;
+        Decay = decay;
+        using var _ = torch.no_grad();
+        foreach (var (name, t) in module.state_dict())
+            _shadow[name] = t.detach().clone();
+    }
+
+    /// <summary>The averaged tensors, named as the module's state dict.</summary>
+    public IReadOnlyDictionary<string, Tensor> Shadow => _shadow;
+
+    /// <summary>Moves the average one step toward the current weights.</summary>
+    public void Update()
+    {
+        using var _ = torch.no_grad();
+        foreach (var (name, t) in _module.state_dict())
+        {
+            var s = _shadow[name];
+            if (t.is_floating_point()) s.mul_(Decay).add_(t.detach(), alpha: 1 - Decay);
+            else s.copy_(t);
+        }
+    }
+
+    /// <summary>Replaces the average with the given tensors (resume).</summary>
+    public void Load(IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        using var _ = torch.no_grad();
+        foreach (var (name, s) in _shadow)
+        {
+            if (!tensors.TryGetValue(name, out var t))
+                throw new GenSharpException($"EMA state lacks '{name}'; resume from a checkpoint made with the same ema_decay setting");
+            s.copy_(t);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _shadow.Values) t.Dispose();
+        _shadow.Clear();
+    }
+}

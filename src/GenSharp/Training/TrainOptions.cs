@@ -1,0 +1,35 @@
+namespace GenSharp.Training;
+
+/// <summary>Loop settings shared by every family (the family's own settings live in its config).</summary>
+public sealed record TrainOptions
+{
+    /// <summary>Total optimisation steps (takes precedence over <see cref="Epochs"/> when both set).</summary>
+    public long? Steps { get; init; }
+    /// <summary>Total epochs over the training data.</summary>
+    public int? Epochs { get; init; }
+    public int BatchSize { get; init; } = 64;
+    public long Seed { get; init; } = 0;
+    /// <summary>Checkpoint every N steps (0 = only at the end).</summary>
+    public long CheckpointEvery { get; init; } = 1000;
+    /// <summary>Write a sample grid every N steps (0 = only at the end).</summary>
+    public long SampleEvery { get; init; } = 1000;
+    /// <summary>Append a metrics line every N steps.</summary>
+    public long LogEvery { get; init; } = 50;
+    /// <summary>EMA decay of the weights; null disables EMA.</summary>
+    public double? EmaDecay { get; init; }
+    /// <summary>Number of samples in periodic grids.</summary>
+    public int SampleCount { get; init; } = 64;
+
+    /// <summary>Throws a one-line error for impossible values.</summary>
+    public void Validate()
+    {
+        if (Steps is <= 0) throw new GenSharpException($"--steps must be ≥ 1, got {Steps}");
+        if (Epochs is <= 0) throw new GenSharpException($"--epochs must be ≥ 1, got {Epochs}");
+        if (BatchSize <= 0) throw new GenSharpException($"--batch-size must be ≥ 1, got {BatchSize}");
+        if (CheckpointEvery < 0) throw new GenSharpException("checkpoint_every must be ≥ 0");
+        if (SampleEvery < 0) throw new GenSharpException("sample_every must be ≥ 0");
+        if (LogEvery <= 0) throw new GenSharpException("log_every must be ≥ 1");
+        if (SampleCount <= 0) throw new GenSharpException("sample_count must be ≥ 1");
+        if (EmaDecay is { } d && !(d >= 0 && d < 1)) throw new GenSharpException($"ema_decay must be in [0, 1), got {d}");
+    }
+}

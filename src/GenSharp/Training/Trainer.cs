@@ -1,0 +1,320 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
+using GenSharp.Data;
+using GenSharp.Media;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Training;
+
+/// <summary>
+/// The one training loop. It knows nothing about any model family: it feeds batches to an
+/// <see cref="ITrainable"/>, guards against NaN, keeps an optional EMA, logs metrics as JSON lines,
+/// writes sample grids and atomic checkpoints, and resumes exactly where a checkpoint stopped.
+/// </summary>
+/// <remarks>
+/// Run folder layout: <c>checkpoint/</c> (latest good checkpoint), <c>metrics.jsonl</c>,
+/// <c>loss.png</c>, <c>samples/step-NNNNNNN.png</c>.
+/// Resume is exact because (1) the batch for step k depends only on (seed, k), (2) libtorch's
+/// RNG state is saved with the checkpoint and restored, and (3) optimiser state is saved whole.
+/// </remarks>
+public sealed class Trainer
+{
+    const int StateFormatVersion = 1;
+    readonly ITrainable _model;
+    readonly BatchLoader _data;
+    readonly TrainOptions _options;
+    readonly string _outDir;
+    readonly JsonObject _checkpointConfig;
+    readonly Device _device;
+    readonly TrainingProgress _progress;
+
+    /// <param name="model">The family's trainable model, already on <paramref name="device"/>.</param>
+    /// <param name="data">Batches in a seed-determined order.</param>
+    /// <param name="options">Loop settings.</param>
+    /// <param name="outDir">Run folder.</param>
+    /// <param name="checkpointConfig">Written verbatim as the checkpoint's <c>config.json</c> (the family and its config).</param>
+    /// <param name="device">Where batches go.</param>
+    /// <param name="progress">Progress display; <see cref="TrainingProgress.Silent"/> by default.</param>
+    public Trainer(ITrainable model, BatchLoader data, TrainOptions options, string outDir,
+                   JsonObject checkpointConfig, Device device, TrainingProgress? progress = null)
+    {
+        options.Validate();
+        _model = model;
+        _data = data;
+        _options = options;
+        _outDir = outDir;
+        _checkpointConfig = checkpointConfig;
+        _device = device;
+        _progress = progress ?? TrainingProgress.Silent;
+    }
+
+    /// <summary>Total steps this run is asked for.</summary>
+    public long TotalSteps => _options.Steps ?? (long)(_options.Epochs ?? 1) * _data.BatchesPerEpoch;
+
+    /// <summary>The run's checkpoint folder.</summary>
+    public string CheckpointDir => Path.Combine(_outDir, CheckpointFolder.RunSubfolder);
+
+    string MetricsPath => Path.Combine(_outDir, "metrics.jsonl");
+
+    /// <summary>
+    /// Trains from step 0 (or from the run's checkpoint when <paramref name="resume"/>) to
+    /// <see cref="TotalSteps"/>. Cancellation saves a checkpoint and returns with Interrupted set.
+    /// </summary>
+    /// <exception cref="TrainingDivergedException">A loss became NaN/Inf; the last good checkpoint is untouched.</exception>
+    public TrainResult Run(bool resume = false, CancellationToken cancel = default)
+    {
+        Directory.CreateDirectory(_outDir);
+        long total = TotalSteps;
+        using var ema = _options.EmaDecay is { } decay ? new Ema(_model.Model, decay) : null;
+
+        long start = 0;
+        if (resume)
+        {
+            if (!CheckpointFolder.Exists(_outDir))
+                throw new GenSharpException($"--resume: no checkpoint in {_outDir}; start a new run without --resume");
+            start = LoadTrainerState(CheckpointFolder.Resolve(_outDir), ema);
+            TruncateMetrics(start);
+            if (start >= total)
+                throw new GenSharpException($"--resume: the checkpoint is already at step {start} of {total}; ask for more with --steps");
+        }
+        else if (CheckpointFolder.Exists(_outDir))
+        {
+            throw new GenSharpException($"{_outDir} already holds a checkpoint; pass --resume to continue it or choose another --out");
+        }
+        else if (File.Exists(MetricsPath))
+        {
+            File.Delete(MetricsPath);
+        }
+
+        var title = _checkpointConfig["family"]?.GetValue<string>() ?? "train";
+        var losses = new List<double>();
+        var window = new Dictionary<string, double>();
+        int windowCount = 0;
+        IReadOnlyDictionary<string, double> lastMetrics = new Dictionary<string, double>();
+        long lastGood = resume ? start : -1;
+        var clock = Stopwatch.StartNew();
+        long step = start;
+        bool interrupted = false;
+
+        _progress.Run(title, start, total, reporter =>
+        {
+            var windowClock = Stopwatch.StartNew();
+            while (step < total)
+            {
+                if (cancel.IsCancellationRequested) { interrupted = true; break; }
+                IReadOnlyDictionary<string, double> metrics;
+                using (var scope = torch.NewDisposeScope())
+                {
+                    var (images, labels) = _data.GetBatch(step);
+                    metrics = _model.TrainStep(images.to(_device), labels.to(_device));
+                }
+                step++;
+                foreach (var (k, v) in metrics)
+                {
+                    if (!double.IsFinite(v))
+                        throw new TrainingDivergedException(
+                            $"{k} became {v} at step {step}; stopped without saving. " +
+                            (lastGood >= 0 ? $"Last good checkpoint: {CheckpointDir} (step {lastGood}); " : "No checkpoint was written yet; ") +
+                            "lower the learning rate or check the data");
+                    window[k] = window.GetValueOrDefault(k) + v;
+                }
+                windowCount++;
+                losses.Add(metrics.Values.First());
+                ema?.Update();
+
+                double itPerSec = (step - start) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                reporter.Report(step, Status(title, step, total, metrics, itPerSec));
+
+                if (step % _options.LogEvery == 0 || step == total)
+                {
+                    var mean = window.ToDictionary(kv => kv.Key, kv => kv.Value / windowCount);
+                    AppendMetrics(step, mean, windowCount / Math.Max(1e-9, windowClock.Elapsed.TotalSeconds));
+                    lastMetrics = mean;
+                    window.Clear();
+                    windowCount = 0;
+                    windowClock.Restart();
+                }
+                if (_options.SampleEvery > 0 && step % _options.SampleEvery == 0 && step != total)
+                    WriteSamples(step, ema, reporter);
+                if (_options.CheckpointEvery > 0 && step % _options.CheckpointEvery == 0 && step != total)
+                {
+                    SaveCheckpoint(step, ema);
+                    lastGood = step;
+                    reporter.Log($"checkpoint: step {step} → {CheckpointDir}");
+                }
+            }
+            return 0;
+        });
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (step > start || !resume)
+        {
+            SaveCheckpoint(step, ema);
+        }
+        if (!interrupted)
+        {
+            WriteSamples(step, ema, null);
+            WriteLossPlot();
+        }
+        double ips = (step - start) * (double)_options.BatchSize / Math.Max(1e-9, seconds);
+        return new TrainResult(step, total, interrupted, CheckpointDir, lastMetrics, seconds, ips, losses);
+    }
+
+    static string Status(string title, long step, long total, IReadOnlyDictionary<string, double> metrics, double itPerSec)
+    {
+        var parts = metrics.Take(4).Select(kv => $"{kv.Key} {kv.Value.ToString("G4", CultureInfo.InvariantCulture)}");
+        var eta = itPerSec > 0 ? TimeSpan.FromSeconds((total - step) / itPerSec) : TimeSpan.Zero;
+        return $"{title} {step}/{total} · {string.Join(" · ", parts)} · {itPerSec:F1} it/s · ETA {eta:hh\\:mm\\:ss}";
+    }
+
+    void AppendMetrics(long step, IReadOnlyDictionary<string, double> mean, double itPerSec)
+    {
+        var line = new JsonObject { ["step"] = step };
+        foreach (var (k, v) in mean) line[k] = v;
+        line["it_per_s"] = Math.Round(itPerSec, 3);
+        line["rss_mb"] = Math.Round(Environment.WorkingSet / (1024.0 * 1024.0), 1);
+        line["time"] = DateTime.UtcNow.ToString("O");
+        File.AppendAllText(MetricsPath, line.ToJsonString() + "\n");
+    }
+
+    void TruncateMetrics(long step)
+    {
+        if (!File.Exists(MetricsPath)) return;
+        var kept = File.ReadAllLines(MetricsPath).Where(l =>
+        {
+            try { return JsonNode.Parse(l)?["step"]?.GetValue<long>() <= step; }
+            catch (JsonException) { return false; }
+        });
+        AtomicFile.WriteAllText(MetricsPath, string.Concat(kept.Select(l => l + "\n")));
+    }
+
+    void WriteSamples(long step, Ema? ema, IProgressReporter? reporter)
+    {
+        var path = Path.Combine(_outDir, "samples", $"step-{step:D7}.png");
+        // Sampling must not disturb the training RNG stream, or resume would diverge from an
+        // uninterrupted run: save the state, sample from a fixed seed, restore.
+        using var rng = torch.get_rng_state();
+        try
+        {
+            torch.manual_seed(_options.Seed + 1_000_003);
+            using var _ = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            using var swap = ema is null ? null : new WeightSwap(_model.Model, ema.Shadow);
+            var grid = SampleGrid.Draw(_model, _options.SampleCount);
+            if (grid is null) return;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            ImageGrid.SavePng(grid.Value.Images, path, grid.Value.Columns, padding: 2, scale: 2);
+            reporter?.Log($"samples: {path}");
+        }
+        finally
+        {
+            torch.set_rng_state(rng);
+        }
+    }
+
+    void WriteLossPlot()
+    {
+        if (!File.Exists(MetricsPath)) return;
+        var series = new Dictionary<string, (List<double> X, List<double> Y)>();
+        foreach (var l in File.ReadLines(MetricsPath))
+        {
+            var o = JsonNode.Parse(l)!.AsObject();
+            double x = o["step"]!.GetValue<double>();
+            foreach (var (k, v) in o)
+            {
+                if (k is "step" or "it_per_s" or "rss_mb" or "time" || v is null) continue;
+                if (!series.TryGetValue(k, out var s)) series[k] = s = (new(), new());
+                s.X.Add(x);
+                s.Y.Add(v.GetValue<double>());
+            }
+        }
+        if (series.Count == 0) return;
+        var list = series.Select(kv => new PlotSeries(kv.Key, kv.Value.X, kv.Value.Y)).ToList();
+        LinePlot.Save(Path.Combine(_outDir, "loss.png"), $"{_checkpointConfig["family"]} training", list);
+    }
+
+    void SaveCheckpoint(long step, Ema? ema)
+    {
+        // Never overwrite a good checkpoint with a diverged one.
+        using (torch.no_grad())
+        {
+            foreach (var (name, p) in _model.Model.named_parameters())
+                if (!torch.isfinite(p).all().item<bool>())
+                    throw new TrainingDivergedException($"parameter {name} is not finite at step {step}; checkpoint not written, {CheckpointDir} keeps the last good one");
+        }
+        var config = (JsonObject)_checkpointConfig.DeepClone();
+        config["step"] = step;
+        CheckpointFolder.Save(CheckpointDir, dir =>
+        {
+            AtomicFile.WriteAllText(Path.Combine(dir, CheckpointFolder.ConfigFile),
+                config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            Safetensors.Save(Path.Combine(dir, CheckpointFolder.ModelFile), ModuleState.Collect(_model.Model),
+                new Dictionary<string, string> { ["format"] = "pt", ["step"] = step.ToString(CultureInfo.InvariantCulture) });
+            if (ema is not null)
+                Safetensors.Save(Path.Combine(dir, CheckpointFolder.EmaFile), ema.Shadow.ToDictionary(kv => kv.Key, kv => kv.Value));
+            AtomicFile.Write(Path.Combine(dir, CheckpointFolder.OptimizerFile), stream =>
+            {
+                using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                w.Write(_model.Optimizers.Count);
+                foreach (var opt in _model.Optimizers) ((TorchSharp.Modules.OptimizerHelper)opt).save_state_dict(w);
+            });
+            using var rng = torch.get_rng_state();
+            var state = new JsonObject
+            {
+                ["format_version"] = StateFormatVersion,
+                ["step"] = step,
+                ["seed"] = _options.Seed,
+                ["batch_size"] = _options.BatchSize,
+                ["total_steps"] = TotalSteps,
+                ["ema_decay"] = _options.EmaDecay,
+                ["optimizers"] = _model.Optimizers.Count,
+                ["rng_state"] = Convert.ToBase64String(rng.data<byte>().ToArray()),
+            };
+            AtomicFile.WriteAllText(Path.Combine(dir, CheckpointFolder.TrainerStateFile),
+                state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        });
+    }
+
+    long LoadTrainerState(string dir, Ema? ema)
+    {
+        var statePath = Path.Combine(dir, CheckpointFolder.TrainerStateFile);
+        if (!File.Exists(statePath))
+            throw new GenSharpException($"{dir} has no {CheckpointFolder.TrainerStateFile}; it cannot be resumed (it was exported without trainer state)");
+        JsonObject state;
+        try { state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+        { throw new GenSharpException($"{statePath} is not valid JSON: {e.Message.Split('\n')[0]}"); }
+        int version = state["format_version"]?.GetValue<int>() ?? -1;
+        if (version != StateFormatVersion)
+            throw new GenSharpException($"{statePath}: trainer state format {version} is not supported (expected {StateFormatVersion})");
+        long seed = state["seed"]!.GetValue<long>();
+        int batch = state["batch_size"]!.GetValue<int>();
+        if (seed != _options.Seed || batch != _options.BatchSize)
+            throw new GenSharpException($"--resume: the checkpoint was trained with --seed {seed} --batch-size {batch}; pass the same values to continue it exactly");
+
+        using (var model = Safetensors.Load(Path.Combine(dir, CheckpointFolder.ModelFile)))
+            ModuleState.Load(_model.Model, model.Tensors, CheckpointFolder.ModelFile);
+        if (ema is not null)
+        {
+            var emaPath = Path.Combine(dir, CheckpointFolder.EmaFile);
+            if (!File.Exists(emaPath)) throw new GenSharpException($"--resume: {dir} has no EMA weights; resume without ema_decay or from a run that used it");
+            using var e = Safetensors.Load(emaPath);
+            ema.Load(e.Tensors);
+        }
+        using (var fs = File.OpenRead(Path.Combine(dir, CheckpointFolder.OptimizerFile)))
+        using (var r = new BinaryReader(fs))
+        {
+            int n = r.ReadInt32();
+            if (n != _model.Optimizers.Count)
+                throw new GenSharpException($"{dir}: optimizer state has {n} optimizers, the model has {_model.Optimizers.Count}");
+            foreach (var opt in _model.Optimizers) ((TorchSharp.Modules.OptimizerHelper)opt).load_state_dict(r);
+        }
+        var rng = Convert.FromBase64String(state["rng_state"]!.GetValue<string>());
+        using (var t = torch.tensor(rng, dtype: ScalarType.Byte)) torch.set_rng_state(t);
+        return state["step"]!.GetValue<long>();
+    }
+}

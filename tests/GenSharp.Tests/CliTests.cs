@@ -1,0 +1,130 @@
+using GenSharp.Cli;
+using Xunit;
+
+namespace GenSharp.Tests;
+
+[CollectionDefinition("Console", DisableParallelization = true)]
+public class ConsoleCollection { }
+
+/// <summary>Exit codes and one-line messages of the gensharp command, run in-process.</summary>
+[Collection("Console")]
+public class CliTests
+{
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (o, e) = (Console.Out, Console.Error);
+        var (so, se) = (new StringWriter(), new StringWriter());
+        Console.SetOut(so);
+        Console.SetError(se);
+        try { return (CliApp.Run(args), so.ToString(), se.ToString()); }
+        finally { Console.SetOut(o); Console.SetError(e); }
+    }
+
+    static void AssertOneLineError((int Code, string Out, string Err) r, int code, string fragment)
+    {
+        Assert.Equal(code, r.Code);
+        var lines = r.Err.Trim().Split('\n');
+        Assert.Single(lines);
+        Assert.Contains(fragment, lines[0]);
+        Assert.DoesNotContain("   at ", r.Err); // no stack trace
+    }
+
+    [Fact] public void UnknownCommand() => AssertOneLineError(Run("frobnicate"), 2, "unknown command 'frobnicate'");
+    [Fact] public void UnknownFamily() => AssertOneLineError(Run("train", "nosuch", "--out", TestData.TempDir()), 1, "unknown family 'nosuch'");
+    [Fact] public void UnknownFlag() => AssertOneLineError(Run("train", "vae", "--out", "x", "--bogus", "1"), 1, "unknown option --bogus");
+    [Fact] public void MissingOut() => AssertOneLineError(Run("train", "vae"), 1, "needs --out");
+    [Fact] public void BadNumber() => AssertOneLineError(Run("train", "vae", "--out", "x", "--steps", "ten"), 1, "--steps ten");
+    [Fact] public void BadSetKey() => AssertOneLineError(Run("train", "vae", "--out", TestData.TempDir(), "--data", "embedded", "--set", "nope=1"), 1, "unknown config field");
+    [Fact] public void ImpossibleHyperparameter() => AssertOneLineError(Run("train", "vae", "--out", TestData.TempDir(), "--data", "embedded", "--set", "learning_rate=-1"), 1, "learning_rate");
+    [Fact] public void MissingCheckpoint() => AssertOneLineError(Run("sample", "/nonexistent/ckpt", "--out", "x.png"), 1, "does not exist");
+    [Fact] public void MissingDataFolder() => AssertOneLineError(Run("train", "vae", "--out", TestData.TempDir(), "--data", "/nonexistent/fmnist"), 1, "/nonexistent/fmnist");
+    [Fact] public void BadDevice() => AssertOneLineError(Run("train", "vae", "--out", TestData.TempDir(), "--data", "embedded", "--device", "tpu"), 1, "--device tpu");
+
+    [Fact]
+    public void CorruptCheckpoint()
+    {
+        var dir = TestData.TempDir();
+        File.WriteAllText(Path.Combine(dir, "config.json"), "{ not json");
+        File.WriteAllText(Path.Combine(dir, "model.safetensors"), "x");
+        AssertOneLineError(Run("sample", dir, "--out", Path.Combine(dir, "s.png")), 1, "config.json");
+        File.WriteAllText(Path.Combine(dir, "config.json"), "{\"family\":\"vae\",\"config\":{}}");
+        AssertOneLineError(Run("sample", dir, "--out", Path.Combine(dir, "s.png")), 1, "model.safetensors");
+    }
+
+    [Fact]
+    public void HelpAndListAndInfo()
+    {
+        var h = Run("train", "--help");
+        Assert.Equal(0, h.Code);
+        Assert.Contains("--resume", h.Out);
+        var l = Run("list");
+        Assert.Equal(0, l.Code);
+        Assert.Contains("vae", l.Out);
+        Assert.Contains("dcgan", l.Out);
+        Assert.Contains("latent_dim", l.Out);
+        var i = Run("info");
+        Assert.Equal(0, i.Code);
+        Assert.Contains("TorchSharp", i.Out);
+        Assert.Contains("libtorch    2.10.0", i.Out);
+    }
+
+    [Fact]
+    public void TrainSampleEvalScoreEncodeDecodeDenoiseEndToEnd()
+    {
+        var dir = TestData.TempDir();
+        var run = Path.Combine(dir, "vae");
+        var t = Run("train", "vae", "--out", run, "--data", "embedded", "--steps", "6", "--batch-size", "16",
+                    "--set", "latent_dim=3", "--set", "channels=4", "--set", "hidden=16", "--exclude-class", "9", "--limit", "300");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint", "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(run, "reconstructions.png")));
+        Assert.True(File.Exists(Path.Combine(run, "interpolation.png")));
+
+        var again = Run("train", "vae", "--out", run, "--data", "embedded", "--steps", "6");
+        Assert.Equal(1, again.Code);  // refuses to overwrite
+        var resumed = Run("train", "vae", "--out", run, "--data", "embedded", "--steps", "8", "--resume", "--exclude-class", "9", "--limit", "300");
+        Assert.True(resumed.Code == 0, resumed.Err);
+
+        var s = Run("sample", run, "--out", Path.Combine(dir, "s.npy"), "--n", "5");
+        Assert.Equal(0, s.Code);
+        var npy = GenSharp.Media.Npy.Load(Path.Combine(dir, "s.npy"));
+        Assert.Equal(new long[] { 5, 1, 28, 28 }, npy.shape);
+
+        var e = Run("eval", run, "--data", "embedded", "--limit", "20", "--k", "4");
+        Assert.True(e.Code == 0, e.Err);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(e.Out.Trim().Split('\n')[^1])!;
+        Assert.True(json["iwae_nll"]!.GetValue<double>() > 0);
+        Assert.True(json["iwae_nll_bpd"]!.GetValue<double>() > 0);
+
+        var sc = Run("score", run, "--data", "embedded", "--out", Path.Combine(dir, "scores.csv"), "--limit", "200", "--anomaly-class", "9");
+        Assert.True(sc.Code == 0, sc.Err);
+        Assert.Equal(201, File.ReadAllLines(Path.Combine(dir, "scores.csv")).Length);
+        Assert.Contains("auroc", sc.Out);
+
+        var en = Run("encode", run, "--data", "embedded", "--out", Path.Combine(dir, "x.codes"), "--limit", "10", "--bits", "4");
+        Assert.True(en.Code == 0, en.Err);
+        Assert.Contains("\"bits_per_image\":12", en.Out);
+        var de = Run("decode", run, Path.Combine(dir, "x.codes"), "--out", Path.Combine(dir, "x.png"));
+        Assert.True(de.Code == 0, de.Err);
+        Assert.True(File.Exists(Path.Combine(dir, "x.png")));
+
+        var dn = Run("denoise", run, "--data", "embedded", "--noise", "gaussian:0.3", "--out", Path.Combine(dir, "d.png"), "--limit", "20");
+        Assert.True(dn.Code == 0, dn.Err);
+        Assert.Contains("psnr_denoised_db", dn.Out);
+        AssertOneLineError(Run("denoise", run, "--data", "embedded", "--noise", "pink:3", "--out", "d.png"), 1, "--noise pink:3");
+    }
+
+    [Fact]
+    public void ConditionalGanSamplesAClass()
+    {
+        var dir = TestData.TempDir();
+        var run = Path.Combine(dir, "gan");
+        var t = Run("train", "dcgan", "--out", run, "--data", "embedded", "--steps", "2", "--batch-size", "8",
+                    "--set", "conditional=true", "--set", "generator_channels=4", "--set", "discriminator_channels=4");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.Equal(0, Run("sample", run, "--out", Path.Combine(dir, "g.png"), "--n", "20").Code);
+        Assert.Equal(0, Run("sample", run, "--out", Path.Combine(dir, "g3.png"), "--n", "4", "--class", "3").Code);
+        AssertOneLineError(Run("sample", run, "--out", Path.Combine(dir, "g.png"), "--class", "12"), 1, "--class 12");
+        AssertOneLineError(Run("eval", run, "--data", "embedded"), 1, "no likelihood");
+    }
+}

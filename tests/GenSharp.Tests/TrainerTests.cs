@@ -1,0 +1,156 @@
+using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
+using GenSharp.Data;
+using GenSharp.Runtime;
+using GenSharp.Training;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace GenSharp.Tests;
+
+/// <summary>A tiny trainable whose loss depends on weights, Adam state, data order and libtorch's RNG.</summary>
+sealed class ToyTrainable : ITrainable, IDisposable
+{
+    readonly nn.Module<Tensor, Tensor> _net = nn.Sequential(nn.Flatten(), nn.Linear(784, 4), nn.Tanh(), nn.Linear(4, 1));
+    readonly optim.Optimizer _opt;
+    public int? NanAtCall;
+    int _calls;
+
+    public ToyTrainable() => _opt = optim.Adam(_net.parameters(), lr: 0.01);
+    public nn.Module Model => _net;
+    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    public int ConditionalClasses => 0;
+
+    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    {
+        _calls++;
+        var x = images.to(ScalarType.Float32) / 255;
+        x = x + 0.1 * torch.randn_like(x); // consumes RNG, so resume must restore it
+        var loss = (_net.forward(x).squeeze(1) - labels.to(ScalarType.Float32) / 9).pow(2).mean();
+        _opt.zero_grad();
+        loss.backward();
+        _opt.step();
+        double v = loss.item<float>();
+        if (_calls == NanAtCall) v = double.NaN;
+        return new Dictionary<string, double> { ["loss"] = v };
+    }
+
+    public Tensor? Sample(int n, Tensor? labels) => torch.rand(n, 1, 4, 4); // exercises the grid path
+    public void Dispose() { _opt.Dispose(); _net.Dispose(); }
+}
+
+public class TrainerTests
+{
+    static ImageDataset Data => TestData.Train.Take(256);
+
+    static TrainResult Train(string dir, long steps, bool resume = false, CancellationToken cancel = default, int? nanAt = null, long ckptEvery = 0)
+    {
+        TorchRuntime.Seed(11);
+        using var toy = new ToyTrainable { NanAtCall = nanAt };
+        var options = new TrainOptions { Steps = steps, BatchSize = 32, Seed = 11, CheckpointEvery = ckptEvery, SampleEvery = 0, LogEvery = 2, SampleCount = 4 };
+        var trainer = new Trainer(toy, new BatchLoader(Data, 32, 11), options, dir, new JsonObject { ["family"] = "toy" }, torch.CPU);
+        return trainer.Run(resume, cancel);
+    }
+
+    [Fact]
+    public void ResumeGivesTheSameLossesAsAnUninterruptedRun()
+    {
+        var full = Train(TestData.TempDir(), 12);
+        var dir = TestData.TempDir();
+        var first = Train(dir, 5);
+        var second = Train(dir, 12, resume: true);
+        Assert.Equal(5, first.Step);
+        Assert.Equal(12, second.Step);
+        Assert.Equal(full.Losses, first.Losses.Concat(second.Losses)); // bit-exact
+        // The metrics log continues rather than restarting.
+        var steps = File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!["step"]!.GetValue<long>()).ToList();
+        Assert.Equal(steps.OrderBy(s => s).Distinct(), steps);
+        Assert.True(File.Exists(Path.Combine(dir, "loss.png")));
+    }
+
+    [Fact]
+    public void NanStopsWithoutTouchingTheLastGoodCheckpoint()
+    {
+        var dir = TestData.TempDir();
+        var e = Assert.Throws<TrainingDivergedException>(() => Train(dir, 10, nanAt: 7, ckptEvery: 3));
+        Assert.Contains("step 7", e.Message);
+        Assert.Contains("step 6", e.Message); // last good checkpoint named
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "checkpoint", "config.json")))!;
+        Assert.Equal(6, config["step"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void CancellationSavesACheckpointThatResumes()
+    {
+        var dir = TestData.TempDir();
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        var r = Train(dir, 8, cancel: cts.Token);
+        Assert.True(r.Interrupted);
+        Assert.Equal(0, r.Step);
+        Assert.True(CheckpointFolder.Exists(dir));
+        var resumed = Train(dir, 8, resume: true);
+        Assert.Equal(8, resumed.Step);
+        Assert.False(resumed.Interrupted);
+    }
+
+    [Fact]
+    public void ExistingRunIsNotOverwrittenWithoutResume()
+    {
+        var dir = TestData.TempDir();
+        Train(dir, 2);
+        var before = File.ReadAllBytes(Path.Combine(dir, "checkpoint", "model.safetensors"));
+        var e = Assert.Throws<GenSharpException>(() => Train(dir, 2));
+        Assert.Contains("--resume", e.Message);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(dir, "checkpoint", "model.safetensors")));
+    }
+
+    [Fact]
+    public void FailedCheckpointWriteKeepsThePreviousOne()
+    {
+        var dir = Path.Combine(TestData.TempDir(), "ckpt");
+        CheckpointFolder.Save(dir, d =>
+        {
+            File.WriteAllText(Path.Combine(d, "config.json"), "{\"v\":1}");
+            File.WriteAllText(Path.Combine(d, "model.safetensors"), "old");
+        });
+        Assert.Throws<IOException>(() => CheckpointFolder.Save(dir, d =>
+        {
+            File.WriteAllText(Path.Combine(d, "config.json"), "{\"v\":2}");
+            throw new IOException("disk full (simulated)");
+        }));
+        Assert.Equal("{\"v\":1}", File.ReadAllText(Path.Combine(dir, "config.json")));
+        Assert.Equal("old", File.ReadAllText(Path.Combine(dir, "model.safetensors")));
+        Assert.Single(Directory.GetDirectories(Path.GetDirectoryName(dir)!)); // no temp folder left behind
+    }
+
+    [Fact]
+    public void CrashBetweenRenamesFallsBackToOldCopy()
+    {
+        var root = TestData.TempDir();
+        var old = Path.Combine(root, "checkpoint.old");
+        Directory.CreateDirectory(old);
+        File.WriteAllText(Path.Combine(old, "config.json"), "{}");
+        Assert.Equal(old, CheckpointFolder.Resolve(root));
+    }
+
+    [Fact]
+    public void EmaFollowsTheClosedForm()
+    {
+        TorchRuntime.EnsureReady();
+        using var lin = nn.Linear(1, 1, hasBias: false);
+        using (torch.no_grad()) lin.weight!.fill_(0);
+        using var ema = new Ema(lin, 0.9);
+        for (int t = 1; t <= 5; t++)
+        {
+            using (torch.no_grad()) lin.weight!.fill_(t);
+            ema.Update();
+        }
+        // shadow_t = 0.9 shadow_{t-1} + 0.1 t, shadow_0 = 0
+        double s = 0;
+        for (int t = 1; t <= 5; t++) s = 0.9 * s + 0.1 * t;
+        Assert.Equal(s, ema.Shadow["weight"].item<float>(), 5);
+        Assert.Throws<GenSharpException>(() => new Ema(lin, 1.0));
+    }
+}
