@@ -1,0 +1,166 @@
+// Training-throughput and memory benchmark for GenSharp's own VAE and DCGAN.
+// Mirrored step for step by bench/pytorch/bench.py; bench/run.sh runs both side by side.
+//
+//   dotnet run -c Release --project bench/GenSharp.Bench -- vae|dcgan [--steps N] [--warmup W]
+//       [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost]
+//
+// --mode forward times only the forward pass + loss (no backward, no optimizer) under no_grad,
+// to separate per-op/interop overhead from kernel speed when comparing with PyTorch.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using GenSharp;
+using GenSharp.Data;
+using GenSharp.Models;
+using GenSharp.Models.Gan;
+using GenSharp.Models.Vae;
+using GenSharp.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+static class Program
+{
+    static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is not ("vae" or "dcgan"))
+        {
+            Console.Error.WriteLine("usage: GenSharp.Bench vae|dcgan [--steps N] [--warmup W] [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost]");
+            return 2;
+        }
+        string modelName = args[0];
+        int steps = 300, warmup = 20, threads = 2, batch = modelName == "vae" ? 128 : 64;
+        bool conditional = false;
+        string mode = "train";
+        for (int i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--steps": steps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--warmup": warmup = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--batch-size": batch = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--conditional": conditional = true; break;
+                case "--mode": mode = args[++i]; break;
+                default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
+            }
+        }
+        if (mode is not ("train" or "forward" or "opcost")) { Console.Error.WriteLine("--mode is train, forward or opcost"); return 2; }
+
+        TorchRuntime.EnsureReady();
+        TorchRuntime.SetThreads(threads);
+        TorchRuntime.Seed(0);
+
+        IGenerativeModel model = modelName == "vae"
+            ? new VaeModel(new VaeConfig(), torch.CPU)
+            : new DcganModel(new DcganConfig { Conditional = conditional }, torch.CPU);
+        long parameters = model.Model.parameters().Sum(p => p.numel());
+
+        var data = FashionMnist.Load(FashionMnist.Embedded, train: true);
+        var loader = new BatchLoader(data, batch, seed: 0);
+
+        Console.WriteLine($"GenSharp {TorchRuntime.GenSharpVersion}, TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion}");
+        Console.WriteLine($"model={modelName}{(conditional ? " (conditional)" : "")} mode={mode} params={parameters} batch={batch} threads={torch.get_num_threads()} (interop {torch.get_num_interop_threads()}) warmup={warmup} steps={steps}");
+        Console.WriteLine($"data: {data.Source}, {data.Count} images, {loader.BatchesPerEpoch} batches/epoch");
+
+        if (mode == "opcost") return OpCost(steps, threads);
+
+        Func<Tensor, Tensor, double> step = mode == "train"
+            ? (x, y) => model.TrainStep(x, y).Values.First()
+            : ForwardOnly(model, conditional);
+
+        double? rss500 = null, rss2000 = null;
+        var proc = Process.GetCurrentProcess();
+        long total = (long)warmup + steps;
+        var sw = new Stopwatch();
+        double last = 0;
+        for (long s = 0; s < total; s++)
+        {
+            if (s == warmup) sw.Start();
+            using (var scope = torch.NewDisposeScope())
+            {
+                var (images, labels) = loader.GetBatch(s);
+                last = step(images, labels);
+            }
+            long done = s + 1; // training steps completed, warmup included
+            if (done == 500) { rss500 = Mb(Environment.WorkingSet); Console.WriteLine($"step {done}: rss {rss500:F1} MB"); }
+            if (done == 2000) { rss2000 = Mb(Environment.WorkingSet); Console.WriteLine($"step {done}: rss {rss2000:F1} MB"); }
+        }
+        sw.Stop();
+        double ips = steps * (double)batch / sw.Elapsed.TotalSeconds;
+        proc.Refresh();
+        double peak = Math.Max(Mb(proc.PeakWorkingSet64), Mb(Environment.WorkingSet));
+        Console.WriteLine($"{steps} steps in {sw.Elapsed.TotalSeconds:F2} s: {ips:F1} images/s ({sw.Elapsed.TotalMilliseconds / steps:F2} ms/step), last loss {last:F3}");
+        Console.WriteLine($"rss now {Mb(Environment.WorkingSet):F1} MB, peak {peak:F1} MB");
+        if (rss500 is double a && rss2000 is double b) Console.WriteLine($"rss growth 500→2000: {100 * (b - a) / a:+0.00;-0.00}%");
+
+        var result = new Dictionary<string, object?>
+        {
+            ["impl"] = "gensharp",
+            ["model"] = modelName + (conditional ? "-cond" : ""),
+            ["mode"] = mode,
+            ["params"] = parameters,
+            ["batch"] = batch,
+            ["threads"] = threads,
+            ["warmup"] = warmup,
+            ["steps"] = steps,
+            ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 3),
+            ["images_per_s"] = Math.Round(ips, 1),
+            ["rss_mb_500"] = rss500 is double r5 ? Math.Round(r5, 1) : null,
+            ["rss_mb_2000"] = rss2000 is double r2 ? Math.Round(r2, 1) : null,
+            ["peak_rss_mb"] = Math.Round(peak, 1),
+            ["versions"] = $"TorchSharp {TorchRuntime.TorchSharpVersion} / libtorch {TorchRuntime.LibTorchVersion}",
+        };
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        model.Dispose();
+        return 0;
+    }
+
+    /// <summary>Per-op dispatch cost: µs for one add of two 1-element tensors (interop + libtorch dispatch).</summary>
+    static int OpCost(int steps, int threads)
+    {
+        var a = torch.ones(1);
+        var b = torch.ones(1);
+        int n = Math.Max(steps, 1) * 1000;
+        for (int i = 0; i < 10000; i++) { using var s0 = torch.NewDisposeScope(); _ = a.add(b); }
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < n; i++) { using var s1 = torch.NewDisposeScope(); _ = a.add(b); }
+        double us = sw.Elapsed.TotalMilliseconds * 1000.0 / n;
+        Console.WriteLine($"opcost: {us:F2} us per add of 1-element tensors ({n} ops, one dispose scope each)");
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?> { ["impl"] = "gensharp", ["mode"] = "opcost", ["threads"] = threads, ["ops"] = n, ["us_per_op"] = Math.Round(us, 3) }));
+        return 0;
+    }
+
+    static double Mb(long bytes) => bytes / (1024.0 * 1024.0);
+
+    /// <summary>Forward pass + loss of the same graph the training step builds, under no_grad.</summary>
+    static Func<Tensor, Tensor, double> ForwardOnly(IGenerativeModel model, bool conditional)
+    {
+        if (model is VaeModel vae)
+            return (images, _) =>
+            {
+                using var ng = torch.no_grad();
+                vae.Network.train();
+                var x = ImageTransforms.Binarize(ImageTransforms.ToFloat(images, PixelScale.ZeroOne), stochastic: true);
+                var (loss, _, _) = vae.NegativeElbo(x, 1.0);
+                return loss.mean().item<float>();
+            };
+        var gan = (DcganModel)model;
+        return (images, labels) =>
+        {
+            using var ng = torch.no_grad();
+            gan.Networks.train();
+            var real = ImageTransforms.ToFloat(images, PixelScale.MinusOneOne);
+            long b = real.shape[0];
+            Tensor? y = conditional ? labels : null;
+            var z = torch.randn(b, gan.Networks.Generator.LatentDim);
+            var fake = gan.Networks.Generator.forward(z, y);
+            var ones = torch.ones(b);
+            var dReal = gan.Networks.Discriminator.forward(real, y);
+            var dFake = gan.Networks.Discriminator.forward(fake, y);
+            var dFakeG = gan.Networks.Discriminator.forward(fake, y);
+            var lossD = nn.functional.binary_cross_entropy_with_logits(dReal, ones) + nn.functional.binary_cross_entropy_with_logits(dFake, torch.zeros(b));
+            var lossG = nn.functional.binary_cross_entropy_with_logits(dFakeG, ones);
+            return (lossD + lossG).item<float>();
+        };
+    }
+}
