@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using GenSharp.Checkpoints;
 using GenSharp.Data;
 using GenSharp.Media;
+using GenSharp.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,6 +25,8 @@ namespace GenSharp.Training;
 public sealed class Trainer
 {
     const int StateFormatVersion = 1;
+    /// <summary>Steps between collections of unreachable tensor handles (see <see cref="TorchRuntime.ReleaseUnreachableTensors"/>).</summary>
+    const int NativeCollectEvery = 10;
     readonly ITrainable _model;
     readonly BatchLoader _data;
     readonly TrainOptions _options;
@@ -113,6 +116,7 @@ public sealed class Trainer
                     metrics = _model.TrainStep(images.to(_device), labels.to(_device));
                 }
                 step++;
+                if (step % NativeCollectEvery == 0) TorchRuntime.ReleaseUnreachableTensors();
                 foreach (var (k, v) in metrics)
                 {
                     if (!double.IsFinite(v))
