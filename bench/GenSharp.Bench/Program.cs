@@ -82,6 +82,7 @@ static class Program
                 last = step(images, labels);
             }
             long done = s + 1; // training steps completed, warmup included
+            if (done % 10 == 0) TorchRuntime.ReleaseUnreachableTensors(); // as the Trainer does (timed: it is part of the loop)
             if (done == 500) { rss500 = Mb(Environment.WorkingSet); Console.WriteLine($"step {done}: rss {rss500:F1} MB"); }
             if (done == 2000) { rss2000 = Mb(Environment.WorkingSet); Console.WriteLine($"step {done}: rss {rss2000:F1} MB"); }
         }
