@@ -2,7 +2,9 @@
 # GenSharp vs PyTorch training throughput (VAE, DCGAN) and GenSharp memory flatness, in one run.
 #   bench/run.sh                 # full run (~10-15 min on 2 cores)
 #   QUICK=1 bench/run.sh         # smoke test with tiny step counts
-# Env overrides: THREADS (2), VAE_STEPS, DCGAN_STEPS, FWD_STEPS, MEM_STEPS (2000), WARMUP.
+# Env overrides: THREADS (2), WARMUP (10), VAE_STEPS (200), DCGAN_STEPS (80), FWD_STEPS (40),
+# MEM_STEPS (2000; VAE memory run, RSS after step 500 and 2000; 0 skips it). Results are appended
+# line by line to bench/results/<date>-*.json, so bench/table.py can tabulate a partial run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +12,7 @@ THREADS=${THREADS:-2}
 if [[ "${QUICK:-0}" == 1 ]]; then
   VAE_STEPS=${VAE_STEPS:-10}; DCGAN_STEPS=${DCGAN_STEPS:-5}; FWD_STEPS=${FWD_STEPS:-5}; MEM_STEPS=${MEM_STEPS:-0}; WARMUP=${WARMUP:-2}
 else
-  VAE_STEPS=${VAE_STEPS:-300}; DCGAN_STEPS=${DCGAN_STEPS:-150}; FWD_STEPS=${FWD_STEPS:-100}; MEM_STEPS=${MEM_STEPS:-2000}; WARMUP=${WARMUP:-20}
+  WARMUP=${WARMUP:-10}; VAE_STEPS=${VAE_STEPS:-200}; DCGAN_STEPS=${DCGAN_STEPS:-80}; FWD_STEPS=${FWD_STEPS:-40}; MEM_STEPS=${MEM_STEPS:-2000}
 fi
 DATE=$(date -u +%Y-%m-%d)
 OUT=bench/results
@@ -59,7 +61,7 @@ file="$OUT/$DATE-overhead.json"
 run "$file" "${GS[@]}" vae --mode opcost --steps 200 --threads "$THREADS"
 run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py vae --mode opcost --steps 200 --threads "$THREADS"
 run "$file" env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" "$PY" bench/pytorch/bench.py vae \
-  --steps "$(( VAE_STEPS / 6 + 1 ))" --warmup "$(( WARMUP / 4 + 1 ))" --threads "$THREADS"
+  --steps "$(( VAE_STEPS < 10 ? VAE_STEPS : 10 ))" --warmup 2 --threads "$THREADS"
 
 if (( MEM_STEPS > 0 )); then
   file="$OUT/$DATE-vae-memory.json"
@@ -68,48 +70,7 @@ if (( MEM_STEPS > 0 )); then
   run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py vae --steps "$MEM_STEPS" --warmup 0 --threads "$THREADS"
 fi
 
-$PY - "$OUT/$DATE-vae.json" "$OUT/$DATE-dcgan.json" "$OUT/$DATE-vae-memory.json" "$OUT/$DATE-overhead.json" <<'PYEOF'
-import json, os, sys
-rows, extra = [], []
-for path in sys.argv[1:]:
-    if os.path.exists(path):
-        for l in open(path):
-            if not l.strip(): continue
-            r = json.loads(l)
-            if path.endswith("overhead.json"): extra.append(r)
-            else: rows.append(r)
-def pick(impl, model, mode, mem=False):
-    for r in rows:
-        if r["impl"] == impl and r["model"] == model and r["mode"] == mode and (r["rss_mb_2000"] is not None) == mem:
-            return r
-print("| model | mode | params GenSharp | params PyTorch | batch | threads | GenSharp img/s | PyTorch img/s | ratio |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-for model in ("vae", "dcgan"):
-    for mode in ("train", "forward"):
-        g, p = pick("gensharp", model, mode), pick("pytorch", model, mode)
-        if not g or not p: continue
-        print(f"| {model} | {mode} | {g['params']:,} | {p['params']:,} | {g['batch']} | {g['threads']} | "
-              f"{g['images_per_s']:.1f} | {p['images_per_s']:.1f} | {g['images_per_s'] / p['images_per_s']:.2f}x |")
-print()
-print("| impl | model | steps | RSS @500 (MB) | RSS @2000 (MB) | growth | peak RSS (MB) | img/s |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
-for r in rows:
-    if r["rss_mb_2000"] is None: continue
-    growth = 100 * (r["rss_mb_2000"] - r["rss_mb_500"]) / r["rss_mb_500"]
-    print(f"| {r['impl']} | {r['model']} | {r['steps']} | {r['rss_mb_500']:.1f} | {r['rss_mb_2000']:.1f} | {growth:+.2f}% | {r['peak_rss_mb']:.1f} | {r['images_per_s']:.1f} |")
-print()
-for r in extra:
-    if r["mode"] == "opcost":
-        print(f"- {r['impl']}: {r['us_per_op']:.2f} us per op (add of two 1-element tensors, {r['ops']} ops)")
-    else:
-        print(f"- pytorch vae train with OMP_NUM_THREADS={r['omp_num_threads']} OPENBLAS_NUM_THREADS={r['openblas_num_threads']}: {r['images_per_s']:.1f} img/s ({r['steps']} steps)")
-print()
-print("| impl | model | mode | peak RSS (MB) |")
-print("|---|---|---|---:|")
-for r in rows:
-    if r["rss_mb_2000"] is None:
-        print(f"| {r['impl']} | {r['model']} | {r['mode']} | {r['peak_rss_mb']:.1f} |")
-PYEOF
+$PY bench/table.py "$OUT/$DATE-vae.json" "$OUT/$DATE-dcgan.json" "$OUT/$DATE-overhead.json" "$OUT/$DATE-vae-memory.json"
 
 echo
 echo "wall time: $(( $(date +%s) - START )) s; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
