@@ -26,16 +26,10 @@ public sealed class DcganNetworks : nn.Module
         using var _ = torch.no_grad();
         foreach (var (name, p) in named_parameters())
         {
-            bool isNorm = name.Contains("BatchNorm", StringComparison.Ordinal);
-            if (name.EndsWith("weight", StringComparison.Ordinal) || name.EndsWith("weight_orig", StringComparison.Ordinal))
-            {
-                if (p.dim() == 1) nn.init.normal_(p, 1.0, 0.02); // BatchNorm γ
-                else if (!name.Contains("label_", StringComparison.Ordinal)) nn.init.normal_(p, 0.0, 0.02);
-            }
-            else if (name.EndsWith("bias", StringComparison.Ordinal) && !isNorm)
-            {
-                p.zero_();
-            }
+            if (name.Contains("label_", StringComparison.Ordinal)) continue;   // embeddings keep their N(0, 1) init
+            if (name.EndsWith("bias", StringComparison.Ordinal)) p.zero_();
+            else if (p.dim() == 1) nn.init.normal_(p, 1.0, 0.02);              // BatchNorm scale γ
+            else nn.init.normal_(p, 0.0, 0.02);                               // conv / transposed-conv weights
         }
     }
 }
