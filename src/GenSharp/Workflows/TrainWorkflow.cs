@@ -109,11 +109,20 @@ public static class TrainWorkflow
         var trainer = new Trainer(model, loader, options, req.OutDir, manifest, device, progress);
         var result = trainer.Run(req.Resume, cancel);
         if (!result.Interrupted && model is IAutoencoder ae)
+            WriteAutoencoderPictures(ae, req);
+        return result;
+    }
+
+    /// <summary>Reconstruction grid and interpolation strip from the test split, when the data has one.</summary>
+    static void WriteAutoencoderPictures(IAutoencoder ae, TrainRequest req)
+    {
+        ImageDataset test;
+        try { test = FashionMnist.Load(req.Data, train: false); }
+        catch (GenSharpException) { return; } // a training folder without a test split: the run itself succeeded
+        using (test)
         {
-            using var test = FashionMnist.Load(req.Data, train: false);
             ImageWorkflows.WriteReconstructions(ae, test, Path.Combine(req.OutDir, "reconstructions.png"));
             ImageWorkflows.WriteInterpolation(ae, test, Path.Combine(req.OutDir, "interpolation.png"));
         }
-        return result;
     }
 }
