@@ -90,11 +90,17 @@ public sealed class BatchLoader
     /// may be smaller); for evaluation. Each yielded pair is new tensors owned by the caller.
     /// </summary>
     /// <exception cref="GenSharpException"><paramref name="batchSize"/> is less than 1.</exception>
-    public IEnumerable<(Tensor Images, Tensor Labels)> Sequential(int batchSize)
+    public IEnumerable<(Tensor Images, Tensor Labels)> Sequential(int batchSize) => InOrder(Data, batchSize);
+
+    /// <summary>
+    /// The dataset in file order, in batches of <paramref name="batchSize"/> (the last one may be
+    /// smaller), for evaluation. Each batch is new tensors the caller disposes.
+    /// </summary>
+    public static IEnumerable<(Tensor Images, Tensor Labels)> InOrder(ImageDataset data, int batchSize)
     {
         if (batchSize < 1)
             throw new GenSharpException($"batch size {batchSize} is invalid; use 1 or more");
-        return Iterate(Data, batchSize);
+        return Iterate(data, batchSize);
 
         static IEnumerable<(Tensor, Tensor)> Iterate(ImageDataset data, int batchSize)
         {

@@ -19,9 +19,11 @@ public static class LikelihoodReport
         var sums = new Dictionary<string, double>();
         int done = 0;
         torch.manual_seed(settings.Seed);
-        foreach (var (images, _) in new BatchLoader(ds, Math.Min(batchSize, ds.Count), settings.Seed, shuffle: false, dropLast: false).Sequential(Math.Min(batchSize, ds.Count)))
+        foreach (var batch in BatchLoader.InOrder(ds, batchSize))
         {
             using var scope = torch.NewDisposeScope();
+            using var images = batch.Images;   // the batch is ours to dispose
+            using var batchLabels = batch.Labels;
             foreach (var (k, v) in model.EvaluateBatch(images.to(device), settings))
                 sums[k] = sums.GetValueOrDefault(k) + v;
             done += (int)images.shape[0];

@@ -60,9 +60,11 @@ public static class ImageWorkflows
             throw new GenSharpException($"{FamilyOf(model)} gives no likelihood to score with; use a likelihood family such as vae");
         torch.manual_seed(seed);
         var scores = new List<double>(data.Count);
-        foreach (var (images, _) in new BatchLoader(data, Math.Min(256, data.Count), seed, shuffle: false, dropLast: false).Sequential(Math.Min(256, data.Count)))
+        foreach (var batch in BatchLoader.InOrder(data, 256))
         {
             using var scope = torch.NewDisposeScope();
+            using var images = batch.Images;   // the batch is ours to dispose
+            using var batchLabels = batch.Labels;
             scores.AddRange(lm.NegativeLogLikelihood(images.to(model.Device)).cpu().to(ScalarType.Float64).data<double>().ToArray());
         }
         var labels = data.Labels.data<long>().ToArray();
@@ -86,8 +88,13 @@ public static class ImageWorkflows
     {
         var ae = Autoencoder(model);
         var latents = new List<Tensor>();
-        foreach (var (images, _) in new BatchLoader(data, Math.Min(256, data.Count), 0, shuffle: false, dropLast: false).Sequential(Math.Min(256, data.Count)))
-            latents.Add(ae.Encode(images.to(model.Device)).cpu());
+        foreach (var batch in BatchLoader.InOrder(data, 256))
+        {
+            using var scope = torch.NewDisposeScope();
+            using var images = batch.Images;   // the batch is ours to dispose
+            using var batchLabels = batch.Labels;
+            latents.Add(ae.Encode(images.to(model.Device)).cpu().MoveToOuterDisposeScope());
+        }
         using var all = torch.cat(latents, 0);
         foreach (var t in latents) t.Dispose();
         var codes = LatentCodes.Quantize(all, bits, data.Channels, data.Height, data.Width);
@@ -128,9 +135,11 @@ public static class ImageWorkflows
         torch.manual_seed(seed);
         double before = 0, after = 0;
         Tensor? clean0 = null, noisy0 = null, den0 = null;
-        foreach (var (images, _) in new BatchLoader(data, Math.Min(256, data.Count), seed, shuffle: false, dropLast: false).Sequential(Math.Min(256, data.Count)))
+        foreach (var batch in BatchLoader.InOrder(data, 256))
         {
             using var scope = torch.NewDisposeScope();
+            using var images = batch.Images;   // the batch is ours to dispose
+            using var batchLabels = batch.Labels;
             var clean = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);
             var noisy = noise.Apply(clean);
             var den = ae.Reconstruct(noisy).cpu();
