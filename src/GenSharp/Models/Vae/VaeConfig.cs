@@ -13,6 +13,11 @@ public sealed record VaeConfig : FamilyConfig
     public double Beta { get; init; } = 1.0;
     /// <summary>Adam learning rate.</summary>
     public double LearningRate { get; init; } = 1e-3;
+    /// <summary>
+    /// Denoising training: when &gt; 0 the encoder sees the grey-level image plus Gaussian noise of
+    /// σ ~ U(0, input_noise) and the decoder must reconstruct the clean image. 0 = ordinary VAE.
+    /// </summary>
+    public double InputNoise { get; init; } = 0;
 
     public override void Validate()
     {
@@ -22,5 +27,6 @@ public sealed record VaeConfig : FamilyConfig
         Require(Hidden is >= 1 and <= 65536, "hidden", "in [1, 65536]", Hidden);
         Require(Beta >= 0 && double.IsFinite(Beta), "beta", "a finite number ≥ 0", Beta);
         Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
+        Require(InputNoise >= 0 && InputNoise <= 2, "input_noise", "in [0, 2]", InputNoise);
     }
 }

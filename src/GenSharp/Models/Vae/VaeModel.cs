@@ -38,20 +38,36 @@ public sealed class VaeModel : IGenerativeModel, ILikelihoodModel, IAutoencoder
         "neg_elbo is an upper bound on −log p(x), iwae_nll a tighter one";
 
     /// <summary>Negative β-ELBO per item and its parts, for float images in {0,1}. Returns (loss, recon, kl), each (B).</summary>
-    public (Tensor Loss, Tensor Recon, Tensor Kl) NegativeElbo(Tensor x, double beta)
+    public (Tensor Loss, Tensor Recon, Tensor Kl) NegativeElbo(Tensor x, double beta) => NegativeElbo(x, x, beta);
+
+    /// <summary>
+    /// Negative β-ELBO of <paramref name="target"/> with the posterior computed from
+    /// <paramref name="encoderInput"/> (the same tensor, except when training a denoising VAE).
+    /// </summary>
+    public (Tensor Loss, Tensor Recon, Tensor Kl) NegativeElbo(Tensor encoderInput, Tensor target, double beta)
     {
-        var (mu, logVar) = _net.Encode(x);
+        var (mu, logVar) = _net.Encode(encoderInput);
         var z = mu + (logVar * 0.5).exp() * torch.randn_like(mu);   // reparameterisation, (B, D)
-        var recon = -VaeMath.BernoulliLogLikelihood(_net.DecodeLogits(z), x); // (B)
-        var kl = VaeMath.KlToStandardNormal(mu, logVar);                    // (B)
+        var recon = -VaeMath.BernoulliLogLikelihood(_net.DecodeLogits(z), target); // (B)
+        var kl = VaeMath.KlToStandardNormal(mu, logVar);                          // (B)
         return (recon + beta * kl, recon, kl);
     }
 
     public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
     {
         _net.train();
-        var x = ImageTransforms.Binarize(ImageTransforms.ToFloat(images, PixelScale.ZeroOne), stochastic: true);
-        var (loss, recon, kl) = NegativeElbo(x, _config.Beta);
+        var x01 = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);
+        var x = ImageTransforms.Binarize(x01, stochastic: true);
+        var encoderInput = x;
+        if (_config.InputNoise > 0)
+        {
+            // Denoising VAE (Im et al. 2017, arXiv:1511.06406): encode a corrupted grey-level copy,
+            // reconstruct the clean binarized image. σ ~ U(0, input_noise) per image, so mild and
+            // clean inputs are covered too.
+            var sigma = torch.rand(x01.shape[0], 1, 1, 1, device: x01.device) * _config.InputNoise;
+            encoderInput = (x01 + sigma * torch.randn_like(x01)).clamp(0, 1);
+        }
+        var (loss, recon, kl) = NegativeElbo(encoderInput, x, _config.Beta);
         var mean = loss.mean();
         _opt.zero_grad();
         mean.backward();
