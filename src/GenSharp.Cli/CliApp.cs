@@ -273,9 +273,7 @@ public static class CliApp
         var codes = LatentCodes.Load(a.Positionals[1]);
         var outPath = a.Require("out", "decode");
         using var images = ImageWorkflows.Decode(m.Model, codes);
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
-        if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) GenSharp.Media.Npy.Save(outPath, GenSharp.Media.ImageGrid.ToUint8(images));
-        else GenSharp.Media.ImageGrid.SavePng(images, outPath, padding: 2, scale: 2);
+        ImageWorkflows.SaveImages(images, outPath);
         Console.WriteLine($"decoded {codes.Count} images to {outPath}");
         return 0;
     }

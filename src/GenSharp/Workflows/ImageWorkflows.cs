@@ -38,8 +38,18 @@ public static class ImageWorkflows
             (images, columns) = grid;
         }
         else images = model.Sample(n, null) ?? throw new GenSharpException("this model cannot sample");
+        SaveImages(images, outPath, columns);
+    }
+
+    /// <summary>Writes images in [0,1] (N,C,H,W) as an N×C×H×W uint8 .npy array, or otherwise as a PNG grid.</summary>
+    public static void SaveImages(Tensor images, string outPath, int? columns = null)
+    {
         EnsureParent(outPath);
-        if (npy) Npy.Save(outPath, ImageGrid.ToUint8(images));
+        if (outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+        {
+            using var bytes = ImageGrid.ToUint8(images);
+            Npy.Save(outPath, bytes);
+        }
         else ImageGrid.SavePng(images, outPath, columns, padding: 2, scale: 2);
     }
 
@@ -48,7 +58,7 @@ public static class ImageWorkflows
         Action<int, int>? progress = null)
     {
         if (model is not ILikelihoodModel lm)
-            throw new GenSharpException($"{FamilyOf(model)} gives no likelihood; eval applies to likelihood families such as vae");
+            throw new GenSharpException($"{model.Family} gives no likelihood; eval applies to likelihood families such as vae");
         if (settings.ImportanceSamples < 1) throw new GenSharpException($"--k must be ≥ 1, got {settings.ImportanceSamples}");
         return LikelihoodReport.Evaluate(lm, data, model.Device, settings, limit, batchSize: Math.Max(1, 10_000 / settings.ImportanceSamples), progress);
     }
@@ -57,7 +67,7 @@ public static class ImageWorkflows
     public static double[] Score(IGenerativeModel model, ImageDataset data, string csvPath, long seed)
     {
         if (model is not ILikelihoodModel lm)
-            throw new GenSharpException($"{FamilyOf(model)} gives no likelihood to score with; use a likelihood family such as vae");
+            throw new GenSharpException($"{model.Family} gives no likelihood to score with; use a likelihood family such as vae");
         torch.manual_seed(seed);
         var scores = new List<double>(data.Count);
         foreach (var batch in BatchLoader.InOrder(data, 256))
@@ -196,9 +206,8 @@ public static class ImageWorkflows
     }
 
     static IAutoencoder Autoencoder(IGenerativeModel model) => model as IAutoencoder
-        ?? throw new GenSharpException($"{FamilyOf(model)} has no encoder; this command needs an autoencoder family such as vae");
+        ?? throw new GenSharpException($"{model.Family} has no encoder; this command needs an autoencoder family such as vae");
 
-    static string FamilyOf(IGenerativeModel model) => model.GetType().Name.Replace("Model", "").ToLowerInvariant();
 
     static void EnsureParent(string path)
     {

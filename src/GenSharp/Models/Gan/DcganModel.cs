@@ -25,6 +25,7 @@ public sealed class DcganModel : IGenerativeModel
         _optD = optim.Adam(_nets.Discriminator.parameters(), lr: config.LearningRate, beta1: config.Beta1, beta2: config.Beta2);
     }
 
+    public string Family => DcganFamily.FamilyName;
     public FamilyConfig Config => _config;
     public Device Device { get; }
     public nn.Module Model => _nets;

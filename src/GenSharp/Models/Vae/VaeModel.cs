@@ -24,6 +24,7 @@ public sealed class VaeModel : IGenerativeModel, ILikelihoodModel, IAutoencoder
         _opt = optim.Adam(_net.parameters(), lr: config.LearningRate);
     }
 
+    public string Family => VaeFamily.FamilyName;
     public FamilyConfig Config => _config;
     public Device Device { get; }
     public nn.Module Model => _net;
