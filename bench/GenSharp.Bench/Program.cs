@@ -1,8 +1,12 @@
 // Training-throughput and memory benchmark for GenSharp's own VAE and DCGAN.
 // Mirrored step for step by bench/pytorch/bench.py; bench/run.sh runs both side by side.
 //
-//   dotnet run -c Release --project bench/GenSharp.Bench -- vae|dcgan [--steps N] [--warmup W]
-//       [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost]
+//   dotnet run -c Release --project bench/GenSharp.Bench -- FAMILY [--steps N] [--warmup W]
+//       [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost] [--set key=value ...]
+//
+// FAMILY is any registered family (vae, dcgan, pixelcnn, realnvp, glow, ...); families other than
+// vae/dcgan are built from their default config plus --set overrides, exactly as `gensharp train`
+// builds them, and are mirrored by bench/pytorch/<family>.py.
 //
 // --mode forward times only the forward pass + loss (no backward, no optimizer) under no_grad,
 // to separate per-op/interop overhead from kernel speed when comparing with PyTorch.
@@ -22,13 +26,15 @@ static class Program
 {
     static int Main(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("vae" or "dcgan"))
+        if (args.Length == 0 || args[0].StartsWith('-'))
         {
-            Console.Error.WriteLine("usage: GenSharp.Bench vae|dcgan [--steps N] [--warmup W] [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost]");
+            Console.Error.WriteLine("usage: GenSharp.Bench FAMILY [--steps N] [--warmup W] [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost] [--set key=value ...]");
             return 2;
         }
         string modelName = args[0];
-        int steps = 300, warmup = 20, threads = 2, batch = modelName == "vae" ? 128 : 64;
+        int steps = 300, warmup = 20, threads = 2;
+        int? batchArg = null;
+        var sets = new List<string>();
         bool conditional = false;
         string mode = "train";
         for (int i = 1; i < args.Length; i++)
@@ -37,7 +43,8 @@ static class Program
             {
                 case "--steps": steps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--warmup": warmup = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--batch-size": batch = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--batch-size": batchArg = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--set": sets.Add(args[++i]); break;
                 case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--conditional": conditional = true; break;
                 case "--mode": mode = args[++i]; break;
@@ -50,9 +57,13 @@ static class Program
         TorchRuntime.SetThreads(threads);
         TorchRuntime.Seed(0);
 
-        IGenerativeModel model = modelName == "vae"
-            ? new VaeModel(new VaeConfig(), torch.CPU)
-            : new DcganModel(new DcganConfig { Conditional = conditional }, torch.CPU);
+        var family = FamilyRegistry.Get(modelName);
+        int batch = batchArg ?? family.DefaultBatchSize;
+        if (mode == "forward" && modelName is not ("vae" or "dcgan")) { Console.Error.WriteLine("--mode forward is implemented for vae and dcgan"); return 2; }
+        if (conditional) sets.Add("conditional=true");
+        var json = ConfigJson.ToJson(family.DefaultConfig);
+        ConfigJson.ApplyOverrides(json, family.DefaultConfig.GetType(), sets);
+        IGenerativeModel model = family.Build(family.ReadConfig(json), torch.CPU);
         long parameters = model.Model.parameters().Sum(p => p.numel());
 
         var data = FashionMnist.Load(FashionMnist.Embedded, train: true);
@@ -97,7 +108,7 @@ static class Program
         var result = new Dictionary<string, object?>
         {
             ["impl"] = "gensharp",
-            ["model"] = modelName + (conditional ? "-cond" : ""),
+            ["model"] = modelName + (conditional ? "-cond" : "") + string.Concat(sets.Where(x => x != "conditional=true").Select(x => "," + x)),
             ["mode"] = mode,
             ["params"] = parameters,
             ["batch"] = batch,

@@ -250,21 +250,32 @@ def op_cost(steps, threads):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("model", choices=["vae", "dcgan"])
+    ap.add_argument("model", help="vae, dcgan, or a family with its own twin module bench/pytorch/<family>.py")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--conditional", action="store_true")
     ap.add_argument("--mode", choices=["train", "forward", "opcost"], default="train")
+    ap.add_argument("--set", action="append", default=[], help="config override key=value, as for GenSharp.Bench")
     a = ap.parse_args()
-    batch = a.batch_size or (128 if a.model == "vae" else 64)
+    sets = dict(kv.split("=", 1) for kv in a.set)
+    if a.conditional:
+        sets["conditional"] = "true"
+    twin = None
+    if a.model not in ("vae", "dcgan"):
+        # Twin modules expose DEFAULT_BATCH and build(sets) -> object with .net, .train_step(images, labels).
+        sys.path.insert(0, HERE)
+        twin = __import__(a.model)
+        if a.mode == "forward":
+            sys.exit("--mode forward is implemented for vae and dcgan")
+    batch = a.batch_size or (128 if a.model == "vae" else twin.DEFAULT_BATCH if twin else 64)
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     if a.mode == "opcost":
         return op_cost(a.steps, a.threads)
-    model = Vae() if a.model == "vae" else Dcgan(a.conditional)
+    model = twin.build(sets) if twin else Vae() if a.model == "vae" else Dcgan(a.conditional)
     params = sum(p.numel() for p in model.net.parameters())
     images, labels = load_train()
     loader = Loader(images, labels, batch)
@@ -299,7 +310,7 @@ def main():
     if rss500 and rss2000:
         print(f"rss growth 500→2000: {100 * (rss2000 - rss500) / rss500:+.2f}%")
     print(json.dumps({
-        "impl": "pytorch", "model": a.model + ("-cond" if a.conditional else ""), "mode": a.mode,
+        "impl": "pytorch", "model": a.model + ("-cond" if a.conditional else "") + "".join(f",{kv}" for kv in a.set), "mode": a.mode,
         "params": params, "batch": batch, "threads": a.threads, "warmup": a.warmup, "steps": a.steps,
         "seconds": round(seconds, 3), "images_per_s": round(ips, 1),
         "rss_mb_500": round(rss500, 1) if rss500 else None, "rss_mb_2000": round(rss2000, 1) if rss2000 else None,
