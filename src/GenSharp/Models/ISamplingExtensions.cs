@@ -1,0 +1,26 @@
+using static TorchSharp.torch;
+
+namespace GenSharp.Models;
+
+/// <summary>A model whose sampler has a temperature (flows: z ~ N(0, T²·I)).</summary>
+public interface ITemperatureSampler
+{
+    /// <summary>
+    /// Draws <paramref name="n"/> samples at temperature <paramref name="temperature"/> (1 = the model's
+    /// own distribution, 0 = the mode of the prior), as float images in [0,1], (n,C,H,W) on the CPU.
+    /// Uses torch's global generator. <paramref name="labels"/> as in <see cref="Training.ITrainable.Sample"/>.
+    /// </summary>
+    Tensor Sample(int n, Tensor? labels, double temperature);
+}
+
+/// <summary>An autoregressive model that can complete an image given its first pixels in raster order.</summary>
+public interface IImageCompletion
+{
+    /// <summary>
+    /// Keeps the first <paramref name="knownPixels"/> pixels (raster order: row by row, every channel
+    /// of a pixel known together) of each raw uint8 image (B,C,H,W) and samples the rest from the model.
+    /// Returns float images in [0,1], (B,C,H,W) on the CPU; the known pixels equal the input's exactly.
+    /// Uses torch's global generator.
+    /// </summary>
+    Tensor Complete(Tensor images, long knownPixels, Tensor? labels);
+}
