@@ -1,0 +1,28 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Flows;
+
+/// <summary>Likelihood bookkeeping shared by the flows.</summary>
+public static class FlowMath
+{
+    static readonly double HalfLog2Pi = 0.5 * Math.Log(2 * Math.PI);
+
+    /// <summary>log N(z; 0, I) summed over all but the batch dimension: (B).</summary>
+    public static Tensor StandardNormalLogProb(Tensor z) =>
+        (z.square() * -0.5 - HalfLog2Pi).flatten(1).sum(1);
+
+    /// <summary>log N(z; μ, exp(logσ)²) summed over all but the batch dimension: (B).</summary>
+    public static Tensor GaussianLogProb(Tensor z, Tensor mean, Tensor logStd) =>
+        (((z - mean) * torch.exp(-logStd)).square() * -0.5 - logStd - HalfLog2Pi).flatten(1).sum(1);
+
+    /// <summary>
+    /// Negative log-likelihood in nats of 8-bit images from the density of their dequantized copy
+    /// y = (x + u)/256, u ~ U[0,1)^D, a density on [0,1)^D: −log P(x) ≤ −log p(y) + D·log 256
+    /// (in expectation over u; Theis et al. 2016). <paramref name="logDensity"/> is log p(y) per item.
+    /// </summary>
+    public static Tensor DiscreteNll(Tensor logDensity, long dims) => -logDensity + dims * Math.Log(256);
+
+    /// <summary>Nats per image to bits per dimension: nats / (D · ln 2).</summary>
+    public static double BitsPerDim(double nats, long dims) => nats / (dims * Math.Log(2));
+}
