@@ -29,14 +29,20 @@ public static class CliApp
             "train a model; writes DIR/checkpoint, DIR/metrics.jsonl, DIR/loss.png, DIR/samples/",
             new[] { "out", "data", "steps", "epochs", "batch-size", "seed", "config", "set", "exclude-class", "limit", "checkpoint-every", "sample-every", "ema" },
             new[] { "resume" }, Train),
-        new("sample", "gensharp sample CKPT --out FILE.png|FILE.npy [--n 64] [--seed N] [--class K] [--device cpu|cuda]",
-            "draw samples: a PNG grid (one row per class when conditional) or an N×C×H×W uint8 .npy",
-            new[] { "out", "n", "seed", "class" }, Array.Empty<string>(), Sample),
+        new("sample", "gensharp sample CKPT --out FILE.png|FILE.npy [--n 64] [--seed N] [--class K] [--device cpu|cuda]\n" +
+            "               [--temperature T | T1,T2,...]                     flows: sample at temperature(s), one row each\n" +
+            "               [--complete FILE.png|FILE.npy|test[:N] [--rows R | --known-pixels P] [--data PATH|embedded]]\n" +
+            "                                                                 autoregressive: keep the first R rows (P pixels) and sample the rest, --n per image",
+            "draw samples: a PNG grid (one row per class when conditional) or an N×C×H×W uint8 .npy; temperature sweeps; image completion",
+            new[] { "out", "n", "seed", "class", "temperature", "complete", "rows", "known-pixels", "data" }, Array.Empty<string>(), Sample),
+        new("interpolate", "gensharp interpolate CKPT --data PATH|embedded --out FILE.png [--pairs 4] [--steps 10]",
+            "latent interpolation between pairs of test images of different classes (models with an encoder: vae, realnvp, glow)",
+            new[] { "data", "out", "pairs", "steps" }, Array.Empty<string>(), Interpolate),
         new("eval", "gensharp eval CKPT [--data PATH|embedded] [--limit N] [--k 100] [--seed N] [--device cpu|cuda]",
-            "test-set likelihood: negative ELBO and IWAE NLL (k importance samples) in nats and bits/dim; last line is JSON",
+            "test-set likelihood in nats and bits/dim (exact for pixelcnn/realnvp/glow; vae: neg. ELBO and IWAE with k samples); last line is JSON",
             new[] { "data", "limit", "k", "seed" }, Array.Empty<string>(), Eval),
         new("score", "gensharp score CKPT --data PATH|embedded --out FILE.csv [--anomaly-class K] [--limit N] [--seed N]",
-            "per-item anomaly score (negative ELBO, nats) on the test split; with --anomaly-class prints AUROC of K vs the rest",
+            "per-item anomaly score (negative log-likelihood or its bound, nats) on the test split; with --anomaly-class prints AUROC of K vs the rest",
             new[] { "data", "out", "anomaly-class", "limit", "seed" }, Array.Empty<string>(), Score),
         new("encode", "gensharp encode CKPT --data PATH|embedded --out FILE.codes [--bits 8] [--limit N]",
             "compress test images to quantised latent codes; prints bits per image and reconstruction PSNR",
@@ -197,8 +203,73 @@ public static class CliApp
     {
         using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "sample"), DeviceOf(a));
         var outPath = a.Require("out", "sample");
-        ImageWorkflows.Sample(m.Model, outPath, a.Int("n") ?? 64, a.Long("seed") ?? 0, a.Int("class"));
-        Console.WriteLine($"wrote {outPath}");
+        long seed = a.Long("seed") ?? 0;
+        if (a.Get("complete") is { } source)
+        {
+            if (a.Get("temperature") is not null) throw new GenSharpException("give --complete or --temperature, not both");
+            var cfg = m.Model.Config;
+            if (a.Get("rows") is not null && a.Get("known-pixels") is not null) throw new GenSharpException("give --rows or --known-pixels, not both");
+            long known = a.Long("known-pixels") ?? (long)(a.Int("rows") ?? cfg.ImageSize / 2) * cfg.ImageSize;
+            using var images = CompletionInputs(a, source, cfg.ImageChannels, cfg.ImageSize);
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            int perImage = a.Int("n") ?? 8;
+            GenerationWorkflows.Complete(m.Model, images, known, perImage, outPath, seed, a.Int("class"));
+            Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {perImage} completions from the first {known} pixels " +
+                $"(rows: known part, completions, original) in {sw.Elapsed.TotalSeconds:F1}s");
+            return 0;
+        }
+        if (a.Get("temperature") is { } temps)
+        {
+            var list = temps.Split(',').Select(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+                : throw new GenSharpException($"--temperature: '{t}' is not a number")).ToList();
+            GenerationWorkflows.TemperatureSweep(m.Model, list, a.Int("n") ?? (list.Count == 1 ? 64 : 10), outPath, seed);
+            Console.WriteLine($"wrote {outPath}" + (list.Count > 1 ? $" (one row per temperature: {temps})" : ""));
+            return 0;
+        }
+        if (a.Get("rows") is not null || a.Get("known-pixels") is not null) throw new GenSharpException("--rows/--known-pixels go with --complete");
+        var sw2 = System.Diagnostics.Stopwatch.StartNew();
+        int n = a.Int("n") ?? 64;
+        ImageWorkflows.Sample(m.Model, outPath, n, seed, a.Int("class"));
+        Console.WriteLine($"wrote {outPath} ({n} samples in {sw2.Elapsed.TotalSeconds:F1}s)");
+        return 0;
+    }
+
+    /// <summary>--complete FILE.png|FILE.npy, or test[:N] = the first N (default 8) test images of --data.</summary>
+    static TorchSharp.torch.Tensor CompletionInputs(Args a, string source, int channels, int size)
+    {
+        if (source == "test" || source.StartsWith("test:", StringComparison.Ordinal))
+        {
+            int count = 8;
+            if (source.Length > 5 && (!int.TryParse(source[5..], NumberStyles.None, CultureInfo.InvariantCulture, out count) || count < 1))
+                throw new GenSharpException($"--complete {source}: expected test:N with N ≥ 1");
+            using var data = FashionMnist.Load(a.Get("data"), train: false);
+            // One image per class in turn, so the grid shows variety.
+            var labels = data.Labels.data<long>().ToArray();
+            var picks = new List<long>();
+            for (int cls = 0; picks.Count < count && cls < 1000; cls++)
+            {
+                int k = cls % data.NumClasses, nth = cls / data.NumClasses;
+                var idx = Enumerable.Range(0, labels.Length).Where(i => labels[i] == k).Skip(nth).FirstOrDefault(-1);
+                if (idx >= 0) picks.Add(idx);
+            }
+            using var index = torch.tensor(picks.ToArray());
+            return data.Images.index_select(0, index);
+        }
+        return GenSharp.Media.ImageInput.Load(source, channels, size);
+    }
+
+    static int Interpolate(Args a)
+    {
+        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "interpolate"), DeviceOf(a));
+        if (m.Model is not IAutoencoder ae) throw new GenSharpException($"{m.Family.Name} has no encoder; interpolate needs vae, realnvp or glow");
+        a.Require("data", "interpolate");
+        using var data = TestData(a);
+        var outPath = a.Require("out", "interpolate");
+        int pairs = a.Int("pairs") ?? 4, steps = a.Int("steps") ?? 10;
+        if (pairs < 1 || pairs > 64) throw new GenSharpException($"--pairs must be in [1, 64], got {pairs}");
+        if (steps < 2 || steps > 64) throw new GenSharpException($"--steps must be in [2, 64], got {steps}");
+        ImageWorkflows.WriteInterpolation(ae, data, outPath, pairs, steps);
+        Console.WriteLine($"wrote {outPath} ({pairs} pairs × {steps} steps)");
         return 0;
     }
 

@@ -112,6 +112,13 @@ public class CliTests
         Assert.True(dn.Code == 0, dn.Err);
         Assert.Contains("psnr_denoised_db", dn.Out);
         AssertOneLineError(Run("denoise", run, "--data", "embedded", "--noise", "pink:3", "--out", "d.png"), 1, "--noise pink:3");
+
+        var ip = Run("interpolate", run, "--data", "embedded", "--out", Path.Combine(dir, "i.png"), "--pairs", "2", "--steps", "5");
+        Assert.True(ip.Code == 0, ip.Err);
+        Assert.True(File.Exists(Path.Combine(dir, "i.png")));
+        AssertOneLineError(Run("sample", run, "--out", Path.Combine(dir, "t.png"), "--temperature", "0.7"), 1, "no sampling temperature");
+        AssertOneLineError(Run("sample", run, "--out", Path.Combine(dir, "c.png"), "--complete", "test:2", "--data", "embedded"), 1, "cannot complete images");
+        AssertOneLineError(Run("sample", run, "--out", Path.Combine(dir, "c.png"), "--rows", "3"), 1, "--rows/--known-pixels go with --complete");
     }
 
     [Fact]

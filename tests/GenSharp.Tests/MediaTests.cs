@@ -347,3 +347,49 @@ public sealed class MediaTests : IDisposable
         Assert.Throws<GenSharpException>(() => Png.Decode(Path.Combine(_dir, "missing.png")));
     }
 }
+
+public class ImageInputTests
+{
+    [Fact]
+    public void PngTilesComeBackAsTheImagesThatWereWritten()
+    {
+        GenSharp.Runtime.TorchRuntime.EnsureReady();
+        var dir = TestData.TempDir();
+        using var images = TestData.Test.Images.narrow(0, 0, 6);                     // (6,1,28,28) uint8
+        using var x = GenSharp.Data.ImageTransforms.ToFloat(images, GenSharp.Data.PixelScale.ZeroOne);
+        var path = Path.Combine(dir, "tiles.png");
+        GenSharp.Media.ImageGrid.SavePng(x, path, columns: 3, padding: 0, scale: 1);  // 84×56, tiles row-major
+        using var back = GenSharp.Media.ImageInput.Load(path, 1, 28);
+        Assert.Equal(new long[] { 6, 1, 28, 28 }, back.shape);
+        Assert.Equal(images.data<byte>().ToArray(), back.data<byte>().ToArray());
+
+        var npy = Path.Combine(dir, "x.npy");
+        GenSharp.Media.Npy.Save(npy, images);
+        using var fromNpy = GenSharp.Media.ImageInput.Load(npy, 1, 28);
+        Assert.Equal(images.data<byte>().ToArray(), fromNpy.data<byte>().ToArray());
+    }
+
+    [Fact]
+    public void WrongSizesAreRejectedWithTheExpectedSize()
+    {
+        GenSharp.Runtime.TorchRuntime.EnsureReady();
+        var dir = TestData.TempDir();
+        using var x = TorchSharp.torch.rand(1, 1, 30, 30);
+        var path = Path.Combine(dir, "odd.png");
+        GenSharp.Media.ImageGrid.SavePng(x, path, padding: 0);
+        var e = Assert.Throws<GenSharpException>(() => GenSharp.Media.ImageInput.Load(path, 1, 28));
+        Assert.Contains("multiples of 28", e.Message);
+        var npy = Path.Combine(dir, "f.npy");
+        GenSharp.Media.Npy.Save(npy, x);
+        Assert.Contains("uint8", Assert.Throws<GenSharpException>(() => GenSharp.Media.ImageInput.Load(npy, 1, 28)).Message);
+    }
+
+    [Fact]
+    public void KnownMaskCoversTheFirstPixelsInRasterOrder()
+    {
+        GenSharp.Runtime.TorchRuntime.EnsureReady();
+        using var m = GenSharp.Workflows.GenerationWorkflows.KnownMask(10, 4);
+        var flat = m.flatten().data<bool>().ToArray();
+        for (int i = 0; i < 16; i++) Assert.Equal(i < 10, flat[i]);
+    }
+}
