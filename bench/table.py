@@ -13,9 +13,9 @@ def pick(impl, model, mode):
     for r in rows:
         if r["impl"] == impl and r["model"] == model and r["mode"] == mode:
             return r
-print("| model | mode | params GenSharp | params PyTorch | batch | threads | GenSharp img/s | PyTorch img/s | ratio |")
+print("| model | mode | params GenSharp | params PyTorch | batch | threads | GenSharp img/s | PyTorch img/s | ratio |")  # pairs by model name
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-for model in ("vae", "dcgan"):
+for model in dict.fromkeys(r["model"] for r in rows):
     for mode in ("train", "forward"):
         g, p = pick("gensharp", model, mode), pick("pytorch", model, mode)
         if not g or not p: continue
