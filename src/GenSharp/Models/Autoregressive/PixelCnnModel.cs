@@ -13,10 +13,11 @@ namespace GenSharp.Models.Autoregressive;
 /// fixed seed, as the VAE does).
 /// <para>
 /// Sampling is pixel by pixel for the whole batch, but never runs the full network per pixel: once
-/// per row r the vertical stacks run on rows [0, r] (the links of row r only depend on rows above),
-/// then per pixel (r, c) only the horizontal stacks and head run, on columns [0, c] of row r. That is
-/// about H vertical passes over at most the image plus H·W one-row passes, instead of H·W full-image
-/// passes; a test checks the cropped logits against the full network's.
+/// per row r the vertical stacks run on the rows that can reach row r's links (at most
+/// <see cref="PixelCnnNetwork.Reach"/> + 2 rows ending at r), then per pixel (r, c) only the
+/// horizontal stacks and head run, on the at most Reach + 1 columns of row r ending at c. With the
+/// defaults that is 28 passes over ≤ 12 rows plus 784 passes over ≤ 11 pixels, instead of 784
+/// full-image passes; a test checks the windowed logits against the full network's.
 /// </para>
 /// </summary>
 public sealed class PixelCnnModel : IGenerativeModel, ILikelihoodModel, IImageCompletion

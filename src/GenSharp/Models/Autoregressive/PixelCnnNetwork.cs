@@ -22,8 +22,15 @@ public sealed class PixelCnnNetwork : Module<Tensor, Tensor?, Tensor>
     /// <summary>Logit channels per image channel: 256 for the softmax, 1 for Bernoulli.</summary>
     public int Levels { get; }
 
+    /// <summary>
+    /// How far back the logits at (r, c) reach within row r, and how many rows above row r−1 its
+    /// links reach: n₁/2 + (L−1)·n/2 for first kernel n₁, kernel n and L blocks.
+    /// </summary>
+    public int Reach { get; }
+
     public PixelCnnNetwork(PixelCnnConfig c) : base(nameof(PixelCnnNetwork))
     {
+        Reach = c.FirstKernelSize / 2 + (c.Layers - 1) * (c.KernelSize / 2);
         Levels = c.Output == PixelCnnOutput.Softmax256 ? 256 : 1;
         int classes = c.Conditional ? c.NumClasses : 0;
         blocks = new ModuleList<GatedPixelCnnBlock>();
@@ -70,22 +77,28 @@ public sealed class PixelCnnNetwork : Module<Tensor, Tensor?, Tensor>
     }
 
     /// <summary>
-    /// The links of row r alone, each (B, 2p, 1, W), computed from rows [0, r] of x only: nothing
-    /// flows upward through the causal convolutions, so the cropped image gives the full image's values.
-    /// Row r's own pixels do not reach the links (they are shifted down), so it may still be unsampled.
+    /// The links of row r alone, each (B, 2p, 1, W), computed from a window of rows ending at r:
+    /// nothing flows upward through the causal convolutions, and row r's links depend on rows
+    /// r−1−<see cref="Reach"/> … r−1 only, so the window [max(0, r−1−Reach), r] gives the full image's
+    /// values. Row r itself does not reach its links (they are shifted down), so it may be unsampled.
     /// </summary>
-    public List<Tensor> RowLinks(Tensor x, long r, Tensor? labels) =>
-        VerticalLinks(x.narrow(2, 0, r + 1), labels).Select(l => l.narrow(2, r, 1)).ToList();
+    public List<Tensor> RowLinks(Tensor x, long r, Tensor? labels)
+    {
+        long top = Math.Max(0, r - 1 - Reach);
+        return VerticalLinks(x.narrow(2, top, r - top + 1), labels).Select(l => l.narrow(2, r - top, 1)).ToList();
+    }
 
     /// <summary>
     /// Logits of pixel (r, c) alone, (B, Levels·C), from row r's links (<see cref="RowLinks"/>) and
-    /// columns [0, c] of row r: the horizontal stack only looks left and the link and head are 1×1,
-    /// so one row, cropped, gives the full network's value.
+    /// columns [max(0, c−Reach), c] of row r: the horizontal stack only looks left, at most
+    /// <see cref="Reach"/> columns, and the link and head are 1×1, so this one-row window gives the
+    /// full network's value.
     /// </summary>
     public Tensor PixelLogits(Tensor x, long r, long c, IReadOnlyList<Tensor> rowLinks, Tensor? labels)
     {
-        var row = x.narrow(2, r, 1).narrow(3, 0, c + 1);                       // (B, C, 1, c+1)
-        var links = rowLinks.Select(l => l.narrow(3, 0, c + 1)).ToList();       // each (B, 2p, 1, c+1)
-        return HorizontalLogits(row, links, labels).select(3, c).select(2, 0);   // (B, Levels·C)
+        long left = Math.Max(0, c - Reach), width = c - left + 1;
+        var row = x.narrow(2, r, 1).narrow(3, left, width);                       // (B, C, 1, width)
+        var links = rowLinks.Select(l => l.narrow(3, left, width)).ToList();       // each (B, 2p, 1, width)
+        return HorizontalLogits(row, links, labels).select(3, width - 1).select(2, 0);   // (B, Levels·C)
     }
 }
