@@ -44,6 +44,18 @@ public sealed class CausalConv2d : Module<Tensor, Tensor>
             ? new(inChannels, outChannels, (1, n / 2), new long[] { n / 2, 0, 0, 0 }, true)   // width W+1, keep the first W
             : new(inChannels, outChannels, (1, n / 2 + 1), new long[] { n / 2, 0, 0, 0 }, false);
 
+    /// <summary>Zero columns padded on the left.</summary>
+    public int LeftPad => (int)_pad[0];
+
+    /// <summary>Kernel width: the columns one output column reads.</summary>
+    public int KernelWidth => (int)conv.weight!.shape[3];
+
+    /// <summary>
+    /// One output column (B, Cout, 1, 1) from exactly the input window it reads: (B, Cin, 1, KernelWidth),
+    /// i.e. columns c … c+KernelWidth−1 of the row padded with <see cref="LeftPad"/> zeros (horizontal convs only).
+    /// </summary>
+    public Tensor ForwardWindow(Tensor window) => conv.forward(window);
+
     /// <summary>(B, Cin, H, W) → (B, Cout, H, W).</summary>
     public override Tensor forward(Tensor x)
     {

@@ -79,15 +79,30 @@ public sealed class GatedPixelCnnBlock : Module
     /// Horizontal stack for input (B, Cin, R, W) and this block's link (B, 2p, R, W). Returns the
     /// residual output (B, p, R, W) for the next block (null for the last block) and the skip (B, p, R, W).
     /// </summary>
-    public (Tensor? Output, Tensor Skip) Horizontal(Tensor h, Tensor link, Tensor? labels)
+    public (Tensor? Output, Tensor Skip) Horizontal(Tensor h, Tensor link, Tensor? labels) =>
+        HorizontalFrom(horizontal_conv.forward(h), h, link, labels);
+
+    /// <summary>The horizontal convolution's zero padding on the left and kernel width (for <see cref="HorizontalColumn"/>).</summary>
+    public (int LeftPad, int KernelWidth) HorizontalWindow => (horizontal_conv.LeftPad, horizontal_conv.KernelWidth);
+
+    /// <summary>
+    /// <see cref="Horizontal"/> for one column c only: <paramref name="window"/> (B, Cin, 1, KernelWidth) is
+    /// what the horizontal conv reads for c (left-padded coordinates c … c+KernelWidth−1),
+    /// <paramref name="hAtColumn"/> (B, Cin, 1, 1) the input at c (for the residual) and
+    /// <paramref name="linkAtColumn"/> (B, 2p, 1, 1) the link at c. Outputs are (B, p, 1, 1).
+    /// </summary>
+    public (Tensor? Output, Tensor Skip) HorizontalColumn(Tensor window, Tensor hAtColumn, Tensor linkAtColumn, Tensor? labels) =>
+        HorizontalFrom(horizontal_conv.ForwardWindow(window), hAtColumn, linkAtColumn, labels);
+
+    (Tensor? Output, Tensor Skip) HorizontalFrom(Tensor conv, Tensor h, Tensor link, Tensor? labels)
     {
-        var pre = AddClassBias(horizontal_conv.forward(h) + link, horizontal_class_bias, labels); // (B, 2p, R, W)
-        var g = Gate(pre);                                                                       // (B, p, R, W)
+        var pre = AddClassBias(conv + link, horizontal_class_bias, labels);   // (B, 2p, R, W)
+        var g = Gate(pre);                                                   // (B, p, R, W)
         Tensor? output = null;
         if (horizontal_out is not null)
         {
             var r = horizontal_out.forward(g);
-            output = _first ? r : h + r;                                                         // residual (paper Fig. 2)
+            output = _first ? r : h + r;                                     // residual (paper Fig. 2)
         }
         return (output, skip_out.forward(g));
     }

@@ -12,12 +12,13 @@ namespace GenSharp.Models.Autoregressive;
 /// to [−1, 1]), or Bernoulli on binarized pixels (training binarizes stochastically, evaluation with a
 /// fixed seed, as the VAE does).
 /// <para>
-/// Sampling is pixel by pixel for the whole batch, but never runs the full network per pixel: once
+/// Sampling is pixel by pixel for the whole batch, but never runs the full network per pixel. Once
 /// per row r the vertical stacks run on the rows that can reach row r's links (at most
-/// <see cref="PixelCnnNetwork.Reach"/> + 2 rows ending at r), then per pixel (r, c) only the
-/// horizontal stacks and head run, on the at most Reach + 1 columns of row r ending at c. With the
-/// defaults that is 28 passes over ≤ 12 rows plus 784 passes over ≤ 11 pixels, instead of 784
-/// full-image passes; a test checks the windowed logits against the full network's.
+/// <see cref="PixelCnnNetwork.Reach"/> + 2 rows ending at r: nothing flows upward). Then, per pixel,
+/// only one column of each horizontal stack and the head run (<see cref="PixelCnnRowCache"/>: each
+/// block's row is cached, and column c needs only the few columns its 1×n kernel reads). With the
+/// defaults that is 28 vertical passes over ≤ 12 rows plus 784 one-column passes, instead of 784
+/// full-image passes; a test checks these logits against the full network's.
 /// </para>
 /// </summary>
 public sealed class PixelCnnModel : IGenerativeModel, ILikelihoodModel, IImageCompletion
@@ -84,7 +85,7 @@ public sealed class PixelCnnModel : IGenerativeModel, ILikelihoodModel, IImageCo
             ? images.to_type(ScalarType.Float32)
             : ImageTransforms.Binarize(ImageTransforms.ToFloat(images, PixelScale.ZeroOne), stochastic: true);
         var loss = NegativeLogLikelihoodOfLevels(levels, labels).mean();
-        double value = loss.item<float>();
+        double value = loss.detach().item<float>();   // read from a detached view: no handle on the graph
         if (!double.IsFinite(value))
             throw new TrainingDivergedException($"pixelcnn loss became {value}; lower learning_rate or set grad_clip");
         _opt.zero_grad();
@@ -167,11 +168,12 @@ public sealed class PixelCnnModel : IGenerativeModel, ILikelihoodModel, IImageCo
         for (long r = start / width; r < height; r++)
         {
             using var rowScope = torch.NewDisposeScope();
-            var links = _net.RowLinks(x, r, y);
-            for (long c = r == start / width ? start % width : 0; c < width; c++)
+            var cache = new PixelCnnRowCache(_net, x.narrow(2, r, 1), _net.RowLinks(x, r, y), y);
+            for (long c = 0; c < width; c++)
             {
                 using var pixelScope = torch.NewDisposeScope();
-                var logits = _net.PixelLogits(x, r, c, links, y);                   // (B, Levels·C)
+                var logits = cache.Logits(c);                                       // (B, Levels·C)
+                if (r * width + c < start) continue;                                // known pixel: already in the row
                 Tensor value;                                                       // (B, C) pixel levels
                 if (Softmax)
                 {
@@ -182,8 +184,10 @@ public sealed class PixelCnnModel : IGenerativeModel, ILikelihoodModel, IImageCo
                 {
                     value = torch.bernoulli(torch.sigmoid(logits));
                 }
+                var input = NetworkInput(value);
                 levels.select(3, c).select(2, r).copy_(value);
-                x.select(3, c).select(2, r).copy_(NetworkInput(value));
+                x.select(3, c).select(2, r).copy_(input);
+                cache.Set(c, input);
             }
         }
         return (Softmax ? levels / 255.0 : levels.clone()).cpu();

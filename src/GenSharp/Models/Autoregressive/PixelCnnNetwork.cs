@@ -73,7 +73,7 @@ public sealed class PixelCnnNetwork : Module<Tensor, Tensor?, Tensor>
             skips = skips is null ? skip : skips + skip;
             h = output;
         }
-        return output_logits.forward(relu(output_hidden.forward(relu(skips!))));
+        return Head(skips!);
     }
 
     /// <summary>
@@ -88,17 +88,9 @@ public sealed class PixelCnnNetwork : Module<Tensor, Tensor?, Tensor>
         return VerticalLinks(x.narrow(2, top, r - top + 1), labels).Select(l => l.narrow(2, r - top, 1)).ToList();
     }
 
-    /// <summary>
-    /// Logits of pixel (r, c) alone, (B, Levels·C), from row r's links (<see cref="RowLinks"/>) and
-    /// columns [max(0, c−Reach), c] of row r: the horizontal stack only looks left, at most
-    /// <see cref="Reach"/> columns, and the link and head are 1×1, so this one-row window gives the
-    /// full network's value.
-    /// </summary>
-    public Tensor PixelLogits(Tensor x, long r, long c, IReadOnlyList<Tensor> rowLinks, Tensor? labels)
-    {
-        long left = Math.Max(0, c - Reach), width = c - left + 1;
-        var row = x.narrow(2, r, 1).narrow(3, left, width);                       // (B, C, 1, width)
-        var links = rowLinks.Select(l => l.narrow(3, left, width)).ToList();       // each (B, 2p, 1, width)
-        return HorizontalLogits(row, links, labels).select(3, width - 1).select(2, 0);   // (B, Levels·C)
-    }
+    /// <summary>The gated blocks, first to last (a fresh array).</summary>
+    public GatedPixelCnnBlock[] Blocks => blocks.ToArray();
+
+    /// <summary>Output head: summed skips (B, p, R, W) → logits (B, Levels·C, R, W).</summary>
+    public Tensor Head(Tensor skips) => output_logits.forward(relu(output_hidden.forward(relu(skips))));
 }
