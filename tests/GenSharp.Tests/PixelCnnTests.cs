@@ -118,6 +118,35 @@ public class PixelCnnTests(ITestOutputHelper output)
         Assert.Equal(lse - l[v], perPixel[0, 0, 14, 14].item<float>(), 4);
     }
 
+    [Fact]
+    public void ConditionalNllIsTheMarginalOverUniformClasses()
+    {
+        TorchRuntime.Seed(20);
+        using var model = new PixelCnnModel(Small28 with { Conditional = true }, torch.CPU);
+        using var scope = torch.NewDisposeScope();
+        var images = TestImages(3);
+        var levels = images.to_type(ScalarType.Float32);
+        using (torch.no_grad())
+        {
+            // Class biases start at zero: every p(x | y) is the same, so the marginal equals it.
+            var nll = model.NegativeLogLikelihood(images);
+            var given = model.NegativeLogLikelihoodOfLevels(levels, torch.tensor(new long[] { 2, 7, 5 }));
+            Assert.True((nll - given).abs().max().item<float>() < 1e-2, $"{nll.str()} vs {given.str()}");
+        }
+        RandomizeClassBiases(model);
+        using (torch.no_grad())
+        {
+            // −log Σ_y p(x|y)/K lies in [min_y NLL(x|y), min_y NLL(x|y) + log K].
+            var nll = model.NegativeLogLikelihood(images);
+            var perClass = torch.stack(Enumerable.Range(0, 10).Select(k =>
+                model.NegativeLogLikelihoodOfLevels(levels, torch.full(3, k, ScalarType.Int64))), 1);   // (3, 10)
+            var best = perClass.min(1).values;
+            Assert.True((nll - best).min().item<float>() >= -1e-2, $"{nll.str()} below {best.str()}");
+            Assert.True((best + Math.Log(10) - nll).min().item<float>() >= -1e-2, $"{nll.str()} above {best.str()} + log 10");
+            Assert.True((perClass.max(1).values - best).min().item<float>() > 1, "random class biases should make the classes differ");
+        }
+    }
+
     [Theory]
     [InlineData(PixelCnnOutput.Softmax256, 8.0)]   // uniform over 256 levels: log2 256 bits per pixel
     [InlineData(PixelCnnOutput.Bernoulli, 1.0)]    // fair coin per binary pixel: 1 bit
