@@ -122,6 +122,35 @@ public class CliTests
     }
 
     [Fact]
+    public void PixelCnnTrainsSamplesCompletesEvaluatesAndScores()
+    {
+        var dir = TestData.TempDir();
+        var run = Path.Combine(dir, "pcnn");
+        var t = Run("train", "pixelcnn", "--out", run, "--data", "embedded", "--steps", "2", "--batch-size", "4",
+                    "--set", "layers=2", "--set", "channels=4", "--set", "output_hidden_channels=8", "--sample-every", "1000");
+        Assert.True(t.Code == 0, t.Err);
+        var s = Run("sample", run, "--out", Path.Combine(dir, "s.npy"), "--n", "2");
+        Assert.True(s.Code == 0, s.Err);
+        var c = Run("sample", run, "--out", Path.Combine(dir, "c.npy"), "--complete", "test:2", "--data", "embedded", "--rows", "20", "--n", "3");
+        Assert.True(c.Code == 0, c.Err);
+        // Rows: known part, 3 completions, original; each completion keeps the first 20 rows exactly.
+        using var grid = GenSharp.Media.Npy.Load(Path.Combine(dir, "c.npy"));
+        Assert.Equal(new long[] { 10, 1, 28, 28 }, grid.shape);
+        using var top = grid.narrow(2, 0, 20);
+        for (int img = 0; img < 2; img++)
+            for (int k = 1; k <= 3; k++)
+                Assert.Equal(top[img * 5 + 4].data<byte>().ToArray(), top[img * 5 + k].data<byte>().ToArray());
+        var e = Run("eval", run, "--data", "embedded", "--limit", "8");
+        Assert.True(e.Code == 0, e.Err);
+        Assert.Contains("exact", e.Out);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(e.Out.Trim().Split('\n')[^1])!;
+        Assert.InRange(json["nll_bpd"]!.GetValue<double>(), 1.0, 9.0);
+        var sc = Run("score", run, "--data", "embedded", "--out", Path.Combine(dir, "scores.csv"), "--limit", "30", "--anomaly-class", "1");
+        Assert.True(sc.Code == 0, sc.Err);
+        AssertOneLineError(Run("sample", run, "--out", Path.Combine(dir, "c.png"), "--complete", "test:1", "--data", "embedded", "--rows", "40"), 1, "known pixels must be in [0, 784]");
+    }
+
+    [Fact]
     public void ConditionalGanSamplesAClass()
     {
         var dir = TestData.TempDir();
