@@ -11,7 +11,7 @@ public sealed record GlowConfig : FamilyConfig
     /// <summary>K, flow steps per level.</summary>
     public int StepsPerLevel { get; init; } = 8;
     /// <summary>Width of every coupling network.</summary>
-    public int HiddenChannels { get; init; } = 96;
+    public int HiddenChannels { get; init; } = 64;
     /// <summary>LU-parameterised 1×1 convolutions (O(C) log-det) instead of a plain C×C weight.</summary>
     public bool LuDecomposed { get; init; } = true;
     /// <summary>Adam learning rate (after warm-up).</summary>
