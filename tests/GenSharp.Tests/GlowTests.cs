@@ -373,6 +373,16 @@ public class GlowTests
     }
 
     [Fact]
+    public void ConfigRoundTripsThroughJsonWithOverrides()
+    {
+        var json = ConfigJson.ToJson(new GlowConfig());
+        Assert.Equal(2, json["levels"]!.GetValue<int>());
+        ConfigJson.ApplyOverrides(json, typeof(GlowConfig), new[] { "lu_decomposed=false", "steps_per_level=3", "hidden_channels=32", "grad_clip=0" });
+        Assert.Equal(new GlowConfig { LuDecomposed = false, StepsPerLevel = 3, HiddenChannels = 32, GradClip = 0 }, ConfigJson.FromJson<GlowConfig>(json));
+        Assert.Equal("glow", FamilyRegistry.Get("glow").Name);
+    }
+
+    [Fact]
     public void InvalidConfigNamesTheField()
     {
         (string Field, GlowConfig Config)[] bad =
