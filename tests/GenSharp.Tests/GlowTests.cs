@@ -220,7 +220,7 @@ public class GlowTests
         var (latents, logDet, logPrior) = net.Forward(x);
         Assert.Equal(new long[] { 2, 64 }, GlowNetwork.Flatten(latents).shape);
         var (kept, z0, _, _) = net.Levels[0].Forward(x);                        // level 1's factored half and what stays
-        Assert.Equal(z0.data<double>().ToArray(), latents[0].data<double>().ToArray());
+        Assert.Equal(z0!.data<double>().ToArray(), latents[0].data<double>().ToArray());
         var stats = net.Levels[0].Split!.PriorConv.forward(kept);
         Tensor LogN(Tensor v, Tensor m, Tensor logS) =>
             (-0.5 * Math.Log(2 * Math.PI) - logS - 0.5 * ((v - m) / logS.exp()).square()).flatten(1).sum(1);
