@@ -13,7 +13,7 @@ import torch.nn.functional as F
 DEFAULT_BATCH = 64
 IMAGE_SIZE, IMAGE_CHANNELS = 28, 1
 DEFAULTS = {"levels": 2, "steps_per_level": 8, "hidden_channels": 64, "lu_decomposed": True,
-            "learning_rate": 1e-3, "grad_clip": 50.0, "warmup_steps": 200}
+            "learning_rate": 1e-3, "grad_clip": 50.0, "warmup_steps": 50}
 
 
 def squeeze(x):  # (B,C,H,W) -> (B,4C,H/2,W/2), channel 4c + 2i + j = input c at offset (i, j)

@@ -19,7 +19,7 @@ public sealed record GlowConfig : FamilyConfig
     /// <summary>Gradient-norm clipping threshold; 0 turns clipping off.</summary>
     public double GradClip { get; init; } = 50;
     /// <summary>Steps of linear learning-rate warm-up from 0; 0 = none.</summary>
-    public int WarmupSteps { get; init; } = 200;
+    public int WarmupSteps { get; init; } = 50;
 
     public override void Validate()
     {
