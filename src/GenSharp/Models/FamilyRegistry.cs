@@ -1,4 +1,5 @@
 using GenSharp.Models.Autoregressive;
+using GenSharp.Models.Flows;
 using GenSharp.Models.Gan;
 using GenSharp.Models.Vae;
 
@@ -14,6 +15,7 @@ public static class FamilyRegistry
         Register(new VaeFamily());
         Register(new DcganFamily());
         Register(new PixelCnnFamily());
+        Register(new GlowFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>
