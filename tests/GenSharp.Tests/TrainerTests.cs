@@ -147,9 +147,10 @@ public class TrainerTests
             using (torch.no_grad()) lin.weight!.fill_(t);
             ema.Update();
         }
-        // shadow_t = 0.9 shadow_{t-1} + 0.1 t, shadow_0 = 0
-        double s = 0;
-        for (int t = 1; t <= 5; t++) s = 0.9 * s + 0.1 * t;
+        // The first update copies the weights (data-dependent init happens in step 1), then
+        // shadow_t = 0.9 shadow_{t-1} + 0.1 t.
+        double s = 1;
+        for (int t = 2; t <= 5; t++) s = 0.9 * s + 0.1 * t;
         Assert.Equal(s, ema.Shadow["weight"].item<float>(), 5);
         Assert.Throws<GenSharpException>(() => new Ema(lin, 1.0));
     }

@@ -5,14 +5,17 @@ namespace GenSharp.Training;
 
 /// <summary>
 /// Exponential moving average of a module's parameters:
-/// shadow ← decay·shadow + (1 − decay)·θ after every optimiser step. Buffers (e.g. BatchNorm
-/// statistics) are copied as they are. Sampling from the average is usually better than from the
-/// last iterate (used by diffusion and GAN recipes).
+/// shadow ← decay·shadow + (1 − decay)·θ after every optimiser step; integer buffers are copied.
+/// The average starts from the weights after the first step, not from the initial weights, because
+/// some layers initialise themselves from the first batch (Glow's data-dependent ActNorm): an average
+/// that started at their placeholder values would lag for thousands of steps. Sampling from the
+/// average is usually better than from the last iterate (used by diffusion and GAN recipes).
 /// </summary>
 public sealed class Ema : IDisposable
 {
     readonly nn.Module _module;
     readonly Dictionary<string, Tensor> _shadow = new();
+    bool _started;   // false until the first Update (or a Load): that update copies the weights
 
     /// <summary>Decay per step, in [0, 1).</summary>
     public double Decay { get; }
@@ -38,9 +41,10 @@ public sealed class Ema : IDisposable
         foreach (var (name, t) in _module.state_dict())
         {
             var s = _shadow[name];
-            if (t.is_floating_point()) s.mul_(Decay).add_(t.detach(), alpha: 1 - Decay);
+            if (_started && t.is_floating_point()) s.mul_(Decay).add_(t.detach(), alpha: 1 - Decay);
             else s.copy_(t);
         }
+        _started = true;
     }
 
     /// <summary>Replaces the average with the given tensors (resume).</summary>
@@ -53,6 +57,7 @@ public sealed class Ema : IDisposable
                 throw new GenSharpException($"EMA state lacks '{name}'; resume from a checkpoint made with the same ema_decay setting");
             s.copy_(t);
         }
+        _started = true;
     }
 
     public void Dispose()
