@@ -1,3 +1,4 @@
+using GenSharp.Models.Flows;
 using GenSharp.Models.Gan;
 using GenSharp.Models.Vae;
 
@@ -12,6 +13,7 @@ public static class FamilyRegistry
     {
         Register(new VaeFamily());
         Register(new DcganFamily());
+        Register(new RealNvpFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>
