@@ -117,7 +117,7 @@ public sealed class RealNvpModel : IGenerativeModel, ILikelihoodModel, ITemperat
         using var _ = torch.no_grad();
         _net.eval();
         using var gen = new Generator((ulong)settings.Seed);
-        return new Dictionary<string, double> { ["nll"] = DiscreteNll(DequantizeForEval(images, gen)).sum().item<double>() };
+        return new Dictionary<string, double> { ["nll"] = DiscreteNll(DequantizeForEval(images, gen)).to(ScalarType.Float64).sum().item<double>() };
     }
 
     /// <summary>All latents, flattened and concatenated (B, D), of the pixel centres (x + 0.5)/256 (no noise).</summary>
