@@ -15,7 +15,7 @@ DEFAULT_BATCH = 64
 IMAGE_SIZE, IMAGE_CHANNELS = 28, 1
 
 DEFAULTS = {"scales": 3, "coupling_channels": 32, "residual_blocks": 1, "logit_alpha": 0.05,
-            "norm": "batchnorm", "learning_rate": 1e-3, "grad_clip": 100.0, "weight_decay": 5e-5}
+            "norm": "batchnorm", "learning_rate": 1e-3, "grad_clip": 50000.0, "weight_decay": 5e-5}
 
 
 class Logit(nn.Module):

@@ -37,7 +37,7 @@ public class ConfigTests
     [Fact]
     public void RegistryKnowsBothFamilies()
     {
-        Assert.Equal(new[] { "dcgan", "vae" }, FamilyRegistry.All.Select(f => f.Name));
+        Assert.Equal(new[] { "dcgan", "realnvp", "vae" }, FamilyRegistry.All.Select(f => f.Name));
         Assert.Contains("known families", Assert.Throws<GenSharpException>(() => FamilyRegistry.Get("gpt9")).Message);
     }
 }

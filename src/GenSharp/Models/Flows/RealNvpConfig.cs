@@ -19,8 +19,13 @@ public sealed record RealNvpConfig : FamilyConfig
     public RealNvpNorm Norm { get; init; } = RealNvpNorm.Batchnorm;
     /// <summary>Adam learning rate.</summary>
     public double LearningRate { get; init; } = 1e-3;
-    /// <summary>Gradients are rescaled to at most this global L2 norm; 0 turns clipping off.</summary>
-    public double GradClip { get; init; } = 100;
+    /// <summary>
+    /// Gradients are rescaled to at most this global L2 norm; 0 turns clipping off. The loss is in nats per
+    /// image (a sum over 784 dimensions), so ordinary gradient norms are large (≈2·10⁴ in the first 150
+    /// steps of the default model on Fashion-MNIST); the default only catches spikes. A clip of 100 was
+    /// active on every step there and left the model behind (4.39 vs 4.19 bits/dim after 150 steps).
+    /// </summary>
+    public double GradClip { get; init; } = 50_000;
     /// <summary>L2 penalty on the conditioners' convolution weights, added to the training loss (the paper used 5e-5).</summary>
     public double WeightDecay { get; init; } = 5e-5;
 
