@@ -46,15 +46,6 @@ public sealed class AffineCoupling : FlowLayer
         RegisterComponents();
     }
 
-    /// <summary>Mask kind.</summary>
-    public MaskKind Kind => _kind;
-
-    /// <summary>The conditioner network.</summary>
-    public RealNvpResNet Conditioner => conditioner;
-
-    /// <summary>The learned scale of s = scale·tanh(raw), (1, C, 1, 1).</summary>
-    public Parameter Scale => scale;
-
     /// <summary>b: 1 on the entries that pass unchanged, broadcastable to (B, C, H, W).</summary>
     public Tensor Mask(long height, long width, ScalarType dtype, Device device)
     {

@@ -22,9 +22,6 @@ public sealed class LogitTransform : FlowLayer
         _alpha = alpha;
     }
 
-    /// <summary>α.</summary>
-    public double Alpha => _alpha;
-
     public override (Tensor Y, Tensor LogDet) Forward(Tensor x)
     {
         var s = x * (1 - 2 * _alpha) + _alpha;

@@ -22,11 +22,6 @@ public sealed class RealNvpActNorm : FlowLayer
         RegisterComponents();
     }
 
-    /// <summary>log of the per-channel scale, (1, C, 1, 1).</summary>
-    public Parameter LogScale => log_scale;
-    /// <summary>Per-channel bias, (1, C, 1, 1).</summary>
-    public Parameter Bias => bias;
-
     public override (Tensor Y, Tensor LogDet) Forward(Tensor x)
     {
         var logDet = log_scale.sum() * (x.shape[2] * x.shape[3]);

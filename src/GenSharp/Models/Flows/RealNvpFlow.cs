@@ -43,12 +43,6 @@ public sealed class RealNvpFlow : nn.Module
     /// <summary>Total latent size, = C·H·W of the image.</summary>
     public long LatentDim => _latentShapes.Sum(s => s.C * s.H * s.W);
 
-    /// <summary>The scales.</summary>
-    public IReadOnlyList<RealNvpScale> Scales => scales.ToList();
-
-    /// <summary>The preprocessing layer.</summary>
-    public LogitTransform Logit => logit;
-
     /// <summary>Latents z_i (B, C_i, H_i, W_i) and the summed log-determinant (B) for x in [0,1).</summary>
     public (List<Tensor> Latents, Tensor LogDet) Forward(Tensor x) => Forward(x, null);
 

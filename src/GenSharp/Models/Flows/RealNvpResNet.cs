@@ -38,9 +38,6 @@ public sealed class RealNvpResNet : nn.Module<Tensor, Tensor>
         return out_conv.forward(nn.functional.relu(h));   // (B, out, H, W)
     }
 
-    /// <summary>The last convolution (zero at construction).</summary>
-    public Conv2d Output => out_conv;
-
     /// <summary>h + conv2(relu(conv1(relu(h)))), width preserved.</summary>
     public sealed class ResidualBlock : nn.Module<Tensor, Tensor>
     {
