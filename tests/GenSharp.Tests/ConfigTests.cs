@@ -38,8 +38,7 @@ public class ConfigTests
     public void RegistryKnowsTheFamiliesInOrder()
     {
         var names = FamilyRegistry.All.Select(f => f.Name).ToList();
-        foreach (var name in new[] { "dcgan", "glow", "pixelcnn", "realnvp", "vae" }) Assert.Contains(name, names);
-        Assert.Equal(names.Order(StringComparer.Ordinal), names);
+        Assert.Equal(new[] { "dcgan", "glow", "pixelcnn", "realnvp", "vae" }, names);
         Assert.Contains("known families", Assert.Throws<GenSharpException>(() => FamilyRegistry.Get("gpt9")).Message);
     }
 }

@@ -16,6 +16,7 @@ public static class FamilyRegistry
         Register(new DcganFamily());
         Register(new PixelCnnFamily());
         Register(new GlowFamily());
+        Register(new RealNvpFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>
