@@ -35,7 +35,7 @@ public static class LikelihoodReport
             if (k.EndsWith("nll") || k.EndsWith("elbo"))
                 result[k + "_bpd"] = result[k] / (dims * Math.Log(2));
         result["items"] = done;
-        result["importance_samples"] = settings.ImportanceSamples;
+        if (result.Keys.Any(k => k.StartsWith("iwae"))) result["importance_samples"] = settings.ImportanceSamples;
         return result;
     }
 }
