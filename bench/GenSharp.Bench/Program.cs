@@ -8,6 +8,7 @@
 // vae/dcgan are built from their default config plus --set overrides, exactly as `gensharp train`
 // builds them, and are mirrored by bench/pytorch/<family>.py.
 //
+// --mode convcost times conv2d forward+backward alone for Glow's few-channel 3×3 shapes (batch 64, 14×14).
 // --mode forward times only the forward pass + loss (no backward, no optimizer) under no_grad,
 // to separate per-op/interop overhead from kernel speed when comparing with PyTorch.
 using System.Diagnostics;
@@ -51,7 +52,25 @@ static class Program
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
-        if (mode is not ("train" or "forward" or "opcost")) { Console.Error.WriteLine("--mode is train, forward or opcost"); return 2; }
+        if (mode == "convcost") // fwd+bwd of Glow's level-1 coupling convolutions alone, 3 repetitions of --steps
+        {
+            TorchRuntime.EnsureReady(); TorchRuntime.SetThreads(threads);
+            foreach (var (ci, co) in new[] { (2, 64), (64, 4), (64, 64) })
+            {
+                var x = torch.randn(64, ci, 14, 14).requires_grad_(true);
+                var w = torch.randn(co, ci, 3, 3).requires_grad_(true);
+                void Once() { using var sc = torch.NewDisposeScope(); nn.functional.conv2d(x, w, padding: new long[] { 1, 1 }).sum().backward(); }
+                for (int i = 0; i < 20; i++) Once();
+                for (int rep = 0; rep < 3; rep++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    for (int i = 0; i < steps; i++) Once();
+                    Console.WriteLine($"conv3x3 {ci}->{co} @14: {clock.Elapsed.TotalMilliseconds / steps:F3} ms fwd+bwd");
+                }
+            }
+            return 0;
+        }
+        if (mode is not ("train" or "forward" or "opcost")) { Console.Error.WriteLine("--mode is train, forward, opcost or convcost"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);

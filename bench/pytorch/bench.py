@@ -3,7 +3,7 @@
 same step (same losses, Adam settings, batch sizes, data) so images/s can be compared side by side.
 
     OMP_NUM_THREADS=2 /usr/bin/python3 bench/pytorch/bench.py vae|dcgan [--steps N] [--warmup W]
-        [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost]
+        [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost|convcost]
 
 Written for GenSharp; mirrors src/GenSharp/Models/Vae/{ConvVae,VaeModel,VaeMath}.cs and
 src/GenSharp/Models/Gan/{DcganGenerator,DcganDiscriminator,DcganNetworks,DcganModel}.cs.
@@ -248,6 +248,21 @@ def op_cost(steps, threads):
     print(json.dumps({"impl": "pytorch", "mode": "opcost", "threads": threads, "ops": n, "us_per_op": round(us, 3)}))
 
 
+def conv_cost(steps):
+    """fwd+bwd of Glow's level-1 coupling convolutions alone (as GenSharp.Bench --mode convcost)."""
+    for ci, co in [(2, 64), (64, 4), (64, 64)]:
+        x = torch.randn(64, ci, 14, 14, requires_grad=True)
+        w = torch.randn(co, ci, 3, 3, requires_grad=True)
+        for _ in range(20):
+            F.conv2d(x, w, padding=1).sum().backward()
+        for _ in range(3):
+            t = time.perf_counter()
+            for _ in range(steps):
+                F.conv2d(x, w, padding=1).sum().backward()
+            print(f"conv3x3 {ci}->{co} @14: {1000 * (time.perf_counter() - t) / steps:.3f} ms fwd+bwd")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model", help="vae, dcgan, or a family with its own twin module bench/pytorch/<family>.py")
@@ -256,7 +271,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--conditional", action="store_true")
-    ap.add_argument("--mode", choices=["train", "forward", "opcost"], default="train")
+    ap.add_argument("--mode", choices=["train", "forward", "opcost", "convcost"], default="train")
     ap.add_argument("--set", action="append", default=[], help="config override key=value, as for GenSharp.Bench")
     a = ap.parse_args()
     sets = dict(kv.split("=", 1) for kv in a.set)
@@ -275,6 +290,8 @@ def main():
     torch.manual_seed(0)
     if a.mode == "opcost":
         return op_cost(a.steps, a.threads)
+    if a.mode == "convcost":
+        return conv_cost(a.steps)
     model = twin.build(sets) if twin else Vae() if a.model == "vae" else Dcgan(a.conditional)
     params = sum(p.numel() for p in model.net.parameters())
     images, labels = load_train()
