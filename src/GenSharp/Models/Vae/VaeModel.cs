@@ -92,8 +92,9 @@ public sealed class VaeModel : IGenerativeModel, ILikelihoodModel, IAutoencoder
     /// <summary>Binarizes raw uint8 test images reproducibly (seeded generator, independent of the global RNG).</summary>
     public Tensor BinarizeForEval(Tensor images, Generator gen)
     {
+        // The generator lives on the CPU, so the draws happen there.
         var x01 = ImageTransforms.ToFloat(images, PixelScale.ZeroOne).cpu();
-        return torch.bernoulli(x01, gen).to(Device);
+        return ImageTransforms.Binarize(x01, stochastic: true, generator: gen).to(Device);
     }
 
     public Tensor NegativeLogLikelihood(Tensor images)
