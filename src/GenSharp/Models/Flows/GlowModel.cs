@@ -91,17 +91,22 @@ public sealed class GlowModel : IGenerativeModel, ILikelihoodModel, ITemperature
     {
         using var _ = torch.no_grad();
         _net.eval();
-        using var gen = new Generator(0);
-        return DiscreteNll(ImageTransforms.Dequantize(images.cpu(), gen).to(Device));
+        return SeededNll(images, 0);
     }
 
     public IReadOnlyDictionary<string, double> EvaluateBatch(Tensor images, EvalSettings settings)
     {
         using var _ = torch.no_grad();
         _net.eval();
-        using var gen = new Generator((ulong)settings.Seed);
-        var nll = DiscreteNll(ImageTransforms.Dequantize(images.cpu(), gen).to(Device));
+        var nll = SeededNll(images, settings.Seed);
         return new Dictionary<string, double> { ["nll"] = nll.sum().to_type(ScalarType.Float64).item<double>() };
+    }
+
+    /// <summary>NLL per item with the dequantization noise drawn on the CPU from a generator seeded with <paramref name="seed"/>.</summary>
+    Tensor SeededNll(Tensor images, long seed)
+    {
+        using var gen = new Generator((ulong)seed);
+        return DiscreteNll(ImageTransforms.Dequantize(images.cpu(), gen).to(Device));
     }
 
     /// <summary>All latents, flattened and concatenated, (B, D), of the pixel centres (x + 0.5)/256 — no noise.</summary>
@@ -123,16 +128,17 @@ public sealed class GlowModel : IGenerativeModel, ILikelihoodModel, ITemperature
     {
         using var _ = torch.no_grad();
         _net.eval();
-        var z = latents.to(Device);
-        return Postprocess(_net.Inverse(_net.Unflatten(z).Cast<Tensor?>().ToList(), z.shape[0], 1.0));
+        return DecodeFlat(latents.to(Device));
     }
+
+    /// <summary>Flattened latents (B, D) on the device → images in [0,1].</summary>
+    Tensor DecodeFlat(Tensor z) => Postprocess(_net.Inverse(_net.Unflatten(z).Cast<Tensor?>().ToList(), z.shape[0], 1.0));
 
     public Tensor Reconstruct(Tensor images01)
     {
         using var _ = torch.no_grad();
         _net.eval();
-        var z = EncodeFloat(images01.to(Device).to_type(ScalarType.Float32));
-        return Postprocess(_net.Inverse(_net.Unflatten(z).Cast<Tensor?>().ToList(), z.shape[0], 1.0));
+        return DecodeFlat(EncodeFloat(images01.to(Device).to_type(ScalarType.Float32)));
     }
 
     public void Dispose()
