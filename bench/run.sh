@@ -17,32 +17,7 @@ fi
 DATE=$(date -u +%Y-%m-%d)
 OUT=bench/results
 mkdir -p "$OUT"
-PY=/usr/bin/python3
-# PyTorch thread settings: ATen/oneDNN intra-op pool via OpenMP = THREADS; OpenBLAS (used by
-# Linear/addmm in the Debian build) single-threaded — the pthread OpenBLAS pool and the OpenMP pool
-# otherwise oversubscribe the 2 cores and PyTorch gets ~10x slower (measured, see docs/benchmarks.md).
-PY_ENV=(env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1)
-
-echo "waiting for other GenSharp.Cli runs to finish..." >&2
-[[ "${SKIP_WAIT:-0}" == 1 ]] || while pgrep -f "GenSharp.Cli.dll" >/dev/null; do sleep 10; done
-
-# Watch for competing heavy processes during the measurement; reported at the end.
-CONTENTION=$(mktemp)
-( while sleep 5; do pgrep -af "GenSharp.Cli.dll" | grep -v pgrep >> "$CONTENTION" || true; done ) &
-MONITOR=$!
-trap 'kill $MONITOR 2>/dev/null || true; rm -f "$CONTENTION"' EXIT
-START=$(date +%s)
-
-dotnet build -c Release bench/GenSharp.Bench -v q -nologo >/dev/null
-GS=(dotnet bench/GenSharp.Bench/bin/Release/net10.0/GenSharp.Bench.dll)
-
-run() { # file, command... ; echoes the log to stderr, appends the JSON line to the file
-  local file=$1; shift
-  echo "+ $*" >&2
-  local log; log=$("$@")
-  echo "$log" >&2
-  echo "$log" | tail -n 1 >> "$file"
-}
+source bench/common.sh
 
 for model in vae dcgan; do
   file="$OUT/$DATE-$model.json"
@@ -72,9 +47,4 @@ fi
 
 $PY bench/table.py "$OUT/$DATE-vae.json" "$OUT/$DATE-dcgan.json" "$OUT/$DATE-overhead.json" "$OUT/$DATE-vae-memory.json"
 
-echo
-echo "wall time: $(( $(date +%s) - START )) s; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-if [[ -s "$CONTENTION" ]]; then
-  echo "WARNING: GenSharp.Cli was running during the measurement (results contaminated):"
-  sort -u "$CONTENTION" | cut -c1-160
-fi
+finish

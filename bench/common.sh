@@ -1,0 +1,38 @@
+# Shared plumbing of bench/run.sh and bench/run_exact.sh (sourced after THREADS, DATE, OUT are set):
+# PyTorch thread settings, waiting for and watching competing GenSharp.Cli runs, building the C#
+# bench, run() to log a measurement and keep its JSON line, and finish() for the closing report.
+PY=/usr/bin/python3
+# PyTorch thread settings: ATen/oneDNN intra-op pool via OpenMP = THREADS; OpenBLAS (used by
+# Linear/addmm in the Debian build) single-threaded — the pthread OpenBLAS pool and the OpenMP pool
+# otherwise oversubscribe the 2 cores and PyTorch gets ~10x slower (measured, see docs/benchmarks.md).
+PY_ENV=(env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1)
+
+echo "waiting for other GenSharp.Cli runs to finish..." >&2
+[[ "${SKIP_WAIT:-0}" == 1 ]] || while pgrep -f "GenSharp.Cli.dll" >/dev/null; do sleep 10; done
+
+# Watch for competing heavy processes during the measurement; reported at the end.
+CONTENTION=$(mktemp)
+( while sleep 5; do pgrep -af "GenSharp.Cli.dll" | grep -v pgrep >> "$CONTENTION" || true; done ) &
+MONITOR=$!
+trap 'kill $MONITOR 2>/dev/null || true; rm -f "$CONTENTION"' EXIT
+START=$(date +%s)
+
+dotnet build -c Release bench/GenSharp.Bench -v q -nologo >/dev/null
+GS=(dotnet bench/GenSharp.Bench/bin/Release/net10.0/GenSharp.Bench.dll)
+
+run() { # file, command... ; echoes the log to stderr, appends the JSON line to the file
+  local file=$1; shift
+  echo "+ $*" >&2
+  local log; log=$("$@")
+  echo "$log" >&2
+  echo "$log" | tail -n 1 >> "$file"
+}
+
+finish() { # prints wall time, machine, and any contention seen during the measurement
+  echo
+  echo "wall time: $(( $(date +%s) - START )) s; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  if [[ -s "$CONTENTION" ]]; then
+    echo "WARNING: GenSharp.Cli was running during the measurement (results contaminated):"
+    sort -u "$CONTENTION" | cut -c1-160
+  fi
+}
