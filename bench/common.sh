@@ -5,7 +5,10 @@ PY=/usr/bin/python3
 # PyTorch thread settings: ATen/oneDNN intra-op pool via OpenMP = THREADS; OpenBLAS (used by
 # Linear/addmm in the Debian build) single-threaded — the pthread OpenBLAS pool and the OpenMP pool
 # otherwise oversubscribe the 2 cores and PyTorch gets ~10x slower (measured, see docs/benchmarks.md).
-PY_ENV=(env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1)
+# glibc malloc: GenSharp raises the mmap and trim thresholds at start-up (TorchRuntime.TuneNativeAllocator)
+# so freed tensor buffers are reused instead of page-faulted in again every step; PyTorch gets the same
+# settings through glibc's environment variables, so both sides run with one allocator behaviour.
+PY_ENV=(env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824)
 
 echo "waiting for other GenSharp.Cli runs to finish..." >&2
 [[ "${SKIP_WAIT:-0}" == 1 ]] || while pgrep -f "GenSharp.Cli.dll" >/dev/null; do sleep 10; done

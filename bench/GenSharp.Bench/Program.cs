@@ -2,13 +2,14 @@
 // Mirrored step for step by bench/pytorch/bench.py; bench/run.sh runs both side by side.
 //
 //   dotnet run -c Release --project bench/GenSharp.Bench -- FAMILY [--steps N] [--warmup W]
-//       [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost] [--set key=value ...]
+//       [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost|convcost|phases] [--set key=value ...]
 //
 // FAMILY is any registered family (vae, dcgan, pixelcnn, realnvp, glow, ...); families other than
 // vae/dcgan are built from their default config plus --set overrides, exactly as `gensharp train`
 // builds them, and are mirrored by bench/pytorch/<family>.py.
 //
 // --mode convcost times conv2d forward+backward alone for Glow's few-channel 3×3 shapes (batch 64, 14×14).
+// --mode phases (glow) times forward, backward, gradient clipping and the optimizer step apart.
 // --mode forward times only the forward pass + loss (no backward, no optimizer) under no_grad,
 // to separate per-op/interop overhead from kernel speed when comparing with PyTorch.
 using System.Diagnostics;
@@ -29,7 +30,7 @@ static class Program
     {
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
-            Console.Error.WriteLine("usage: GenSharp.Bench FAMILY [--steps N] [--warmup W] [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost] [--set key=value ...]");
+            Console.Error.WriteLine("usage: GenSharp.Bench FAMILY [--steps N] [--warmup W] [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost|convcost|phases] [--set key=value ...]");
             return 2;
         }
         string modelName = args[0];
@@ -70,7 +71,7 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost")) { Console.Error.WriteLine("--mode is train, forward, opcost or convcost"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "phases")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost or phases"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);
@@ -89,10 +90,33 @@ static class Program
         var loader = new BatchLoader(data, batch, seed: 0);
 
         Console.WriteLine($"GenSharp {TorchRuntime.GenSharpVersion}, TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion}");
-        Console.WriteLine($"model={modelName}{(conditional ? " (conditional)" : "")} mode={mode} params={parameters} batch={batch} threads={torch.get_num_threads()} (interop {torch.get_num_interop_threads()}) warmup={warmup} steps={steps}");
+        Console.WriteLine($"model={modelName}{(conditional ? " (conditional)" : "")} mode={mode} params={parameters} batch={batch} threads={torch.get_num_threads()} (interop {torch.get_num_interop_threads()}) malloc_tuned={TorchRuntime.AllocatorTuned} warmup={warmup} steps={steps}");
         Console.WriteLine($"data: {data.Source}, {data.Count} images, {loader.BatchesPerEpoch} batches/epoch");
 
         if (mode == "opcost") return OpCost(steps, threads);
+        if (mode == "phases" && model is GenSharp.Models.Flows.GlowModel glow)
+        {
+            var opt = glow.Optimizers[0];
+            double tf = 0, tb = 0, tc = 0, ts = 0;
+            for (int i = 0; i < warmup + steps; i++)
+            {
+                using var sc = torch.NewDisposeScope();
+                var (xb, _) = loader.GetBatch(i);
+                var c0 = Stopwatch.StartNew();
+                var loss = glow.DiscreteNll(GenSharp.Data.ImageTransforms.Dequantize(xb)).mean();
+                double ta = c0.Elapsed.TotalMilliseconds;
+                opt.zero_grad(); loss.backward();
+                double tb2 = c0.Elapsed.TotalMilliseconds;
+                nn.utils.clip_grad_norm_(glow.Model.parameters(), 50.0);
+                double c = c0.Elapsed.TotalMilliseconds;
+                opt.step();
+                double d = c0.Elapsed.TotalMilliseconds;
+                if (i >= warmup) { tf += ta; tb += tb2 - ta; tc += c - tb2; ts += d - c; }
+                if (i % 10 == 9) TorchRuntime.ReleaseUnreachableTensors();
+            }
+            Console.WriteLine($"forward {tf / steps:F1} ms, backward {tb / steps:F1} ms, clip {tc / steps:F1} ms, step {ts / steps:F1} ms");
+            return 0;
+        }
 
         Func<Tensor, Tensor, double> step = mode == "train"
             ? (x, y) => model.TrainStep(x, y).Values.First()

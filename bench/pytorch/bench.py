@@ -11,6 +11,7 @@ src/GenSharp/Models/Gan/{DcganGenerator,DcganDiscriminator,DcganNetworks,DcganMo
 import argparse
 import gzip
 import json
+import math
 import os
 import resource
 import struct
@@ -271,7 +272,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--conditional", action="store_true")
-    ap.add_argument("--mode", choices=["train", "forward", "opcost", "convcost"], default="train")
+    ap.add_argument("--mode", choices=["train", "forward", "opcost", "convcost", "phases"], default="train")
     ap.add_argument("--set", action="append", default=[], help="config override key=value, as for GenSharp.Bench")
     a = ap.parse_args()
     sets = dict(kv.split("=", 1) for kv in a.set)
@@ -303,6 +304,25 @@ def main():
           f"threads={torch.get_num_threads()} (interop {torch.get_num_interop_threads()}) warmup={a.warmup} steps={a.steps}")
     print(f"data: {EMBEDDED}, {images.shape[0]} images, {loader.per_epoch} batches/epoch")
 
+    if a.mode == "phases":  # Glow: forward / backward / clip / optimizer step timed apart
+        tf = tb = tc = ts = 0.0
+        for s in range(a.warmup + a.steps):
+            x, _ = loader.get(s)
+            t0 = time.perf_counter()
+            y = (x.to(torch.float32) + torch.rand(x.shape)) / 256.0
+            loss = (-model.net.log_density(y - 0.5) + model.dims * math.log(256)).mean()
+            t1 = time.perf_counter()
+            model.opt.zero_grad(); loss.backward()
+            t2 = time.perf_counter()
+            nn.utils.clip_grad_norm_(model.net.parameters(), 50.0)
+            t3 = time.perf_counter()
+            model.opt.step()
+            t4 = time.perf_counter()
+            if s >= a.warmup:
+                tf += t1 - t0; tb += t2 - t1; tc += t3 - t2; ts += t4 - t3
+        n = a.steps / 1000.0
+        print(f"forward {tf / n:.1f} ms, backward {tb / n:.1f} ms, clip {tc / n:.1f} ms, step {ts / n:.1f} ms")
+        return 0
     step = model.train_step if a.mode == "train" else model.forward_only
     rss500 = rss2000 = None
     total = a.warmup + a.steps
