@@ -14,16 +14,20 @@ public static class Memorisation
 {
     /// <summary>Rows (queries) per distance block.</summary>
     const int QueryChunk = 512;
-    /// <summary>Training images per distance block: a block is QueryChunk × TrainChunk float64 = 32 MB.</summary>
-    const int TrainChunk = 8192;
+    /// <summary>Training images per distance block by default: a block is 512 × 8192 float64 = 32 MB.</summary>
+    public const int DefaultTrainChunk = 8192;
 
     /// <summary>
     /// Distance from each image of <paramref name="queries01"/> (N, C, H, W), float in [0, 1], to its nearest
     /// image in <paramref name="trainU8"/> (M, C, H, W), uint8: (N), float64 on the CPU. The training set
     /// is walked in blocks so N × 60,000 distances never sit in memory at once.
     /// </summary>
-    public static Tensor NearestTrainingDistances(Tensor queries01, Tensor trainU8, Action<long, long>? progress = null)
+    /// <param name="queries01">Images to place, float in [0, 1] (N, C, H, W).</param>
+    /// <param name="trainU8">Training images, uint8 (M, C, H, W).</param>
+    /// <param name="trainChunk">Training images per block.</param>
+    public static Tensor NearestTrainingDistances(Tensor queries01, Tensor trainU8, int trainChunk = DefaultTrainChunk)
     {
+        if (trainChunk < 1) throw new ArgumentOutOfRangeException(nameof(trainChunk), trainChunk, "must be ≥ 1");
         if (queries01.dim() != 4 || trainU8.dim() != 4 || !queries01.shape.Skip(1).SequenceEqual(trainU8.shape.Skip(1)))
             throw new ArgumentException($"queries and training images must be (N, C, H, W) of the same geometry, got ({string.Join(", ", queries01.shape)}) and ({string.Join(", ", trainU8.shape)})");
         if (trainU8.dtype != ScalarType.Byte) throw new ArgumentException("training images must be uint8", nameof(trainU8));
@@ -33,10 +37,10 @@ public static class Memorisation
         using (var scope = torch.NewDisposeScope())
         {
             var q = queries01.detach().cpu().to(ScalarType.Float64).flatten(1);        // (N, P)
-            for (long j = 0; j < m; j += TrainChunk)
+            for (long j = 0; j < m; j += trainChunk)
             {
                 using var inner = torch.NewDisposeScope();
-                var t = trainU8.narrow(0, j, Math.Min(TrainChunk, m - j)).to(ScalarType.Float64).flatten(1) / 255.0; // (c, P)
+                var t = trainU8.narrow(0, j, Math.Min(trainChunk, m - j)).to(ScalarType.Float64).flatten(1) / 255.0; // (c, P)
                 var tNorm = t.pow(2).sum(1);                                           // (c)
                 for (long i = 0; i < n; i += QueryChunk)
                 {
@@ -49,7 +53,6 @@ public static class Memorisation
                     var slice = best.narrow(0, i, len);
                     slice.copy_(torch.minimum(slice, blockMin));
                 }
-                progress?.Invoke(Math.Min(j + TrainChunk, m), m);
             }
         }
         return best.clamp_min_(0).sqrt_();

@@ -44,15 +44,25 @@ public sealed class ClassifierModel : IGenerativeModel
         if (_config.Augment) x = ImageTransforms.RandomHorizontalFlip(x);
         var (logits, _) = _net.Forward(x);                                  // (B, classes)
         var loss = nn.functional.cross_entropy(logits, labels);
+        foreach (var group in _opt.ParamGroups) group.LearningRate = LearningRateAt(_net.StepsDone.item<long>());
         _opt.zero_grad();
         loss.backward();
         _opt.step();
+        using (torch.no_grad()) _net.StepsDone.add_(1);
         var acc = logits.detach().argmax(1).eq(labels).to(ScalarType.Float32).mean();
         return new Dictionary<string, double>
         {
             ["loss"] = loss.detach().item<float>(),
             ["accuracy"] = acc.item<float>(),
         };
+    }
+
+    /// <summary>Learning rate of step <paramref name="step"/> (0-based): cosine from learning_rate to 1% of it over decay_steps.</summary>
+    public double LearningRateAt(long step)
+    {
+        if (_config.DecaySteps <= 0) return _config.LearningRate;
+        double t = Math.Min(1.0, (double)step / _config.DecaySteps);
+        return _config.LearningRate * (0.01 + 0.99 * 0.5 * (1 + Math.Cos(Math.PI * t)));
     }
 
     /// <summary>Not generative: always null.</summary>

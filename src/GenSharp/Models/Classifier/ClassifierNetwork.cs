@@ -6,7 +6,7 @@ using static TorchSharp.torch.nn;
 namespace GenSharp.Models.Classifier;
 
 /// <summary>
-/// conv c → conv c → max-pool → conv 2c → conv 2c → max-pool → dense <c>feature_dim</c> (the feature
+/// convs_per_stage × (conv c) → max-pool → convs_per_stage × (conv 2c) → max-pool → dense <c>feature_dim</c> (the feature
 /// layer) → dropout → dense classes. 3×3 convolutions with padding 1, each followed by batch norm
 /// (optional) and ReLU, so 28×28 inputs become 7×7 maps before the dense layers.
 /// </summary>
@@ -17,6 +17,7 @@ public sealed class ClassifierNetwork : Module
     private readonly Sequential to_features;
     private readonly Dropout dropout;
     private readonly Linear head;
+    private readonly Tensor steps_done;   // int64 scalar: optimiser steps taken (drives the lr schedule; saved, so resume is exact)
 
     public ClassifierNetwork(ClassifierConfig c) : base(nameof(ClassifierNetwork))
     {
@@ -30,11 +31,9 @@ public sealed class ClassifierNetwork : Module
             if (bn) layers.Add(BatchNorm2d(cout));
             layers.Add(ReLU());
         }
-        Conv(c.ImageChannels, c1);
-        Conv(c1, c1);
+        for (int i = 0; i < c.ConvsPerStage; i++) Conv(i == 0 ? c.ImageChannels : c1, c1);
         layers.Add(MaxPool2d(2));                              // (B, c1, H/2, W/2)
-        Conv(c1, c2);
-        Conv(c2, c2);
+        for (int i = 0; i < c.ConvsPerStage; i++) Conv(i == 0 ? c1 : c2, c2);
         layers.Add(MaxPool2d(2));                              // (B, c2, H/4, W/4)
         layers.Add(Flatten());                                 // (B, c2·H/4·W/4)
         convs = Sequential(layers);
@@ -43,8 +42,12 @@ public sealed class ClassifierNetwork : Module
             : Sequential(Linear(c2 * s * s, c.FeatureDim), ReLU());   // (B, feature_dim)
         dropout = Dropout(c.Dropout);
         head = Linear(c.FeatureDim, c.NumClasses);                    // (B, classes)
+        steps_done = torch.zeros(Array.Empty<long>(), dtype: ScalarType.Int64);
         RegisterComponents();
     }
+
+    /// <summary>Optimiser steps taken so far (a buffer, saved with the model).</summary>
+    public Tensor StepsDone => steps_done;
 
     /// <summary>Penultimate activations (after the ReLU, before dropout), (B, feature_dim).</summary>
     public Tensor Features(Tensor x01) => to_features.forward(convs.forward(x01));
