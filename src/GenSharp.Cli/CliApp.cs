@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using GenSharp.Data;
 using GenSharp.Evaluation;
 using GenSharp.Models;
+using GenSharp.Models.Classifier;
 using GenSharp.Runtime;
 using GenSharp.Training;
 using GenSharp.Workflows;
@@ -38,9 +39,12 @@ public static class CliApp
         new("interpolate", "gensharp interpolate CKPT --data PATH|embedded --out FILE.png [--pairs 4] [--steps 10]",
             "latent interpolation between pairs of test images of different classes (models with an encoder: vae, realnvp, glow)",
             new[] { "data", "out", "pairs", "steps" }, Array.Empty<string>(), Interpolate),
-        new("eval", "gensharp eval CKPT [--data PATH|embedded] [--limit N] [--k 100] [--seed N] [--device cpu|cuda]",
-            "test-set likelihood in nats and bits/dim (exact for pixelcnn/realnvp/glow; vae: neg. ELBO and IWAE with k samples); last line is JSON",
-            new[] { "data", "limit", "k", "seed" }, Array.Empty<string>(), Eval),
+        new("eval", "gensharp eval CKPT [--data PATH|embedded] [--limit N] [--k 100] [--seed N] [--device cpu|cuda]\n" +
+            "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation]]\n" +
+            "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]",
+            "the family's own test metrics (likelihood in nats and bits/dim; classifier: accuracy) and, with --classifier, " +
+            "sample quality (FD-cls, KID, precision/recall, class shares, memorisation, images/s) of N samples vs N test images; last line is JSON",
+            new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "samples" }, new[] { "no-memorisation" }, Eval),
         new("score", "gensharp score CKPT --data PATH|embedded --out FILE.csv [--anomaly-class K] [--limit N] [--seed N]",
             "per-item anomaly score (negative log-likelihood or its bound, nats) on the test split; with --anomaly-class prints AUROC of K vs the rest",
             new[] { "data", "out", "anomaly-class", "limit", "seed" }, Array.Empty<string>(), Score),
@@ -286,17 +290,95 @@ public static class CliApp
 
     static int Eval(Args a)
     {
-        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "eval"), DeviceOf(a));
+        string? classifierPath = a.Get("classifier"), samplesPath = a.Get("samples");
+        if (classifierPath is null)
+            foreach (var opt in new[] { "samples", "n", "batch-size" })
+                if (a.Get(opt) is not null) throw new GenSharpException($"--{opt} belongs to the sample-quality metrics; add --classifier CLS_CKPT");
+        // `eval --samples FILE.npy --classifier CLS` scores pre-generated samples without a checkpoint.
+        string? ckpt = samplesPath is not null && a.Positionals.Count == 0 ? null : a.Positional("a checkpoint folder", "eval");
+        using var m = ckpt is null ? null : ModelLoader.Load(ckpt, DeviceOf(a));
+        var json = new JsonObject();
+        if (m is not null)
+        {
+            json["family"] = m.Family.Name;
+            json["checkpoint"] = m.Path;
+            json["step"] = m.Step;
+            if (m.Model is ILikelihoodModel || m.Model is ClassifierModel || classifierPath is null)
+                OwnMetrics(a, m, json);
+            else
+                Console.WriteLine($"{m.Family.Name} gives no likelihood; reporting sample-quality metrics only");
+            if (classifierPath is null && m.Model is not ClassifierModel)
+                Console.WriteLine("sample-quality metrics (FD-cls, KID, precision/recall, memorisation) need --classifier CLS_CKPT (train one with 'gensharp train classifier')");
+        }
+        if (classifierPath is not null) SampleQualityMetrics(a, m, classifierPath, samplesPath, json);
+        Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+
+    /// <summary>The family's own test-set metrics: likelihood (nats, bits/dim) or a classifier's accuracy.</summary>
+    static void OwnMetrics(Args a, LoadedModel m, JsonObject json)
+    {
         using var data = TestData(a);
         var settings = new EvalSettings(a.Int("k") ?? 100, a.Long("seed") ?? 0);
         var r = ImageWorkflows.Eval(m.Model, data, null, settings,
             (done, total) => { if (!Console.IsErrorRedirected) Console.Error.Write($"\reval {done}/{total}"); });
         if (!Console.IsErrorRedirected) Console.Error.WriteLine();
         if (m.Model is ILikelihoodModel lm) Console.WriteLine($"likelihood: {lm.LikelihoodDescription}");
-        var json = new JsonObject { ["family"] = m.Family.Name, ["checkpoint"] = m.Path, ["step"] = m.Step, ["data"] = data.Source };
+        if (m.Model is ClassifierModel)
+            Console.WriteLine($"classifier: test accuracy {r["accuracy"] * 100:F2}% (top-1), loss = mean cross-entropy {r["loss"]:F4} nats, on {r["items"]} images of {data.Source}");
+        json["data"] = data.Source;
         foreach (var (k, v) in r) json[k] = Math.Round(v, 5);
-        Console.WriteLine(json.ToJsonString());
-        return 0;
+    }
+
+    /// <summary>
+    /// The sampler eval scores. The place for family sampler options (a diffusion model's --scheduler,
+    /// --steps, --guidance-scale): build the delegate from them here; the workflow only calls it.
+    /// </summary>
+    static Func<int, TorchSharp.torch.Tensor?, TorchSharp.torch.Tensor> SamplerFor(LoadedModel m, Args a) =>
+        SampleQuality.SamplerOf(m.Model);
+
+    static void SampleQualityMetrics(Args a, LoadedModel? m, string classifierPath, string? samplesPath, JsonObject json)
+    {
+        using var c = ModelLoader.Load(classifierPath, DeviceOf(a));
+        if (c.Model is not ClassifierModel classifier)
+            throw new GenSharpException($"--classifier {classifierPath} holds a {c.Family.Name} checkpoint; pass one trained with 'gensharp train classifier'");
+        using var test = FashionMnist.Load(a.Get("data"), train: false);
+        using var train = FashionMnist.Load(a.Get("data"), train: true);
+        var options = new SampleQualityOptions
+        {
+            Seed = a.Long("seed") ?? 0,
+            BatchSize = a.Int("batch-size") ?? 250,
+            Memorisation = !a.Has("no-memorisation"),
+        };
+        Action<string>? log = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"eval: {line}");
+        Dictionary<string, double> r;
+        string what;
+        if (samplesPath is not null)
+        {
+            using var samples = GenSharp.Media.Npy.Load(samplesPath);
+            if (samples.dim() != 4) throw new GenSharpException($"--samples {samplesPath}: expected an N×C×H×W uint8 array, got {samples.dim()} dimensions");
+            options = options with { N = a.Int("n") ?? (int)Math.Min(1000, samples.shape[0]) };
+            r = SampleQuality.EvaluateSamples(samples, null, classifier, test, train, options, log);
+            what = $"{options.N} samples from {samplesPath}";
+            json["samples"] = samplesPath;
+        }
+        else
+        {
+            if (m!.Model is ClassifierModel) throw new GenSharpException("a classifier cannot sample; give a generative checkpoint or --samples FILE.npy");
+            options = options with { N = a.Int("n") ?? 1000 };
+            r = SampleQuality.Evaluate(SamplerFor(m, a), m.Model.ConditionalClasses, classifier, test, train, options, log);
+            what = $"{options.N} samples of {m.Family.Name}" + (m.Model.ConditionalClasses > 0 ? $" ({m.Model.ConditionalClasses} classes asked equally)" : "");
+        }
+        Console.WriteLine($"sample quality: {what} vs {options.N} random test images of {test.Source}; FD-cls, KID (unbiased MMD², cubic kernel), " +
+            $"precision/recall (k = {options.PrecisionRecallK}) on the {classifier.FeatureDim}-d penultimate features of {c.Path}" +
+            (options.Memorisation ? $"; memorisation = pixel L2 (pixels in [0,1]) to the nearest of {train.Count} training images" : ""));
+        Console.WriteLine($"FD-cls {r["fd_cls"]:G4} (train vs test at this N: {r["fd_cls_train_vs_test"]:G4}) · KID {r["kid"]:G4} ± {r["kid_stderr"]:G2} · " +
+            $"precision {r["precision"]:F3} · recall {r["recall"]:F3} · class entropy {r["class_entropy_normalized"]:F3} of max" +
+            (r.TryGetValue("class_agreement", out var agree) ? $" · class agreement {agree:F3}" : "") +
+            (r.TryGetValue("mem_flagged", out var flagged) ? $" · {flagged} samples closer to training than any test image" : "") +
+            (r.TryGetValue("sample_images_per_s", out var ips) ? $" · {ips:G4} images/s" : ""));
+        json["classifier"] = c.Path;
+        foreach (var (k, v) in r) json[k] = double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }
 
     static int Score(Args a)

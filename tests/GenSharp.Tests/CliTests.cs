@@ -163,4 +163,68 @@ public class CliTests
         AssertOneLineError(Run("sample", run, "--out", Path.Combine(dir, "g.png"), "--class", "12"), 1, "--class 12");
         AssertOneLineError(Run("eval", run, "--data", "embedded"), 1, "no likelihood");
     }
+
+    [Fact]
+    public void ClassifierTrainsEvaluatesAndScoresSamplesOfAVae()
+    {
+        var dir = TestData.TempDir();
+        var cls = Path.Combine(dir, "cls");
+        var t = Run("train", "classifier", "--out", cls, "--data", "embedded", "--steps", "3", "--batch-size", "16",
+                    "--set", "channels=4", "--set", "feature_dim=16", "--set", "convs_per_stage=1", "--sample-every", "1");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.False(Directory.Exists(Path.Combine(cls, "samples")));   // not generative: no sample grids
+        var ce = Run("eval", cls, "--data", "embedded", "--limit", "50");
+        Assert.True(ce.Code == 0, ce.Err);
+        Assert.Contains("test accuracy", ce.Out);
+        Assert.DoesNotContain("need --classifier", ce.Out);
+        var cj = System.Text.Json.Nodes.JsonNode.Parse(ce.Out.Trim().Split('\n')[^1])!;
+        Assert.InRange(cj["accuracy"]!.GetValue<double>(), 0, 1);
+        Assert.Equal(50, cj["items"]!.GetValue<double>());
+
+        var vae = Path.Combine(dir, "vae");
+        var tv = Run("train", "vae", "--out", vae, "--data", "embedded", "--steps", "2", "--batch-size", "8",
+                     "--set", "latent_dim=2", "--set", "channels=4", "--set", "hidden=8");
+        Assert.True(tv.Code == 0, tv.Err);
+        var plain = Run("eval", vae, "--data", "embedded", "--limit", "10", "--k", "2");
+        Assert.True(plain.Code == 0, plain.Err);
+        Assert.Contains("need --classifier", plain.Out);
+
+        var e = Run("eval", vae, "--classifier", cls, "--n", "64", "--data", "embedded", "--limit", "10", "--k", "2", "--batch-size", "32");
+        Assert.True(e.Code == 0, e.Err);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(e.Out.Trim().Split('\n')[^1])!.AsObject();
+        foreach (var key in new[] { "iwae_nll", "n", "fd_cls", "fd_cls_train_vs_test", "kid", "kid_stderr", "precision", "recall",
+                                    "class_entropy", "class_share_0", "mem_sample_min", "mem_test_median", "mem_flagged", "sample_images_per_s" })
+            Assert.True(json.ContainsKey(key), $"missing {key} in {json.ToJsonString()}");
+        Assert.Equal(64, json["n"]!.GetValue<double>());
+        Assert.False(json.ContainsKey("class_agreement"));              // unconditional
+
+        // The same model's samples saved to .npy, scored without the checkpoint.
+        Assert.Equal(0, Run("sample", vae, "--out", Path.Combine(dir, "s.npy"), "--n", "40").Code);
+        var es = Run("eval", "--samples", Path.Combine(dir, "s.npy"), "--classifier", cls, "--data", "embedded", "--no-memorisation");
+        Assert.True(es.Code == 0, es.Err);
+        var sj = System.Text.Json.Nodes.JsonNode.Parse(es.Out.Trim().Split('\n')[^1])!.AsObject();
+        Assert.Equal(40, sj["n"]!.GetValue<double>());
+        Assert.True(sj.ContainsKey("fd_cls") && !sj.ContainsKey("mem_flagged"));
+
+        AssertOneLineError(Run("eval", vae, "--n", "64", "--data", "embedded"), 1, "add --classifier");
+        AssertOneLineError(Run("eval", vae, "--classifier", vae, "--data", "embedded", "--limit", "5", "--k", "2"), 1, "holds a vae checkpoint");
+        AssertOneLineError(Run("eval", "--samples", Path.Combine(dir, "s.npy"), "--classifier", cls, "--data", "embedded", "--n", "400"), 1, "--n");
+    }
+
+    [Fact]
+    public void ConditionalGanGetsClassAgreement()
+    {
+        var dir = TestData.TempDir();
+        var cls = Path.Combine(dir, "cls");
+        Assert.Equal(0, Run("train", "classifier", "--out", cls, "--data", "embedded", "--steps", "2", "--batch-size", "8",
+                    "--set", "channels=4", "--set", "feature_dim=8", "--set", "convs_per_stage=1").Code);
+        var gan = Path.Combine(dir, "gan");
+        Assert.Equal(0, Run("train", "dcgan", "--out", gan, "--data", "embedded", "--steps", "2", "--batch-size", "8",
+                    "--set", "conditional=true", "--set", "generator_channels=4", "--set", "discriminator_channels=4").Code);
+        var e = Run("eval", gan, "--classifier", cls, "--n", "50", "--data", "embedded", "--no-memorisation");
+        Assert.True(e.Code == 0, e.Err);
+        Assert.Contains("no likelihood", e.Out);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(e.Out.Trim().Split('\n')[^1])!.AsObject();
+        Assert.InRange(json["class_agreement"]!.GetValue<double>(), 0, 1);
+    }
 }

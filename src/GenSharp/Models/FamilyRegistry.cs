@@ -1,4 +1,5 @@
 using GenSharp.Models.Autoregressive;
+using GenSharp.Models.Classifier;
 using GenSharp.Models.Flows;
 using GenSharp.Models.Gan;
 using GenSharp.Models.Vae;
@@ -13,6 +14,7 @@ public static class FamilyRegistry
     static FamilyRegistry()
     {
         Register(new VaeFamily());
+        Register(new ClassifierFamily());
         Register(new DcganFamily());
         Register(new PixelCnnFamily());
         Register(new GlowFamily());

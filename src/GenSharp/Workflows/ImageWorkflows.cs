@@ -5,6 +5,7 @@ using GenSharp.Data;
 using GenSharp.Evaluation;
 using GenSharp.Media;
 using GenSharp.Models;
+using GenSharp.Models.Classifier;
 using GenSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -53,12 +54,17 @@ public static class ImageWorkflows
         else ImageGrid.SavePng(images, outPath, columns, padding: 2, scale: 2);
     }
 
-    /// <summary>Test-set likelihood metrics (mean per image, nats and bits/dim).</summary>
+    /// <summary>Test-set metrics: likelihood (mean per image, nats and bits/dim), or a classifier's accuracy and loss.</summary>
     public static Dictionary<string, double> Eval(IGenerativeModel model, ImageDataset data, int? limit, EvalSettings settings,
         Action<int, int>? progress = null)
     {
+        if (model is ClassifierModel classifier)
+        {
+            if (limit is { } l && l < data.Count) { using var part = data.Take(l); return classifier.Evaluate(part, progress: progress); }
+            return classifier.Evaluate(data, progress: progress);
+        }
         if (model is not ILikelihoodModel lm)
-            throw new GenSharpException($"{model.Family} gives no likelihood; eval applies to likelihood families such as vae");
+            throw new GenSharpException($"{model.Family} gives no likelihood; eval applies to likelihood families such as vae, or pass --classifier CLS_CKPT for sample-quality metrics");
         if (settings.ImportanceSamples < 1) throw new GenSharpException($"--k must be ≥ 1, got {settings.ImportanceSamples}");
         return LikelihoodReport.Evaluate(lm, data, model.Device, settings, limit, batchSize: Math.Max(1, 10_000 / settings.ImportanceSamples), progress);
     }
