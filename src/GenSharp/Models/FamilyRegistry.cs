@@ -1,4 +1,5 @@
 using GenSharp.Models.Autoregressive;
+using GenSharp.Models.Diffusion;
 using GenSharp.Models.Flows;
 using GenSharp.Models.Gan;
 using GenSharp.Models.Vae;
@@ -17,6 +18,7 @@ public static class FamilyRegistry
         Register(new PixelCnnFamily());
         Register(new GlowFamily());
         Register(new RealNvpFamily());
+        Register(new DdpmFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>

@@ -1,0 +1,173 @@
+using GenSharp.Data;
+using GenSharp.Sampling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Diffusion;
+
+/// <summary>
+/// A DDPM ready to train and sample. Training (Ho et al. 2020, Algorithm 1): t ~ U{0..T−1}, ε ~ N(0, I),
+/// x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε, loss = ‖ε − ε_θ(x_t, t)‖² (or the same on v with v-prediction, Salimans &amp; Ho
+/// 2022 §4), images scaled to [−1, 1]. Sampling runs any <see cref="DiffusionScheduler"/>.
+/// </summary>
+public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
+{
+    readonly DdpmUNet _net;
+    readonly optim.Optimizer _opt;
+    readonly DdpmConfig _config;
+    readonly NoiseSchedule _schedule;
+
+    public DdpmModel(DdpmConfig config, Device device)
+    {
+        _config = config;
+        Device = device;
+        _schedule = new NoiseSchedule(config.Schedule, config.Timesteps);
+        _net = new DdpmUNet(config);
+        _net.to(device);
+        _opt = optim.Adam(_net.parameters(), lr: config.LearningRate);
+    }
+
+    public string Family => DdpmFamily.FamilyName;
+    public FamilyConfig Config => _config;
+    public Device Device { get; }
+    public nn.Module Model => _net;
+    /// <summary>The noise-prediction network.</summary>
+    public DdpmUNet Network => _net;
+    /// <summary>The training noise schedule.</summary>
+    public NoiseSchedule Schedule => _schedule;
+    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    public int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
+    public int TrainTimesteps => _config.Timesteps;
+    /// <summary>Label of the "no class" embedding row used for unconditional passes.</summary>
+    public int NullClass => _config.NumClasses;
+
+    /// <summary>Network output (ε or v) for x_t (B, C, H, W), steps t (B) and labels (B, may be the null class).</summary>
+    public Tensor Predict(Tensor xt, Tensor t, Tensor? labels) => _net.Forward(xt, t, _config.Conditional ? labels : null);
+
+    /// <summary>The regression loss of Algorithm 1 on float images in [−1, 1] (mean over batch and pixels).</summary>
+    public Tensor Loss(Tensor x0, Tensor labels)
+    {
+        long b = x0.shape[0];
+        var t = torch.randint(_config.Timesteps, new[] { b }, dtype: ScalarType.Int64, device: Device); // (B)
+        var noise = torch.randn_like(x0);                                                                 // (B, C, H, W)
+        var xt = _schedule.AddNoise(x0, noise, t);
+        var target = _config.Prediction == PredictionType.Epsilon ? noise : _schedule.VelocityTarget(x0, noise, t);
+        Tensor? y = null;
+        if (_config.Conditional)
+        {
+            // Classifier-free guidance training: drop the label to "no class" with probability label_dropout.
+            var drop = torch.rand(b, device: Device) < _config.LabelDropout;
+            y = torch.where(drop, torch.full_like(labels, NullClass), labels);
+        }
+        return nn.functional.mse_loss(Predict(xt, t, y), target);
+    }
+
+    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    {
+        _net.train();
+        var x0 = ImageTransforms.ToFloat(images, PixelScale.MinusOneOne);   // (B, C, H, W) in [−1, 1]
+        var loss = Loss(x0, labels);
+        _opt.zero_grad();
+        loss.backward();
+        var metrics = new Dictionary<string, double> { ["loss"] = loss.detach().item<float>() };
+        // A NaN/Inf loss must not reach the weights: return it unapplied and the trainer stops the run
+        // with a TrainingDivergedException naming the step and the last good checkpoint.
+        if (!double.IsFinite(metrics["loss"])) return metrics;
+        if (_config.GradClip > 0)
+            metrics["grad_norm"] = nn.utils.clip_grad_norm_(_net.parameters(), _config.GradClip);
+        _opt.step();
+        return metrics;
+    }
+
+    public Tensor? Sample(int n, Tensor? labels)
+    {
+        var scheduler = CreateScheduler(_config.Sampler, _config.SamplerSteps, 0);
+        return Sample(n, labels, scheduler, _config.SamplerGuidance, null);
+    }
+
+    public DiffusionScheduler CreateScheduler(string name, int steps, double eta = 0)
+    {
+        if (steps < 1 || steps > _config.Timesteps)
+            throw new GenSharpException($"--steps must be in [1, {_config.Timesteps}] (the model's timesteps), got {steps}");
+        if (!(eta >= 0 && double.IsFinite(eta)))
+            throw new GenSharpException($"--eta must be a finite number ≥ 0, got {eta}");
+        var scheduler = Schedulers.Create(name, _schedule, _config.Prediction, eta);
+        scheduler.SetTimesteps(steps);
+        return scheduler;
+    }
+
+    public Tensor Sample(int n, Tensor? labels, DiffusionScheduler scheduler, double guidanceScale, Generator? gen,
+                         Action<int, Tensor>? onStep = null)
+    {
+        using var _ = torch.no_grad();
+        _net.eval();
+        var y = ResolveLabels(n, labels, gen);
+        var x = Noise(new long[] { n, _config.ImageChannels, _config.ImageSize, _config.ImageSize }, gen); // x_T, (n, C, H, W)
+        int i = 0;
+        foreach (long t in scheduler.Timesteps.ToArray())
+        {
+            using var scope = torch.NewDisposeScope();
+            var step = scheduler.Step(Guided(x, t, y, guidanceScale), t, x, gen);
+            onStep?.Invoke(i++, step.PredictedX0);
+            x = step.PrevSample.MoveToOuterDisposeScope();
+        }
+        return ((x + 1) / 2).clamp(0, 1).cpu();
+    }
+
+    public Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, DiffusionScheduler scheduler, Generator? gen)
+    {
+        using var _ = torch.no_grad();
+        _net.eval();
+        long n = images.shape[0];
+        var x0 = ImageTransforms.ToFloat(images.to(Device), PixelScale.MinusOneOne);       // (B, C, H, W)
+        var mask = knownMask.to(Device).to(ScalarType.Float32).expand_as(x0);               // 1 = known
+        var y = _config.Conditional ? (labels?.to(Device) ?? torch.full(n, NullClass, dtype: ScalarType.Int64, device: Device)) : null;
+        var ts = scheduler.Timesteps.ToArray();
+        var x = Noise(x0.shape, gen);
+        // RePaint (Lugmayr et al. 2022, eq. 8) without resampling: the known region of x_t is the forward-noised
+        // original at the same t, the unknown region comes from the reverse step.
+        x = mask * scheduler.AddNoise(x0, Noise(x0.shape, gen), ts[0]) + (1 - mask) * x;
+        for (int i = 0; i < ts.Length; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var step = scheduler.Step(Guided(x, ts[i], y, 1.0), ts[i], x, gen);
+            var known = i + 1 < ts.Length ? scheduler.AddNoise(x0, Noise(x0.shape, gen), ts[i + 1]) : x0;
+            x = (mask * known + (1 - mask) * step.PrevSample).MoveToOuterDisposeScope();
+        }
+        // Final paste in [0,1]: the known pixels are the input's exactly, not a round trip through [−1, 1].
+        var original = ImageTransforms.ToFloat(images.to(Device), PixelScale.ZeroOne);
+        return (mask * original + (1 - mask) * ((x + 1) / 2).clamp(0, 1)).cpu();
+    }
+
+    /// <summary>Classifier-free guidance: ε_u + w(ε_c − ε_u), one batched forward when both passes are needed.</summary>
+    Tensor Guided(Tensor x, long t, Tensor? y, double w)
+    {
+        long n = x.shape[0];
+        var tt = torch.full(n, t, dtype: ScalarType.Int64, device: Device);   // (n)
+        if (y is null || w == 1.0) return Predict(x, tt, y);
+        var nullLabels = torch.full(n, NullClass, dtype: ScalarType.Int64, device: Device);
+        if (w == 0.0) return Predict(x, tt, nullLabels);
+        var both = Predict(torch.cat(new[] { x, x }), torch.cat(new[] { tt, tt }), torch.cat(new[] { y, nullLabels })); // (2n, C, H, W)
+        var parts = both.chunk(2, dim: 0);
+        return parts[1] + w * (parts[0] - parts[1]);
+    }
+
+    Tensor? ResolveLabels(int n, Tensor? labels, Generator? gen)
+    {
+        if (!_config.Conditional) return null;
+        if (labels is null)
+            return (gen is null ? torch.randint(_config.NumClasses, new long[] { n }, dtype: ScalarType.Int64)
+                                : torch.randint(_config.NumClasses, new long[] { n }, generator: gen, dtype: ScalarType.Int64)).to(Device);
+        if (labels.shape[0] != n) throw new GenSharpException($"expected {n} labels, got {labels.shape[0]}");
+        return labels.to(ScalarType.Int64).to(Device);
+    }
+
+    Tensor Noise(long[] shape, Generator? gen) =>
+        gen is null ? torch.randn(shape, device: Device) : torch.randn(shape, generator: gen).to(Device);
+
+    public void Dispose()
+    {
+        _opt.Dispose();
+        _net.Dispose();
+    }
+}
