@@ -43,6 +43,29 @@ public static class ImageGrid
         CheckLayout(padding, scale);
         TorchRuntime.EnsureReady();
         using var scope = torch.NewDisposeScope();
+        return EncodeRgba(GridRgba(images, columns, padding, scale));
+    }
+
+    /// <summary>
+    /// Lays <paramref name="images"/> out as one grid image, exactly as <see cref="SavePng"/> would, and returns it as
+    /// a (3, H, W) <c>uint8</c> CPU tensor owned by the caller, e.g. as one frame of a <see cref="GifEncoder"/> animation.
+    /// </summary>
+    /// <param name="images">(N, C, H, W) with C = 1 or 3; float in [0, 1] or uint8.</param>
+    /// <param name="columns">Tiles per row; default ceil(sqrt(N)).</param>
+    /// <param name="padding">Black pixels between neighbouring tiles (after scaling); 0 or more.</param>
+    /// <param name="scale">Integer enlargement factor (nearest neighbour); 1 or more.</param>
+    public static Tensor Tile(Tensor images, int? columns = null, int padding = 2, int scale = 1)
+    {
+        CheckLayout(padding, scale);
+        TorchRuntime.EnsureReady();
+        using var scope = torch.NewDisposeScope();
+        var rgba = GridRgba(images, columns, padding, scale);    // (H, W, 4)
+        return rgba.narrow(2, 0, 3).permute(2, 0, 1).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The grid as a contiguous CPU (H, W, 4) uint8 RGBA tensor in the current dispose scope.</summary>
+    static Tensor GridRgba(Tensor images, int? columns, int padding, int scale)
+    {
         var tiles = PrepareBatch(images, "images");
         int n = (int)tiles.shape[0];
         if (n == 0) throw new GenSharpException("images has no images (N = 0); pass at least one");
@@ -50,8 +73,7 @@ public static class ImageGrid
         if (cols < 1) throw new GenSharpException($"columns must be at least 1, got {cols}");
         cols = Math.Min(cols, n);
         int rows = (n + cols - 1) / cols;
-        var rgba = Layout(tiles, rows, cols, padding, scale);
-        return EncodeRgba(rgba);
+        return Layout(tiles, rows, cols, padding, scale);
     }
 
     /// <summary>
