@@ -17,7 +17,7 @@ public sealed record DdpmConfig : FamilyConfig
     /// <summary>Channel multiplier per resolution level; each level after the first halves the resolution.</summary>
     public int[] ChannelMult { get; init; } = { 1, 2, 2 };
     /// <summary>Residual blocks per level on the way down (the way up has one more, for the extra skip).</summary>
-    public int ResBlocks { get; init; } = 2;
+    public int ResBlocks { get; init; } = 1;
     /// <summary>Resolutions (side lengths) at which a self-attention block follows each residual block.</summary>
     public int[] AttentionResolutions { get; init; } = { 7 };
     /// <summary>Heads of each self-attention block (the width must divide by it).</summary>
