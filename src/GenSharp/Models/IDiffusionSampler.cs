@@ -25,9 +25,9 @@ public interface IDiffusionSampler
     /// ε̂ = ε_uncond + w·(ε_cond − ε_uncond), so w = 0 gives exactly the unconditional ("no class") model,
     /// w = 1 the plain conditional one, w &gt; 1 sharper classes; both passes run as one batched forward.
     /// Unconditional models ignore <paramref name="guidanceScale"/>. Noise comes from <paramref name="gen"/>
-    /// (a CPU generator) or, when null, torch's global generator. <paramref name="onStep"/>(i, x̂0) is called
-    /// after step i with the predicted clean sample in [-1, 1] (n, C, H, W), on the model's device (for
-    /// denoising strips and animations).
+    /// (a CPU generator) or, when null, torch's global generator. <paramref name="onStep"/>(i, x) is called
+    /// with x_T (i = 0) and after every step (i = 1 … steps; the last call gets x_0), in the model's [-1, 1] scale,
+    /// (n, C, H, W) on the model's device (for denoising strips and animations; copy what you keep).
     /// </summary>
     Tensor Sample(int n, Tensor? labels, DiffusionScheduler scheduler, double guidanceScale, Generator? gen,
                   Action<int, Tensor>? onStep = null);

@@ -103,13 +103,14 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
         _net.eval();
         var y = ResolveLabels(n, labels, gen);
         var x = Noise(new long[] { n, _config.ImageChannels, _config.ImageSize, _config.ImageSize }, gen); // x_T, (n, C, H, W)
-        int i = 0;
+        onStep?.Invoke(0, x);
+        int i = 1;
         foreach (long t in scheduler.Timesteps.ToArray())
         {
             using var scope = torch.NewDisposeScope();
             var step = scheduler.Step(Guided(x, t, y, guidanceScale), t, x, gen);
-            onStep?.Invoke(i++, step.PredictedX0);
             x = step.PrevSample.MoveToOuterDisposeScope();
+            onStep?.Invoke(i++, x);
         }
         return ((x + 1) / 2).clamp(0, 1).cpu();
     }
