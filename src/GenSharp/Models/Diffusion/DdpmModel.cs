@@ -141,7 +141,7 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
     }
 
     /// <summary>Classifier-free guidance: ε_u + w(ε_c − ε_u), one batched forward when both passes are needed.</summary>
-    Tensor Guided(Tensor x, long t, Tensor? y, double w)
+    internal Tensor Guided(Tensor x, long t, Tensor? y, double w)
     {
         long n = x.shape[0];
         var tt = torch.full(n, t, dtype: ScalarType.Int64, device: Device);   // (n)
