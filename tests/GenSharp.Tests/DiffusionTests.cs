@@ -3,6 +3,7 @@ using GenSharp.Checkpoints;
 using GenSharp.Data;
 using GenSharp.Models;
 using GenSharp.Models.Diffusion;
+using GenSharp.Models.Vae;
 using GenSharp.Runtime;
 using GenSharp.Sampling;
 using GenSharp.Workflows;
@@ -137,7 +138,7 @@ public class DiffusionTests
     {
         TorchRuntime.Seed(4);
         using var model = new DdpmModel(Tiny with { Conditional = true }, torch.CPU);
-        Perturb(model.Network);
+        Perturb(model.UNet!);
         var scheduler = model.CreateScheduler("ddim", 5);
         var classes = torch.tensor(new long[] { 0, 1, 2, 1 });
         var noClass = torch.full(4, model.NullClass, dtype: ScalarType.Int64);
@@ -157,8 +158,8 @@ public class DiffusionTests
     {
         TorchRuntime.Seed(5);
         using var model = new DdpmModel(Tiny with { Conditional = true }, torch.CPU);
-        Perturb(model.Network);
-        model.Network.eval();
+        Perturb(model.UNet!);
+        model.UNet!.eval();
         using var _ = torch.no_grad();
         var x = torch.randn(3, 1, 8, 8);
         var y = torch.tensor(new long[] { 2, 0, 1 });
@@ -175,7 +176,7 @@ public class DiffusionTests
     {
         TorchRuntime.Seed(6);
         using var model = new DdpmModel(Tiny, torch.CPU);
-        Perturb(model.Network);
+        Perturb(model.UNet!);
         var images = RandomImages(3, 8);
         var mask = DiffusionWorkflows.Mask("center", 8, 0);                           // (1, 1, 8, 8), known outside the centre
         Assert.Equal(64 - 16, mask.sum().item<long>());
@@ -206,7 +207,7 @@ public class DiffusionTests
         TorchRuntime.Seed(7);
         var config = Tiny with { Conditional = true, Prediction = PredictionType.V };
         using var model = (DdpmModel)FamilyRegistry.Get("ddpm").Build(config, torch.CPU);
-        Perturb(model.Network);
+        Perturb(model.UNet!);
         var dir = SaveCheckpoint(model, config);
         using var loaded = ModelLoader.Load(dir, torch.CPU);
         var json = ConfigJson.ToJson(loaded.Model.Config).ToJsonString();
@@ -247,6 +248,60 @@ public class DiffusionTests
         }
         Assert.True((ddpm - ddim).abs().max().item<float>() > 1e-3);
         Assert.Throws<GenSharpException>(() => sampler.CreateScheduler("ddim", 21));
+    }
+
+    [Fact]
+    public void LatentDdpmCheckpointIsSelfContained()
+    {
+        TorchRuntime.Seed(9);
+        var vaeConfig = new VaeConfig { ImageSize = 8, LatentDim = 4, Channels = 4, Hidden = 16 };
+        var vaeDir = Path.Combine(TestData.TempDir(), "vae");
+        using (var vae = FamilyRegistry.Get("vae").Build(vaeConfig, torch.CPU))
+        {
+            Perturb(vae.Model);
+            CheckpointFolder.Save(vaeDir, d =>
+            {
+                AtomicFile.WriteAllText(Path.Combine(d, CheckpointFolder.ConfigFile),
+                    new JsonObject { ["family"] = "vae", ["config"] = ConfigJson.ToJson(vaeConfig) }.ToJsonString());
+                Safetensors.Save(Path.Combine(d, CheckpointFolder.ModelFile), ModuleState.Collect(vae.Model));
+            });
+        }
+        var config = Tiny with { LatentFrom = vaeDir, LatentHidden = 16, LatentBlocks = 2, Conditional = true };
+        using var model = (DdpmModel)FamilyRegistry.Get("ddpm").Build(config, torch.CPU);
+        Assert.NotNull(model.Latent);
+        var images = RandomImages(8, 8);
+        var vaeWeightsBefore = model.Latent!.Vae.parameters().Select(p => p.detach().clone()).ToList();
+        for (int s = 0; s < 3; s++)
+        {
+            using var scope = torch.NewDisposeScope();
+            Assert.True(double.IsFinite(model.TrainStep(images, torch.zeros(8, dtype: ScalarType.Int64))["loss"]));
+        }
+        // The VAE stays frozen, and the scale makes the first batch's latents unit-variance.
+        foreach (var (before, after) in vaeWeightsBefore.Zip(model.Latent.Vae.parameters()))
+            Assert.Equal(before.data<float>().ToArray(), after.detach().data<float>().ToArray());
+        using (var _ = torch.no_grad())
+        {
+            var mu = model.Latent.Vae.Encode(ImageTransforms.ToFloat(images, PixelScale.ZeroOne)).Mu;
+            Assert.Equal(1.0, (mu * model.Latent.LatentScale).std().item<float>(), 3);
+        }
+        Perturb(model.Latent.Denoiser);
+
+        // Save with the model's config (which embeds the VAE's), then delete the VAE folder.
+        var saved = (DdpmConfig)model.Config;
+        Assert.NotNull(saved.LatentVae);
+        var dir = SaveCheckpoint(model, saved);
+        Directory.Delete(vaeDir, recursive: true);
+        Assert.Contains("vae.encoder.0.weight", ModuleState.Collect(model.Model).Keys);
+        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        var sampler = (IDiffusionSampler)loaded.Model;
+        var labels = torch.tensor(new long[] { 0, 2, 1 });
+        using var g1 = new Generator(5);
+        var a = model.Sample(3, labels, model.CreateScheduler("ddim", 4), 1.5, g1);
+        using var g2 = new Generator(5);
+        var b = sampler.Sample(3, labels, sampler.CreateScheduler("ddim", 4), 1.5, g2);
+        Assert.Equal(new long[] { 3, 1, 8, 8 }, b.shape);
+        Assert.Equal(a.data<float>().ToArray(), b.data<float>().ToArray());
+        Assert.Throws<GenSharpException>(() => ((IInpainting)loaded.Model).Inpaint(images, DiffusionWorkflows.Mask("top", 8, 0), null, sampler.CreateScheduler("ddim", 4), null));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using GenSharp.Sampling;
 
 namespace GenSharp.Models.Diffusion;
@@ -51,8 +52,21 @@ public sealed record DdpmConfig : FamilyConfig
     /// <summary>Checkpoint of a trained <c>vae</c> whose latents to diffuse (latent diffusion); null = pixel space.</summary>
     public string? LatentFrom { get; init; }
 
+    /// <summary>
+    /// The latent VAE's config, embedded so the checkpoint is self-contained; filled in from
+    /// <see cref="LatentFrom"/> when training starts (leave unset).
+    /// </summary>
+    public GenSharp.Models.Vae.VaeConfig? LatentVae { get; init; }
+    /// <summary>Latent diffusion: width of the residual MLP denoiser.</summary>
+    public int LatentHidden { get; init; } = 512;
+    /// <summary>Latent diffusion: residual MLP blocks.</summary>
+    public int LatentBlocks { get; init; } = 4;
+
+    /// <summary>True when diffusing a VAE's latents instead of pixels.</summary>
+    [JsonIgnore] public bool IsLatent => LatentFrom is not null || LatentVae is not null;
+
     /// <summary>Time-embedding width actually used.</summary>
-    public int EffectiveTimeEmbedDim => TimeEmbedDim > 0 ? TimeEmbedDim : 4 * BaseChannels;
+    [JsonIgnore] public int EffectiveTimeEmbedDim => TimeEmbedDim > 0 ? TimeEmbedDim : 4 * BaseChannels;
 
     public override void Validate()
     {
@@ -83,5 +97,13 @@ public sealed record DdpmConfig : FamilyConfig
         Require(SamplerSteps >= 1 && SamplerSteps <= Timesteps, "sampler_steps", $"in [1, timesteps = {Timesteps}]", SamplerSteps);
         Require(SamplerGuidance >= 0 && double.IsFinite(SamplerGuidance), "sampler_guidance", "a finite number ≥ 0", SamplerGuidance);
         Require(LatentFrom is null || LatentFrom.Length > 0, "latent_from", "a vae checkpoint folder or null", "\"\"");
+        Require(LatentHidden is >= 8 and <= 16384, "latent_hidden", "in [8, 16384]", LatentHidden);
+        Require(LatentBlocks is >= 1 and <= 32, "latent_blocks", "in [1, 32]", LatentBlocks);
+        if (LatentVae is { } vae)
+        {
+            vae.Validate();
+            Require(vae.ImageSize == ImageSize && vae.ImageChannels == ImageChannels, "latent_from",
+                $"a vae trained on {ImageChannels}×{ImageSize}×{ImageSize} images like this data", $"a vae for {vae.ImageChannels}×{vae.ImageSize}×{vae.ImageSize}");
+        }
     }
 }

@@ -1,4 +1,7 @@
+using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
 using GenSharp.Data;
+using GenSharp.Models.Vae;
 using GenSharp.Sampling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,10 +12,13 @@ namespace GenSharp.Models.Diffusion;
 /// A DDPM ready to train and sample. Training (Ho et al. 2020, Algorithm 1): t ~ U{0..T−1}, ε ~ N(0, I),
 /// x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε, loss = ‖ε − ε_θ(x_t, t)‖² (or the same on v with v-prediction, Salimans &amp; Ho
 /// 2022 §4), images scaled to [−1, 1]. Sampling runs any <see cref="DiffusionScheduler"/>.
+/// With <c>latent_from</c> the same process runs on a frozen VAE's scaled latents (<see cref="LatentDiffusionNetwork"/>).
 /// </summary>
 public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
 {
-    readonly DdpmUNet _net;
+    readonly nn.Module _net;                  // the checkpoint root: the UNet, or the latent network
+    readonly DdpmUNet? _unet;
+    readonly LatentDiffusionNetwork? _latent;
     readonly optim.Optimizer _opt;
     readonly DdpmConfig _config;
     readonly NoiseSchedule _schedule;
@@ -22,17 +28,55 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
         _config = config;
         Device = device;
         _schedule = new NoiseSchedule(config.Schedule, config.Timesteps);
-        _net = new DdpmUNet(config);
-        _net.to(device);
-        _opt = optim.Adam(_net.parameters(), lr: config.LearningRate);
+        if (config.IsLatent)
+        {
+            Dictionary<string, Tensor>? vaeWeights = null;
+            var vaeConfig = config.LatentVae ?? ReadVae(config.LatentFrom!, out vaeWeights);
+            _config = config with { LatentVae = vaeConfig };
+            _config.Validate();
+            _latent = new LatentDiffusionNetwork(_config, vaeConfig);
+            if (vaeWeights is not null)
+            {
+                ModuleState.Load(_latent.Vae, vaeWeights, config.LatentFrom!);
+                foreach (var t in vaeWeights.Values) t.Dispose();
+            }
+            _net = _latent;
+            _net.to(device);
+            _opt = optim.Adam(_latent.Denoiser.parameters(), lr: config.LearningRate);
+        }
+        else
+        {
+            _unet = new DdpmUNet(config);
+            _net = _unet;
+            _net.to(device);
+            _opt = optim.Adam(_unet.parameters(), lr: config.LearningRate);
+        }
+    }
+
+    /// <summary>Reads a trained vae checkpoint's config and weights (EMA weights when the run kept them).</summary>
+    static VaeConfig ReadVae(string path, out Dictionary<string, Tensor> weights)
+    {
+        if (!CheckpointFolder.Exists(path))
+            throw new GenSharpException($"latent_from={path}: no checkpoint there; train a vae first (gensharp train vae --out DIR) and pass DIR");
+        var dir = CheckpointFolder.Resolve(path);
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, CheckpointFolder.ConfigFile)))?.AsObject();
+        if (manifest?["family"]?.GetValue<string>() != VaeFamily.FamilyName)
+            throw new GenSharpException($"latent_from={path}: holds a {manifest?["family"]} checkpoint; latent diffusion needs a vae checkpoint");
+        var config = ConfigJson.FromJson<VaeConfig>((JsonObject)manifest["config"]!.DeepClone());
+        var file = Path.Combine(dir, File.Exists(Path.Combine(dir, CheckpointFolder.EmaFile)) ? CheckpointFolder.EmaFile : CheckpointFolder.ModelFile);
+        using var st = Safetensors.Load(file);
+        weights = st.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        return config;
     }
 
     public string Family => DdpmFamily.FamilyName;
     public FamilyConfig Config => _config;
     public Device Device { get; }
     public nn.Module Model => _net;
-    /// <summary>The noise-prediction network.</summary>
-    public DdpmUNet Network => _net;
+    /// <summary>The noise-prediction network (pixel space), or null for latent diffusion.</summary>
+    public DdpmUNet? UNet => _unet;
+    /// <summary>The latent network (denoiser + frozen VAE + scale), or null in pixel space.</summary>
+    public LatentDiffusionNetwork? Latent => _latent;
     /// <summary>The training noise schedule.</summary>
     public NoiseSchedule Schedule => _schedule;
     public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
@@ -42,7 +86,16 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
     public int NullClass => _config.NumClasses;
 
     /// <summary>Network output (ε or v) for x_t (B, C, H, W), steps t (B) and labels (B, may be the null class).</summary>
-    public Tensor Predict(Tensor xt, Tensor t, Tensor? labels) => _net.Forward(xt, t, _config.Conditional ? labels : null);
+    public Tensor Predict(Tensor xt, Tensor t, Tensor? labels) =>
+        _unet?.Forward(xt, t, _config.Conditional ? labels : null) ?? _latent!.Denoiser.Forward(xt, t, _config.Conditional ? labels : null);
+
+    /// <summary>Shape of one batch of diffused data: (n, C, H, W) for pixels, (n, D) for latents.</summary>
+    long[] DataShape(long n) => _latent is null
+        ? new[] { n, _config.ImageChannels, _config.ImageSize, _config.ImageSize }
+        : new[] { n, _config.LatentVae!.LatentDim };
+
+    /// <summary>Diffused data → images in [0,1] on the model's device.</summary>
+    Tensor ToImages01(Tensor x) => _latent is null ? ((x + 1) / 2).clamp(0, 1) : _latent.Decode(x);
 
     /// <summary>The regression loss of Algorithm 1 on float images in [−1, 1] (mean over batch and pixels).</summary>
     public Tensor Loss(Tensor x0, Tensor labels)
@@ -65,7 +118,9 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
     public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
     {
         _net.train();
-        var x0 = ImageTransforms.ToFloat(images, PixelScale.MinusOneOne);   // (B, C, H, W) in [−1, 1]
+        var x0 = _latent is null
+            ? ImageTransforms.ToFloat(images, PixelScale.MinusOneOne)                 // (B, C, H, W) in [−1, 1]
+            : _latent.Encode(ImageTransforms.ToFloat(images, PixelScale.ZeroOne));    // (B, D), unit variance
         var loss = Loss(x0, labels);
         _opt.zero_grad();
         loss.backward();
@@ -74,7 +129,7 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
         // with a TrainingDivergedException naming the step and the last good checkpoint.
         if (!double.IsFinite(metrics["loss"])) return metrics;
         if (_config.GradClip > 0)
-            metrics["grad_norm"] = nn.utils.clip_grad_norm_(_net.parameters(), _config.GradClip);
+            metrics["grad_norm"] = nn.utils.clip_grad_norm_(_net.parameters().Where(p => p.requires_grad), _config.GradClip);
         _opt.step();
         return metrics;
     }
@@ -91,7 +146,8 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
             throw new GenSharpException($"--steps must be in [1, {_config.Timesteps}] (the model's timesteps), got {steps}");
         if (!(eta >= 0 && double.IsFinite(eta)))
             throw new GenSharpException($"--eta must be a finite number ≥ 0, got {eta}");
-        var scheduler = Schedulers.Create(name, _schedule, _config.Prediction, eta);
+        // Pixels live in [−1, 1], so clamping x̂0 there helps; latents are unbounded.
+        var scheduler = Schedulers.Create(name, _schedule, _config.Prediction, eta, clipSample: _latent is null);
         scheduler.SetTimesteps(steps);
         return scheduler;
     }
@@ -102,21 +158,25 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
         using var _ = torch.no_grad();
         _net.eval();
         var y = ResolveLabels(n, labels, gen);
-        var x = Noise(new long[] { n, _config.ImageChannels, _config.ImageSize, _config.ImageSize }, gen); // x_T, (n, C, H, W)
-        onStep?.Invoke(0, x);
+        var x = Noise(DataShape(n), gen);   // x_T, (n, C, H, W) or (n, D)
+        // onStep always sees images in [−1, 1]: latents are decoded first.
+        Action<int, Tensor>? report = onStep is null ? null : _latent is null ? onStep : (i, z) => onStep(i, ToImages01(z) * 2 - 1);
+        report?.Invoke(0, x);
         int i = 1;
         foreach (long t in scheduler.Timesteps.ToArray())
         {
             using var scope = torch.NewDisposeScope();
             var step = scheduler.Step(Guided(x, t, y, guidanceScale), t, x, gen);
             x = step.PrevSample.MoveToOuterDisposeScope();
-            onStep?.Invoke(i++, x);
+            report?.Invoke(i++, x);
         }
-        return ((x + 1) / 2).clamp(0, 1).cpu();
+        return ToImages01(x).cpu();
     }
 
     public Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, DiffusionScheduler scheduler, Generator? gen)
     {
+        if (_latent is not null)
+            throw new GenSharpException("inpainting needs a pixel-space ddpm; this one diffuses VAE latents (latent_from)");
         using var _ = torch.no_grad();
         _net.eval();
         long n = images.shape[0];
