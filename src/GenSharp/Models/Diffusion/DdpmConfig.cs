@@ -68,6 +68,12 @@ public sealed record DdpmConfig : FamilyConfig
     /// <summary>Time-embedding width actually used.</summary>
     [JsonIgnore] public int EffectiveTimeEmbedDim => TimeEmbedDim > 0 ? TimeEmbedDim : 4 * BaseChannels;
 
+    /// <summary>Value equality, including the list fields (a record would compare the arrays by reference).</summary>
+    public bool Equals(DdpmConfig? other) =>
+        other is not null && ConfigJson.ToJson(this).ToJsonString() == ConfigJson.ToJson(other).ToJsonString();
+
+    public override int GetHashCode() => ConfigJson.ToJson(this).ToJsonString().GetHashCode(StringComparison.Ordinal);
+
     public override void Validate()
     {
         base.Validate();
