@@ -11,9 +11,11 @@ namespace GenSharp.Sampling;
 /// <remarks>
 /// <para>With all T timesteps (the default) this is the paper's sampler (Algorithm 2). <see cref="SetTimesteps"/>
 /// with n &lt; T strides the chain over n "trailing" timesteps (see <see cref="DiffusionScheduler"/>:
-/// T-1, T-1-T/n, ..., T/n-1) and respaces the process as in Nichol &amp; Dhariwal 2021, §4: between visited
-/// timesteps t and t' the step uses α = ᾱ_t/ᾱ_{t'} and β = 1 − α in place of α_t and β_t, which is exactly
-/// what diffusers' DDPMScheduler does for a shortened chain. After the last visited timestep ᾱ_{t'} = 1 (clean data).</para>
+/// T-1, T-1-T/n, ..., T/n-1, i.e. diffusers' <c>timestep_spacing="trailing"</c>) and respaces the process as in
+/// Nichol &amp; Dhariwal 2021, §4: between visited timesteps t and t' the step uses α = ᾱ_t/ᾱ_{t'} and β = 1 − α in
+/// place of α_t and β_t, as diffusers' DDPMScheduler does for a shortened chain. Trailing spacing (rather than
+/// diffusers' default "leading") makes the first step start at T-1, where x_T is pure noise. After the last
+/// visited timestep ᾱ_{t'} = 1 (clean data).</para>
 /// <para>The last step returns the posterior mean without noise. x̂0 is clamped to [-1, 1] first unless
 /// <see cref="ClipSample"/> is off (data scaled to [-1, 1] is assumed).</para>
 /// </remarks>

@@ -174,7 +174,8 @@ public sealed class NoiseSchedule
                 $"t has {t.numel()} timesteps but the samples have batch size {batch}; pass one timestep per sample or a single one");
         var index = t.reshape(-1).to(ScalarType.Int64);
         // One host round trip so that a wrong timestep is a clear error rather than a native index failure.
-        long min = index.min().cpu().item<long>(), max = index.max().cpu().item<long>();
+        var range = torch.stack(new[] { index.min(), index.max() }).cpu().data<long>();
+        long min = range[0], max = range[1];
         if (min < 0 || max >= Timesteps)
             throw new GenSharpException($"timestep {(min < 0 ? min : max)} is out of range; use 0 to {Timesteps - 1} (T = {Timesteps})");
 
