@@ -33,9 +33,13 @@ public static class CliApp
         new("sample", "gensharp sample CKPT --out FILE.png|FILE.npy [--n 64] [--seed N] [--class K] [--device cpu|cuda]\n" +
             "               [--temperature T | T1,T2,...]                     flows: sample at temperature(s), one row each\n" +
             "               [--complete FILE.png|FILE.npy|test[:N] [--rows R | --known-pixels P] [--data PATH|embedded]]\n" +
-            "                                                                 autoregressive: keep the first R rows (P pixels) and sample the rest, --n per image",
+            "                                                                 autoregressive: keep the first R rows (P pixels) and sample the rest, --n per image\n" +
+            "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: sampler (default ddim, 50 steps, η 0, W 1)\n" +
+            "               [--strip FILE.png] [--gif FILE.gif]                diffusion: denoising strip x_T … x_0 / animation of the reverse process\n" +
+            "               [--inpaint FILE.png|FILE.npy|test[:N] --mask FILE.png|top|bottom|left|right|center|random]   diffusion: keep the known pixels (mask white = known), --n per image",
             "draw samples: a PNG grid (one row per class when conditional) or an N×C×H×W uint8 .npy; temperature sweeps; image completion",
-            new[] { "out", "n", "seed", "class", "temperature", "complete", "rows", "known-pixels", "data" }, Array.Empty<string>(), Sample),
+            new[] { "out", "n", "seed", "class", "temperature", "complete", "rows", "known-pixels", "data",
+                    "scheduler", "steps", "eta", "guidance-scale", "strip", "gif", "inpaint", "mask" }, Array.Empty<string>(), Sample),
         new("interpolate", "gensharp interpolate CKPT --data PATH|embedded --out FILE.png [--pairs 4] [--steps 10]",
             "latent interpolation between pairs of test images of different classes (models with an encoder: vae, realnvp, glow)",
             new[] { "data", "out", "pairs", "steps" }, Array.Empty<string>(), Interpolate),
@@ -208,6 +212,10 @@ public static class CliApp
         using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "sample"), DeviceOf(a));
         var outPath = a.Require("out", "sample");
         long seed = a.Long("seed") ?? 0;
+        if (m.Model is GenSharp.Models.IDiffusionSampler)
+            return SampleDiffusion(a, m, outPath, seed);
+        foreach (var flag in new[] { "scheduler", "steps", "eta", "guidance-scale", "strip", "gif", "inpaint", "mask" })
+            if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} applies to diffusion checkpoints (ddpm); this is a {m.Family.Name} checkpoint");
         if (a.Get("complete") is { } source)
         {
             if (a.Get("temperature") is not null) throw new GenSharpException("give --complete or --temperature, not both");
@@ -235,6 +243,37 @@ public static class CliApp
         int n = a.Int("n") ?? 64;
         ImageWorkflows.Sample(m.Model, outPath, n, seed, a.Int("class"));
         Console.WriteLine($"wrote {outPath} ({n} samples in {sw2.Elapsed.TotalSeconds:F1}s)");
+        return 0;
+    }
+
+    /// <summary>sample for diffusion checkpoints: scheduler flags, strip, GIF, inpainting.</summary>
+    static int SampleDiffusion(Args a, LoadedModel m, string outPath, long seed)
+    {
+        foreach (var flag in new[] { "temperature", "complete", "rows", "known-pixels" })
+            if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to diffusion checkpoints");
+        var defaults = (GenSharp.Models.Diffusion.DdpmConfig)m.Model.Config;
+        string scheduler = a.Get("scheduler") ?? defaults.Sampler;
+        int steps = a.Int("steps") ?? (a.Get("scheduler") is "ddpm" ? defaults.Timesteps : defaults.SamplerSteps);
+        double eta = a.Double("eta") ?? 0;
+        if (a.Get("inpaint") is { } source)
+        {
+            if (a.Get("guidance-scale") is not null || a.Get("strip") is not null || a.Get("gif") is not null)
+                throw new GenSharpException("--inpaint goes without --guidance-scale/--strip/--gif");
+            var mask = GenSharp.Workflows.DiffusionWorkflows.Mask(a.Require("mask", "sample --inpaint"), defaults.ImageSize, seed);
+            using var images = CompletionInputs(a, source, defaults.ImageChannels, defaults.ImageSize);
+            int perImage = a.Int("n") ?? 4;
+            double ips = GenSharp.Workflows.DiffusionWorkflows.Inpaint(m.Model, images, mask, perImage, outPath, seed, a.Int("class"), scheduler, steps, eta);
+            Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {perImage} inpaintings (rows: known part, inpaintings, original); " +
+                $"{scheduler} {steps} steps, {ips:F2} images/s");
+            return 0;
+        }
+        if (a.Get("mask") is not null) throw new GenSharpException("--mask goes with --inpaint");
+        int n = a.Int("n") ?? 64;
+        double w = a.Double("guidance-scale") ?? defaults.SamplerGuidance;
+        double perSecond = GenSharp.Workflows.DiffusionWorkflows.Sample(m.Model, outPath, n, seed, a.Int("class"), scheduler, steps, eta, w,
+            a.Get("strip"), a.Get("gif"));
+        Console.WriteLine($"wrote {outPath} ({n} samples, {scheduler} {steps} steps" + (defaults.Conditional ? $", guidance {w}" : "") +
+            $", {perSecond:F2} images/s)" + (a.Get("strip") is { } sp ? $"; strip {sp}" : "") + (a.Get("gif") is { } gp ? $"; gif {gp}" : ""));
         return 0;
     }
 

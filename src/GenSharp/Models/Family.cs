@@ -9,6 +9,7 @@ public abstract class Family<TConfig> : IFamily where TConfig : FamilyConfig, ne
     public abstract string Name { get; }
     public abstract string Summary { get; }
     public virtual int DefaultBatchSize => 64;
+    public virtual double? DefaultEmaDecay => null;
     public FamilyConfig DefaultConfig => new TConfig();
 
     public FamilyConfig ReadConfig(JsonObject json) => ConfigJson.FromJson<TConfig>(json);

@@ -1,5 +1,6 @@
 using GenSharp.Models.Autoregressive;
 using GenSharp.Models.Classifier;
+using GenSharp.Models.Diffusion;
 using GenSharp.Models.Flows;
 using GenSharp.Models.Gan;
 using GenSharp.Models.Vae;
@@ -19,6 +20,7 @@ public static class FamilyRegistry
         Register(new PixelCnnFamily());
         Register(new GlowFamily());
         Register(new RealNvpFamily());
+        Register(new DdpmFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>

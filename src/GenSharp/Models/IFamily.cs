@@ -21,4 +21,6 @@ public interface IFamily
     FamilyConfig ReadConfig(JsonObject json);
     /// <summary>Builds a fresh model (weights initialised from libtorch's RNG) on a device.</summary>
     IGenerativeModel Build(FamilyConfig config, Device device);
+    /// <summary>EMA decay used when the user gives no <c>--ema</c>; null = no EMA (diffusion recipes sample from an EMA).</summary>
+    double? DefaultEmaDecay => null;
 }

@@ -75,7 +75,8 @@ public static class TrainWorkflow
         int batch = req.BatchSize ?? resumeState?["batch_size"]?.GetValue<int>() ?? family.DefaultBatchSize;
         if (batch > data.Count)
             throw new GenSharpException($"--batch-size {batch} is larger than the training set ({data.Count} images); use a smaller batch");
-        double? ema = req.EmaDecay ?? resumeState?["ema_decay"]?.GetValue<double?>();
+        // A resumed run keeps its own setting; a new one takes the family's default (ddpm: 0.999) unless --ema is given.
+        double? ema = req.EmaDecay ?? (req.Resume ? resumeState?["ema_decay"]?.GetValue<double?>() : family.DefaultEmaDecay);
         long? steps = req.Steps;
         if (steps is null && req.Epochs is null)
             steps = resumeState?["total_steps"]?.GetValue<long>() ?? 2000;
@@ -97,7 +98,7 @@ public static class TrainWorkflow
         var manifest = new JsonObject
         {
             ["family"] = family.Name,
-            ["config"] = ConfigJson.ToJson(config),
+            ["config"] = ConfigJson.ToJson(model.Config), // the built model's config (latent ddpm embeds its VAE's)
             ["gensharp_version"] = TorchRuntime.GenSharpVersion,
             ["data"] = new JsonObject
             {

@@ -1,0 +1,234 @@
+using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
+using GenSharp.Data;
+using GenSharp.Models.Vae;
+using GenSharp.Sampling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Diffusion;
+
+/// <summary>
+/// A DDPM ready to train and sample. Training (Ho et al. 2020, Algorithm 1): t ~ U{0..T−1}, ε ~ N(0, I),
+/// x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε, loss = ‖ε − ε_θ(x_t, t)‖² (or the same on v with v-prediction, Salimans &amp; Ho
+/// 2022 §4), images scaled to [−1, 1]. Sampling runs any <see cref="DiffusionScheduler"/>.
+/// With <c>latent_from</c> the same process runs on a frozen VAE's scaled latents (<see cref="LatentDiffusionNetwork"/>).
+/// </summary>
+public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
+{
+    readonly nn.Module _net;                  // the checkpoint root: the UNet, or the latent network
+    readonly DdpmUNet? _unet;
+    readonly LatentDiffusionNetwork? _latent;
+    readonly optim.Optimizer _opt;
+    readonly DdpmConfig _config;
+    readonly NoiseSchedule _schedule;
+
+    public DdpmModel(DdpmConfig config, Device device)
+    {
+        _config = config;
+        Device = device;
+        _schedule = new NoiseSchedule(config.Schedule, config.Timesteps);
+        if (config.IsLatent)
+        {
+            Dictionary<string, Tensor>? vaeWeights = null;
+            var vaeConfig = config.LatentVae ?? ReadVae(config.LatentFrom!, out vaeWeights);
+            _config = config with { LatentVae = vaeConfig };
+            _config.Validate();
+            _latent = new LatentDiffusionNetwork(_config, vaeConfig);
+            if (vaeWeights is not null)
+            {
+                ModuleState.Load(_latent.Vae, vaeWeights, config.LatentFrom!);
+                foreach (var t in vaeWeights.Values) t.Dispose();
+            }
+            _net = _latent;
+            _net.to(device);
+            _opt = optim.Adam(_latent.Denoiser.parameters(), lr: config.LearningRate);
+        }
+        else
+        {
+            _unet = new DdpmUNet(config);
+            _net = _unet;
+            _net.to(device);
+            _opt = optim.Adam(_unet.parameters(), lr: config.LearningRate);
+        }
+    }
+
+    /// <summary>Reads a trained vae checkpoint's config and weights (EMA weights when the run kept them).</summary>
+    static VaeConfig ReadVae(string path, out Dictionary<string, Tensor> weights)
+    {
+        if (!CheckpointFolder.Exists(path))
+            throw new GenSharpException($"latent_from={path}: no checkpoint there; train a vae first (gensharp train vae --out DIR) and pass DIR");
+        var dir = CheckpointFolder.Resolve(path);
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, CheckpointFolder.ConfigFile)))?.AsObject();
+        if (manifest?["family"]?.GetValue<string>() != VaeFamily.FamilyName)
+            throw new GenSharpException($"latent_from={path}: holds a {manifest?["family"]} checkpoint; latent diffusion needs a vae checkpoint");
+        var config = ConfigJson.FromJson<VaeConfig>((JsonObject)manifest["config"]!.DeepClone());
+        var file = Path.Combine(dir, File.Exists(Path.Combine(dir, CheckpointFolder.EmaFile)) ? CheckpointFolder.EmaFile : CheckpointFolder.ModelFile);
+        using var st = Safetensors.Load(file);
+        weights = st.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        return config;
+    }
+
+    public string Family => DdpmFamily.FamilyName;
+    public FamilyConfig Config => _config;
+    public Device Device { get; }
+    public nn.Module Model => _net;
+    /// <summary>The noise-prediction network (pixel space), or null for latent diffusion.</summary>
+    public DdpmUNet? UNet => _unet;
+    /// <summary>The latent network (denoiser + frozen VAE + scale), or null in pixel space.</summary>
+    public LatentDiffusionNetwork? Latent => _latent;
+    /// <summary>The training noise schedule.</summary>
+    public NoiseSchedule Schedule => _schedule;
+    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    public int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
+    public int TrainTimesteps => _config.Timesteps;
+    /// <summary>Label of the "no class" embedding row used for unconditional passes.</summary>
+    public int NullClass => _config.NumClasses;
+
+    /// <summary>Network output (ε or v) for x_t (B, C, H, W), steps t (B) and labels (B, may be the null class).</summary>
+    public Tensor Predict(Tensor xt, Tensor t, Tensor? labels) =>
+        _unet?.Forward(xt, t, _config.Conditional ? labels : null) ?? _latent!.Denoiser.Forward(xt, t, _config.Conditional ? labels : null);
+
+    /// <summary>Shape of one batch of diffused data: (n, C, H, W) for pixels, (n, D) for latents.</summary>
+    long[] DataShape(long n) => _latent is null
+        ? new[] { n, _config.ImageChannels, _config.ImageSize, _config.ImageSize }
+        : new[] { n, _config.LatentVae!.LatentDim };
+
+    /// <summary>Diffused data → images in [0,1] on the model's device.</summary>
+    Tensor ToImages01(Tensor x) => _latent is null ? ((x + 1) / 2).clamp(0, 1) : _latent.Decode(x);
+
+    /// <summary>The regression loss of Algorithm 1 on float images in [−1, 1] (mean over batch and pixels).</summary>
+    public Tensor Loss(Tensor x0, Tensor labels)
+    {
+        long b = x0.shape[0];
+        var t = torch.randint(_config.Timesteps, new[] { b }, dtype: ScalarType.Int64, device: Device); // (B)
+        var noise = torch.randn_like(x0);                                                                 // (B, C, H, W)
+        var xt = _schedule.AddNoise(x0, noise, t);
+        var target = _config.Prediction == PredictionType.Epsilon ? noise : _schedule.VelocityTarget(x0, noise, t);
+        Tensor? y = null;
+        if (_config.Conditional)
+        {
+            // Classifier-free guidance training: drop the label to "no class" with probability label_dropout.
+            var drop = torch.rand(b, device: Device) < _config.LabelDropout;
+            y = torch.where(drop, torch.full_like(labels, NullClass), labels);
+        }
+        return nn.functional.mse_loss(Predict(xt, t, y), target);
+    }
+
+    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    {
+        _net.train();
+        var x0 = _latent is null
+            ? ImageTransforms.ToFloat(images, PixelScale.MinusOneOne)                 // (B, C, H, W) in [−1, 1]
+            : _latent.Encode(ImageTransforms.ToFloat(images, PixelScale.ZeroOne));    // (B, D), unit variance
+        var loss = Loss(x0, labels);
+        _opt.zero_grad();
+        loss.backward();
+        var metrics = new Dictionary<string, double> { ["loss"] = loss.detach().item<float>() };
+        // A NaN/Inf loss must not reach the weights: return it unapplied and the trainer stops the run
+        // with a TrainingDivergedException naming the step and the last good checkpoint.
+        if (!double.IsFinite(metrics["loss"])) return metrics;
+        if (_config.GradClip > 0)
+            metrics["grad_norm"] = nn.utils.clip_grad_norm_(_net.parameters().Where(p => p.requires_grad), _config.GradClip);
+        _opt.step();
+        return metrics;
+    }
+
+    public Tensor? Sample(int n, Tensor? labels)
+    {
+        var scheduler = CreateScheduler(_config.Sampler, _config.SamplerSteps, 0);
+        return Sample(n, labels, scheduler, _config.SamplerGuidance, null);
+    }
+
+    public DiffusionScheduler CreateScheduler(string name, int steps, double eta = 0)
+    {
+        if (steps < 1 || steps > _config.Timesteps)
+            throw new GenSharpException($"--steps must be in [1, {_config.Timesteps}] (the model's timesteps), got {steps}");
+        if (!(eta >= 0 && double.IsFinite(eta)))
+            throw new GenSharpException($"--eta must be a finite number ≥ 0, got {eta}");
+        // Pixels live in [−1, 1], so clamping x̂0 there helps; latents are unbounded.
+        var scheduler = Schedulers.Create(name, _schedule, _config.Prediction, eta, clipSample: _latent is null);
+        scheduler.SetTimesteps(steps);
+        return scheduler;
+    }
+
+    public Tensor Sample(int n, Tensor? labels, DiffusionScheduler scheduler, double guidanceScale, Generator? gen,
+                         Action<int, Tensor>? onStep = null)
+    {
+        using var _ = torch.no_grad();
+        _net.eval();
+        var y = ResolveLabels(n, labels, gen);
+        var x = Noise(DataShape(n), gen);   // x_T, (n, C, H, W) or (n, D)
+        // onStep always sees images in [−1, 1]: latents are decoded first.
+        Action<int, Tensor>? report = onStep is null ? null : _latent is null ? onStep : (i, z) => onStep(i, ToImages01(z) * 2 - 1);
+        report?.Invoke(0, x);
+        int i = 1;
+        foreach (long t in scheduler.Timesteps.ToArray())
+        {
+            using var scope = torch.NewDisposeScope();
+            var step = scheduler.Step(Guided(x, t, y, guidanceScale), t, x, gen);
+            x = step.PrevSample.MoveToOuterDisposeScope();
+            report?.Invoke(i++, x);
+        }
+        return ToImages01(x).cpu();
+    }
+
+    public Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, DiffusionScheduler scheduler, Generator? gen)
+    {
+        if (_latent is not null)
+            throw new GenSharpException("inpainting needs a pixel-space ddpm; this one diffuses VAE latents (latent_from)");
+        using var _ = torch.no_grad();
+        _net.eval();
+        long n = images.shape[0];
+        var x0 = ImageTransforms.ToFloat(images.to(Device), PixelScale.MinusOneOne);       // (B, C, H, W)
+        var mask = knownMask.to(Device).to(ScalarType.Float32).expand_as(x0);               // 1 = known
+        var y = _config.Conditional ? (labels?.to(Device) ?? torch.full(n, NullClass, dtype: ScalarType.Int64, device: Device)) : null;
+        var ts = scheduler.Timesteps.ToArray();
+        var x = Noise(x0.shape, gen);
+        // RePaint (Lugmayr et al. 2022, eq. 8) without resampling: the known region of x_t is the forward-noised
+        // original at the same t, the unknown region comes from the reverse step.
+        x = mask * scheduler.AddNoise(x0, Noise(x0.shape, gen), ts[0]) + (1 - mask) * x;
+        for (int i = 0; i < ts.Length; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var step = scheduler.Step(Guided(x, ts[i], y, 1.0), ts[i], x, gen);
+            var known = i + 1 < ts.Length ? scheduler.AddNoise(x0, Noise(x0.shape, gen), ts[i + 1]) : x0;
+            x = (mask * known + (1 - mask) * step.PrevSample).MoveToOuterDisposeScope();
+        }
+        // Final paste in [0,1]: the known pixels are the input's exactly, not a round trip through [−1, 1].
+        var original = ImageTransforms.ToFloat(images.to(Device), PixelScale.ZeroOne);
+        return (mask * original + (1 - mask) * ((x + 1) / 2).clamp(0, 1)).cpu();
+    }
+
+    /// <summary>Classifier-free guidance: ε_u + w(ε_c − ε_u), one batched forward when both passes are needed.</summary>
+    internal Tensor Guided(Tensor x, long t, Tensor? y, double w)
+    {
+        long n = x.shape[0];
+        var tt = torch.full(n, t, dtype: ScalarType.Int64, device: Device);   // (n)
+        if (y is null || w == 1.0) return Predict(x, tt, y);
+        var nullLabels = torch.full(n, NullClass, dtype: ScalarType.Int64, device: Device);
+        if (w == 0.0) return Predict(x, tt, nullLabels);
+        var both = Predict(torch.cat(new[] { x, x }), torch.cat(new[] { tt, tt }), torch.cat(new[] { y, nullLabels })); // (2n, C, H, W)
+        var parts = both.chunk(2, dim: 0);
+        return parts[1] + w * (parts[0] - parts[1]);
+    }
+
+    Tensor? ResolveLabels(int n, Tensor? labels, Generator? gen)
+    {
+        if (!_config.Conditional) return null;
+        if (labels is null)
+            return (gen is null ? torch.randint(_config.NumClasses, new long[] { n }, dtype: ScalarType.Int64)
+                                : torch.randint(_config.NumClasses, new long[] { n }, generator: gen, dtype: ScalarType.Int64)).to(Device);
+        if (labels.shape[0] != n) throw new GenSharpException($"expected {n} labels, got {labels.shape[0]}");
+        return labels.to(ScalarType.Int64).to(Device);
+    }
+
+    Tensor Noise(long[] shape, Generator? gen) =>
+        gen is null ? torch.randn(shape, device: Device) : torch.randn(shape, generator: gen).to(Device);
+
+    public void Dispose()
+    {
+        _opt.Dispose();
+        _net.Dispose();
+    }
+}

@@ -1,0 +1,57 @@
+using GenSharp.Cli;
+using GenSharp.Media;
+using Xunit;
+
+namespace GenSharp.Tests;
+
+/// <summary>gensharp train ddpm + sample with scheduler flags, strip, GIF and inpainting, end to end in-process.</summary>
+[Collection("Console")]
+public class DiffusionCliTests
+{
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (o, e) = (Console.Out, Console.Error);
+        var (so, se) = (new StringWriter(), new StringWriter());
+        Console.SetOut(so);
+        Console.SetError(se);
+        try { return (CliApp.Run(args), so.ToString(), se.ToString()); }
+        finally { Console.SetOut(o); Console.SetError(e); }
+    }
+
+    [Fact]
+    public void TrainThenSampleWithDdimStripGifAndInpaint()
+    {
+        var dir = TestData.TempDir();
+        var run = Path.Combine(dir, "run");
+        var train = Run("train", "ddpm", "--out", run, "--data", "embedded", "--steps", "3", "--batch-size", "8",
+            "--sample-every", "0", "--set", "base_channels=8", "--set", "channel_mult=[1,2]", "--set", "attention_resolutions=[14]",
+            "--set", "norm_groups=4", "--set", "attention_heads=2", "--set", "timesteps=20", "--set", "sampler_steps=2",
+            "--set", "conditional=true");
+        Assert.True(train.Code == 0, train.Err);
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint", "ema.safetensors")), "ddpm keeps EMA weights by default");
+
+        string png = Path.Combine(dir, "s.png"), strip = Path.Combine(dir, "strip.png"), gif = Path.Combine(dir, "s.gif");
+        var sample = Run("sample", run, "--out", png, "--n", "10", "--scheduler", "ddim", "--steps", "5", "--guidance-scale", "2",
+            "--strip", strip, "--gif", gif);
+        Assert.True(sample.Code == 0, sample.Err);
+        Assert.Contains("images/s", sample.Out);
+        var (w, h, _) = Png.Decode(strip);
+        Assert.Equal(8 * 28 + 7 * 2, h);     // 8 rows (samples) …
+        Assert.Equal(6 * 28 + 5 * 2, w);     // … × (x_T + 5 steps) columns
+        Assert.Equal("GIF89a", System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(gif), 0, 6));
+
+        string inpainted = Path.Combine(dir, "inpaint.png");
+        var inpaint = Run("sample", run, "--out", inpainted, "--inpaint", "test:2", "--data", "embedded", "--mask", "center",
+            "--n", "3", "--scheduler", "ddpm", "--steps", "20", "--class", "1");
+        Assert.True(inpaint.Code == 0, inpaint.Err);
+        var (iw, ih, _) = Png.Decode(inpainted);
+        Assert.Equal((5 * 56 + 4 * 2, 2 * 56 + 1 * 2), (iw, ih));   // 2 rows (×2 enlarged): known part, 3 inpaintings, original
+
+        var bad = Run("sample", run, "--out", png, "--scheduler", "euler");
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("unknown scheduler", bad.Err);
+        var noMask = Run("sample", run, "--out", png, "--inpaint", "test:1", "--data", "embedded");
+        Assert.Equal(1, noMask.Code);
+        Assert.Contains("--mask", noMask.Err);
+    }
+}
