@@ -44,11 +44,13 @@ public static class CliApp
             "latent interpolation between pairs of test images of different classes (models with an encoder: vae, realnvp, glow)",
             new[] { "data", "out", "pairs", "steps" }, Array.Empty<string>(), Interpolate),
         new("eval", "gensharp eval CKPT [--data PATH|embedded] [--limit N] [--k 100] [--seed N] [--device cpu|cuda]\n" +
-            "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation]]\n" +
+            "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation] [--quality-only]]\n" +
+            "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: the sampler the quality metrics use\n" +
             "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]",
             "the family's own test metrics (likelihood in nats and bits/dim; classifier: accuracy) and, with --classifier, " +
             "sample quality (FD-cls, KID, precision/recall, class shares, memorisation, images/s) of N samples vs N test images; last line is JSON",
-            new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "samples" }, new[] { "no-memorisation" }, Eval),
+            new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "samples", "scheduler", "steps", "eta", "guidance-scale" },
+            new[] { "no-memorisation", "quality-only" }, Eval),
         new("score", "gensharp score CKPT --data PATH|embedded --out FILE.csv [--anomaly-class K] [--limit N] [--seed N]",
             "per-item anomaly score (negative log-likelihood or its bound, nats) on the test split; with --anomaly-class prints AUROC of K vs the rest",
             new[] { "data", "out", "anomaly-class", "limit", "seed" }, Array.Empty<string>(), Score),
@@ -342,7 +344,10 @@ public static class CliApp
             json["family"] = m.Family.Name;
             json["checkpoint"] = m.Path;
             json["step"] = m.Step;
-            if (m.Model is ILikelihoodModel || m.Model is ClassifierModel || classifierPath is null)
+            if (a.Has("quality-only") && classifierPath is null) throw new GenSharpException("--quality-only needs --classifier CLS_CKPT");
+            if (a.Has("quality-only"))
+                Console.WriteLine("--quality-only: skipping the family's own test metrics");
+            else if (m.Model is ILikelihoodModel || m.Model is ClassifierModel || classifierPath is null)
                 OwnMetrics(a, m, json);
             else
                 Console.WriteLine($"{m.Family.Name} gives no likelihood; reporting sample-quality metrics only");
@@ -373,8 +378,27 @@ public static class CliApp
     /// The sampler eval scores. The place for family sampler options (a diffusion model's --scheduler,
     /// --steps, --guidance-scale): build the delegate from them here; the workflow only calls it.
     /// </summary>
-    static Func<int, TorchSharp.torch.Tensor?, TorchSharp.torch.Tensor> SamplerFor(LoadedModel m, Args a) =>
-        SampleQuality.SamplerOf(m.Model);
+    static Func<int, TorchSharp.torch.Tensor?, TorchSharp.torch.Tensor> SamplerFor(LoadedModel m, Args a, JsonObject json)
+    {
+        if (m.Model is not IDiffusionSampler diffusion)
+        {
+            foreach (var flag in new[] { "scheduler", "steps", "eta", "guidance-scale" })
+                if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} applies to diffusion checkpoints (ddpm); {m.Family.Name} samples without a scheduler");
+            return SampleQuality.SamplerOf(m.Model);
+        }
+        var defaults = (GenSharp.Models.Diffusion.DdpmConfig)m.Model.Config;
+        string name = a.Get("scheduler") ?? defaults.Sampler;
+        int steps = a.Int("steps") ?? (a.Get("scheduler") is "ddpm" ? defaults.Timesteps : defaults.SamplerSteps);
+        double eta = a.Double("eta") ?? 0, w = a.Double("guidance-scale") ?? defaults.SamplerGuidance;
+        if (!(w >= 0 && double.IsFinite(w))) throw new GenSharpException($"--guidance-scale must be a finite number ≥ 0, got {w}");
+        var scheduler = diffusion.CreateScheduler(name, steps, eta);
+        json["scheduler"] = name;
+        json["sampler_steps"] = scheduler.Timesteps.Count;
+        json["eta"] = eta;
+        if (m.Model.ConditionalClasses > 0) json["guidance_scale"] = w;
+        // The global generator, which the sample-quality workflow seeds, drives the sampler's noise.
+        return (n, labels) => diffusion.Sample(n, labels, scheduler, w, null);
+    }
 
     static void SampleQualityMetrics(Args a, LoadedModel? m, string classifierPath, string? samplesPath, JsonObject json)
     {
@@ -405,7 +429,7 @@ public static class CliApp
         {
             if (m!.Model is ClassifierModel) throw new GenSharpException("a classifier cannot sample; give a generative checkpoint or --samples FILE.npy");
             options = options with { N = a.Int("n") ?? 1000 };
-            r = SampleQuality.Evaluate(SamplerFor(m, a), m.Model.ConditionalClasses, classifier, test, train, options, log);
+            r = SampleQuality.Evaluate(SamplerFor(m, a, json), m.Model.ConditionalClasses, classifier, test, train, options, log);
             what = $"{options.N} samples of {m.Family.Name}" + (m.Model.ConditionalClasses > 0 ? $" ({m.Model.ConditionalClasses} classes asked equally)" : "");
         }
         Console.WriteLine($"sample quality: {what} vs {options.N} random test images of {test.Source}; FD-cls, KID (unbiased MMD², cubic kernel), " +

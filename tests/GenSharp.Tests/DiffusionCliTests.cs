@@ -47,6 +47,23 @@ public class DiffusionCliTests
         var (iw, ih, _) = Png.Decode(inpainted);
         Assert.Equal((5 * 56 + 4 * 2, 2 * 56 + 1 * 2), (iw, ih));   // 2 rows (×2 enlarged): known part, 3 inpaintings, original
 
+        // eval --classifier draws its samples with the scheduler flags and records them.
+        var cls = Path.Combine(dir, "cls");
+        Assert.Equal(0, Run("train", "classifier", "--out", cls, "--data", "embedded", "--steps", "2", "--batch-size", "8",
+            "--set", "channels=4", "--set", "feature_dim=8", "--set", "convs_per_stage=1").Code);
+        var ev = Run("eval", run, "--classifier", cls, "--n", "20", "--data", "embedded", "--no-memorisation", "--quality-only",
+            "--scheduler", "ddim", "--steps", "3", "--guidance-scale", "1.5");
+        Assert.True(ev.Code == 0, ev.Err);
+        Assert.Contains("skipping the family's own test metrics", ev.Out);
+        var j = System.Text.Json.Nodes.JsonNode.Parse(ev.Out.Trim().Split('\n')[^1])!;
+        Assert.Equal("ddim", j["scheduler"]!.GetValue<string>());
+        Assert.Equal(3, j["sampler_steps"]!.GetValue<int>());
+        Assert.Equal(1.5, j["guidance_scale"]!.GetValue<double>());
+        Assert.True(j["fd_cls"]!.GetValue<double>() > 0);
+        Assert.True(j["class_agreement"] is not null);
+        var evBad = Run("eval", cls, "--classifier", cls, "--n", "20", "--data", "embedded", "--steps", "3");
+        Assert.Equal(1, evBad.Code);
+
         var bad = Run("sample", run, "--out", png, "--scheduler", "euler");
         Assert.Equal(1, bad.Code);
         Assert.Contains("unknown scheduler", bad.Err);
