@@ -145,13 +145,15 @@ public class TrainerTests
         for (int t = 1; t <= 5; t++)
         {
             using (torch.no_grad()) lin.weight!.fill_(t);
-            ema.Update();
+            ema.Update(t);
         }
         // The first update copies the weights (data-dependent init happens in step 1), then
-        // shadow_t = 0.9 shadow_{t-1} + 0.1 t.
+        // shadow_t = d_t shadow_{t-1} + (1 − d_t) t with the warm-up d_t = min(0.9, (1 + t)/(10 + t)).
         double s = 1;
-        for (int t = 2; t <= 5; t++) s = 0.9 * s + 0.1 * t;
+        for (int t = 2; t <= 5; t++) { double d = Math.Min(0.9, (1.0 + t) / (10.0 + t)); s = d * s + (1 - d) * t; }
         Assert.Equal(s, ema.Shadow["weight"].item<float>(), 5);
+        Assert.Equal(0.25, ema.DecayAt(2), 12);
+        Assert.Equal(0.9, ema.DecayAt(1_000), 12);
         Assert.Throws<GenSharpException>(() => new Ema(lin, 1.0));
     }
 }

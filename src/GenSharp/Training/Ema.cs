@@ -5,7 +5,8 @@ namespace GenSharp.Training;
 
 /// <summary>
 /// Exponential moving average of a module's parameters:
-/// shadow ← decay·shadow + (1 − decay)·θ after every optimiser step; integer buffers are copied.
+/// shadow ← d·shadow + (1 − d)·θ after every optimiser step, d = min(decay, (1 + step)/(10 + step)) (a warm-up,
+/// see <see cref="DecayAt"/>); integer buffers are copied.
 /// The average starts from the weights after the first step, not from the initial weights, because
 /// some layers initialise themselves from the first batch (Glow's data-dependent ActNorm): an average
 /// that started at their placeholder values would lag for thousands of steps. Sampling from the
@@ -34,14 +35,23 @@ public sealed class Ema : IDisposable
     /// <summary>The averaged tensors, named as the module's state dict.</summary>
     public IReadOnlyDictionary<string, Tensor> Shadow => _shadow;
 
-    /// <summary>Moves the average one step toward the current weights.</summary>
-    public void Update()
+    /// <summary>
+    /// The decay used after optimiser step <paramref name="step"/> (1-based): min(Decay, (1 + step) / (10 + step)).
+    /// Early on the average forgets fast, later it settles at <see cref="Decay"/>. Without this warm-up a
+    /// 0.999 average still carries 0.999^1000 ≈ 37% of the first weights after 1,000 steps; measured on the
+    /// pixel DDPM, that average sampled pure noise at step 1,100 while the raw weights already drew garments.
+    /// </summary>
+    public double DecayAt(long step) => Math.Min(Decay, (1.0 + step) / (10.0 + step));
+
+    /// <summary>Moves the average toward the current weights after optimiser step <paramref name="step"/> (1-based).</summary>
+    public void Update(long step)
     {
+        double decay = DecayAt(step);
         using var _ = torch.no_grad();
         foreach (var (name, t) in _module.state_dict())
         {
             var s = _shadow[name];
-            if (_started && t.is_floating_point()) s.mul_(Decay).add_(t.detach(), alpha: 1 - Decay);
+            if (_started && t.is_floating_point()) s.mul_(decay).add_(t.detach(), alpha: 1 - decay);
             else s.copy_(t);
         }
         _started = true;

@@ -128,7 +128,7 @@ public sealed class Trainer
                 }
                 windowCount++;
                 losses.Add(metrics.Values.First());
-                ema?.Update();
+                ema?.Update(step);
 
                 double itPerSec = (step - start) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                 reporter.Report(step, Status(title, step, total, metrics, itPerSec));
