@@ -44,14 +44,6 @@ public sealed class DdimScheduler : DiffusionScheduler
     /// <summary>Whether x̂0 is clamped to [-1, 1].</summary>
     public bool ClipSample { get; }
 
-    /// <summary>Visits <paramref name="steps"/> trailing timesteps (see the class remarks).</summary>
-    /// <param name="steps">1 to T.</param>
-    public override void SetTimesteps(int steps)
-    {
-        CheckStepCount(steps);
-        UseTimesteps(TrailingTimesteps(Schedule.Timesteps, steps));
-    }
-
     /// <inheritdoc/>
     public override SchedulerStep Step(Tensor modelOutput, long t, Tensor sample, Generator? generator = null)
     {

@@ -49,10 +49,17 @@ public abstract class DiffusionScheduler
     /// <summary>The scheduler's registry name, e.g. <c>ddpm</c>.</summary>
     public abstract string Name { get; }
 
-    /// <summary>Chooses <paramref name="steps"/> timesteps to visit (see the scheduler for the spacing).</summary>
+    /// <summary>
+    /// Chooses <paramref name="steps"/> timesteps to visit: "trailing" spacing, t_i = round(T·(n−i)/n) − 1, so the
+    /// chain always starts at T−1 (see <see cref="TrailingTimesteps"/>). A scheduler that spaces differently overrides this.
+    /// </summary>
     /// <param name="steps">Number of network evaluations; 1 to T.</param>
     /// <exception cref="GenSharpException"><paramref name="steps"/> is outside 1..T.</exception>
-    public abstract void SetTimesteps(int steps);
+    public virtual void SetTimesteps(int steps)
+    {
+        CheckStepCount(steps);
+        UseTimesteps(TrailingTimesteps(Schedule.Timesteps, steps));
+    }
 
     /// <summary>One reverse step from timestep <paramref name="t"/> to <see cref="PreviousTimestep"/>(t).</summary>
     /// <param name="modelOutput">The network output at (<paramref name="sample"/>, t), shaped like it.</param>
