@@ -248,15 +248,19 @@ public static class CliApp
         return 0;
     }
 
+    /// <summary>--scheduler/--steps/--eta with the checkpoint's defaults (an explicit --scheduler ddpm defaults to all T steps).</summary>
+    static (string Scheduler, int Steps, double Eta) SchedulerFlags(Args a, GenSharp.Models.Diffusion.DdpmConfig defaults) =>
+        (a.Get("scheduler") ?? defaults.Sampler,
+         a.Int("steps") ?? (a.Get("scheduler") is "ddpm" ? defaults.Timesteps : defaults.SamplerSteps),
+         a.Double("eta") ?? 0);
+
     /// <summary>sample for diffusion checkpoints: scheduler flags, strip, GIF, inpainting.</summary>
     static int SampleDiffusion(Args a, LoadedModel m, string outPath, long seed)
     {
         foreach (var flag in new[] { "temperature", "complete", "rows", "known-pixels" })
             if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to diffusion checkpoints");
         var defaults = (GenSharp.Models.Diffusion.DdpmConfig)m.Model.Config;
-        string scheduler = a.Get("scheduler") ?? defaults.Sampler;
-        int steps = a.Int("steps") ?? (a.Get("scheduler") is "ddpm" ? defaults.Timesteps : defaults.SamplerSteps);
-        double eta = a.Double("eta") ?? 0;
+        var (scheduler, steps, eta) = SchedulerFlags(a, defaults);
         if (a.Get("inpaint") is { } source)
         {
             if (a.Get("guidance-scale") is not null || a.Get("strip") is not null || a.Get("gif") is not null)
@@ -387,10 +391,9 @@ public static class CliApp
             return SampleQuality.SamplerOf(m.Model);
         }
         var defaults = (GenSharp.Models.Diffusion.DdpmConfig)m.Model.Config;
-        string name = a.Get("scheduler") ?? defaults.Sampler;
-        int steps = a.Int("steps") ?? (a.Get("scheduler") is "ddpm" ? defaults.Timesteps : defaults.SamplerSteps);
-        double eta = a.Double("eta") ?? 0, w = a.Double("guidance-scale") ?? defaults.SamplerGuidance;
-        if (!(w >= 0 && double.IsFinite(w))) throw new GenSharpException($"--guidance-scale must be a finite number ≥ 0, got {w}");
+        var (name, steps, eta) = SchedulerFlags(a, defaults);
+        double w = a.Double("guidance-scale") ?? defaults.SamplerGuidance;
+        DiffusionWorkflows.CheckGuidanceScale(w);
         var scheduler = diffusion.CreateScheduler(name, steps, eta);
         json["scheduler"] = name;
         json["sampler_steps"] = scheduler.Timesteps.Count;

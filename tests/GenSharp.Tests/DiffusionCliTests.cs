@@ -1,4 +1,3 @@
-using GenSharp.Cli;
 using GenSharp.Media;
 using Xunit;
 
@@ -8,15 +7,7 @@ namespace GenSharp.Tests;
 [Collection("Console")]
 public class DiffusionCliTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (o, e) = (Console.Out, Console.Error);
-        var (so, se) = (new StringWriter(), new StringWriter());
-        Console.SetOut(so);
-        Console.SetError(se);
-        try { return (CliApp.Run(args), so.ToString(), se.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => CliTests.Run(args);
 
     [Fact]
     public void TrainThenSampleWithDdimStripGifAndInpaint()

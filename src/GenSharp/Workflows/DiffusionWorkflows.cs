@@ -23,6 +23,13 @@ public static class DiffusionWorkflows
         model as IDiffusionSampler
         ?? throw new GenSharpException($"{flags} apply to diffusion checkpoints (ddpm); {model.Family} samples without a scheduler");
 
+    /// <summary>Rejects a guidance scale that is negative or not finite, naming the flag.</summary>
+    public static void CheckGuidanceScale(double guidanceScale)
+    {
+        if (!(guidanceScale >= 0 && double.IsFinite(guidanceScale)))
+            throw new GenSharpException($"--guidance-scale must be a finite number ≥ 0, got {guidanceScale}");
+    }
+
     /// <summary>
     /// Draws <paramref name="n"/> samples with scheduler <paramref name="schedulerName"/> over <paramref name="steps"/>
     /// steps and writes them to <paramref name="outPath"/> (PNG grid or .npy); optionally a denoising strip
@@ -35,8 +42,7 @@ public static class DiffusionWorkflows
     {
         var diffusion = AsDiffusion(model, "--scheduler/--steps/--eta/--guidance-scale/--strip/--gif");
         if (n < 1 || n > 100_000) throw new GenSharpException($"--n must be in [1, 100000], got {n}");
-        if (!(guidanceScale >= 0 && double.IsFinite(guidanceScale)))
-            throw new GenSharpException($"--guidance-scale must be a finite number ≥ 0, got {guidanceScale}");
+        CheckGuidanceScale(guidanceScale);
         int classes = model.ConditionalClasses;
         if (classLabel is { } c && (classes == 0 || c < 0 || c >= classes))
             throw new GenSharpException(classes == 0 ? "--class: this model is not class-conditional" : $"--class {c}: must be in [0, {classes - 1}]");
