@@ -36,20 +36,23 @@ public static class CliApp
             "                                                                 autoregressive: keep the first R rows (P pixels) and sample the rest, --n per image\n" +
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: sampler (default ddim, 50 steps, η 0, W 1)\n" +
             "               [--strip FILE.png] [--gif FILE.gif]                diffusion: denoising strip x_T … x_0 / animation of the reverse process\n" +
-            "               [--inpaint FILE.png|FILE.npy|test[:N] --mask FILE.png|top|bottom|left|right|center|random]   diffusion: keep the known pixels (mask white = known), --n per image",
+            "               [--inpaint FILE.png|FILE.npy|test[:N] --mask FILE.png|top|bottom|left|right|center|random]   diffusion: keep the known pixels (mask white = known), --n per image\n" +
+            "               [--resample R] [--jump J]                          inpainting: RePaint resampling, each J-step segment run R times (default 1: none; J 10)",
             "draw samples: a PNG grid (one row per class when conditional) or an N×C×H×W uint8 .npy; temperature sweeps; image completion",
             new[] { "out", "n", "seed", "class", "temperature", "complete", "rows", "known-pixels", "data",
-                    "scheduler", "steps", "eta", "guidance-scale", "strip", "gif", "inpaint", "mask" }, Array.Empty<string>(), Sample),
+                    "scheduler", "steps", "eta", "guidance-scale", "strip", "gif", "inpaint", "mask", "resample", "jump" }, Array.Empty<string>(), Sample),
         new("interpolate", "gensharp interpolate CKPT --data PATH|embedded --out FILE.png [--pairs 4] [--steps 10]",
             "latent interpolation between pairs of test images of different classes (models with an encoder: vae, realnvp, glow)",
             new[] { "data", "out", "pairs", "steps" }, Array.Empty<string>(), Interpolate),
         new("eval", "gensharp eval CKPT [--data PATH|embedded] [--limit N] [--k 100] [--seed N] [--device cpu|cuda]\n" +
             "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation] [--quality-only]]\n" +
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: the sampler the quality metrics use\n" +
+            "               [--inpaint-mask top|bottom|left|right|center|random|FILE.png [--resample R] [--jump J]]   diffusion: inpaint N test images, score vs the originals\n" +
             "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]",
             "the family's own test metrics (likelihood in nats and bits/dim; classifier: accuracy) and, with --classifier, " +
             "sample quality (FD-cls, KID, precision/recall, class shares, memorisation, images/s) of N samples vs N test images; last line is JSON",
-            new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "samples", "scheduler", "steps", "eta", "guidance-scale" },
+            new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "samples", "scheduler", "steps", "eta", "guidance-scale",
+                    "inpaint-mask", "resample", "jump" },
             new[] { "no-memorisation", "quality-only" }, Eval),
         new("score", "gensharp score CKPT --data PATH|embedded --out FILE.csv [--anomaly-class K] [--limit N] [--seed N]",
             "per-item anomaly score (negative log-likelihood or its bound, nats) on the test split; with --anomaly-class prints AUROC of K vs the rest",
@@ -216,7 +219,7 @@ public static class CliApp
         long seed = a.Long("seed") ?? 0;
         if (m.Model is GenSharp.Models.IDiffusionSampler)
             return SampleDiffusion(a, m, outPath, seed);
-        foreach (var flag in new[] { "scheduler", "steps", "eta", "guidance-scale", "strip", "gif", "inpaint", "mask" })
+        foreach (var flag in new[] { "scheduler", "steps", "eta", "guidance-scale", "strip", "gif", "inpaint", "mask", "resample", "jump" })
             if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} applies to diffusion checkpoints (ddpm); this is a {m.Family.Name} checkpoint");
         if (a.Get("complete") is { } source)
         {
@@ -268,12 +271,17 @@ public static class CliApp
             var mask = GenSharp.Workflows.DiffusionWorkflows.Mask(a.Require("mask", "sample --inpaint"), defaults.ImageSize, seed);
             using var images = CompletionInputs(a, source, defaults.ImageChannels, defaults.ImageSize);
             int perImage = a.Int("n") ?? 4;
-            double ips = GenSharp.Workflows.DiffusionWorkflows.Inpaint(m.Model, images, mask, perImage, outPath, seed, a.Int("class"), scheduler, steps, eta);
+            int resample = a.Int("resample") ?? 1;
+            int? jump = a.Int("jump");
+            double ips = GenSharp.Workflows.DiffusionWorkflows.Inpaint(m.Model, images, mask, perImage, outPath, seed, a.Int("class"), scheduler, steps, eta,
+                resample, jump);
             Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {perImage} inpaintings (rows: known part, inpaintings, original); " +
-                $"{scheduler} {steps} steps, {ips:F2} images/s");
+                $"{scheduler} {steps} steps" + (resample > 1 ? $", RePaint resampling ×{resample} every {jump ?? Math.Min(GenSharp.Models.Diffusion.DdpmModel.DefaultJump, steps)} steps" : "") +
+                $", {ips:F2} images/s");
             return 0;
         }
-        if (a.Get("mask") is not null) throw new GenSharpException("--mask goes with --inpaint");
+        foreach (var flag in new[] { "mask", "resample", "jump" })
+            if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} goes with --inpaint");
         int n = a.Int("n") ?? 64;
         double w = a.Double("guidance-scale") ?? defaults.SamplerGuidance;
         double perSecond = GenSharp.Workflows.DiffusionWorkflows.Sample(m.Model, outPath, n, seed, a.Int("class"), scheduler, steps, eta, w,
@@ -343,6 +351,10 @@ public static class CliApp
         string? ckpt = samplesPath is not null && a.Positionals.Count == 0 ? null : a.Positional("a checkpoint folder", "eval");
         using var m = ckpt is null ? null : ModelLoader.Load(ckpt, DeviceOf(a));
         var json = new JsonObject();
+        if (a.Get("inpaint-mask") is { } maskSpec)
+            return InpaintMetrics(a, m, maskSpec, classifierPath, json);
+        foreach (var flag in new[] { "resample", "jump" })
+            if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} goes with --inpaint-mask");
         if (m is not null)
         {
             json["family"] = m.Family.Name;
@@ -401,6 +413,47 @@ public static class CliApp
         if (m.Model.ConditionalClasses > 0) json["guidance_scale"] = w;
         // The global generator, which the sample-quality workflow seeds, drives the sampler's noise.
         return (n, labels) => diffusion.Sample(n, labels, scheduler, w, null);
+    }
+
+    /// <summary>eval --inpaint-mask: a diffusion model's inpainting of N test images, scored by the classifier.</summary>
+    static int InpaintMetrics(Args a, LoadedModel? m, string maskSpec, string? classifierPath, JsonObject json)
+    {
+        if (m?.Model is not GenSharp.Models.IInpainting || m.Model is not IDiffusionSampler diffusion)
+            throw new GenSharpException("--inpaint-mask needs a ddpm checkpoint (only diffusion models inpaint)");
+        if (classifierPath is null) throw new GenSharpException("--inpaint-mask needs --classifier CLS_CKPT to score the inpaintings");
+        foreach (var flag in new[] { "samples", "guidance-scale" })
+            if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to --inpaint-mask (inpainting uses no class and no guidance)");
+        using var c = ModelLoader.Load(classifierPath, DeviceOf(a));
+        if (c.Model is not ClassifierModel classifier)
+            throw new GenSharpException($"--classifier {classifierPath} holds a {c.Family.Name} checkpoint; pass one trained with 'gensharp train classifier'");
+        using var test = FashionMnist.Load(a.Get("data"), train: false);
+        var defaults = (GenSharp.Models.Diffusion.DdpmConfig)m.Model.Config;
+        var (name, steps, eta) = SchedulerFlags(a, defaults);
+        var scheduler = diffusion.CreateScheduler(name, steps, eta);
+        long seed = a.Long("seed") ?? 0;
+        int resample = a.Int("resample") ?? 1, n = a.Int("n") ?? 1000;
+        int? jump = a.Int("jump");
+        var mask = DiffusionWorkflows.Mask(maskSpec, defaults.ImageSize, seed);
+        Action<string>? log = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"eval: {line}");
+        var r = DiffusionWorkflows.InpaintQuality(m.Model, classifier, test, mask, n, a.Int("batch-size") ?? 64, scheduler, resample, jump, seed, log);
+        Console.WriteLine($"inpainting: {n} random test images of {test.Source}, mask {maskSpec} ({r["known_fraction"] * 100:F0}% known), no class given, " +
+            $"{name} {steps} steps" + (resample > 1 ? $", RePaint resampling ×{resample} every {jump ?? Math.Min(GenSharp.Models.Diffusion.DdpmModel.DefaultJump, steps)} steps" : ""));
+        Console.WriteLine($"FD-cls(inpainted, originals) {r["inpaint_fd_cls"]:G4} · classifier accuracy on inpaintings {r["inpaint_accuracy"] * 100:F1}% " +
+            $"(originals {r["original_accuracy"] * 100:F1}%, grey-masked inputs {r["masked_accuracy"] * 100:F1}%) · RMSE on unknown pixels {r["inpaint_rmse"]:F3} · " +
+            $"{r["inpaint_images_per_s"]:G3} images/s");
+        json["family"] = m.Family.Name;
+        json["checkpoint"] = m.Path;
+        json["step"] = m.Step;
+        json["classifier"] = c.Path;
+        json["mask"] = maskSpec;
+        json["scheduler"] = name;
+        json["sampler_steps"] = scheduler.Timesteps.Count;
+        json["eta"] = eta;
+        json["resample"] = resample;
+        if (resample > 1) json["jump"] = jump ?? Math.Min(GenSharp.Models.Diffusion.DdpmModel.DefaultJump, steps);
+        foreach (var (k, v) in r) json[k] = double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        Console.WriteLine(json.ToJsonString());
+        return 0;
     }
 
     static void SampleQualityMetrics(Args a, LoadedModel? m, string classifierPath, string? samplesPath, JsonObject json)

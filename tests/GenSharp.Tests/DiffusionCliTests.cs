@@ -33,7 +33,7 @@ public class DiffusionCliTests
 
         string inpainted = Path.Combine(dir, "inpaint.png");
         var inpaint = Run("sample", run, "--out", inpainted, "--inpaint", "test:2", "--data", "embedded", "--mask", "center",
-            "--n", "3", "--scheduler", "ddpm", "--steps", "20", "--class", "1");
+            "--n", "3", "--scheduler", "ddpm", "--steps", "20", "--class", "1", "--resample", "2", "--jump", "5");
         Assert.True(inpaint.Code == 0, inpaint.Err);
         var (iw, ih, _) = Png.Decode(inpainted);
         Assert.Equal((5 * 56 + 4 * 2, 2 * 56 + 1 * 2), (iw, ih));   // 2 rows (×2 enlarged): known part, 3 inpaintings, original
@@ -52,6 +52,21 @@ public class DiffusionCliTests
         Assert.Equal(1.5, j["guidance_scale"]!.GetValue<double>());
         Assert.True(j["fd_cls"]!.GetValue<double>() > 0);
         Assert.True(j["class_agreement"] is not null);
+        // eval --inpaint-mask: inpaint N test images with resampling and score them against the originals.
+        var evInpaint = Run("eval", run, "--classifier", cls, "--n", "12", "--data", "embedded", "--inpaint-mask", "center",
+            "--scheduler", "ddpm", "--steps", "4", "--resample", "2", "--jump", "2", "--batch-size", "5");
+        Assert.True(evInpaint.Code == 0, evInpaint.Err);
+        var ji = System.Text.Json.Nodes.JsonNode.Parse(evInpaint.Out.Trim().Split('\n')[^1])!;
+        Assert.Equal(12, ji["n"]!.GetValue<int>());
+        Assert.Equal(2, ji["resample"]!.GetValue<int>());
+        Assert.Equal(2, ji["jump"]!.GetValue<int>());
+        Assert.Equal(0.75, ji["known_fraction"]!.GetValue<double>(), 6);   // all but the central 14×14 square
+        Assert.InRange(ji["inpaint_accuracy"]!.GetValue<double>(), 0, 1);
+        Assert.True(ji["inpaint_fd_cls"]!.GetValue<double>() >= 0);
+        Assert.True(ji["inpaint_rmse"]!.GetValue<double>() > 0);
+        var stray = Run("sample", run, "--out", png, "--jump", "3");
+        Assert.Equal(1, stray.Code);
+        Assert.Contains("--jump goes with --inpaint", stray.Err);
         var evBad = Run("eval", cls, "--classifier", cls, "--n", "20", "--data", "embedded", "--steps", "3");
         Assert.Equal(1, evBad.Code);
 

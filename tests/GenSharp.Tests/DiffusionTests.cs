@@ -189,6 +189,51 @@ public class DiffusionTests
         Assert.True((result - expected).masked_select(known.logical_not()).abs().max().item<float>() > 0.05);
     }
 
+    [Fact]
+    public void RePaintResamplingKeepsKnownPixelsAndCostsResampleTimesTheCalls()
+    {
+        TorchRuntime.Seed(6);
+        using var model = new DdpmModel(Tiny with { Conditional = false }, torch.CPU);
+        Perturb(model.UNet!);
+        var images = RandomImages(2, 8);
+        var mask = DiffusionWorkflows.Mask("left", 8, 0);
+        var expected = images.to(ScalarType.Float32) / 255;
+        var known = mask.expand_as(expected);
+        CountingScheduler? counter = null;
+        Tensor Run(int resample, int? jump)
+        {
+            counter = new CountingScheduler(model.CreateScheduler("ddpm", 6));
+            using var gen = new Generator(3);
+            return model.Inpaint(images, mask, null, counter, gen, resample, jump);
+        }
+        var plain = Run(1, null);
+        Assert.Equal(6, counter!.Steps);
+        var resampled = Run(3, 2);
+        Assert.Equal(18, counter!.Steps);     // every 2-step segment three times
+        Assert.Equal(expected.masked_select(known).data<float>().ToArray(), resampled.masked_select(known).data<float>().ToArray());
+        Assert.True((plain - resampled).abs().max().item<float>() > 1e-3);
+        Assert.Contains("--jump", Assert.Throws<GenSharpException>(() => Run(2, 7)).Message);
+        Assert.Contains("--resample", Assert.Throws<GenSharpException>(() => Run(0, 2)).Message);
+    }
+
+    /// <summary>Delegates to a scheduler and counts its reverse steps (one per network call).</summary>
+    sealed class CountingScheduler : DiffusionScheduler
+    {
+        readonly DiffusionScheduler _inner;
+        public CountingScheduler(DiffusionScheduler inner) : base(inner.Schedule, inner.Prediction)
+        {
+            _inner = inner;
+            UseTimesteps(inner.Timesteps);
+        }
+        public int Steps { get; private set; }
+        public override string Name => _inner.Name;
+        public override SchedulerStep Step(Tensor modelOutput, long t, Tensor sample, Generator? generator = null)
+        {
+            Steps++;
+            return _inner.Step(modelOutput, t, sample, generator);
+        }
+    }
+
     static string SaveCheckpoint(DdpmModel model, DdpmConfig config)
     {
         var dir = Path.Combine(TestData.TempDir(), "ckpt");
@@ -301,7 +346,19 @@ public class DiffusionTests
         var b = sampler.Sample(3, labels, sampler.CreateScheduler("ddim", 4), 1.5, g2);
         Assert.Equal(new long[] { 3, 1, 8, 8 }, b.shape);
         Assert.Equal(a.data<float>().ToArray(), b.data<float>().ToArray());
-        Assert.Throws<GenSharpException>(() => ((IInpainting)loaded.Model).Inpaint(images, DiffusionWorkflows.Mask("top", 8, 0), null, sampler.CreateScheduler("ddim", 4), null));
+
+        // Latent inpainting (paste through the decoder) keeps the known pixels exactly, with and without resampling.
+        var mask = DiffusionWorkflows.Mask("top", 8, 0);
+        var expected = images.to(ScalarType.Float32) / 255;
+        var known = mask.expand_as(expected);
+        foreach (int resample in new[] { 1, 2 })
+        {
+            using var g3 = new Generator(9);
+            var filled = ((IInpainting)loaded.Model).Inpaint(images, mask, null, sampler.CreateScheduler("ddim", 4), g3, resample, 2);
+            Assert.Equal(expected.shape, filled.shape);
+            Assert.Equal(expected.masked_select(known).data<float>().ToArray(), filled.masked_select(known).data<float>().ToArray());
+            Assert.True(filled.isfinite().all().item<bool>());
+        }
     }
 
     [Fact]

@@ -119,6 +119,46 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void RenoiseComposesWithAddNoiseToTheMarginal()
+    {
+        // x_s ~ q(x_s | x0) then x_t ~ q(x_t | x_s) must be distributed as q(x_t | x0) = N(√ᾱ_t·x0, (1 − ᾱ_t)I).
+        var s = new NoiseSchedule(BetaSchedule.Cosine, 100);
+        torch.manual_seed(2);
+        const int draws = 200_000;
+        var x0 = torch.full(draws, 0.7f);
+        var xs = s.AddNoise(x0, torch.randn(draws), torch.tensor(new long[] { 20 }));
+        var xt = s.Renoise(xs, torch.randn(draws), 20, 70);
+        double ab = s.AlphasCumprod[70];
+        // Standard errors at 200k draws: ~0.002 for the mean, ~0.003 for the variance; a wrong ratio moves both by > 0.05.
+        Assert.InRange(xt.mean().item<float>() - Math.Sqrt(ab) * 0.7, -0.01, 0.01);
+        Assert.InRange(xt.var().item<float>() - (1 - ab), -0.015, 0.015);
+        // From clean data (s = −1) it is AddNoise itself.
+        var eps = torch.randn(5);
+        var a = s.Renoise(x0.narrow(0, 0, 5), eps, -1, 40);
+        var b = s.AddNoise(x0.narrow(0, 0, 5), eps, torch.tensor(new long[] { 40 }));
+        Assert.True((a - b).abs().max().item<float>() < 1e-6);
+        Assert.Contains("s < t", Assert.Throws<GenSharpException>(() => s.Renoise(eps, eps, 40, 40)).Message);
+    }
+
+    [Fact]
+    public void RePaintPlanWalksSegmentsResampleTimes()
+    {
+        Assert.Equal(new[] { 0, 1, 2, 3, 4 }, RePaintPlan.Positions(4, 2, 1));
+        Assert.Equal(new[] { 0, 1, 2, 0, 1, 2, 3, 4, 2, 3, 4 }, RePaintPlan.Positions(4, 2, 2));
+        Assert.Equal(new[] { 0, 1, 2, 0, 1, 2, 0, 1, 2, 3, 2, 3, 2, 3 }, RePaintPlan.Positions(3, 2, 3));   // a short last segment
+        foreach (var (n, j, r) in new[] { (50, 10, 5), (7, 3, 2), (1, 1, 4), (100, 100, 1) })
+        {
+            var plan = RePaintPlan.Positions(n, j, r);
+            Assert.Equal(0, plan[0]);
+            Assert.Equal(n, plan[^1]);
+            int down = plan.Zip(plan.Skip(1)).Count(p => p.Second == p.First + 1);
+            Assert.Equal(RePaintPlan.NetworkCalls(n, j, r), down);
+            Assert.All(plan.Zip(plan.Skip(1)), p => Assert.True(p.Second == p.First + 1 || p.Second < p.First));
+        }
+        Assert.Contains("--jump", Assert.Throws<GenSharpException>(() => RePaintPlan.Positions(5, 6, 2)).Message);
+    }
+
+    [Fact]
     public void AddNoiseRejectsBadTimesteps()
     {
         var s = new NoiseSchedule(BetaSchedule.Linear, 10);

@@ -12,6 +12,9 @@ public interface IInpainting
     /// with <paramref name="scheduler"/>. Returns float images in [0,1], (B, C, H, W) on the CPU whose known
     /// pixels equal the input's exactly. <paramref name="labels"/> (B) for conditional models (null = the
     /// "no class" model). Noise from <paramref name="gen"/> or torch's global generator.
+    /// With <paramref name="resample"/> &gt; 1, RePaint's resampling (see <see cref="RePaintPlan"/>) runs every
+    /// segment of <paramref name="jump"/> steps that many times (null jump: 10, or the step count if smaller).
     /// </summary>
-    Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, DiffusionScheduler scheduler, Generator? gen);
+    Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, DiffusionScheduler scheduler, Generator? gen,
+                   int resample = 1, int? jump = null);
 }

@@ -96,6 +96,26 @@ public sealed class NoiseSchedule
     }
 
     /// <summary>
+    /// Samples q(x_t | x_s) for s &lt; t, the forward process run on from a sample already at timestep s:
+    /// x_t = sqrt(ᾱ_t/ᾱ_s)·x_s + sqrt(1 − ᾱ_t/ᾱ_s)·ε (the product of the one-step kernels q(x_k | x_{k−1}) from
+    /// k = s+1 to t). s = −1 means clean data (ᾱ = 1), where this equals <see cref="AddNoise"/>. RePaint's
+    /// resampling uses it to jump back up the chain.
+    /// </summary>
+    /// <param name="xs">Samples at timestep <paramref name="s"/> (B, ...).</param>
+    /// <param name="noise">ε ~ N(0, I), shaped like <paramref name="xs"/>.</param>
+    /// <param name="s">The samples' timestep, −1..T-2.</param>
+    /// <param name="t">The target timestep, s+1..T-1.</param>
+    public Tensor Renoise(Tensor xs, Tensor noise, long s, long t)
+    {
+        CheckPair(xs, noise, "xs", "noise");
+        if (s < -1 || t >= Timesteps || s >= t)
+            throw new GenSharpException($"renoising goes from s to a later t with −1 ≤ s < t ≤ {Timesteps - 1}; got s = {s}, t = {t}");
+        double ratio = AlphaCumprodAt(t) / AlphaCumprodAt(s);
+        using var scope = torch.NewDisposeScope();
+        return (Math.Sqrt(ratio) * xs + Math.Sqrt(1.0 - ratio) * noise).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The v-prediction target v = sqrt(ᾱ_t)·ε − sqrt(1 − ᾱ_t)·x0 (Salimans &amp; Ho 2022, §4).
     /// </summary>
     /// <param name="x0">Clean samples (B, ...).</param>

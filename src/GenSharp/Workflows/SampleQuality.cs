@@ -174,7 +174,7 @@ public static class SampleQuality
     }
 
     /// <summary>Classifier logits (N, K) and features (N, D), float64 on the CPU, for uint8 images, in batches.</summary>
-    static (Tensor Logits, Tensor Features) Features(ClassifierModel classifier, Tensor imagesU8, int batchSize)
+    internal static (Tensor Logits, Tensor Features) Features(ClassifierModel classifier, Tensor imagesU8, int batchSize)
     {
         var logits = new List<Tensor>();
         var feats = new List<Tensor>();

@@ -173,31 +173,61 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
         return ToImages01(x).cpu();
     }
 
-    public Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, DiffusionScheduler scheduler, Generator? gen)
+    public Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, DiffusionScheduler scheduler, Generator? gen,
+                          int resample = 1, int? jump = null)
     {
-        if (_latent is not null)
-            throw new GenSharpException("inpainting needs a pixel-space ddpm; this one diffuses VAE latents (latent_from)");
+        var ts = scheduler.Timesteps.ToArray();
+        var plan = RePaintPlan.Positions(ts.Length, jump ?? Math.Min(DefaultJump, ts.Length), resample);
         using var _ = torch.no_grad();
         _net.eval();
         long n = images.shape[0];
-        var x0 = ImageTransforms.ToFloat(images.to(Device), PixelScale.MinusOneOne);       // (B, C, H, W)
-        var mask = knownMask.to(Device).to(ScalarType.Float32).expand_as(x0);               // 1 = known
+        var original = ImageTransforms.ToFloat(images.to(Device), PixelScale.ZeroOne);      // (B, C, H, W) in [0,1]
+        var mask = knownMask.to(Device).to(ScalarType.Float32).expand_as(original);         // 1 = known
         var y = _config.Conditional ? (labels?.to(Device) ?? torch.full(n, NullClass, dtype: ScalarType.Int64, device: Device)) : null;
-        var ts = scheduler.Timesteps.ToArray();
-        var x = Noise(x0.shape, gen);
-        // RePaint (Lugmayr et al. 2022, eq. 8) without resampling: the known region of x_t is the forward-noised
-        // original at the same t, the unknown region comes from the reverse step.
-        x = mask * scheduler.AddNoise(x0, Noise(x0.shape, gen), ts[0]) + (1 - mask) * x;
-        for (int i = 0; i < ts.Length; i++)
+        long TimestepAt(int p) => p < ts.Length ? ts[p] : -1;   // −1: clean data
+        var x0 = original * 2 - 1;                                                           // pixel data in [−1, 1]
+        // Pixels: the known region of x_t is the forward-noised original at the same t (RePaint, eq. 8).
+        Tensor Paste(Tensor xt, int p) => _latent is not null ? xt
+            : mask * (p < ts.Length ? scheduler.AddNoise(x0, Noise(x0.shape, gen), ts[p]) : x0) + (1 - mask) * xt;
+        var x = Paste(Noise(DataShape(n), gen), 0);
+        for (int k = 1; k < plan.Count; k++)
         {
             using var scope = torch.NewDisposeScope();
-            var step = scheduler.Step(Guided(x, ts[i], y, 1.0), ts[i], x, gen);
-            var known = i + 1 < ts.Length ? scheduler.AddNoise(x0, Noise(x0.shape, gen), ts[i + 1]) : x0;
-            x = (mask * known + (1 - mask) * step.PrevSample).MoveToOuterDisposeScope();
+            int from = plan[k - 1], to = plan[k];
+            if (to < from)
+            {
+                // Resampling: jump back up the chain with q(x_t | x_s), known and generated regions alike.
+                x = _schedule.Renoise(x, Noise(x.shape, gen), TimestepAt(from), TimestepAt(to)).MoveToOuterDisposeScope();
+                continue;
+            }
+            long t = ts[from];
+            var output = Guided(x, t, y, 1.0);
+            if (_latent is not null) output = PasteThroughDecoder(output, x, t, original, mask);
+            x = Paste(scheduler.Step(output, t, x, gen).PrevSample, to).MoveToOuterDisposeScope();
         }
-        // Final paste in [0,1]: the known pixels are the input's exactly, not a round trip through [−1, 1].
-        var original = ImageTransforms.ToFloat(images.to(Device), PixelScale.ZeroOne);
-        return (mask * original + (1 - mask) * ((x + 1) / 2).clamp(0, 1)).cpu();
+        // Final paste in [0,1]: the known pixels are the input's exactly, not a round trip through [−1, 1] or the VAE.
+        return (mask * original + (1 - mask) * ToImages01(x)).cpu();
+    }
+
+    /// <summary>RePaint's segment length when the caller gives none (the paper's j = 10), capped at the step count.</summary>
+    public const int DefaultJump = 10;
+
+    /// <summary>
+    /// Latent inpainting. A latent vector has no pixels to paste, so the paste happens on the predicted clean image:
+    /// x̂0 is decoded, its known pixels are replaced by the input's, the result is encoded again, and the network
+    /// output is rewritten as the one that predicts this x̂0' from x_t (ε' = (x_t − √ᾱ_t·x̂0')/√(1−ᾱ_t), or
+    /// v' = (√ᾱ_t·x_t − x̂0')/√(1−ᾱ_t)). Any scheduler then steps towards latents whose decodings agree with the
+    /// known pixels.
+    /// </summary>
+    Tensor PasteThroughDecoder(Tensor output, Tensor xt, long t, Tensor original01, Tensor mask)
+    {
+        var tt = torch.full(xt.shape[0], t, dtype: ScalarType.Int64, device: Device);
+        var predicted = _schedule.PredictX0(output, xt, tt, _config.Prediction);                     // (B, D)
+        var pasted = mask * original01 + (1 - mask) * _latent!.Decode(predicted);                     // (B, C, H, W)
+        var x0 = _latent.Encode(pasted);                                                              // (B, D)
+        double alphaBar = _schedule.AlphaCumprodAt(t);
+        double a = Math.Sqrt(alphaBar), b = Math.Sqrt(1 - alphaBar);
+        return _config.Prediction == PredictionType.Epsilon ? (xt - a * x0) / b : (a * xt - x0) / b;
     }
 
     /// <summary>Classifier-free guidance: ε_u + w(ε_c − ε_u), one batched forward when both passes are needed.</summary>
