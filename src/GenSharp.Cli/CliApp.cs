@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -184,6 +185,7 @@ public static class CliApp
             EmaDecay = a.Double("ema"),
         };
         using var cts = new CancellationTokenSource();
+        int interruptCode = 130;
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             if (cts.IsCancellationRequested) return; // a second Ctrl-C kills the process
@@ -192,13 +194,22 @@ public static class CliApp
             Console.Error.WriteLine("interrupt: saving a checkpoint at the end of this step (Ctrl-C again to abort)");
         };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (kill, a container or job scheduler stopping the run) saves a checkpoint the same way, exit 143.
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+        {
+            if (cts.IsCancellationRequested) return; // a second SIGTERM terminates
+            ctx.Cancel = true;
+            interruptCode = 143;
+            cts.Cancel();
+            Console.Error.WriteLine("SIGTERM: saving a checkpoint at the end of this step");
+        });
         try
         {
             var r = TrainWorkflow.Run(req, TrainingProgress.Console(), cts.Token);
             if (r.Interrupted)
             {
                 Console.WriteLine($"interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved to {r.CheckpointPath}; continue with the same command plus --resume");
-                return 130;
+                return interruptCode;
             }
             var metrics = string.Join(", ", r.LastMetrics.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", CultureInfo.InvariantCulture)}"));
             Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} images/s); {metrics}");

@@ -4,7 +4,10 @@ using Xunit;
 
 namespace GenSharp.Tests;
 
-/// <summary>A real SIGINT (what Ctrl-C sends) to a training process: it saves a checkpoint, exits 130, and the run resumes.</summary>
+/// <summary>
+/// A real SIGINT (what Ctrl-C sends) or SIGTERM (kill, a scheduler stopping the job) to a training process: it saves
+/// a checkpoint, exits 130 or 143, and the run resumes.
+/// </summary>
 public class InterruptTests
 {
     static Process Start(string args)
@@ -17,8 +20,10 @@ public class InterruptTests
         return Process.Start(psi)!;
     }
 
-    [Fact]
-    public void SigintSavesACheckpointAndExits130()
+    [Theory]
+    [InlineData("INT", 130)]
+    [InlineData("TERM", 143)]
+    public void SignalSavesACheckpointAndExits(string signal, int exitCode)
     {
         if (!OperatingSystem.IsLinux()) return;
         var dir = Path.Combine(TestData.TempDir(), "run");
@@ -37,14 +42,14 @@ public class InterruptTests
             Assert.Fail("training did not start: " + stderrTask.Result);
         }
 
-        using (var kill = Process.Start("kill", $"-INT {p.Id}")) kill.WaitForExit();
+        using (var kill = Process.Start("kill", $"-{signal} {p.Id}")) kill.WaitForExit();
         if (!p.WaitForExit(60_000))
         {
             p.Kill();
-            Assert.Fail("the process did not stop within 60 s of SIGINT");
+            Assert.Fail($"the process did not stop within 60 s of SIG{signal}");
         }
         p.WaitForExit();
-        Assert.Equal(130, p.ExitCode);
+        Assert.Equal(exitCode, p.ExitCode);
         lock (stdout) Assert.Contains("interrupted at step", stdout.ToString());
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "checkpoint", "config.json")))!;
         long step = config["step"]!.GetValue<long>();
