@@ -75,12 +75,14 @@ public sealed class TextGenerator
         var state = promptIds.Select(_ => new RowState(new TokenStreamDecoder(_tokenizer))).ToArray();
         int maxStop = options.StopSequences.Count == 0 ? 0 : options.StopSequences.Max(s => s.Length);
 
-        using var noGrad = torch.no_grad();
+        // Grad mode and dispose scopes are per thread, and an async consumer may resume this iterator on
+        // another thread: both are entered and left within each step, never across a yield.
         using var cache = options.UseCache ? _model.CreateCache() : null;
         using var generator = new Generator((ulong)options.Seed);
         Tensor? pending = null;                                                 // (B, V) logits of the next position, on the CPU
         try
         {
+            using (torch.no_grad())
             using (var scope = torch.NewDisposeScope())
             {
                 pending = Forward(seqs, common, cache, context).MoveToOuterDisposeScope();
@@ -90,6 +92,7 @@ public sealed class TextGenerator
                 cancel.ThrowIfCancellationRequested();
                 int length = seqs[0].Count;
                 var pieces = new List<TextPiece>();
+                using (torch.no_grad())
                 using (var scope = torch.NewDisposeScope())
                 {
                     Tensor? previous = options.RepetitionPenalty != 1.0 ? History(seqs) : null;
@@ -108,6 +111,7 @@ public sealed class TextGenerator
                 pending = null;
                 foreach (var p in pieces) yield return p;
                 if (state.All(r => r.Done)) break;
+                using (torch.no_grad())
                 using (var scope = torch.NewDisposeScope())
                 {
                     pending = Forward(seqs, 1, cache, context).MoveToOuterDisposeScope();
