@@ -48,7 +48,8 @@ public static class CliApp
             "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation] [--quality-only]]\n" +
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: the sampler the quality metrics use\n" +
             "               [--inpaint-mask top|bottom|left|right|center|random|FILE.png [--resample R] [--jump J]]   diffusion: inpaint N test images, score vs the originals\n" +
-            "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]",
+            "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]\n" +
+            "       gensharp eval CKPT --data FILE.txt [--batch-size 32]         text (gpt): loss on the held-out last 10% (nats/token), perplexity, bits/char",
             "the family's own test metrics (likelihood in nats and bits/dim; classifier: accuracy) and, with --classifier, " +
             "sample quality (FD-cls, KID, precision/recall, class shares, memorisation, images/s) of N samples vs N test images; last line is JSON",
             new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "samples", "scheduler", "steps", "eta", "guidance-scale",
@@ -207,7 +208,8 @@ public static class CliApp
                 return 130;
             }
             var metrics = string.Join(", ", r.LastMetrics.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", CultureInfo.InvariantCulture)}"));
-            Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} images/s); {metrics}");
+            string unit = FamilyRegistry.Get(family) is ITextFamily ? "sequences" : "images";
+            Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} {unit}/s); {metrics}");
             Console.WriteLine($"checkpoint: {r.CheckpointPath}");
             Console.WriteLine($"samples:    {Path.Combine(req.OutDir, "samples")}   loss curve: {Path.Combine(req.OutDir, "loss.png")}   metrics: {Path.Combine(req.OutDir, "metrics.jsonl")}");
             return 0;

@@ -23,7 +23,7 @@ public class GptCliTests
     {
         var text = TextFile();
         var run = Path.Combine(TestData.TempDir(), "run");
-        var t = CliTests.Run(new[] { "train", "gpt", "--data", text, "--out", run, "--steps", "12", "--batch-size", "4", "--threads", "1" }.Concat(TinySets).ToArray());
+        var t = CliTests.Run(new[] { "train", "gpt", "--data", text, "--out", run, "--steps", "12", "--batch-size", "4" }.Concat(TinySets).ToArray());
         Assert.True(t.Code == 0, t.Err);
         Assert.Contains("val_loss", t.Out);
         Assert.True(File.Exists(Path.Combine(run, "checkpoint", "tokenizer.json")));
@@ -63,11 +63,11 @@ public class GptCliTests
         var whole = Path.Combine(TestData.TempDir(), "whole");
         var split = Path.Combine(TestData.TempDir(), "split");
         string[] Args(string outDir, int steps) =>
-            new[] { "train", "gpt", "--data", text, "--out", outDir, "--steps", steps.ToString(), "--batch-size", "4", "--threads", "1", "--set", "lr_decay_steps=10" }
+            new[] { "train", "gpt", "--data", text, "--out", outDir, "--steps", steps.ToString(), "--batch-size", "4", "--set", "lr_decay_steps=10" }
             .Concat(TinySets).ToArray();
         Assert.Equal(0, CliTests.Run(Args(whole, 10)).Code);
         Assert.Equal(0, CliTests.Run(Args(split, 6)).Code);
-        var r = CliTests.Run(new[] { "train", "gpt", "--data", text, "--out", split, "--steps", "10", "--resume", "--threads", "1" });
+        var r = CliTests.Run(new[] { "train", "gpt", "--data", text, "--out", split, "--steps", "10", "--resume" });
         Assert.True(r.Code == 0, r.Err);
         static string LastLoss(string dir) => File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
             .Last(m => m["val_loss"] is not null)["val_loss"]!.ToJsonString();
