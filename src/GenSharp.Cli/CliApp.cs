@@ -211,7 +211,10 @@ public static class CliApp
             string unit = FamilyRegistry.Get(family) is ITextFamily ? "sequences" : "images";
             Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} {unit}/s); {metrics}");
             Console.WriteLine($"checkpoint: {r.CheckpointPath}");
-            Console.WriteLine($"samples:    {Path.Combine(req.OutDir, "samples")}   loss curve: {Path.Combine(req.OutDir, "loss.png")}   metrics: {Path.Combine(req.OutDir, "metrics.jsonl")}");
+            if (unit == "images")
+                Console.WriteLine($"samples:    {Path.Combine(req.OutDir, "samples")}   loss curve: {Path.Combine(req.OutDir, "loss.png")}   metrics: {Path.Combine(req.OutDir, "metrics.jsonl")}");
+            else
+                Console.WriteLine($"loss curve: {Path.Combine(req.OutDir, "loss.png")}   metrics: {Path.Combine(req.OutDir, "metrics.jsonl")}   text: gensharp generate {req.OutDir} --prompt TEXT");
             return 0;
         }
         finally
@@ -223,6 +226,8 @@ public static class CliApp
     static int Sample(Args a)
     {
         using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "sample"), DeviceOf(a));
+        if (m.Model is ILanguageModel)
+            throw new GenSharpException($"{m.Family.Name} checkpoints make text, not images: use 'gensharp generate CKPT --prompt TEXT'");
         var outPath = a.Require("out", "sample");
         long seed = a.Long("seed") ?? 0;
         if (m.Model is GenSharp.Models.IDiffusionSampler)

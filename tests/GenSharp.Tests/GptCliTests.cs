@@ -54,6 +54,7 @@ public class GptCliTests
         Assert.Contains("not in the character vocabulary", bad.Err);
         var notText = CliTests.Run("generate", run, "--max-tokens", "5");
         Assert.Contains("needs --prompt", notText.Err);
+        Assert.Contains("gensharp generate", CliTests.Run("sample", run, "--out", Path.Combine(run, "x.png")).Err);
     }
 
     [Fact]
