@@ -1,7 +1,7 @@
 // Training-throughput and memory benchmark for GenSharp's own VAE and DCGAN.
 // Mirrored step for step by bench/pytorch/bench.py; bench/run.sh runs both side by side.
 //
-//   dotnet run -c Release --project bench/GenSharp.Bench -- FAMILY [--steps N] [--warmup W]
+//   dotnet run -c Release --project bench/GenSharp.Bench -- FAMILY [--steps N] [--warmup W] [--data FILE.txt]
 //       [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost|convcost|phases] [--set key=value ...]
 //
 // FAMILY is any registered family (vae, dcgan, pixelcnn, realnvp, glow, ...); families other than
@@ -39,10 +39,12 @@ static class Program
         var sets = new List<string>();
         bool conditional = false;
         string mode = "train";
+        string? dataPath = null;
         for (int i = 1; i < args.Length; i++)
         {
             switch (args[i])
             {
+                case "--data": dataPath = args[++i]; break;
                 case "--steps": steps = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--warmup": warmup = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--batch-size": batchArg = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
@@ -71,7 +73,7 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost" or "phases")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost or phases"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "phases" or "decode")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases or decode (text)"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);
@@ -79,6 +81,7 @@ static class Program
 
         var family = FamilyRegistry.Get(modelName);
         int batch = batchArg ?? family.DefaultBatchSize;
+        if (family is ITextFamily text) return TextBench.Run(text, mode, sets, batch, steps, warmup, threads, dataPath);
         if (mode == "forward" && modelName is not ("vae" or "dcgan")) { Console.Error.WriteLine("--mode forward is implemented for vae and dcgan"); return 2; }
         if (conditional) sets.Add("conditional=true");
         var json = ConfigJson.ToJson(family.DefaultConfig);

@@ -49,12 +49,19 @@ public static class CliApp
             "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation] [--quality-only]]\n" +
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: the sampler the quality metrics use\n" +
             "               [--inpaint-mask top|bottom|left|right|center|random|FILE.png [--resample R] [--jump J]]   diffusion: inpaint N test images, score vs the originals\n" +
-            "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]",
+            "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]\n" +
+            "       gensharp eval CKPT --data FILE.txt [--batch-size 32]         text (gpt): loss on the held-out last 10% (nats/token), perplexity, bits/char",
             "the family's own test metrics (likelihood in nats and bits/dim; classifier: accuracy) and, with --classifier, " +
             "sample quality (FD-cls, KID, precision/recall, class shares, memorisation, images/s) of N samples vs N test images; last line is JSON",
             new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "samples", "scheduler", "steps", "eta", "guidance-scale",
                     "inpaint-mask", "resample", "jump" },
             new[] { "no-memorisation", "quality-only" }, Eval),
+        new("generate", "gensharp generate CKPT --prompt TEXT [--prompt TEXT ...] [--max-tokens 200] [--temperature 1] [--top-k K] [--top-p P]\n" +
+            "               [--min-p P] [--repetition-penalty R] [--stop S ...] [--seed N] [--no-cache] [--device cpu|cuda]",
+            "generate text with a text checkpoint (gpt), printed as it is decoded (KV cache; --no-cache recomputes the window); " +
+            "several --prompt run as one batch; temperature 0 = greedy; last line is JSON (tokens/s, time to first token)",
+            new[] { "prompt", "max-tokens", "temperature", "top-k", "top-p", "min-p", "repetition-penalty", "stop", "seed" },
+            new[] { "no-cache" }, Generate),
         new("score", "gensharp score CKPT --data PATH|embedded --out FILE.csv [--anomaly-class K] [--limit N] [--seed N]",
             "per-item anomaly score (negative log-likelihood or its bound, nats) on the test split; with --anomaly-class prints AUROC of K vs the rest",
             new[] { "data", "out", "anomaly-class", "limit", "seed" }, Array.Empty<string>(), Score),
@@ -212,9 +219,13 @@ public static class CliApp
                 return interruptCode;
             }
             var metrics = string.Join(", ", r.LastMetrics.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", CultureInfo.InvariantCulture)}"));
-            Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} images/s); {metrics}");
+            string unit = FamilyRegistry.Get(family) is ITextFamily ? "sequences" : "images";
+            Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} {unit}/s); {metrics}");
             Console.WriteLine($"checkpoint: {r.CheckpointPath}");
-            Console.WriteLine($"samples:    {Path.Combine(req.OutDir, "samples")}   loss curve: {Path.Combine(req.OutDir, "loss.png")}   metrics: {Path.Combine(req.OutDir, "metrics.jsonl")}");
+            if (unit == "images")
+                Console.WriteLine($"samples:    {Path.Combine(req.OutDir, "samples")}   loss curve: {Path.Combine(req.OutDir, "loss.png")}   metrics: {Path.Combine(req.OutDir, "metrics.jsonl")}");
+            else
+                Console.WriteLine($"loss curve: {Path.Combine(req.OutDir, "loss.png")}   metrics: {Path.Combine(req.OutDir, "metrics.jsonl")}   text: gensharp generate {req.OutDir} --prompt TEXT");
             return 0;
         }
         finally
@@ -226,6 +237,8 @@ public static class CliApp
     static int Sample(Args a)
     {
         using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "sample"), DeviceOf(a));
+        if (m.Model is ILanguageModel)
+            throw new GenSharpException($"{m.Family.Name} checkpoints make text, not images: use 'gensharp generate CKPT --prompt TEXT'");
         var outPath = a.Require("out", "sample");
         long seed = a.Long("seed") ?? 0;
         if (m.Model is GenSharp.Models.IDiffusionSampler)
@@ -355,6 +368,11 @@ public static class CliApp
     static int Eval(Args a)
     {
         string? classifierPath = a.Get("classifier"), samplesPath = a.Get("samples");
+        if (classifierPath is null && samplesPath is null && a.Positionals.Count == 1)
+        {
+            var dir = GenSharp.Checkpoints.CheckpointFolder.Resolve(a.Positionals[0]);
+            if (ModelLoader.ReadManifest(dir).Family is ITextFamily) return EvalText(a, dir);
+        }
         if (classifierPath is null)
             foreach (var opt in new[] { "samples", "n", "batch-size" })
                 if (a.Get(opt) is not null) throw new GenSharpException($"--{opt} belongs to the sample-quality metrics; add --classifier CLS_CKPT");
@@ -383,6 +401,72 @@ public static class CliApp
         }
         if (classifierPath is not null) SampleQualityMetrics(a, m, classifierPath, samplesPath, json);
         Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+
+    /// <summary>eval of a text checkpoint: validation loss and perplexity on the held-out last 10% of --data.</summary>
+    static int EvalText(Args a, string dir)
+    {
+        foreach (var flag in new[] { "limit", "k", "seed", "n", "scheduler", "steps", "eta", "guidance-scale" })
+            if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to text checkpoints");
+        using var m = ModelLoader.Load(dir, DeviceOf(a));
+        var (lm, tokenizer) = TextWorkflows.Open(m);
+        var data = a.Require("data", "eval");
+        var r = TextWorkflows.Evaluate(lm, tokenizer, data, a.Int("batch-size") ?? 32);
+        Console.WriteLine($"validation: the last 10% of {data} ({r["val_tokens"]} predicted tokens, {tokenizer.Kind.ToString().ToLowerInvariant()} tokenizer, " +
+            $"context {lm.ContextLength}, disjoint windows); loss in nats/token, perplexity = e^loss, bits/char = total bits / characters");
+        Console.WriteLine($"val loss {r["val_loss"]:F4} nats/token · perplexity {r["val_perplexity"]:F3} · {r["val_bits_per_char"]:F4} bits/char · {r["tokens_per_s"]:F0} tokens/s");
+        var json = new JsonObject { ["family"] = m.Family.Name, ["checkpoint"] = m.Path, ["step"] = m.Step, ["data"] = data };
+        foreach (var (k, v) in r) json[k] = double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+
+    static int Generate(Args a)
+    {
+        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "generate"), DeviceOf(a));
+        var (lm, tokenizer) = TextWorkflows.Open(m);
+        var prompts = a.All("prompt");
+        if (prompts.Count == 0) throw new GenSharpException("'generate' needs --prompt TEXT; see 'gensharp generate --help'");
+        var options = new GenSharp.Sampling.GenerationOptions
+        {
+            MaxNewTokens = a.Int("max-tokens") ?? 200,
+            Temperature = a.Double("temperature") ?? 1.0,
+            TopK = a.Int("top-k") ?? 0,
+            TopP = a.Double("top-p") ?? 1.0,
+            MinP = a.Double("min-p") ?? 0.0,
+            RepetitionPenalty = a.Double("repetition-penalty") ?? 1.0,
+            StopSequences = a.All("stop").Select(s => System.Text.RegularExpressions.Regex.Unescape(s)).ToArray(),
+            Seed = a.Long("seed") ?? 0,
+            UseCache = !a.Has("no-cache"),
+        };
+        options.Validate();
+        var generator = new GenSharp.Sampling.TextGenerator(lm, tokenizer);
+        var results = new GenSharp.Sampling.GenerationResult[prompts.Count];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        double? firstMs = null;
+        if (prompts.Count == 1) Console.Write(prompts[0]);
+        foreach (var piece in generator.Run(prompts, options, results))
+        {
+            firstMs ??= clock.Elapsed.TotalMilliseconds;
+            if (prompts.Count == 1) { Console.Write(piece.Text); Console.Out.Flush(); }
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (prompts.Count == 1) Console.WriteLine();
+        else
+            for (int i = 0; i < prompts.Count; i++)
+                Console.WriteLine($"--- {i + 1}/{prompts.Count} ---\n{prompts[i]}{results[i].Text}");
+        long generated = results.Sum(r => (long)r.GeneratedTokens);
+        Console.WriteLine(new JsonObject
+        {
+            ["family"] = m.Family.Name, ["checkpoint"] = m.Path, ["step"] = m.Step,
+            ["sequences"] = prompts.Count, ["generated_tokens"] = generated,
+            ["finish_reasons"] = new JsonArray(results.Select(r => (JsonNode)JsonValue.Create(r.FinishReason)!).ToArray()),
+            ["seconds"] = Math.Round(seconds, 3),
+            ["tokens_per_s"] = Math.Round(generated / Math.Max(1e-9, seconds), 1),
+            ["time_to_first_piece_ms"] = firstMs is { } f ? Math.Round(f, 1) : null,
+            ["kv_cache"] = options.UseCache,
+        }.ToJsonString());
         return 0;
     }
 

@@ -10,7 +10,7 @@ namespace GenSharp.Data;
 /// epoch's order is a permutation computed only from (seed, epoch) with a self-contained generator,
 /// independent of torch's RNG state and of library versions. The current epoch's order is cached.
 /// </summary>
-public sealed class BatchLoader
+public sealed class BatchLoader : IBatchSource
 {
     readonly object _gate = new();
     long _cachedEpoch = -1;
@@ -62,7 +62,7 @@ public sealed class BatchLoader
     /// on the CPU. Both are new tensors owned by the caller.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> is negative.</exception>
-    public (Tensor Images, Tensor Labels) GetBatch(long step)
+    public (Tensor Inputs, Tensor Targets) GetBatch(long step)
     {
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "step must be 0 or more");
         long epoch = step / BatchesPerEpoch;

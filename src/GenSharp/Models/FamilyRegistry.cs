@@ -3,6 +3,7 @@ using GenSharp.Models.Classifier;
 using GenSharp.Models.Diffusion;
 using GenSharp.Models.Flows;
 using GenSharp.Models.Gan;
+using GenSharp.Models.Gpt;
 using GenSharp.Models.Vae;
 
 namespace GenSharp.Models;
@@ -21,6 +22,7 @@ public static class FamilyRegistry
         Register(new GlowFamily());
         Register(new RealNvpFamily());
         Register(new DdpmFamily());
+        Register(new GptFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>

@@ -17,8 +17,9 @@ public interface ITrainable
     IReadOnlyList<optim.Optimizer> Optimizers { get; }
 
     /// <summary>
-    /// One optimisation step on a batch of raw uint8 images (B,C,H,W) and int64 labels (B),
-    /// both already on the model's device. Runs inside a dispose scope owned by the trainer.
+    /// One optimisation step on a batch from the family's <see cref="Data.IBatchSource"/>, already on the
+    /// model's device: raw uint8 images (B,C,H,W) and int64 labels (B) for image families, int64 input
+    /// tokens (B,T) and next-token targets (B,T) for text families. Runs inside a dispose scope owned by the trainer.
     /// Returns named scalar metrics; the first entry is the headline loss.
     /// </summary>
     IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels);

@@ -17,6 +17,8 @@ public sealed record TrainOptions
     public long LogEvery { get; init; } = 50;
     /// <summary>EMA decay of the weights; null disables EMA.</summary>
     public double? EmaDecay { get; init; }
+    /// <summary>Run the trainer's validation callback every N steps (0 = only at the end).</summary>
+    public long ValidateEvery { get; init; }
     /// <summary>Number of samples in periodic grids.</summary>
     public int SampleCount { get; init; } = 64;
 
@@ -29,6 +31,7 @@ public sealed record TrainOptions
         if (CheckpointEvery < 0) throw new GenSharpException("checkpoint_every must be ≥ 0");
         if (SampleEvery < 0) throw new GenSharpException("sample_every must be ≥ 0");
         if (LogEvery <= 0) throw new GenSharpException("log_every must be ≥ 1");
+        if (ValidateEvery < 0) throw new GenSharpException("validate_every must be ≥ 0");
         if (SampleCount <= 0) throw new GenSharpException("sample_count must be ≥ 1");
         if (EmaDecay is { } d && !(d >= 0 && d < 1)) throw new GenSharpException($"ema_decay must be in [0, 1), got {d}");
     }

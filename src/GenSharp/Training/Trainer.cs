@@ -28,12 +28,14 @@ public sealed class Trainer
     /// <summary>Steps between collections of unreachable tensor handles (see <see cref="TorchRuntime.ReleaseUnreachableTensors"/>).</summary>
     const int NativeCollectEvery = 10;
     readonly ITrainable _model;
-    readonly BatchLoader _data;
+    readonly IBatchSource _data;
     readonly TrainOptions _options;
     readonly string _outDir;
     readonly JsonObject _checkpointConfig;
     readonly Device _device;
     readonly TrainingProgress _progress;
+    readonly Func<IReadOnlyDictionary<string, double>>? _validate;
+    readonly IReadOnlyDictionary<string, string> _extraFiles;
 
     /// <param name="model">The family's trainable model, already on <paramref name="device"/>.</param>
     /// <param name="data">Batches in a seed-determined order.</param>
@@ -42,8 +44,13 @@ public sealed class Trainer
     /// <param name="checkpointConfig">Written verbatim as the checkpoint's <c>config.json</c> (the family and its config).</param>
     /// <param name="device">Where batches go.</param>
     /// <param name="progress">Progress display; <see cref="TrainingProgress.Silent"/> by default.</param>
-    public Trainer(ITrainable model, BatchLoader data, TrainOptions options, string outDir,
-                   JsonObject checkpointConfig, Device device, TrainingProgress? progress = null)
+    /// <param name="validate">Held-out metrics (e.g. <c>val_loss</c>), run every <see cref="TrainOptions.ValidateEvery"/>
+    /// steps and at the end with the RNG state saved and restored; logged to <c>metrics.jsonl</c>.</param>
+    /// <param name="extraFiles">Files written into every checkpoint beside the weights (file name → text), e.g. a tokenizer.</param>
+    public Trainer(ITrainable model, IBatchSource data, TrainOptions options, string outDir,
+                   JsonObject checkpointConfig, Device device, TrainingProgress? progress = null,
+                   Func<IReadOnlyDictionary<string, double>>? validate = null,
+                   IReadOnlyDictionary<string, string>? extraFiles = null)
     {
         options.Validate();
         _model = model;
@@ -53,6 +60,8 @@ public sealed class Trainer
         _checkpointConfig = checkpointConfig;
         _device = device;
         _progress = progress ?? TrainingProgress.Silent;
+        _validate = validate;
+        _extraFiles = extraFiles ?? new Dictionary<string, string>();
     }
 
     /// <summary>Total steps this run is asked for.</summary>
@@ -112,8 +121,8 @@ public sealed class Trainer
                 IReadOnlyDictionary<string, double> metrics;
                 using (var scope = torch.NewDisposeScope())
                 {
-                    var (images, labels) = _data.GetBatch(step);
-                    metrics = _model.TrainStep(images.to(_device), labels.to(_device));
+                    var (inputs, targets) = _data.GetBatch(step);
+                    metrics = _model.TrainStep(inputs.to(_device), targets.to(_device));
                 }
                 step++;
                 if (step % NativeCollectEvery == 0) TorchRuntime.ReleaseUnreachableTensors();
@@ -141,6 +150,15 @@ public sealed class Trainer
                     window.Clear();
                     windowCount = 0;
                     windowClock.Restart();
+                }
+                if (_validate is not null && (step == total || (_options.ValidateEvery > 0 && step % _options.ValidateEvery == 0)))
+                {
+                    var val = Validate();
+                    AppendMetrics(step, val, null);
+                    var merged = new Dictionary<string, double>(lastMetrics);
+                    foreach (var (k, v) in val) merged[k] = v;
+                    lastMetrics = merged;
+                    reporter.Log($"validation: step {step} · " + string.Join(" · ", val.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", CultureInfo.InvariantCulture)}")));
                 }
                 if (_options.SampleEvery > 0 && step % _options.SampleEvery == 0 && step != total)
                     WriteSamples(step, ema, reporter);
@@ -175,11 +193,11 @@ public sealed class Trainer
         return $"{title} {step}/{total} · {string.Join(" · ", parts)} · {itPerSec:F1} it/s · ETA {eta:hh\\:mm\\:ss}";
     }
 
-    void AppendMetrics(long step, IReadOnlyDictionary<string, double> mean, double itPerSec)
+    void AppendMetrics(long step, IReadOnlyDictionary<string, double> mean, double? itPerSec)
     {
         var line = new JsonObject { ["step"] = step };
         foreach (var (k, v) in mean) line[k] = v;
-        line["it_per_s"] = Math.Round(itPerSec, 3);
+        if (itPerSec is { } ips) line["it_per_s"] = Math.Round(ips, 3);
         line["rss_mb"] = Math.Round(Environment.WorkingSet / (1024.0 * 1024.0), 1);
         line["time"] = DateTime.UtcNow.ToString("O");
         File.AppendAllText(MetricsPath, line.ToJsonString() + "\n");
@@ -194,6 +212,25 @@ public sealed class Trainer
             catch (JsonException) { return false; }
         });
         AtomicFile.WriteAllText(MetricsPath, string.Concat(kept.Select(l => l + "\n")));
+    }
+
+    /// <summary>Runs the validation callback without disturbing the training RNG stream (resume stays exact).</summary>
+    IReadOnlyDictionary<string, double> Validate()
+    {
+        using var rng = torch.get_rng_state();
+        try
+        {
+            using var _ = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            var val = _validate!();
+            foreach (var (k, v) in val)
+                if (!double.IsFinite(v)) throw new TrainingDivergedException($"{k} became {v}; stopped without saving; lower the learning rate or check the data");
+            return val;
+        }
+        finally
+        {
+            torch.set_rng_state(rng);
+        }
     }
 
     void WriteSamples(long step, Ema? ema, IProgressReporter? reporter)
@@ -258,6 +295,7 @@ public sealed class Trainer
                 config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             Safetensors.Save(Path.Combine(dir, CheckpointFolder.ModelFile), ModuleState.Collect(_model.Model),
                 new Dictionary<string, string> { ["format"] = "pt", ["step"] = step.ToString(CultureInfo.InvariantCulture) });
+            foreach (var (name, text) in _extraFiles) AtomicFile.WriteAllText(Path.Combine(dir, name), text);
             if (ema is not null)
                 Safetensors.Save(Path.Combine(dir, CheckpointFolder.EmaFile), ema.Shadow.ToDictionary(kv => kv.Key, kv => kv.Value));
             AtomicFile.Write(Path.Combine(dir, CheckpointFolder.OptimizerFile), stream =>

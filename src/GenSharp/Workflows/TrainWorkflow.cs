@@ -38,6 +38,8 @@ public static class TrainWorkflow
             config = null!; // built after the data is known
         }
 
+        if (family is ITextFamily text) return RunText(req, text, config, resumeState, device, progress, cancel);
+
         using var train = FashionMnist.Load(req.Data, train: true);
         ImageDataset data = train;
         if (req.ExcludeClass is { } k)
@@ -54,13 +56,7 @@ public static class TrainWorkflow
 
         if (!req.Resume)
         {
-            var json = ConfigJson.ToJson(family.DefaultConfig);
-            if (req.ConfigFile is { } file)
-            {
-                var fields = file["config"] as JsonObject ?? file;
-                foreach (var (key, value) in fields)
-                    if (key is not ("family" or "step" or "gensharp_version" or "data")) json[key] = value?.DeepClone();
-            }
+            var json = StartConfig(family, req);
             // The data decides the image geometry.
             json["image_channels"] = data.Channels;
             json["image_size"] = data.Height;
@@ -112,6 +108,106 @@ public static class TrainWorkflow
         if (!result.Interrupted && model is IAutoencoder ae)
             WriteAutoencoderPictures(ae, req);
         return result;
+    }
+
+    /// <summary>The family's defaults overlaid with the fields of --config (a flat object or a checkpoint's config.json).</summary>
+    static JsonObject StartConfig(IFamily family, TrainRequest req)
+    {
+        var json = ConfigJson.ToJson(family.DefaultConfig);
+        if (req.ConfigFile is { } file)
+        {
+            var fields = file["config"] as JsonObject ?? file;
+            foreach (var (key, value) in fields)
+                if (key is not ("family" or "step" or "gensharp_version" or "data")) json[key] = value?.DeepClone();
+        }
+        return json;
+    }
+
+    /// <summary>
+    /// Training of a text family: the tokenizer is learned on the whole file (or read back from the
+    /// checkpoint on resume) and saved with every checkpoint; batches are random token windows of the
+    /// first 90% of the text; the last 10% gives the validation loss every eval_interval steps.
+    /// </summary>
+    static TrainResult RunText(TrainRequest req, ITextFamily family, FamilyConfig? saved, JsonObject? resumeState,
+        TorchSharp.torch.Device device, TrainingProgress progress, CancellationToken cancel)
+    {
+        if (req.ExcludeClass is not null) throw new GenSharpException("--exclude-class applies to labelled image data, not to text");
+        if (req.Limit is not null) throw new GenSharpException("--limit applies to image data; cut the text file instead");
+        if (req.EmaDecay is not null) throw new GenSharpException("--ema is not supported for text families");
+        var path = req.Data ?? throw new GenSharpException($"{family.Name} trains on a text file: pass --data FILE.txt (UTF-8)");
+        var text = TextCorpus.ReadText(path);
+
+        long seed = req.Seed ?? resumeState?["seed"]?.GetValue<long>() ?? 0;
+        long? steps = req.Steps;
+        if (steps is null && req.Epochs is null)
+            steps = resumeState?["total_steps"]?.GetValue<long>() ?? 2000;
+
+        FamilyConfig config;
+        GenSharp.Text.ITokenizer tokenizer;
+        if (req.Resume)
+        {
+            config = saved!;
+            tokenizer = GenSharp.Text.Tokenizers.Load(CheckpointFolder.Resolve(req.OutDir));
+        }
+        else
+        {
+            var json = StartConfig(family, req);
+            ConfigJson.ApplyOverrides(json, family.DefaultConfig.GetType(), req.Sets);
+            config = family.ReadConfig(json);
+            tokenizer = family.CreateTokenizer(config, text);
+        }
+        var corpus = TextCorpus.FromText(path, text, tokenizer);
+        int context = family.ContextLength(config);
+        int batch = req.BatchSize ?? resumeState?["batch_size"]?.GetValue<int>() ?? family.DefaultBatchSize;
+        var batches = new TextBatches(corpus.TrainTokens, batch, context, seed);
+        if (corpus.ValidationTokens.Count < context + 1)
+            throw new GenSharpException($"the validation part of {path} (last 10%, {corpus.ValidationTokens.Count} tokens) is shorter than one window of block_size {context} + 1; use a longer text or a smaller block_size");
+        var options = new TrainOptions
+        {
+            Steps = steps,
+            Epochs = steps is null ? req.Epochs : null,
+            BatchSize = batch,
+            Seed = seed,
+            CheckpointEvery = req.CheckpointEvery ?? 1000,
+            SampleEvery = 0,
+        };
+        options.Validate();
+        long total = options.Steps ?? (long)options.Epochs!.Value * batches.BatchesPerEpoch;
+        if (!req.Resume) config = family.ForTraining(config, tokenizer, total);
+
+        TorchRuntime.Seed(seed); // weights are initialised from this seed
+        using var model = family.Build(config, device);
+        var lm = (ILanguageModel)model;
+        options = options with { ValidateEvery = lm.ValidationEvery };
+        var validation = new TextBatches(corpus.ValidationTokens, batch, context, seed);
+        var manifest = new JsonObject
+        {
+            ["family"] = family.Name,
+            ["config"] = ConfigJson.ToJson(model.Config),
+            ["gensharp_version"] = TorchRuntime.GenSharpVersion,
+            ["data"] = new JsonObject
+            {
+                ["source"] = path,
+                ["characters"] = corpus.Characters,
+                ["tokens"] = corpus.Tokens.Length,
+                ["train_tokens"] = corpus.TrainTokens.Count,
+                ["validation_tokens"] = corpus.ValidationTokens.Count,
+            },
+        };
+        IReadOnlyDictionary<string, double> Validate()
+        {
+            double sum = 0;
+            int n = 0;
+            foreach (var (x, y) in validation.FixedBatches(lm.ValidationBatches))
+            {
+                using (x) using (y) sum += lm.Loss(x, y);
+                n++;
+            }
+            return new Dictionary<string, double> { ["val_loss"] = sum / n };
+        }
+        var files = new Dictionary<string, string> { [GenSharp.Text.Tokenizers.FileName] = GenSharp.Text.Tokenizers.ToJsonText(tokenizer) };
+        var trainer = new Trainer(model, batches, options, req.OutDir, manifest, device, progress, Validate, files);
+        return trainer.Run(req.Resume, cancel);
     }
 
     /// <summary>Reconstruction grid and interpolation strip from the test split, when the data has one.</summary>

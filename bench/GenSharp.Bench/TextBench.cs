@@ -1,0 +1,133 @@
+// Text families (gpt): training ms/iteration + validation loss (mirrored by bench/pytorch/gpt.py), and
+// decoding speed with and without the KV cache.
+//
+//   GenSharp.Bench gpt [--steps 2000] [--warmup 10] [--batch-size 12] [--threads 2] [--data data/tinyshakespeare.txt] [--set key=value ...]
+//   GenSharp.Bench gpt --mode decode [--set block_size=1024] [--steps 128]     tokens/s at contexts 64/256/1024 (≤ block_size)
+using System.Diagnostics;
+using System.Text.Json;
+using GenSharp.Data;
+using GenSharp.Models;
+using GenSharp.Runtime;
+using GenSharp.Sampling;
+using GenSharp.Text;
+using TorchSharp;
+
+static class TextBench
+{
+    public static int Run(ITextFamily family, string mode, List<string> sets, int batch, int steps, int warmup, int threads, string? dataPath)
+    {
+        var path = dataPath ?? FindData();
+        var text = TextCorpus.ReadText(path);
+        var json = ConfigJson.ToJson(family.DefaultConfig);
+        ConfigJson.ApplyOverrides(json, family.DefaultConfig.GetType(), sets);
+        var config = family.ReadConfig(json);
+        var tokenizer = family.CreateTokenizer(config, text);
+        var corpus = TextCorpus.FromText(path, text, tokenizer);
+        config = family.ForTraining(config, tokenizer, steps);
+        TorchRuntime.Seed(0);
+        using var model = family.Build(config, torch.CPU);
+        var lm = (ILanguageModel)model;
+        long parameters = model.Model.parameters().Sum(p => p.numel());
+        Console.WriteLine($"GenSharp {TorchRuntime.GenSharpVersion}, TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion}");
+        Console.WriteLine($"model={family.Name} mode={mode} params={parameters} batch={batch} threads={torch.get_num_threads()} vocab={tokenizer.VocabSize} " +
+                          $"context={lm.ContextLength} data={path} ({corpus.TrainTokens.Count} train / {corpus.ValidationTokens.Count} val tokens)");
+        return mode switch
+        {
+            "train" => Train(model, lm, corpus, batch, steps, warmup, threads, parameters),
+            "decode" => Decode(lm, tokenizer, corpus, Math.Max(1, steps), threads),
+            _ => Fail($"--mode for text families is train or decode, got {mode}"),
+        };
+    }
+
+    static int Fail(string message) { Console.Error.WriteLine(message); return 2; }
+
+    static string FindData()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "data", "tinyshakespeare.txt");
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new GenSharp.GenSharpException("data/tinyshakespeare.txt not found above the bench binary; pass --data FILE.txt");
+    }
+
+    static int Train(IGenerativeModel model, ILanguageModel lm, TextCorpus corpus, int batch, int steps, int warmup, int threads, long parameters)
+    {
+        var batches = new TextBatches(corpus.TrainTokens, batch, lm.ContextLength, seed: 0);
+        var validation = new TextBatches(corpus.ValidationTokens, batch, lm.ContextLength, seed: 0);
+        double ValLoss()
+        {
+            double sum = 0;
+            foreach (var (x, y) in validation.FixedBatches(lm.ValidationBatches)) { using (x) using (y) sum += lm.Loss(x, y); }
+            return sum / lm.ValidationBatches;
+        }
+        var evals = new List<Dictionary<string, double>>();
+        var sw = new Stopwatch();
+        double last = double.NaN;
+        for (int s = 0; s < steps; s++)
+        {
+            if (s == warmup) sw.Start();
+            using (var scope = torch.NewDisposeScope())
+            {
+                var (x, y) = batches.GetBatch(s);
+                last = model.TrainStep(x, y)["loss"];
+            }
+            int done = s + 1;
+            if (done % 10 == 0) TorchRuntime.ReleaseUnreachableTensors();
+            if (done % lm.ValidationEvery == 0 || done == steps)
+            {
+                sw.Stop();                                                    // validation is not timed
+                double v = ValLoss();
+                evals.Add(new() { ["step"] = done, ["val_loss"] = Math.Round(v, 4) });
+                Console.WriteLine($"step {done}: train loss {last:F4}, val loss {v:F4}");
+                if (done > warmup) sw.Start();
+            }
+        }
+        sw.Stop();
+        int timed = Math.Max(1, steps - warmup);
+        double ms = sw.Elapsed.TotalMilliseconds / timed;
+        Console.WriteLine($"{timed} timed steps: {ms:F2} ms/iteration");
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["impl"] = "gensharp", ["model"] = model.Family, ["params"] = parameters, ["batch"] = batch, ["threads"] = threads,
+            ["steps"] = steps, ["ms_per_iter"] = Math.Round(ms, 3), ["last_loss"] = Math.Round(last, 4),
+            ["val_loss"] = evals.Count > 0 ? evals[^1]["val_loss"] : null, ["evals"] = evals,
+            ["peak_rss_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), 1),
+            ["versions"] = $"TorchSharp {TorchRuntime.TorchSharpVersion} / libtorch {TorchRuntime.LibTorchVersion}",
+        }));
+        return 0;
+    }
+
+    /// <summary>Generates <paramref name="newTokens"/> tokens after a prompt that fills the context up to them, cached and not.</summary>
+    static int Decode(ILanguageModel lm, ITokenizer tokenizer, TextCorpus corpus, int newTokens, int threads)
+    {
+        var results = new List<Dictionary<string, object?>>();
+        foreach (int context in new[] { 64, 256, 1024 }.Where(c => c <= lm.ContextLength))
+        {
+            int n = Math.Min(newTokens, context / 2);
+            var prompt = tokenizer.Decode(corpus.TrainTokens.Take(context - n));
+            var gen = new TextGenerator(lm, tokenizer);
+            var row = new Dictionary<string, object?> { ["context"] = context, ["new_tokens"] = n };
+            foreach (bool cache in new[] { true, false })
+            {
+                var o = new GenerationOptions { MaxNewTokens = n, Temperature = 0, UseCache = cache };
+                gen.Generate(new[] { prompt }, o with { MaxNewTokens = 2 });      // warm-up
+                var sw = Stopwatch.StartNew();
+                double? first = null;
+                foreach (var _ in gen.Run(new[] { prompt }, o)) first ??= sw.Elapsed.TotalMilliseconds;
+                double tps = n / sw.Elapsed.TotalSeconds;
+                row[cache ? "tokens_per_s_cache" : "tokens_per_s_no_cache"] = Math.Round(tps, 1);
+                row[cache ? "first_token_ms_cache" : "first_token_ms_no_cache"] = first is { } f ? Math.Round(f, 1) : null;
+            }
+            row["speedup"] = Math.Round((double)row["tokens_per_s_cache"]! / (double)row["tokens_per_s_no_cache"]!, 2);
+            Console.WriteLine(string.Join(", ", row.Select(kv => $"{kv.Key} {kv.Value}")));
+            results.Add(row);
+        }
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["impl"] = "gensharp", ["mode"] = "decode", ["threads"] = threads, ["results"] = results,
+            ["peak_rss_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), 1),
+        }));
+        return 0;
+    }
+}

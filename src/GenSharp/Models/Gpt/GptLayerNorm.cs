@@ -1,0 +1,23 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Gpt;
+
+/// <summary>LayerNorm over the last dimension with an optional bias (nanoGPT drops it when bias = false).</summary>
+public sealed class GptLayerNorm : nn.Module<Tensor, Tensor>
+{
+    private readonly Parameter weight;
+    private readonly Parameter? bias;
+    readonly long _dim;
+
+    public GptLayerNorm(long dim, bool hasBias) : base(nameof(GptLayerNorm))
+    {
+        _dim = dim;
+        weight = new Parameter(torch.ones(dim));
+        if (hasBias) bias = new Parameter(torch.zeros(dim));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => nn.functional.layer_norm(x, new[] { _dim }, weight, bias, 1e-5);
+}

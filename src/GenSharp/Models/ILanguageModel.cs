@@ -1,0 +1,35 @@
+using static TorchSharp.torch;
+
+namespace GenSharp.Models;
+
+/// <summary>An autoregressive model over token ids: next-token logits with an optional KV cache, and its loss.</summary>
+public interface ILanguageModel
+{
+    /// <summary>Most tokens the model attends to.</summary>
+    int ContextLength { get; }
+
+    /// <summary>Number of token ids.</summary>
+    int VocabSize { get; }
+
+    /// <summary>Device the model lives on.</summary>
+    Device Device { get; }
+
+    /// <summary>An empty cache sized for this model (the caller disposes it).</summary>
+    KvCache CreateCache();
+
+    /// <summary>
+    /// Next-token logits for int64 tokens (B, T) on the model's device: (B, T, V), or (B, 1, V) for the
+    /// last position only when <paramref name="lastOnly"/>. With a cache, the tokens continue the cached
+    /// ones (positions cache.Length …) and are appended to it. Runs in eval mode, without gradients.
+    /// </summary>
+    Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false);
+
+    /// <summary>Mean next-token cross-entropy in nats/token of <paramref name="targets"/> (B, T) given <paramref name="inputs"/> (B, T), in eval mode.</summary>
+    double Loss(Tensor inputs, Tensor targets);
+
+    /// <summary>Validation every N training steps (from the config).</summary>
+    int ValidationEvery { get; }
+
+    /// <summary>Batches of validation windows per estimate (from the config).</summary>
+    int ValidationBatches { get; }
+}

@@ -1,0 +1,36 @@
+namespace GenSharp.Sampling;
+
+/// <summary>How text is decoded. The filters apply in this order: repetition penalty, temperature, top-k, top-p, min-p.</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>Tokens to generate after the prompt (per sequence).</summary>
+    public int MaxNewTokens { get; init; } = 200;
+    /// <summary>Softmax temperature; 0 = greedy (always the most likely token).</summary>
+    public double Temperature { get; init; } = 1.0;
+    /// <summary>Keep only the k most likely tokens (0 = off).</summary>
+    public int TopK { get; init; }
+    /// <summary>Nucleus sampling: keep the smallest set of most likely tokens whose probability reaches p (1 = off).</summary>
+    public double TopP { get; init; } = 1.0;
+    /// <summary>Drop tokens less likely than min_p × the most likely token's probability (0 = off).</summary>
+    public double MinP { get; init; }
+    /// <summary>CTRL repetition penalty θ on tokens already in the sequence (1 = off).</summary>
+    public double RepetitionPenalty { get; init; } = 1.0;
+    /// <summary>Seed of the sampling generator (independent of torch's global RNG).</summary>
+    public long Seed { get; init; }
+    /// <summary>Generation of a sequence stops when its text contains one of these; the stop text is not returned.</summary>
+    public IReadOnlyList<string> StopSequences { get; init; } = Array.Empty<string>();
+    /// <summary>Reuse keys/values of earlier tokens (KV cache); false recomputes the whole window every token.</summary>
+    public bool UseCache { get; init; } = true;
+
+    /// <summary>Throws a one-line error naming the first bad option.</summary>
+    public void Validate()
+    {
+        if (MaxNewTokens < 0 || MaxNewTokens > 1_000_000) throw new GenSharpException($"--max-tokens must be in [0, 1000000], got {MaxNewTokens}");
+        if (!(Temperature >= 0 && Temperature <= 100)) throw new GenSharpException($"--temperature must be in [0, 100] (0 = greedy), got {Temperature}");
+        if (TopK < 0) throw new GenSharpException($"--top-k must be ≥ 0 (0 = off), got {TopK}");
+        if (!(TopP > 0 && TopP <= 1)) throw new GenSharpException($"--top-p must be in (0, 1] (1 = off), got {TopP}");
+        if (!(MinP >= 0 && MinP <= 1)) throw new GenSharpException($"--min-p must be in [0, 1] (0 = off), got {MinP}");
+        if (!(RepetitionPenalty > 0 && RepetitionPenalty <= 100)) throw new GenSharpException($"--repetition-penalty must be in (0, 100] (1 = off), got {RepetitionPenalty}");
+        if (StopSequences.Any(string.IsNullOrEmpty)) throw new GenSharpException("--stop must not be empty");
+    }
+}

@@ -1,0 +1,237 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using GenSharp.Models;
+using GenSharp.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GenSharp.Sampling;
+
+/// <summary>
+/// Autoregressive decoding of a <see cref="ILanguageModel"/>: prompts in, text pieces out as they are
+/// decoded. A batch of prompts runs in lockstep: all rows are fed their shortest common prompt length
+/// at once, then one position per step, where a row whose prompt is longer is fed its next prompt token
+/// instead of a sampled one, so no padding or attention mask is needed and every row gets exactly what
+/// it would get alone.
+/// </summary>
+/// <remarks>
+/// With the KV cache each step feeds one token. When the cache is full (the context is used up) it is
+/// rebuilt from the last half of the context, so decoding past the context costs one prefill every
+/// context/2 tokens; without the cache (<see cref="GenerationOptions.UseCache"/> false) every step
+/// recomputes the last context tokens. The two agree token for token while the text fits the context.
+/// </remarks>
+public sealed class TextGenerator
+{
+    readonly ILanguageModel _model;
+    readonly ITokenizer _tokenizer;
+
+    public TextGenerator(ILanguageModel model, ITokenizer tokenizer)
+    {
+        if (tokenizer.VocabSize != model.VocabSize)
+            throw new GenSharpException($"the tokenizer has {tokenizer.VocabSize} tokens but the model {model.VocabSize}; they come from different checkpoints");
+        _model = model;
+        _tokenizer = tokenizer;
+    }
+
+    /// <summary>Streams the text generated for one prompt, piece by piece.</summary>
+    public async IAsyncEnumerable<string> StreamAsync(string prompt, GenerationOptions options,
+        [EnumeratorCancellation] CancellationToken cancel = default)
+    {
+        foreach (var piece in Run(new[] { prompt }, options, null, cancel))
+        {
+            yield return piece.Text;
+            await Task.Yield();
+        }
+    }
+
+    /// <summary>Generates for every prompt (one batch) and returns the whole texts.</summary>
+    public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<string> prompts, GenerationOptions options, CancellationToken cancel = default)
+    {
+        var results = new GenerationResult[prompts.Count];
+        foreach (var _ in Run(prompts, options, results, cancel)) { }
+        return results;
+    }
+
+    /// <summary>
+    /// The decoding loop: yields text pieces as they become final (held back while they could be the
+    /// start of a stop sequence) and fills <paramref name="results"/> when given.
+    /// </summary>
+    public IEnumerable<TextPiece> Run(IReadOnlyList<string> prompts, GenerationOptions options, GenerationResult[]? results = null,
+        CancellationToken cancel = default)
+    {
+        options.Validate();
+        if (prompts.Count == 0) throw new GenSharpException("give at least one prompt");
+        int context = _model.ContextLength;
+        var promptIds = prompts.Select(p =>
+        {
+            if (string.IsNullOrEmpty(p)) throw new GenSharpException("the prompt must not be empty (the model has no start-of-text token); give --prompt TEXT");
+            var ids = _tokenizer.Encode(p);
+            return ids.Length > context ? ids[^context..] : ids;               // the model cannot see further back
+        }).ToArray();
+        int rows = promptIds.Length;
+        var seqs = promptIds.Select(p => new List<int>(p)).ToArray();
+        int common = promptIds.Min(p => p.Length);
+        foreach (var s in seqs) s.RemoveRange(common, s.Count - common);        // fed in lockstep from here
+        var state = promptIds.Select(_ => new RowState(new TokenStreamDecoder(_tokenizer))).ToArray();
+        int maxStop = options.StopSequences.Count == 0 ? 0 : options.StopSequences.Max(s => s.Length);
+
+        // Grad mode and dispose scopes are per thread, and an async consumer may resume this iterator on
+        // another thread: both are entered and left within each step, never across a yield.
+        using var cache = options.UseCache ? _model.CreateCache() : null;
+        using var generator = new Generator((ulong)options.Seed);
+        Tensor? pending = null;                                                 // (B, V) logits of the next position, on the CPU
+        try
+        {
+            using (torch.no_grad())
+            using (var scope = torch.NewDisposeScope())
+            {
+                pending = Forward(seqs, common, cache, context).MoveToOuterDisposeScope();
+            }
+            while (state.Any(r => !r.Done) && options.MaxNewTokens > 0)
+            {
+                cancel.ThrowIfCancellationRequested();
+                int length = seqs[0].Count;
+                var pieces = new List<TextPiece>();
+                using (torch.no_grad())
+                using (var scope = torch.NewDisposeScope())
+                {
+                    Tensor? previous = options.RepetitionPenalty != 1.0 ? History(seqs) : null;
+                    var next = TokenSampling.Next(pending!, previous, options, generator).data<long>().ToArray();
+                    for (int r = 0; r < rows; r++)
+                    {
+                        bool inPrompt = length < promptIds[r].Length;
+                        int token = inPrompt ? promptIds[r][length] : (int)next[r];
+                        seqs[r].Add(token);
+                        if (inPrompt || state[r].Done) continue;
+                        var text = state[r].Push(token, options, maxStop);
+                        if (text.Length > 0) pieces.Add(new TextPiece(r, text));
+                    }
+                }
+                pending.Dispose();
+                pending = null;
+                foreach (var p in pieces) yield return p;
+                if (state.All(r => r.Done)) break;
+                using (torch.no_grad())
+                using (var scope = torch.NewDisposeScope())
+                {
+                    pending = Forward(seqs, 1, cache, context).MoveToOuterDisposeScope();
+                }
+            }
+        }
+        finally
+        {
+            pending?.Dispose();
+        }
+        for (int r = 0; r < rows; r++)
+        {
+            var rest = state[r].Finish();
+            if (rest.Length > 0) yield return new TextPiece(r, rest);
+            if (results is not null)
+                results[r] = new GenerationResult(state[r].Text, promptIds[r].Length, state[r].Generated, state[r].FinishReason);
+        }
+    }
+
+    /// <summary>
+    /// Logits (B, V) of the position after the sequences, on the CPU. With a cache, feeds only the last
+    /// <paramref name="fresh"/> tokens (rebuilding the cache from the last half context when it is full);
+    /// without, recomputes the last context tokens.
+    /// </summary>
+    Tensor Forward(List<int>[] seqs, int fresh, KvCache? cache, int context)
+    {
+        int length = seqs[0].Count;
+        int feed;
+        if (cache is null) feed = Math.Min(length, context);
+        else if (cache.Length + fresh > context)
+        {
+            cache.Reset();
+            feed = Math.Min(length, Math.Max(1, context / 2));
+        }
+        else feed = fresh;
+        var ids = new long[seqs.Length * feed];
+        for (int r = 0; r < seqs.Length; r++)
+            for (int t = 0; t < feed; t++) ids[r * feed + t] = seqs[r][length - feed + t];
+        using var tokens = torch.tensor(ids, new long[] { seqs.Length, feed }, device: _model.Device);
+        return _model.Logits(tokens, cache, lastOnly: true).squeeze(1).cpu();    // (B, V)
+    }
+
+    static Tensor History(List<int>[] seqs)
+    {
+        int length = seqs[0].Count;
+        var ids = new long[seqs.Length * length];
+        for (int r = 0; r < seqs.Length; r++)
+            for (int t = 0; t < length; t++) ids[r * length + t] = seqs[r][t];
+        return torch.tensor(ids, new long[] { seqs.Length, length });
+    }
+
+    /// <summary>Text state of one sequence: decoded text, what was handed out, stop handling.</summary>
+    sealed class RowState(TokenStreamDecoder decoder)
+    {
+        readonly StringBuilder _text = new();
+        int _emitted;
+
+        public bool Done { get; private set; }
+        public int Generated { get; private set; }
+        public string FinishReason { get; private set; } = "length";
+        public string Text => _text.ToString(0, Math.Min(_text.Length, _end ?? _text.Length));
+        int? _end;
+
+        /// <summary>Adds a generated token; returns the text that became final.</summary>
+        public string Push(int token, GenerationOptions o, int maxStop)
+        {
+            Generated++;
+            int before = _text.Length;
+            _text.Append(decoder.Push(token));
+            if (maxStop > 0)
+            {
+                // Stop sequences are matched on the text, so they may span token boundaries.
+                int from = Math.Max(0, before - maxStop + 1);
+                var window = _text.ToString(from, _text.Length - from);
+                int at = -1;
+                foreach (var s in o.StopSequences)
+                {
+                    int i = window.IndexOf(s, StringComparison.Ordinal);
+                    if (i >= 0 && (at < 0 || i < at)) at = i;
+                }
+                if (at >= 0)
+                {
+                    _end = from + at;
+                    Done = true;
+                    FinishReason = "stop";
+                    return Take(_end.Value);
+                }
+            }
+            if (Generated >= o.MaxNewTokens)
+            {
+                Done = true;
+                _text.Append(decoder.Flush());
+                return Take(_text.Length);
+            }
+            return Take(_text.Length - HeldBack(o.StopSequences));
+        }
+
+        /// <summary>Whatever was not handed out yet (only non-empty when the loop ended early).</summary>
+        public string Finish()
+        {
+            if (!Done) { Done = true; _text.Append(decoder.Flush()); }
+            return Take(_end ?? _text.Length);
+        }
+
+        string Take(int end)
+        {
+            if (end <= _emitted) return "";
+            var s = _text.ToString(_emitted, end - _emitted);
+            _emitted = end;
+            return s;
+        }
+
+        /// <summary>Length of the longest end of the text that is the beginning of a stop sequence.</summary>
+        int HeldBack(IReadOnlyList<string> stops)
+        {
+            int best = 0;
+            foreach (var s in stops)
+                for (int k = Math.Min(s.Length - 1, _text.Length - _emitted); k > best; k--)
+                    if (_text.ToString(_text.Length - k, k) == s[..k]) { best = k; break; }
+            return best;
+        }
+    }
+}

@@ -1,0 +1,10 @@
+namespace GenSharp.Text;
+
+/// <summary>Which tokenizer a text model uses.</summary>
+public enum TokenizerKind
+{
+    /// <summary>One token per Unicode character seen in the training text (<see cref="CharTokenizer"/>).</summary>
+    Char,
+    /// <summary>Byte-level byte-pair encoding learned on the training text (<see cref="BpeTokenizer"/>).</summary>
+    Bpe,
+}
