@@ -13,7 +13,9 @@ public class InterruptTests
     static Process Start(string args)
     {
         var cli = Path.Combine(AppContext.BaseDirectory, "GenSharp.Cli.dll");
-        var psi = new ProcessStartInfo("dotnet", $"\"{cli}\" {args}")
+        // `env --default-signal=INT` undoes an inherited "ignore SIGINT" (what a shell gives commands it starts in the
+        // background), so the test does not depend on how the test runner itself was started.
+        var psi = new ProcessStartInfo("env", $"--default-signal=INT dotnet \"{cli}\" {args}")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
