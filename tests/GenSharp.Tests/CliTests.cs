@@ -12,6 +12,12 @@ public class CliTests
 {
     internal static (int Code, string Out, string Err) Run(params string[] args)
     {
+        // Drain the finaliser queue left by earlier tests before the command runs. TorchSharp 0.107 passes a temporary
+        // Scalar's handle to native code without keeping the Scalar alive, so a GC that another thread triggers during
+        // the call can let the finaliser free it mid-call (seen once as BatchNorm's `num_batches_tracked.add_(1)`
+        // failing with "alpha must not be a floating point number"). A quiet finaliser thread narrows that window.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         var (o, e) = (Console.Out, Console.Error);
         var (so, se) = (new StringWriter(), new StringWriter());
         Console.SetOut(so);
