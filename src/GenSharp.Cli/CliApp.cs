@@ -300,7 +300,7 @@ public static class CliApp
             double ips = GenSharp.Workflows.DiffusionWorkflows.Inpaint(m.Model, images, mask, perImage, outPath, seed, a.Int("class"), scheduler, steps, eta,
                 resample, jump);
             Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {perImage} inpaintings (rows: known part, inpaintings, original); " +
-                $"{scheduler} {steps} steps" + (resample > 1 ? $", RePaint resampling ×{resample} every {jump ?? Math.Min(GenSharp.Models.Diffusion.DdpmModel.DefaultJump, steps)} steps" : "") +
+                $"{scheduler} {steps} steps" + (resample > 1 ? $", RePaint resampling ×{resample} every {GenSharp.Sampling.RePaintPlan.JumpOrDefault(jump, steps)} steps" : "") +
                 $", {ips:F2} images/s");
             return 0;
         }
@@ -519,8 +519,7 @@ public static class CliApp
         foreach (var flag in new[] { "samples", "guidance-scale" })
             if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to --inpaint-mask (inpainting uses no class and no guidance)");
         using var c = ModelLoader.Load(classifierPath, DeviceOf(a));
-        if (c.Model is not ClassifierModel classifier)
-            throw new GenSharpException($"--classifier {classifierPath} holds a {c.Family.Name} checkpoint; pass one trained with 'gensharp train classifier'");
+        var classifier = AsClassifier(c, classifierPath);
         using var test = FashionMnist.Load(a.Get("data"), train: false);
         var defaults = (GenSharp.Models.Diffusion.DdpmConfig)m.Model.Config;
         var (name, steps, eta) = SchedulerFlags(a, defaults);
@@ -532,7 +531,7 @@ public static class CliApp
         Action<string>? log = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"eval: {line}");
         var r = DiffusionWorkflows.InpaintQuality(m.Model, classifier, test, mask, n, a.Int("batch-size") ?? 64, scheduler, resample, jump, seed, log);
         Console.WriteLine($"inpainting: {n} random test images of {test.Source}, mask {maskSpec} ({r["known_fraction"] * 100:F0}% known), no class given, " +
-            $"{name} {steps} steps" + (resample > 1 ? $", RePaint resampling ×{resample} every {jump ?? Math.Min(GenSharp.Models.Diffusion.DdpmModel.DefaultJump, steps)} steps" : ""));
+            $"{name} {steps} steps" + (resample > 1 ? $", RePaint resampling ×{resample} every {GenSharp.Sampling.RePaintPlan.JumpOrDefault(jump, steps)} steps" : ""));
         Console.WriteLine($"FD-cls(inpainted, originals) {r["inpaint_fd_cls"]:G4} · classifier accuracy on inpaintings {r["inpaint_accuracy"] * 100:F1}% " +
             $"(originals {r["original_accuracy"] * 100:F1}%, grey-masked inputs {r["masked_accuracy"] * 100:F1}%) · RMSE on unknown pixels {r["inpaint_rmse"]:F3} · " +
             $"{r["inpaint_images_per_s"]:G3} images/s");
@@ -545,17 +544,21 @@ public static class CliApp
         json["sampler_steps"] = scheduler.Timesteps.Count;
         json["eta"] = eta;
         json["resample"] = resample;
-        if (resample > 1) json["jump"] = jump ?? Math.Min(GenSharp.Models.Diffusion.DdpmModel.DefaultJump, steps);
+        if (resample > 1) json["jump"] = GenSharp.Sampling.RePaintPlan.JumpOrDefault(jump, steps);
         foreach (var (k, v) in r) json[k] = double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         Console.WriteLine(json.ToJsonString());
         return 0;
     }
 
+    /// <summary>The --classifier checkpoint's model, or the one-line error when it holds another family.</summary>
+    static ClassifierModel AsClassifier(LoadedModel c, string path) =>
+        c.Model as ClassifierModel
+        ?? throw new GenSharpException($"--classifier {path} holds a {c.Family.Name} checkpoint; pass one trained with 'gensharp train classifier'");
+
     static void SampleQualityMetrics(Args a, LoadedModel? m, string classifierPath, string? samplesPath, JsonObject json)
     {
         using var c = ModelLoader.Load(classifierPath, DeviceOf(a));
-        if (c.Model is not ClassifierModel classifier)
-            throw new GenSharpException($"--classifier {classifierPath} holds a {c.Family.Name} checkpoint; pass one trained with 'gensharp train classifier'");
+        var classifier = AsClassifier(c, classifierPath);
         using var test = FashionMnist.Load(a.Get("data"), train: false);
         using var train = FashionMnist.Load(a.Get("data"), train: true);
         var options = new SampleQualityOptions

@@ -13,6 +13,12 @@ namespace GenSharp.Sampling;
 /// </remarks>
 public static class RePaintPlan
 {
+    /// <summary>RePaint's segment length when the caller gives none (the paper's j = 10), capped at the step count.</summary>
+    public const int DefaultJump = 10;
+
+    /// <summary>The segment length to use: <paramref name="jump"/>, or <see cref="DefaultJump"/> capped at <paramref name="steps"/>.</summary>
+    public static int JumpOrDefault(int? jump, int steps) => jump ?? Math.Min(DefaultJump, steps);
+
     /// <summary>The positions visited, starting at 0 (pure noise) and ending at <paramref name="steps"/> (clean).</summary>
     /// <param name="steps">The scheduler's number of timesteps n, ≥ 1.</param>
     /// <param name="jump">Segment length in scheduler steps, 1..n.</param>

@@ -177,7 +177,7 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
                           int resample = 1, int? jump = null)
     {
         var ts = scheduler.Timesteps.ToArray();
-        var plan = RePaintPlan.Positions(ts.Length, jump ?? Math.Min(DefaultJump, ts.Length), resample);
+        var plan = RePaintPlan.Positions(ts.Length, RePaintPlan.JumpOrDefault(jump, ts.Length), resample);
         using var _ = torch.no_grad();
         _net.eval();
         long n = images.shape[0];
@@ -208,9 +208,6 @@ public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
         // Final paste in [0,1]: the known pixels are the input's exactly, not a round trip through [−1, 1] or the VAE.
         return (mask * original + (1 - mask) * ToImages01(x)).cpu();
     }
-
-    /// <summary>RePaint's segment length when the caller gives none (the paper's j = 10), capped at the step count.</summary>
-    public const int DefaultJump = 10;
 
     /// <summary>
     /// Latent inpainting. A latent vector has no pixels to paste, so the paste happens on the predicted clean image:
