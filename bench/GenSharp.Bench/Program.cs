@@ -34,7 +34,7 @@ static class Program
             return 2;
         }
         string modelName = args[0];
-        int steps = 300, warmup = 20, threads = 2;
+        int steps = 300, warmup = 20, threads = 2, seed = 0;
         int? batchArg = null;
         var sets = new List<string>();
         bool conditional = false;
@@ -52,6 +52,7 @@ static class Program
                 case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--conditional": conditional = true; break;
                 case "--mode": mode = args[++i]; break;
+                case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
@@ -81,7 +82,7 @@ static class Program
 
         var family = FamilyRegistry.Get(modelName);
         int batch = batchArg ?? family.DefaultBatchSize;
-        if (family is ITextFamily text) return TextBench.Run(text, mode, sets, batch, steps, warmup, threads, dataPath);
+        if (family is ITextFamily text) return TextBench.Run(text, mode, sets, batch, steps, warmup, threads, dataPath, seed);
         if (mode == "forward" && modelName is not ("vae" or "dcgan")) { Console.Error.WriteLine("--mode forward is implemented for vae and dcgan"); return 2; }
         if (conditional) sets.Add("conditional=true");
         var json = ConfigJson.ToJson(family.DefaultConfig);

@@ -1,7 +1,7 @@
 // Text families (gpt): training ms/iteration + validation loss (mirrored by bench/pytorch/gpt.py), and
 // decoding speed with and without the KV cache.
 //
-//   GenSharp.Bench gpt [--steps 2000] [--warmup 10] [--batch-size 12] [--threads 2] [--data data/tinyshakespeare.txt] [--set key=value ...]
+//   GenSharp.Bench gpt [--steps 2000] [--warmup 10] [--batch-size 12] [--threads 2] [--data data/tinyshakespeare.txt] [--seed S] [--set key=value ...]
 //   GenSharp.Bench gpt --mode decode [--set block_size=1024] [--steps 128]     tokens/s at contexts 64/256/1024 (≤ block_size)
 using System.Diagnostics;
 using System.Text.Json;
@@ -14,7 +14,7 @@ using TorchSharp;
 
 static class TextBench
 {
-    public static int Run(ITextFamily family, string mode, List<string> sets, int batch, int steps, int warmup, int threads, string? dataPath)
+    public static int Run(ITextFamily family, string mode, List<string> sets, int batch, int steps, int warmup, int threads, string? dataPath, int seed = 0)
     {
         var path = dataPath ?? FindData();
         var text = TextCorpus.ReadText(path);
@@ -24,7 +24,7 @@ static class TextBench
         var tokenizer = family.CreateTokenizer(config, text);
         var corpus = TextCorpus.FromText(path, text, tokenizer);
         config = family.ForTraining(config, tokenizer, steps);
-        TorchRuntime.Seed(0);
+        TorchRuntime.Seed(seed);
         using var model = family.Build(config, torch.CPU);
         var lm = (ILanguageModel)model;
         long parameters = model.Model.parameters().Sum(p => p.numel());
@@ -33,7 +33,7 @@ static class TextBench
                           $"context={lm.ContextLength} data={path} ({corpus.TrainTokens.Count} train / {corpus.ValidationTokens.Count} val tokens)");
         return mode switch
         {
-            "train" => Train(model, lm, corpus, batch, steps, warmup, threads, parameters),
+            "train" => Train(model, lm, corpus, batch, steps, warmup, threads, parameters, seed),
             "decode" => Decode(lm, tokenizer, corpus, Math.Max(1, steps), threads),
             _ => Fail($"--mode for text families is train or decode, got {mode}"),
         };
@@ -51,9 +51,9 @@ static class TextBench
         throw new GenSharp.GenSharpException("data/tinyshakespeare.txt not found above the bench binary; pass --data FILE.txt");
     }
 
-    static int Train(IGenerativeModel model, ILanguageModel lm, TextCorpus corpus, int batch, int steps, int warmup, int threads, long parameters)
+    static int Train(IGenerativeModel model, ILanguageModel lm, TextCorpus corpus, int batch, int steps, int warmup, int threads, long parameters, int seed)
     {
-        var batches = new TextBatches(corpus.TrainTokens, batch, lm.ContextLength, seed: 0);
+        var batches = new TextBatches(corpus.TrainTokens, batch, lm.ContextLength, seed: seed);
         var validation = new TextBatches(corpus.ValidationTokens, batch, lm.ContextLength, seed: 0);
         double ValLoss()
         {
@@ -84,6 +84,12 @@ static class TextBench
             }
         }
         sw.Stop();
+        // The whole validation split in disjoint windows (as `gensharp eval` scores it): no sampling noise.
+        double fullSum = 0; long fullTokens = 0;
+        foreach (var (x, y) in TextBatches.Sequential(corpus.ValidationTokens, lm.ContextLength, 64))
+            using (x) using (y) { fullSum += lm.Loss(x, y) * y.numel(); fullTokens += y.numel(); }
+        double full = fullSum / fullTokens;
+        Console.WriteLine($"val loss over the whole validation split ({fullTokens} tokens): {full:F4}");
         int timed = Math.Max(1, steps - warmup);
         double ms = sw.Elapsed.TotalMilliseconds / timed;
         Console.WriteLine($"{timed} timed steps: {ms:F2} ms/iteration");
@@ -91,7 +97,8 @@ static class TextBench
         {
             ["impl"] = "gensharp", ["model"] = model.Family, ["params"] = parameters, ["batch"] = batch, ["threads"] = threads,
             ["steps"] = steps, ["ms_per_iter"] = Math.Round(ms, 3), ["last_loss"] = Math.Round(last, 4),
-            ["val_loss"] = evals.Count > 0 ? evals[^1]["val_loss"] : null, ["evals"] = evals,
+            ["val_loss"] = evals.Count > 0 ? evals[^1]["val_loss"] : null, ["evals"] = evals, ["seed"] = seed,
+            ["val_loss_full"] = Math.Round(full, 4),
             ["peak_rss_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), 1),
             ["versions"] = $"TorchSharp {TorchRuntime.TorchSharpVersion} / libtorch {TorchRuntime.LibTorchVersion}",
         }));

@@ -5,7 +5,7 @@ with >= 2 dimensions), warm-up + cosine learning rate, gradient clipping, and ch
 with the same 90/10 split, so ms/iteration and validation loss can be compared side by side.
 
     OMP_NUM_THREADS=2 /usr/bin/python3 bench/pytorch/gpt.py [--steps 2000] [--warmup 10] [--batch-size 12]
-        [--threads 2] [--data data/tinyshakespeare.txt] [--eval-every 250] [--set key=value ...]
+        [--threads 2] [--seed S] [--data data/tinyshakespeare.txt] [--eval-every 250] [--set key=value ...]
 
 Defaults are nanoGPT's CPU configuration (4 layers, 4 heads, 128-d, context 64, batch 12, lr 1e-3 -> 1e-4,
 100 warm-up steps, beta2 0.99, weight decay 0.1, clip 1.0, no dropout, no biases).
@@ -145,9 +145,10 @@ def main():
     ap.add_argument("--data", default=DATA)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--set", action="append", default=[])
+    ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    torch.manual_seed(a.seed)
     c = dict(DEFAULTS)
     for kv in a.set:
         k, v = kv.split("=", 1)
@@ -172,7 +173,7 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": c["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=c["learning_rate"], betas=(c["beta1"], c["beta2"]))
     t, b = c["block_size"], a.batch_size
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(a.seed)
     val_gen_seed = 12345
 
     def batch(src, g):
@@ -221,13 +222,21 @@ def main():
                 clock = time.perf_counter()
     if clock is not None:
         timed += time.perf_counter() - clock
+    with torch.no_grad():                                                    # whole validation split, disjoint windows (as `gensharp eval`)
+        model.eval()
+        windows = (len(val) - 1) // t
+        xs = val[: windows * t].view(windows, t)
+        ys = val[1: windows * t + 1].view(windows, t)
+        full = sum(F.cross_entropy(model(xs[i:i + 64]).reshape(-1, c["vocab_size"]), ys[i:i + 64].reshape(-1), reduction="sum").item()
+                   for i in range(0, windows, 64)) / ys.numel()
+    print(f"val loss over the whole validation split ({ys.numel()} tokens): {full:.4f}")
     steps_timed = max(1, total - a.warmup)
     ms = 1000 * timed / steps_timed
     print(f"{steps_timed} timed steps: {ms:.2f} ms/iteration")
     print(json.dumps({"impl": "pytorch", "model": "gpt", "params": params, "batch": b, "threads": a.threads,
                       "steps": total, "ms_per_iter": round(ms, 3), "last_loss": round(last, 4),
                       "val_loss": evals[-1]["val_loss"] if evals else None, "evals": evals,
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                      "seed": a.seed, "val_loss_full": round(full, 4), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                       "versions": f"PyTorch {torch.__version__}"}))
 
 
