@@ -248,7 +248,7 @@ public static class CliApp
         if (a.Get("complete") is { } source)
         {
             if (a.Get("temperature") is not null) throw new GenSharpException("give --complete or --temperature, not both");
-            var cfg = m.Model.Config;
+            var cfg = ImageFamilyConfig.Of(m.Model);
             if (a.Get("rows") is not null && a.Get("known-pixels") is not null) throw new GenSharpException("give --rows or --known-pixels, not both");
             long known = a.Long("known-pixels") ?? (long)(a.Int("rows") ?? cfg.ImageSize / 2) * cfg.ImageSize;
             using var images = CompletionInputs(a, source, cfg.ImageChannels, cfg.ImageSize);

@@ -191,4 +191,19 @@ public class GptTests
         ConfigJson.ApplyOverrides(json, typeof(GptConfig), new[] { "tokenizer=bpe", "n_embd=64" });
         Assert.Equal(new GptConfig { Tokenizer = TokenizerKind.Bpe, NEmbd = 64 }, ConfigJson.FromJson<GptConfig>(json));
     }
+
+    [Fact]
+    public void TextConfigsHaveNoImageFieldsAndOldCheckpointsStillRead()
+    {
+        var json = ConfigJson.ToJson(new GptConfig { VocabSize = 5 });
+        Assert.False(json.ContainsKey("image_size"));
+        Assert.False(json.ContainsKey("num_classes"));
+        // config.json of a gpt checkpoint written while configs still carried the image fields
+        json["image_channels"] = 1; json["image_size"] = 28; json["num_classes"] = 10;
+        Assert.Equal(new GptConfig { VocabSize = 5 }, new GptFamily().ReadConfig(json));
+        json["image_sizes"] = 28;                                             // anything else is still refused
+        Assert.Contains("unknown config field", Assert.Throws<GenSharpException>(() => new GptFamily().ReadConfig(json)).Message);
+        using var model = new GptModel(new GptConfig { VocabSize = 5, NLayer = 1, NEmbd = 8, NHead = 2, BlockSize = 4 }, torch.CPU);
+        Assert.Contains("make text, not images", Assert.Throws<GenSharpException>(() => ImageFamilyConfig.Of(model)).Message);
+    }
 }

@@ -12,7 +12,7 @@ public abstract class Family<TConfig> : IFamily where TConfig : FamilyConfig, ne
     public virtual double? DefaultEmaDecay => null;
     public FamilyConfig DefaultConfig => new TConfig();
 
-    public FamilyConfig ReadConfig(JsonObject json) => ConfigJson.FromJson<TConfig>(json);
+    public virtual FamilyConfig ReadConfig(JsonObject json) => ConfigJson.FromJson<TConfig>(json);
 
     public IGenerativeModel Build(FamilyConfig config, Device device)
     {

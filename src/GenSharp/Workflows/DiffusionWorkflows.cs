@@ -94,7 +94,7 @@ public static class DiffusionWorkflows
     {
         var diffusion = AsDiffusion(model, "--inpaint");
         var inpainting = model as IInpainting ?? throw new GenSharpException($"{model.Family} cannot inpaint");
-        var cfg = model.Config;
+        var cfg = ImageFamilyConfig.Of(model);
         if (perImage < 1 || perImage > 64) throw new GenSharpException($"--n must be in [1, 64] inpaintings per image, got {perImage}");
         if (images.shape[0] > 64) throw new GenSharpException($"at most 64 images to inpaint at once, got {images.shape[0]}");
         if (images.shape[1] != cfg.ImageChannels || images.shape[2] != cfg.ImageSize || images.shape[3] != cfg.ImageSize)
@@ -142,9 +142,9 @@ public static class DiffusionWorkflows
         var inpainting = model as IInpainting ?? throw new GenSharpException($"{model.Family} cannot inpaint; inpainting metrics need a ddpm checkpoint");
         if (n < 2 || n > test.Count) throw new GenSharpException($"--n must be in [2, {test.Count}] test images to inpaint, got {n}");
         if (batchSize < 1) throw new GenSharpException($"--batch-size must be ≥ 1, got {batchSize}");
-        var cfg = model.Config;
-        if (test.Channels != cfg.ImageChannels || test.Height != cfg.ImageSize || classifier.Config.ImageSize != cfg.ImageSize)
-            throw new GenSharpException($"the model, classifier and test images must share one image size; got {cfg.ImageSize}, {classifier.Config.ImageSize}, {test.Height}");
+        var cfg = ImageFamilyConfig.Of(model);
+        if (test.Channels != cfg.ImageChannels || test.Height != cfg.ImageSize || ImageFamilyConfig.Of(classifier).ImageSize != cfg.ImageSize)
+            throw new GenSharpException($"the model, classifier and test images must share one image size; got {cfg.ImageSize}, {ImageFamilyConfig.Of(classifier).ImageSize}, {test.Height}");
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         using var gen = new Generator((ulong)seed);

@@ -19,7 +19,7 @@ public static class GenerationWorkflows
     {
         var completion = model as IImageCompletion
             ?? throw new GenSharpException($"{model.Family} cannot complete images; --complete needs an autoregressive family such as pixelcnn");
-        var cfg = model.Config;
+        var cfg = ImageFamilyConfig.Of(model);
         long pixels = (long)cfg.ImageSize * cfg.ImageSize;
         if (knownPixels < 0 || knownPixels > pixels)
             throw new GenSharpException($"known pixels must be in [0, {pixels}] (--rows in [0, {cfg.ImageSize}]), got {knownPixels}");

@@ -60,7 +60,7 @@ public static class SampleQuality
                 using var noGrad = torch.no_grad();
                 var labels = asked?.narrow(0, i, len);
                 var x = sampler(len, labels);
-                var cfg = classifier.Config;
+                var cfg = ImageFamilyConfig.Of(classifier);
                 if (x.dim() != 4 || x.shape[0] != len || x.shape[1] != cfg.ImageChannels || x.shape[2] != cfg.ImageSize || x.shape[3] != cfg.ImageSize)
                     throw new GenSharpException($"the sampler gave ({string.Join("×", x.shape)}) images, the classifier takes {len}×{cfg.ImageChannels}×{cfg.ImageSize}×{cfg.ImageSize}");
                 // Quantise to 8 bits exactly as `gensharp sample --out x.npy` does, so a sampler and its
@@ -99,7 +99,7 @@ public static class SampleQuality
         if (samplesU8.shape[0] < options.N)
             throw new GenSharpException($"the samples hold {samplesU8.shape[0]} images but N = {options.N}; pass --n {samplesU8.shape[0]} or more samples");
         CheckData(classifier, test, train, options.N);
-        var cfg = classifier.Config;
+        var cfg = ImageFamilyConfig.Of(classifier);
         if (samplesU8.shape[1] != cfg.ImageChannels || samplesU8.shape[2] != cfg.ImageSize || samplesU8.shape[3] != cfg.ImageSize)
             throw new GenSharpException($"the samples are {string.Join("×", samplesU8.shape.Skip(1))} images, the classifier takes {cfg.ImageChannels}×{cfg.ImageSize}×{cfg.ImageSize}");
         using var first = samplesU8.narrow(0, 0, options.N);
@@ -191,7 +191,7 @@ public static class SampleQuality
 
     static void CheckData(ClassifierModel classifier, ImageDataset test, ImageDataset train, int n)
     {
-        var cfg = classifier.Config;
+        var cfg = ImageFamilyConfig.Of(classifier);
         foreach (var (d, what) in new[] { (test, "test"), (train, "training") })
         {
             if (d.Channels != cfg.ImageChannels || d.Height != cfg.ImageSize || d.Width != cfg.ImageSize)

@@ -8,7 +8,7 @@ namespace GenSharp.Models.Autoregressive;
 /// 28×28 Fashion-MNIST epoch within CPU reach while the receptive field spans 10 rows up and
 /// 10 columns either side.
 /// </summary>
-public sealed record PixelCnnConfig : FamilyConfig
+public sealed record PixelCnnConfig : ImageFamilyConfig
 {
     /// <summary>Gated blocks; the first is the type-A block (it does not see the current pixel).</summary>
     public int Layers { get; init; } = 8;

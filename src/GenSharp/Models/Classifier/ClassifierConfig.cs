@@ -5,7 +5,7 @@ namespace GenSharp.Models.Classifier;
 /// evaluation suite (FD-cls, KID, precision/recall work on its <see cref="FeatureDim"/>-wide penultimate
 /// layer), not a generative model: its family cannot sample.
 /// </summary>
-public sealed record ClassifierConfig : FamilyConfig
+public sealed record ClassifierConfig : ImageFamilyConfig
 {
     /// <summary>Channels of the first two 3×3 convolutions; the second pair has twice as many.</summary>
     public int Channels { get; init; } = 32;

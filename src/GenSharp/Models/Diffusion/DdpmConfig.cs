@@ -11,7 +11,7 @@ namespace GenSharp.Models.Diffusion;
 /// The defaults (1,112,801 parameters, 28 → 14 → 7 with attention at 7×7, one residual block per level) are
 /// sized for CPU training at batch 64; the step time on an idle 2-core machine is still to be measured.
 /// </summary>
-public sealed record DdpmConfig : FamilyConfig
+public sealed record DdpmConfig : ImageFamilyConfig
 {
     /// <summary>Channels of the first UNet level (and width of the sinusoidal time features).</summary>
     public int BaseChannels { get; init; } = 32;

@@ -4,7 +4,7 @@ namespace GenSharp.Models.Flows;
 /// Glow (Kingma &amp; Dhariwal 2018): multi-scale flow of ActNorm → invertible 1×1 conv → affine
 /// coupling steps, with learned priors on the factored-out and top latents.
 /// </summary>
-public sealed record GlowConfig : FamilyConfig
+public sealed record GlowConfig : ImageFamilyConfig
 {
     /// <summary>L, the number of scales; each squeezes 2×2, so image_size must be divisible by 2^L.</summary>
     public int Levels { get; init; } = 2;

@@ -5,7 +5,7 @@ namespace GenSharp.Models.Flows;
 /// Multi-scale: every scale but the last runs 3 checkerboard couplings, a squeeze, 3 channel-wise
 /// couplings and factors out half of the channels; the last runs 4 checkerboard couplings.
 /// </summary>
-public sealed record RealNvpConfig : FamilyConfig
+public sealed record RealNvpConfig : ImageFamilyConfig
 {
     /// <summary>Number of scales; image_size must be divisible by 2^(scales − 1). 28×28: 3 scales (28 → 14 → 7).</summary>
     public int Scales { get; init; } = 3;

@@ -1,7 +1,7 @@
 namespace GenSharp.Models.Gan;
 
 /// <summary>DCGAN (Radford et al. 2016, arXiv:1511.06434), optionally class-conditional.</summary>
-public sealed record DcganConfig : FamilyConfig
+public sealed record DcganConfig : ImageFamilyConfig
 {
     /// <summary>Dimensionality of the noise z.</summary>
     public int LatentDim { get; init; } = 100;

@@ -6,7 +6,7 @@ namespace GenSharp.Models.Gpt;
 /// Decoder-only transformer language model (GPT-2 layout, Radford et al. 2019). Defaults are nanoGPT's
 /// CPU configuration for character-level tiny Shakespeare: 4 layers, 4 heads, 128-d embeddings,
 /// context 64, no dropout, lr 1e-3 → 1e-4 with 100 warm-up steps, β2 0.99, weight decay 0.1,
-/// gradient clipping at 1. The image fields inherited from <see cref="FamilyConfig"/> are unused.
+/// gradient clipping at 1.
 /// </summary>
 public sealed record GptConfig : FamilyConfig
 {

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using GenSharp.Text;
 using static TorchSharp.torch;
 
@@ -12,6 +13,16 @@ public sealed class GptFamily : Family<GptConfig>, ITextFamily
     public override string Summary => "decoder-only transformer language model (GPT-2 layout) on a UTF-8 text file; char or byte-level BPE tokenizer; eval perplexity, generate with a KV cache";
     public override int DefaultBatchSize => 12;
     protected override IGenerativeModel Build(GptConfig config, Device device) => new GptModel(config, device);
+
+    /// <summary>
+    /// Reads a gpt config. Checkpoints written before text configs lost the image fields carry
+    /// image_channels, image_size and num_classes; they never affected a gpt and are dropped.
+    /// </summary>
+    public override FamilyConfig ReadConfig(JsonObject json)
+    {
+        foreach (var legacy in new[] { "image_channels", "image_size", "num_classes" }) json.Remove(legacy);
+        return base.ReadConfig(json);
+    }
 
     public ITokenizer CreateTokenizer(FamilyConfig config, string text)
     {

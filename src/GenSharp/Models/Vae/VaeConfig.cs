@@ -1,7 +1,7 @@
 namespace GenSharp.Models.Vae;
 
 /// <summary>Convolutional VAE with a Gaussian latent and a Bernoulli decoder on binarized pixels.</summary>
-public sealed record VaeConfig : FamilyConfig
+public sealed record VaeConfig : ImageFamilyConfig
 {
     /// <summary>Dimensionality of the Gaussian latent z.</summary>
     public int LatentDim { get; init; } = 16;
