@@ -235,7 +235,8 @@ public sealed class GenSharpChatClient : IChatClient
         : role == MChatRole.Assistant ? GChatRole.Assistant
         : throw new NotSupportedException($"chat role '{role}' is not supported; GenSharp chat templates render system, user and assistant messages");
 
-    static ChatFinishReason Finish(GenerationResult r) => r.FinishReason == "stop" ? ChatFinishReason.Stop : ChatFinishReason.Length;
+    // Only the token limit is Length; a stop sequence, and any end-of-sequence reason a tokenizer adds, is Stop.
+    static ChatFinishReason Finish(GenerationResult r) => r.FinishReason == "length" ? ChatFinishReason.Length : ChatFinishReason.Stop;
 
     static UsageDetails Usage(GenerationResult r) => new()
     {

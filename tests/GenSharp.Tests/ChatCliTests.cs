@@ -75,4 +75,27 @@ public class ChatCliTests
         Assert.Contains("not in the character vocabulary", odd.Err);
         Assert.Single(Stats.Matches(odd.Err));
     }
+
+    [Fact]
+    public async Task ChatClientOpensACheckpointAsInTheReadme()
+    {
+        var run = TinyChatCheckpoint();
+        var notices = new List<string>();
+        using Microsoft.Extensions.AI.IChatClient client = GenSharp.Extensions.AI.GenSharpChatClient.Open(run, notice: notices.Add);
+        Assert.Contains(notices, n => n.Contains("'plain'"));                        // detected from the folder, with its notice
+        var options = new Microsoft.Extensions.AI.ChatOptions { Temperature = 0.7f, TopP = 0.9f, MaxOutputTokens = 12, Seed = 42, StopSequences = ["\n\n"] };
+        var history = new List<Microsoft.Extensions.AI.ChatMessage>
+        {
+            new(Microsoft.Extensions.AI.ChatRole.System, "Be brief."), new(Microsoft.Extensions.AI.ChatRole.User, "hi"),
+        };
+        var reply = await client.GetResponseAsync(history, options);
+        Assert.Equal("System: Be brief.\nUser: hi\nAssistant:".Length, reply.Usage!.InputTokenCount);
+        Microsoft.Extensions.AI.ChatResponseExtensions.AddMessages(history, reply);
+        history.Add(new(Microsoft.Extensions.AI.ChatRole.User, "ok"));
+        var streamed = new System.Text.StringBuilder();
+        await foreach (var update in client.GetStreamingResponseAsync(history, options)) streamed.Append(update.Text);
+        var again = await client.GetResponseAsync(history, options);
+        Assert.Equal(again.Text, streamed.ToString());
+        Assert.Equal("run", Microsoft.Extensions.AI.ChatClientExtensions.GetService<Microsoft.Extensions.AI.ChatClientMetadata>(client)!.DefaultModelId);
+    }
 }
