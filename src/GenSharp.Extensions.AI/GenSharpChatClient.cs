@@ -105,10 +105,11 @@ public sealed class GenSharpChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<MChatMessage> messages, ChatOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        var (prompt, gen) = Prepare(messages, options);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Inside the gate: tokenizers keep caches that are not safe to share between threads.
+            var (prompt, gen) = Prepare(messages, options);
             var results = new GenerationResult[1];
             // Decoding is compute-bound: keep it off the caller's thread.
             await Task.Run(() => { foreach (var _ in _generator.Run(new[] { prompt.Text }, gen, results, cancellationToken)) { } },
@@ -135,10 +136,11 @@ public sealed class GenSharpChatClient : IChatClient
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<MChatMessage> messages,
         ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (prompt, gen) = Prepare(messages, options);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Inside the gate: tokenizers keep caches that are not safe to share between threads.
+            var (prompt, gen) = Prepare(messages, options);
             string responseId = NewId(), messageId = NewId();
             var results = new GenerationResult[1];
             using var pieces = _generator.Run(new[] { prompt.Text }, gen, results, cancellationToken).GetEnumerator();
