@@ -38,6 +38,11 @@ public class ChatTemplateTests
         Assert.Equal("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>",
             ChatTemplates.Llama3.Render(new[] { ChatMessage.User("  Hi \n") }, addGenerationPrompt: false));
         Assert.Contains("<|eot_id|>", ChatTemplates.Llama3.StopSequences);
+        // For tokenizers whose caller puts the start-of-sequence token first, the prefix is left out.
+        Assert.Equal("<|begin_of_text|>", ChatTemplates.Llama3.BeginOfText);
+        Assert.Equal("<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+            ChatTemplates.Llama3.Render(new[] { ChatMessage.User("Hi") }, beginOfText: false));
+        Assert.Equal("", ChatTemplates.ChatML.BeginOfText);
     }
 
     [Fact]

@@ -19,9 +19,14 @@ public sealed record ChatPrompt(string Text, int Tokens, IReadOnlyList<ChatMessa
     public static int Budget(int contextLength, int maxNewTokens) =>
         Math.Max(1, contextLength - Math.Min(Math.Max(0, maxNewTokens), contextLength / 2));
 
-    /// <summary>Renders <paramref name="messages"/>, dropping the fewest oldest turns that make the prompt fit <paramref name="budget"/> tokens.</summary>
+    /// <summary>
+    /// Renders <paramref name="messages"/>, dropping the fewest oldest turns that make the prompt fit
+    /// <paramref name="budget"/> tokens. The template's begin-of-text prefix is left out when the tokenizer's
+    /// caller puts the start-of-sequence token first anyway (see <see cref="TokenizerAddsBeginOfText"/>).
+    /// </summary>
     public static ChatPrompt Fit(IChatTemplate template, ITokenizer tokenizer, IReadOnlyList<ChatMessage> messages, int budget)
     {
+        bool beginOfText = !TokenizerAddsBeginOfText(tokenizer);
         if (budget < 1) throw new GenSharpException($"the prompt budget must be ≥ 1 token, got {budget}");
         int pinned = 0;
         while (pinned < messages.Count && messages[pinned].Role == ChatRole.System) pinned++;
@@ -33,11 +38,18 @@ public sealed record ChatPrompt(string Text, int Tokens, IReadOnlyList<ChatMessa
         foreach (int s in starts)
         {
             var kept = messages.Take(pinned).Concat(messages.Skip(s)).ToArray();
-            var text = template.Render(kept);
+            var text = template.Render(kept, addGenerationPrompt: true, beginOfText);
             int tokens = tokenizer.Encode(text).Length;
             last = new ChatPrompt(text, tokens, kept, s - pinned, tokens > budget);
             if (tokens <= budget) return last;
         }
         return last!;
     }
+
+    /// <summary>
+    /// Whether text generation puts the tokenizer's start-of-sequence token before every prompt. GenSharp's
+    /// own char and BPE tokenizers have none; tokenizers of pretrained models may (Llama-3's adds
+    /// <c>&lt;|begin_of_text|&gt;</c>), and then the template must not render it again.
+    /// </summary>
+    internal static bool TokenizerAddsBeginOfText(ITokenizer tokenizer) => false;
 }

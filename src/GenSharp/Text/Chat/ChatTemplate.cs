@@ -37,9 +37,11 @@ public sealed class ChatTemplate : IChatTemplate
     public string Name { get; }
     public IReadOnlyList<string> StopSequences { get; }
 
-    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true)
+    public string BeginOfText => _prefix;
+
+    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true, bool beginOfText = true)
     {
-        var sb = new StringBuilder(_prefix);
+        var sb = new StringBuilder(beginOfText ? _prefix : "");
         foreach (var m in messages)
             sb.Append(_header(m.Role)).Append(_trim ? m.Content.Trim() : m.Content).Append(_footer);
         if (addGenerationPrompt) sb.Append(_generationPrompt);

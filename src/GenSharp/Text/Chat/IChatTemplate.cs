@@ -13,9 +13,14 @@ public interface IChatTemplate
     /// <summary>Texts that end the assistant's reply (the end-of-turn marker and the start of the next turn).</summary>
     IReadOnlyList<string> StopSequences { get; }
 
+    /// <summary>Text put once before the first message (Llama-3's <c>&lt;|begin_of_text|&gt;</c>), or empty.</summary>
+    string BeginOfText { get; }
+
     /// <summary>
     /// The conversation as text; with <paramref name="addGenerationPrompt"/>, followed by the opening of
-    /// an assistant turn so the model's continuation is the reply.
+    /// an assistant turn so the model's continuation is the reply. Without <paramref name="beginOfText"/>
+    /// the <see cref="BeginOfText"/> prefix is left out, for tokenizers whose caller puts the
+    /// start-of-sequence token first anyway (it would otherwise appear twice).
     /// </summary>
-    string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true);
+    string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true, bool beginOfText = true);
 }
