@@ -108,6 +108,9 @@ public class ChatTemplateTests
         Assert.Contains("does not run Jinja", odd.Notice);
         Assert.Contains("'chatml'", odd.Notice);
         Assert.DoesNotContain("\n", odd.Notice);
+        var eos = ChatTemplates.FromFolder(Folder("{\"eos_token\": {\"content\": \"\\u003C|eot_id|\\u003E\"}}"));   // no template; Llama-3's end of turn, escaped
+        Assert.Same(ChatTemplates.Llama3, eos.Template);
+        Assert.Contains("has no chat template", eos.Notice);
         var none = ChatTemplates.FromFolder(TestData.TempDir());                    // a GenSharp checkpoint: no tokenizer_config.json
         Assert.Same(ChatTemplates.Plain, none.Template);
         Assert.Contains("'plain'", none.Notice);

@@ -107,14 +107,25 @@ public static class ChatTemplates
             $"{folder} has no chat template ({Hint}); using the built-in '{f.Name}' template");
     }
 
-    /// <summary>ChatML or Llama-3 when their special tokens appear anywhere in the tokenizer config (e.g. its added tokens), else plain.</summary>
+    /// <summary>ChatML or Llama-3 when their special tokens appear anywhere in the tokenizer config (e.g. its added tokens or eos_token), else plain.</summary>
     static IChatTemplate Fallback(string? configText)
     {
         if (configText is null) return Plain;
-        if (configText.Contains("<|im_start|>", StringComparison.Ordinal)) return ChatML;
-        if (configText.Contains("<|start_header_id|>", StringComparison.Ordinal)) return Llama3;
+        // Search the decoded strings: JSON writers may escape '<' and '>' (\u003C).
+        try { configText = string.Join("\n", Strings(JsonNode.Parse(configText))); }
+        catch (JsonException) { }
+        if (configText.Contains("<|im_start|>", StringComparison.Ordinal) || configText.Contains("<|im_end|>", StringComparison.Ordinal)) return ChatML;
+        if (configText.Contains("<|start_header_id|>", StringComparison.Ordinal) || configText.Contains("<|eot_id|>", StringComparison.Ordinal)) return Llama3;
         return Plain;
     }
+
+    static IEnumerable<string> Strings(JsonNode? node) => node switch
+    {
+        JsonObject o => o.SelectMany(kv => Strings(kv.Value).Prepend(kv.Key)),
+        JsonArray a => a.SelectMany(Strings),
+        JsonValue v when v.TryGetValue<string>(out var s) => new[] { s },
+        _ => Array.Empty<string>(),
+    };
 
     /// <summary>
     /// The <c>chat_template</c> of a tokenizer config: a string, or a list of <c>{name, template}</c>
