@@ -62,6 +62,13 @@ public static class CliApp
             "several --prompt run as one batch; temperature 0 = greedy; last line is JSON (tokens/s, time to first token)",
             new[] { "prompt", "max-tokens", "temperature", "top-k", "top-p", "min-p", "repetition-penalty", "stop", "seed" },
             new[] { "no-cache" }, Generate),
+        new("chat", "gensharp chat CKPT [--system TEXT] [--template chatml|llama3|plain] [--max-tokens 200] [--temperature 0.7] [--top-k K]\n" +
+            "               [--top-p P] [--min-p P] [--repetition-penalty R] [--seed N] [--stats] [--device cpu|cuda]",
+            "talk to a text model: reads your messages from standard input (one per line), streams the replies and keeps the " +
+            "conversation (oldest turns dropped when it outgrows the context); /reset forgets it, /exit or end of input quits; " +
+            "template from the model folder's chat_template when recognised (ChatML, Llama-3), else a built-in; --stats prints token counts per reply",
+            new[] { "system", "template", "max-tokens", "temperature", "top-k", "top-p", "min-p", "repetition-penalty", "seed" },
+            new[] { "stats" }, Chat),
         new("score", "gensharp score CKPT --data PATH|embedded --out FILE.csv [--anomaly-class K] [--limit N] [--seed N]",
             "per-item anomaly score (negative log-likelihood or its bound, nats) on the test split; with --anomaly-class prints AUROC of K vs the rest",
             new[] { "data", "out", "anomaly-class", "limit", "seed" }, Array.Empty<string>(), Score),
@@ -467,6 +474,92 @@ public static class CliApp
             ["time_to_first_piece_ms"] = firstMs is { } f ? Math.Round(f, 1) : null,
             ["kv_cache"] = options.UseCache,
         }.ToJsonString());
+        return 0;
+    }
+
+    static int Chat(Args a)
+    {
+        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "chat"), DeviceOf(a));
+        var (lm, tokenizer) = TextWorkflows.Open(m);
+        var selection = GenSharp.Text.Chat.ChatTemplates.Select(a.Get("template"), m.Path);
+        if (selection.Notice is not null) Console.Error.WriteLine($"gensharp chat: {selection.Notice}");
+        else Console.Error.WriteLine($"gensharp chat: template {selection.Template.Name} (from {selection.Source})");
+        var options = new GenSharp.Sampling.GenerationOptions
+        {
+            MaxNewTokens = a.Int("max-tokens") ?? 200,
+            Temperature = a.Double("temperature") ?? 0.7,
+            TopK = a.Int("top-k") ?? 0,
+            TopP = a.Double("top-p") ?? 1.0,
+            MinP = a.Double("min-p") ?? 0.0,
+            RepetitionPenalty = a.Double("repetition-penalty") ?? 1.0,
+        };
+        options.Validate();
+        long seed = a.Long("seed") ?? 0;
+        var session = new GenSharp.Text.Chat.ChatSession(lm, tokenizer, selection.Template, a.Get("system"));
+        bool interactive = !Console.IsInputRedirected;
+        if (interactive) Console.Error.WriteLine("gensharp chat: type a message and press Enter; /reset forgets the conversation, /exit quits");
+        CancellationTokenSource? turn = null;
+        // Ctrl+C during a reply stops that reply only; at the prompt it ends the program as usual.
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (turn is { } t)
+            {
+                e.Cancel = true;
+                try { t.Cancel(); } catch (ObjectDisposedException) { }             // the reply just ended
+            }
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            for (int n = 0; ; n++)
+            {
+                if (interactive) { Console.Write("> "); Console.Out.Flush(); }
+                var line = Console.In.ReadLine();
+                if (line is null) break;                                                   // end of input
+                var text = line.Trim();
+                if (text.Length == 0) continue;
+                if (text == "/exit") break;
+                if (text == "/reset") { session.Reset(); Console.Error.WriteLine("gensharp chat: conversation forgotten"); continue; }
+                if (text.StartsWith('/') && !text.Contains(' '))
+                {
+                    Console.Error.WriteLine($"gensharp chat: unknown command {text}; commands: /reset, /exit");
+                    continue;
+                }
+                turn = new CancellationTokenSource();
+                try
+                {
+                    // Each turn its own seed, so a repeated message can get a new reply while a run stays repeatable.
+                    foreach (var piece in session.Reply(text, options with { Seed = seed + n },
+                                 notice => Console.Error.WriteLine($"gensharp chat: {notice}"), turn.Token))
+                    {
+                        Console.Write(piece);
+                        Console.Out.Flush();
+                    }
+                    Console.WriteLine();
+                    if (a.Has("stats") && session.LastReply is { } r)
+                        Console.Error.WriteLine($"gensharp chat: {r.PromptTokens} prompt tokens, {r.GeneratedTokens} generated, finish {r.FinishReason}, {session.History.Count} messages in history");
+                }
+                catch (OperationCanceledException)
+                {
+                    Console.WriteLine();
+                    Console.Error.WriteLine("gensharp chat: reply interrupted (not kept in the history)");
+                }
+                catch (GenSharpException e)
+                {
+                    Console.Error.WriteLine($"gensharp chat: {e.Message}");
+                }
+                finally
+                {
+                    var t = turn;
+                    turn = null;
+                    t.Dispose();
+                }
+            }
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
         return 0;
     }
 
