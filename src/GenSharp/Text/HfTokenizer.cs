@@ -22,6 +22,9 @@ namespace GenSharp.Text;
 /// splitters (Qwen2: Split + ByteLevel; SmolLM2: Digits + ByteLevel) whose composition is not one regex.
 /// Decoding is ours too: a token's bytes come from GPT-2's byte↔character table, which
 /// <see cref="ITokenizer.TokenBytes"/> needs per id for incremental decoding.
+/// NFC: GenSharp runs with InvariantGlobalization, where .NET's string.Normalize leaves non-ASCII text as it
+/// is; text that is already composed (what keyboards and most files give) encodes exactly, decomposed
+/// accents ("e" + U+0301) encode as their separate code points instead of the composed one.
 /// Not supported (a one-line error names it): models other than BPE, SentencePiece-style files
 /// (Metaspace "▁" + &lt;0xNN&gt; byte fallback: Llama-2, Mistral), normalizers other than NFC.
 /// Ignored: added tokens' lstrip/rstrip/single_word flags, <c>ignore_merges</c> (Llama-3; it only

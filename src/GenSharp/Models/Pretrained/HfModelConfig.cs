@@ -150,7 +150,7 @@ public sealed record HfModelConfig
     internal static double? Double(JsonObject j, string source, string key) => j[key] switch
     {
         null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>(),
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture),
         var other => throw new GenSharpException($"{source}: {key} must be a number, got {other.ToJsonString()}"),
     };
 
