@@ -121,12 +121,68 @@ public class HfTokenizerTests
         Assert.Equal(new[] { (int)'1', (int)'2' }, Load(TokenizerJson(smol)).Encode("12"));
     }
 
-    [Fact]
-    public void RefusesSentencePieceStyle()
+    /// <summary>
+    /// Llama-2 style: &lt;unk&gt; &lt;s&gt; &lt;/s&gt; = 0–2, &lt;0x00&gt;…&lt;0xFF&gt; = 3–258, then "▁" 259, "t" 260, "h" 261, "e" 262,
+    /// "▁t" 263, "he" 264, "▁the" 265, "a" 266; normalizer Prepend "▁" + Replace " " → "▁"; byte fallback.
+    /// </summary>
+    static JsonObject SentencePieceJson()
     {
-        var json = TokenizerJson(new JsonObject { ["type"] = "Metaspace", ["replacement"] = "▁" });
-        json["decoder"] = new JsonObject { ["type"] = "Sequence", ["decoders"] = new JsonArray(new JsonObject { ["type"] = "ByteFallback" }) };
-        var e = Assert.Throws<GenSharpException>(() => Load(json));
-        Assert.Contains("SentencePiece", e.Message);
+        var vocab = new JsonObject { ["<unk>"] = 0, ["<s>"] = 1, ["</s>"] = 2 };
+        for (int b = 0; b < 256; b++) vocab[$"<0x{b:X2}>"] = 3 + b;
+        string[] rest = { "▁", "t", "h", "e", "▁t", "he", "▁the", "a" };
+        for (int i = 0; i < rest.Length; i++) vocab[rest[i]] = 259 + i;
+        return new JsonObject
+        {
+            ["added_tokens"] = new JsonArray(
+                new JsonObject { ["id"] = 0, ["content"] = "<unk>", ["special"] = true },
+                new JsonObject { ["id"] = 1, ["content"] = "<s>", ["special"] = true },
+                new JsonObject { ["id"] = 2, ["content"] = "</s>", ["special"] = true }),
+            ["normalizer"] = new JsonObject
+            {
+                ["type"] = "Sequence",
+                ["normalizers"] = new JsonArray(
+                    new JsonObject { ["type"] = "Prepend", ["prepend"] = "▁" },
+                    new JsonObject { ["type"] = "Replace", ["pattern"] = new JsonObject { ["String"] = " " }, ["content"] = "▁" }),
+            },
+            ["pre_tokenizer"] = null,
+            ["decoder"] = new JsonObject { ["type"] = "Sequence", ["decoders"] = new JsonArray(new JsonObject { ["type"] = "ByteFallback" }) },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE", ["vocab"] = vocab, ["byte_fallback"] = true, ["unk_token"] = "<unk>",
+                ["merges"] = new JsonArray("▁ t", "h e", "▁t he"),
+            },
+        };
+    }
+
+    [Fact]
+    public void SentencePieceStyleWithByteFallback()
+    {
+        var dir = TestData.TempDir();
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), SentencePieceJson().ToJsonString());
+        File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"add_bos_token": true, "bos_token": "<s>", "eos_token": "</s>"}""");
+        var tok = HfTokenizer.Load(dir, 270);
+        Assert.Equal(new[] { 265 }, tok.Encode("the"));                         // "▁the"
+        Assert.Equal(new[] { 265, 259, 266 }, tok.Encode("the a"));             // "▁the" "▁" "a"
+        Assert.Equal(new[] { 259, 3 + 0xC3, 3 + 0xA9 }, tok.Encode("é"));       // "▁" then é's bytes as <0xC3> <0xA9>
+        Assert.Equal(new[] { 265, 2, 259, 266 }, tok.Encode("the</s>a"));       // the normalizer prepends "▁" to every segment
+        Assert.True(tok.AddBosToken);
+        Assert.Equal(1, tok.BosTokenId);
+        Assert.Equal(new[] { 2 }, tok.EosTokenIds);
+        foreach (var text in new[] { "the café 日本 🙂", "a  b\n" })
+        {
+            var ids = tok.Encode(text);
+            Assert.Equal(" " + text, tok.Decode(ids));                          // the prepended "▁" decodes as a leading space
+        }
+    }
+
+    [Fact]
+    public void RefusesOtherTokenizerModels()
+    {
+        var json = TokenizerJson();
+        ((JsonObject)json["model"]!)["type"] = "Unigram";
+        Assert.Contains("Unigram", Assert.Throws<GenSharpException>(() => Load(json)).Message);
+        json = TokenizerJson(new JsonObject { ["type"] = "Whitespace" });
+        json["decoder"] = null;
+        Assert.Contains("ByteLevel", Assert.Throws<GenSharpException>(() => Load(json)).Message);
     }
 }

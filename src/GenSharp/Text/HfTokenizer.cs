@@ -8,7 +8,8 @@ using MlBpeOptions = Microsoft.ML.Tokenizers.BpeOptions;
 namespace GenSharp.Text;
 
 /// <summary>
-/// A Hugging Face <c>tokenizer.json</c> of the byte-level BPE kind (GPT-2, Qwen2, Llama-3, SmolLM2), with
+/// A Hugging Face <c>tokenizer.json</c> of the byte-level BPE kind (GPT-2, Qwen2, Llama-3, SmolLM2) or the
+/// SentencePiece-converted Metaspace BPE kind (Llama-2, Mistral, TinyLlama; see <see cref="MetaspaceBpe"/>), with
 /// the special tokens of <c>tokenizer_config.json</c>. Added tokens written in the text ("&lt;|im_start|&gt;")
 /// encode to their single ids and decode back to their text.
 /// </summary>
@@ -25,8 +26,11 @@ namespace GenSharp.Text;
 /// NFC: GenSharp runs with InvariantGlobalization, where .NET's string.Normalize leaves non-ASCII text as it
 /// is; text that is already composed (what keyboards and most files give) encodes exactly, decomposed
 /// accents ("e" + U+0301) encode as their separate code points instead of the composed one.
-/// Not supported (a one-line error names it): models other than BPE, SentencePiece-style files
-/// (Metaspace "▁" + &lt;0xNN&gt; byte fallback: Llama-2, Mistral), normalizers other than NFC.
+/// SentencePiece-style files (Metaspace "▁", &lt;0xNN&gt; byte fallback) are encoded by our <see cref="MetaspaceBpe"/>
+/// (Microsoft.ML.Tokenizers reads them only as protobuf <c>tokenizer.model</c>); their text is cut before each
+/// run of "▁" that follows another character, and decoding keeps the leading space of the prepended "▁".
+/// Not supported (a one-line error names it): models other than BPE (WordPiece, Unigram, WordLevel), other
+/// normalizers and pre-tokenizers.
 /// Ignored: added tokens' lstrip/rstrip/single_word flags, <c>ignore_merges</c> (Llama-3; it only
 /// matters for words whose merges do not rebuild their own vocabulary entry).
 /// </remarks>
@@ -38,7 +42,10 @@ public sealed class HfTokenizer : ITokenizer
     static readonly char[] ByteToChar = BuildByteToChar();
     static readonly Dictionary<char, byte> CharToByte = ByteToChar.Select((c, b) => (c, (byte)b)).ToDictionary(p => p.c, p => p.Item2);
 
-    readonly MlBpe _bpe;
+    readonly MlBpe? _bpe;
+    readonly MetaspaceBpe? _spm;
+    readonly string? _prepend;                         // SentencePiece style: "▁" put before every segment (or the first only)
+    readonly bool _prependFirstOnly;
     readonly byte[][] _bytes;
     readonly List<Regex> _splitters;
     readonly bool _addPrefixSpace;
@@ -48,10 +55,13 @@ public sealed class HfTokenizer : ITokenizer
     readonly Dictionary<string, int[]> _cache = new(StringComparer.Ordinal);
     readonly JsonObject _source;
 
-    HfTokenizer(MlBpe bpe, byte[][] bytes, List<Regex> splitters, bool addPrefixSpace, bool nfc,
-        IEnumerable<(string, int)> added, JsonObject source)
+    HfTokenizer(MlBpe? bpe, byte[][] bytes, List<Regex> splitters, bool addPrefixSpace, bool nfc,
+        IEnumerable<(string, int)> added, JsonObject source, MetaspaceBpe? spm = null, string? prepend = null, bool prependFirstOnly = false)
     {
         _bpe = bpe;
+        _spm = spm;
+        _prepend = prepend;
+        _prependFirstOnly = prependFirstOnly;
         _bytes = bytes;
         _splitters = splitters;
         _addPrefixSpace = addPrefixSpace;
@@ -78,8 +88,9 @@ public sealed class HfTokenizer : ITokenizer
     public int? IdOf(string token)
     {
         foreach (var (t, id) in _added) if (t == token) return id;
+        if (_spm is not null) return _spm.Vocabulary.TryGetValue(token, out int sid) ? sid : null;
         var mapped = string.Concat(Encoding.UTF8.GetBytes(token).Select(b => ByteToChar[b]));
-        return _bpe.Vocabulary.TryGetValue(mapped, out int v) ? v : null;
+        return _bpe!.Vocabulary.TryGetValue(mapped, out int v) ? v : null;
     }
 
     public int[] Encode(string text)
@@ -101,6 +112,11 @@ public sealed class HfTokenizer : ITokenizer
     {
         if (segment.Length == 0) return;
         if (_nfc) segment = segment.Normalize(NormalizationForm.FormC);
+        if (_spm is not null)
+        {
+            EncodeMetaspace(segment, ids, atStart);
+            return;
+        }
         if (_addPrefixSpace && atStart && !char.IsWhiteSpace(segment[0])) segment = " " + segment;
         IEnumerable<string> pieces = new[] { segment };
         foreach (var splitter in _splitters)
@@ -115,6 +131,28 @@ public sealed class HfTokenizer : ITokenizer
             ids.AddRange(pieceIds);
         }
     }
+
+    /// <summary>
+    /// SentencePiece style: spaces become "▁", a "▁" goes first, and the text is cut before each run of "▁" that
+    /// follows another character (these vocabularies hold no token with "▁" after another character, so no
+    /// merge crosses the cut; it keeps BPE's quadratic loop to word-sized pieces).
+    /// </summary>
+    void EncodeMetaspace(string segment, List<int> ids, bool atStart)
+    {
+        segment = segment.Replace(" ", MetaspaceBpe.Space);
+        if (_prepend is not null && (atStart || !_prependFirstOnly)) segment = _prepend + segment;
+        foreach (Match m in SpacePieces.Matches(segment))
+        {
+            if (!_cache.TryGetValue(m.Value, out var pieceIds))
+            {
+                pieceIds = _spm!.Encode(m.Value);
+                if (_cache.Count < 1_000_000) _cache[m.Value] = pieceIds;
+            }
+            ids.AddRange(pieceIds);
+        }
+    }
+
+    static readonly Regex SpacePieces = new("▁*[^▁]+|▁+", RegexOptions.Compiled | RegexOptions.CultureInvariant);
 
     /// <summary>HF's Split with behavior "Isolated": every match is a piece and so is every gap between matches.</summary>
     static IEnumerable<string> SplitIsolated(Regex regex, string text)
@@ -177,9 +215,8 @@ public sealed class HfTokenizer : ITokenizer
         {
             bool sentencePiece = Mentions(json["pre_tokenizer"], "Metaspace") || Mentions(json["decoder"], "ByteFallback")
                 || Mentions(json["normalizer"], "Prepend") || model["byte_fallback"]?.GetValue<bool>() == true;
-            throw new GenSharpException(sentencePiece
-                ? $"{source} is a SentencePiece-style BPE (Metaspace \"▁\" with <0xNN> byte fallback, as in Llama-2 and Mistral), which GenSharp does not read yet; use a model with a byte-level BPE tokenizer (GPT-2, Qwen2, Llama-3, SmolLM2)"
-                : $"{source} has no ByteLevel pre-tokenizer or decoder; GenSharp reads byte-level BPE tokenizers only (GPT-2, Qwen2, Llama-3, SmolLM2)");
+            if (sentencePiece) return FromSentencePieceJson(json, model, tokenizerConfig, vocabSize, extraEosIds, source);
+            throw new GenSharpException($"{source} has no ByteLevel pre-tokenizer or decoder and is not SentencePiece-style (Metaspace); GenSharp reads byte-level BPE (GPT-2, Qwen2, Llama-3, SmolLM2) and Metaspace BPE (Llama-2, Mistral)");
         }
         bool nfc = false;
         if (json["normalizer"] is JsonObject norm)
@@ -225,6 +262,69 @@ public sealed class HfTokenizer : ITokenizer
         var tok = new HfTokenizer(bpe, bytes, splitters, addPrefixSpace, nfc, added, json);
         tok.ReadSpecials(json, tokenizerConfig, extraEosIds ?? Array.Empty<int>(), source);
         return tok;
+    }
+
+    /// <summary>SentencePiece-converted BPE: Metaspace "▁" for spaces, &lt;0xNN&gt; byte fallback (Llama-2, Mistral, TinyLlama).</summary>
+    static HfTokenizer FromSentencePieceJson(JsonObject json, JsonObject model, JsonObject tokenizerConfig, int vocabSize,
+        IEnumerable<int>? extraEosIds, string source)
+    {
+        string? prepend = null;
+        bool firstOnly = false;
+        // Newer files: normalizer Sequence [Prepend "▁", Replace " " → "▁"]; older: pre_tokenizer Metaspace.
+        foreach (var n in Flatten(json["normalizer"], "normalizers"))
+        {
+            var t = n["type"]?.GetValue<string>();
+            if (t == "Prepend") prepend = n["prepend"]?.GetValue<string>();
+            else if (t == "Replace" && n["pattern"]?["String"]?.GetValue<string>() == " " && n["content"]?.GetValue<string>() == MetaspaceBpe.Space) { }
+            else throw new GenSharpException($"{source}: normalizer \"{t}\" is not supported in a SentencePiece-style tokenizer (Prepend, Replace \" \" → \"▁\")");
+        }
+        foreach (var p in Flatten(json["pre_tokenizer"], "pretokenizers"))
+        {
+            var t = p["type"]?.GetValue<string>();
+            if (t != "Metaspace") throw new GenSharpException($"{source}: pre-tokenizer \"{t}\" is not supported in a SentencePiece-style tokenizer (Metaspace)");
+            var scheme = p["prepend_scheme"]?.GetValue<string>() ?? ((p["add_prefix_space"]?.GetValue<bool>() ?? true) ? "always" : "never");
+            prepend = scheme == "never" ? null : MetaspaceBpe.Space;
+            firstOnly = scheme == "first";
+        }
+        var vocabNode = model["vocab"] as JsonObject ?? throw new GenSharpException($"{source}: model.vocab must be an object of token → id");
+        var vocab = new Dictionary<string, int>(vocabNode.Count, StringComparer.Ordinal);
+        foreach (var (token, id) in vocabNode) vocab[token] = id!.GetValue<int>();
+        var merges = new List<(string, string)>();
+        foreach (var m in model["merges"] as JsonArray ?? new JsonArray())
+        {
+            if (m is JsonArray { Count: 2 } pair) merges.Add((pair[0]!.GetValue<string>(), pair[1]!.GetValue<string>()));
+            else
+            {
+                var text = m!.GetValue<string>();
+                int cut = text.IndexOf(' ', 1);                                  // tokens hold "▁", never a space
+                if (cut < 0) throw new GenSharpException($"{source}: merge \"{text}\" is not \"a b\"");
+                merges.Add((text[..cut], text[(cut + 1)..]));
+            }
+        }
+        int? unk = model["unk_token"]?.GetValue<string>() is { } u && vocab.TryGetValue(u, out int uid) ? uid : null;
+        var spm = new MetaspaceBpe(vocab, merges, model["byte_fallback"]?.GetValue<bool>() ?? false, unk, source);
+        var added = new List<(string, int)>();
+        foreach (var a in json["added_tokens"] as JsonArray ?? new JsonArray())
+            if (a?["content"]?.GetValue<string>() is { Length: > 0 } content && a["id"]?.GetValue<int>() is { } i) added.Add((content, i));
+        int size = Math.Max(vocabSize, Math.Max(vocab.Count == 0 ? 0 : vocab.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(x => x.Item2) + 1));
+        var bytes = new byte[size][];
+        for (int i = 0; i < size; i++) bytes[i] = Array.Empty<byte>();
+        foreach (var (token, id) in vocab) bytes[id] = MetaspaceBpe.TokenBytes(token);
+        foreach (var (content, id) in added) bytes[id] = Encoding.UTF8.GetBytes(content);
+        var tok = new HfTokenizer(null, bytes, new List<Regex>(), false, false, added, json, spm, prepend, firstOnly);
+        tok.ReadSpecials(json, tokenizerConfig, extraEosIds ?? Array.Empty<int>(), source);
+        return tok;
+    }
+
+    static IEnumerable<JsonObject> Flatten(JsonNode? node, string listKey)
+    {
+        if (node is not JsonObject o) yield break;
+        if (o["type"]?.GetValue<string>() == "Sequence")
+        {
+            foreach (var child in o[listKey] as JsonArray ?? new JsonArray())
+                foreach (var x in Flatten(child, listKey)) yield return x;
+        }
+        else yield return o;
     }
 
     void ReadSpecials(JsonObject json, JsonObject config, IEnumerable<int> extraEos, string source)
