@@ -50,15 +50,16 @@ public static class CliApp
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: the sampler the quality metrics use\n" +
             "               [--inpaint-mask top|bottom|left|right|center|random|FILE.png [--resample R] [--jump J]]   diffusion: inpaint N test images, score vs the originals\n" +
             "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]\n" +
-            "       gensharp eval CKPT --data FILE.txt [--batch-size 32]         text (gpt): loss on the held-out last 10% (nats/token), perplexity, bits/char",
+            "       gensharp eval CKPT|HF_FOLDER --data FILE.txt [--batch-size 32] [--context N]   text (gpt, or a Hugging Face gpt2/llama/qwen2/mistral folder):\n" +
+            "               loss on the held-out last 10% (nats/token), perplexity, bits/char",
             "the family's own test metrics (likelihood in nats and bits/dim; classifier: accuracy) and, with --classifier, " +
             "sample quality (FD-cls, KID, precision/recall, class shares, memorisation, images/s) of N samples vs N test images; last line is JSON",
-            new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "samples", "scheduler", "steps", "eta", "guidance-scale",
+            new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "context", "samples", "scheduler", "steps", "eta", "guidance-scale",
                     "inpaint-mask", "resample", "jump" },
             new[] { "no-memorisation", "quality-only" }, Eval),
-        new("generate", "gensharp generate CKPT --prompt TEXT [--prompt TEXT ...] [--max-tokens 200] [--temperature 1] [--top-k K] [--top-p P]\n" +
+        new("generate", "gensharp generate CKPT|HF_FOLDER --prompt TEXT [--prompt TEXT ...] [--max-tokens 200] [--temperature 1] [--top-k K] [--top-p P]\n" +
             "               [--min-p P] [--repetition-penalty R] [--stop S ...] [--seed N] [--no-cache] [--device cpu|cuda]",
-            "generate text with a text checkpoint (gpt), printed as it is decoded (KV cache; --no-cache recomputes the window); " +
+            "generate text with a text checkpoint (gpt) or a Hugging Face model folder (gpt2, llama, qwen2, mistral; stops at its end-of-sequence token), printed as it is decoded (KV cache; --no-cache recomputes the window); " +
             "several --prompt run as one batch; temperature 0 = greedy; last line is JSON (tokens/s, time to first token)",
             new[] { "prompt", "max-tokens", "temperature", "top-k", "top-p", "min-p", "repetition-penalty", "stop", "seed" },
             new[] { "no-cache" }, Generate),
@@ -377,6 +378,7 @@ public static class CliApp
         string? classifierPath = a.Get("classifier"), samplesPath = a.Get("samples");
         if (classifierPath is null && samplesPath is null && a.Positionals.Count == 1)
         {
+            if (GenSharp.Models.Pretrained.HfModelFolder.IsHfFolder(a.Positionals[0])) return EvalText(a, a.Positionals[0]);
             var dir = GenSharp.Checkpoints.CheckpointFolder.Resolve(a.Positionals[0]);
             if (ModelLoader.ReadManifest(dir).Family is ITextFamily) return EvalText(a, dir);
         }
@@ -416,14 +418,16 @@ public static class CliApp
     {
         foreach (var flag in new[] { "limit", "k", "seed", "n", "scheduler", "steps", "eta", "guidance-scale" })
             if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to text checkpoints");
-        using var m = ModelLoader.Load(dir, DeviceOf(a));
-        var (lm, tokenizer) = TextWorkflows.Open(m);
+        using var m = TextWorkflows.Load(dir, DeviceOf(a));
+        var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var data = a.Require("data", "eval");
-        var r = TextWorkflows.Evaluate(lm, tokenizer, data, a.Int("batch-size") ?? 32);
+        // Pretrained contexts run to 32k+ tokens: score 1024-token windows unless --context says otherwise.
+        int context = a.Int("context") ?? (m.Pretrained ? Math.Min(lm.ContextLength, 1024) : lm.ContextLength);
+        var r = TextWorkflows.Evaluate(lm, tokenizer, data, a.Int("batch-size") ?? (m.Pretrained ? 8 : 32), context);
         Console.WriteLine($"validation: the last 10% of {data} ({r["val_tokens"]} predicted tokens, {tokenizer.Kind.ToString().ToLowerInvariant()} tokenizer, " +
-            $"context {lm.ContextLength}, disjoint windows); loss in nats/token, perplexity = e^loss, bits/char = total bits / characters");
+            $"context {context}, disjoint windows); loss in nats/token, perplexity = e^loss, bits/char = total bits / characters");
         Console.WriteLine($"val loss {r["val_loss"]:F4} nats/token · perplexity {r["val_perplexity"]:F3} · {r["val_bits_per_char"]:F4} bits/char · {r["tokens_per_s"]:F0} tokens/s");
-        var json = new JsonObject { ["family"] = m.Family.Name, ["checkpoint"] = m.Path, ["step"] = m.Step, ["data"] = data };
+        var json = new JsonObject { ["family"] = m.Name, ["checkpoint"] = m.Path, ["step"] = m.Step, ["data"] = data, ["context"] = context };
         foreach (var (k, v) in r) json[k] = double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         Console.WriteLine(json.ToJsonString());
         return 0;
@@ -431,9 +435,10 @@ public static class CliApp
 
     static int Generate(Args a)
     {
-        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "generate"), DeviceOf(a));
-        var (lm, tokenizer) = TextWorkflows.Open(m);
+        using var m = TextWorkflows.Load(a.Positional("a checkpoint folder or Hugging Face model folder", "generate"), DeviceOf(a));
+        var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var prompts = a.All("prompt");
+        if (prompts.Count == 0 && tokenizer.AddBosToken) prompts = new[] { "" };    // the start-of-sequence token is prompt enough
         if (prompts.Count == 0) throw new GenSharpException("'generate' needs --prompt TEXT; see 'gensharp generate --help'");
         var options = new GenSharp.Sampling.GenerationOptions
         {
@@ -466,7 +471,7 @@ public static class CliApp
         long generated = results.Sum(r => (long)r.GeneratedTokens);
         Console.WriteLine(new JsonObject
         {
-            ["family"] = m.Family.Name, ["checkpoint"] = m.Path, ["step"] = m.Step,
+            ["family"] = m.Name, ["checkpoint"] = m.Path, ["step"] = m.Step,
             ["sequences"] = prompts.Count, ["generated_tokens"] = generated,
             ["finish_reasons"] = new JsonArray(results.Select(r => (JsonNode)JsonValue.Create(r.FinishReason)!).ToArray()),
             ["seconds"] = Math.Round(seconds, 3),

@@ -5,8 +5,9 @@ namespace GenSharp.Models;
 
 /// <summary>
 /// Keys and values of every attention layer for the tokens seen so far, so decoding feeds only the
-/// new token instead of the whole sequence. Buffers of (B, H, MaxLength, D) per layer are allocated on
-/// first use and filled in place; they live outside any dispose scope until the cache is disposed.
+/// new token instead of the whole sequence. Buffers of (B, H, capacity, D) per layer are allocated on
+/// first use, filled in place and doubled when full (up to MaxLength); H is the model's key/value heads
+/// (fewer than its query heads under grouped-query attention); they live outside any dispose scope until the cache is disposed.
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -35,12 +36,27 @@ public sealed class KvCache : IDisposable
         long t = k.shape[2];
         if (Length + t > MaxLength)
             throw new InvalidOperationException($"KV cache holds {MaxLength} tokens; {Length} cached + {t} new do not fit");
-        if (_layers[layer] is not { } buffers || buffers.K.shape[0] != k.shape[0])
+        long need = Length + t;
+        if (_layers[layer] is not { } buffers || buffers.K.shape[0] != k.shape[0] || buffers.K.shape[1] != k.shape[1] || buffers.K.shape[2] < need)
         {
-            if (_layers[layer] is { } old) { old.K.Dispose(); old.V.Dispose(); }
-            var shape = new[] { k.shape[0], k.shape[1], MaxLength, k.shape[3] };
-            buffers = (torch.zeros(shape, k.dtype, k.device).DetachFromDisposeScope(),
-                       torch.zeros(shape, v.dtype, v.device).DetachFromDisposeScope());
+            // Grow by doubling (from 256 tokens) up to MaxLength, so a model with a long context (32k, 128k)
+            // does not reserve it all for a short conversation; the cached tokens move to the new buffers.
+            long capacity = Math.Min(MaxLength, Math.Max(need, Math.Max(256, 2 * (_layers[layer]?.K.shape[2] ?? 0))));
+            var shape = new[] { k.shape[0], k.shape[1], capacity, k.shape[3] };
+            var grown = (torch.zeros(shape, k.dtype, k.device).DetachFromDisposeScope(),
+                         torch.zeros(shape, v.dtype, v.device).DetachFromDisposeScope());
+            if (_layers[layer] is { } old)
+            {
+                if (Length > 0 && old.K.shape[0] == k.shape[0] && old.K.shape[1] == k.shape[1])
+                    using (torch.no_grad())
+                    {
+                        grown.Item1.narrow(2, 0, Length).copy_(old.K.narrow(2, 0, Length));
+                        grown.Item2.narrow(2, 0, Length).copy_(old.V.narrow(2, 0, Length));
+                    }
+                old.K.Dispose();
+                old.V.Dispose();
+            }
+            buffers = grown;
             _layers[layer] = buffers;
         }
         using (torch.no_grad())

@@ -12,7 +12,9 @@ namespace GenSharp.Sampling;
 /// decoded. A batch of prompts runs in lockstep: all rows are fed their shortest common prompt length
 /// at once, then one position per step, where a row whose prompt is longer is fed its next prompt token
 /// instead of a sampled one, so no padding or attention mask is needed and every row gets exactly what
-/// it would get alone.
+/// it would get alone. When the tokenizer asks for it (<see cref="ITokenizer.AddBosToken"/>) each prompt starts
+/// with its start-of-sequence token, so an empty prompt is fine; a row that generates one of the tokenizer's
+/// <see cref="ITokenizer.EosTokenIds"/> stops with finish reason "stop".
 /// </summary>
 /// <remarks>
 /// With the KV cache each step feeds one token. When the cache is full (the context is used up) it is
@@ -62,10 +64,13 @@ public sealed class TextGenerator
         options.Validate();
         if (prompts.Count == 0) throw new GenSharpException("give at least one prompt");
         int context = _model.ContextLength;
+        int? bos = _tokenizer.AddBosToken ? _tokenizer.BosTokenId : null;
+        var eos = _tokenizer.EosTokenIds.ToHashSet();
         var promptIds = prompts.Select(p =>
         {
-            if (string.IsNullOrEmpty(p)) throw new GenSharpException("the prompt must not be empty (the model has no start-of-text token); give --prompt TEXT");
-            var ids = _tokenizer.Encode(p);
+            if (string.IsNullOrEmpty(p) && bos is null) throw new GenSharpException("the prompt must not be empty (the model has no start-of-text token); give --prompt TEXT");
+            var ids = _tokenizer.Encode(p ?? "");
+            if (bos is { } b) ids = ids.Prepend(b).ToArray();                   // the tokenizer asks for a start-of-sequence token
             return ids.Length > context ? ids[^context..] : ids;               // the model cannot see further back
         }).ToArray();
         int rows = promptIds.Length;
@@ -103,7 +108,7 @@ public sealed class TextGenerator
                         int token = inPrompt ? promptIds[r][length] : (int)next[r];
                         seqs[r].Add(token);
                         if (inPrompt || state[r].Done) continue;
-                        var text = state[r].Push(token, options, maxStop);
+                        var text = eos.Contains(token) ? state[r].EndOfSequence() : state[r].Push(token, options, maxStop);
                         if (text.Length > 0) pieces.Add(new TextPiece(r, text));
                     }
                 }
@@ -207,6 +212,16 @@ public sealed class TextGenerator
                 return Take(_text.Length);
             }
             return Take(_text.Length - HeldBack(o.StopSequences));
+        }
+
+        /// <summary>The model generated an end-of-sequence token: the row stops (its text is not added); returns what became final.</summary>
+        public string EndOfSequence()
+        {
+            Generated++;
+            Done = true;
+            FinishReason = "stop";
+            _text.Append(decoder.Flush());
+            return Take(_text.Length);
         }
 
         /// <summary>Whatever was not handed out yet (only non-empty when the loop ended early).</summary>

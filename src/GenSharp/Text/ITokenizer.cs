@@ -23,4 +23,13 @@ public interface ITokenizer
 
     /// <summary>The JSON form written to a checkpoint's <c>tokenizer.json</c>.</summary>
     JsonObject ToJson();
+
+    /// <summary>Id of the beginning-of-sequence token, or null when the tokenizer has none.</summary>
+    int? BosTokenId => null;
+
+    /// <summary>True when a sequence starts with <see cref="BosTokenId"/> (the text generator puts it before the prompt).</summary>
+    bool AddBosToken => false;
+
+    /// <summary>Ids that end a sequence: a generated one stops the row with finish reason "stop" (empty: none).</summary>
+    IReadOnlyList<int> EosTokenIds => Array.Empty<int>();
 }

@@ -7,4 +7,6 @@ public enum TokenizerKind
     Char,
     /// <summary>Byte-level byte-pair encoding learned on the training text (<see cref="BpeTokenizer"/>).</summary>
     Bpe,
+    /// <summary>A Hugging Face <c>tokenizer.json</c> of a pretrained model (<see cref="HfTokenizer"/>), read-only.</summary>
+    HuggingFace,
 }

@@ -29,6 +29,8 @@ public static class ModelLoader
         try { manifest = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new JsonException("empty"); }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
         { throw new GenSharpException($"{path} is not valid JSON ({e.Message.Split('\n')[0]}); the checkpoint is corrupt"); }
+        if (manifest["family"] is null && manifest["model_type"] is not null)
+            throw new GenSharpException($"{checkpointDir} is a Hugging Face model folder (model_type {manifest["model_type"]!.ToJsonString()}); only the text commands read it: gensharp generate / gensharp eval --data FILE.txt");
         var familyName = manifest["family"]?.GetValue<string>()
             ?? throw new GenSharpException($"{path} has no \"family\" field; the checkpoint is corrupt");
         var family = FamilyRegistry.Get(familyName);

@@ -1,5 +1,6 @@
 using GenSharp.Data;
 using GenSharp.Models;
+using GenSharp.Models.Pretrained;
 using GenSharp.Sampling;
 using GenSharp.Text;
 using TorchSharp;
@@ -18,22 +19,45 @@ public static class TextWorkflows
     }
 
     /// <summary>
+    /// Loads a text model from a GenSharp checkpoint (folder or run folder) or a Hugging Face model folder
+    /// (config.json with model_type; see <see cref="HfModelFolder"/>) onto <paramref name="device"/>.
+    /// </summary>
+    public static LoadedTextModel Load(string path, torch.Device device)
+    {
+        if (HfModelFolder.IsHfFolder(path))
+        {
+            var (model, tokenizer) = HfModelFolder.Load(path, device);
+            return new LoadedTextModel(model, tokenizer, model.Config.ModelType, path, 0, true, model);
+        }
+        var m = ModelLoader.Load(path, device);
+        try
+        {
+            var (lm, tok) = Open(m);
+            return new LoadedTextModel(lm, tok, m.Family.Name, m.Path, m.Step, false, m);
+        }
+        catch { m.Dispose(); throw; }
+    }
+
+    /// <summary>
     /// Validation loss of a text file's last 10% (the split training held out): every disjoint window
     /// of context + 1 tokens, each token predicted from the earlier tokens of its window. Returns
-    /// val_loss (nats/token), val_perplexity, val_bits_per_char and counts.
+    /// val_loss (nats/token), val_perplexity, val_bits_per_char and counts. Windows are
+    /// <paramref name="context"/> tokens (default: the model's context length).
     /// </summary>
-    public static Dictionary<string, double> Evaluate(ILanguageModel model, ITokenizer tokenizer, string path, int batchSize = 32)
+    public static Dictionary<string, double> Evaluate(ILanguageModel model, ITokenizer tokenizer, string path, int batchSize = 32, int? context = null)
     {
         if (batchSize < 1) throw new GenSharpException($"--batch-size must be ≥ 1, got {batchSize}");
+        int window = context ?? model.ContextLength;
+        if (window < 1 || window > model.ContextLength) throw new GenSharpException($"--context must be in [1, {model.ContextLength}] (the model's context), got {window}");
         var text = TextCorpus.ReadText(path);
         var corpus = TextCorpus.FromText(path, text, tokenizer);
         var val = corpus.ValidationTokens;
-        if (val.Count < model.ContextLength + 1)
-            throw new GenSharpException($"the validation part of {path} (last 10%, {val.Count} tokens) is shorter than one window of {model.ContextLength} + 1 tokens; use a longer text");
+        if (val.Count < window + 1)
+            throw new GenSharpException($"the validation part of {path} (last 10%, {val.Count} tokens) is shorter than one window of {window} + 1 tokens; use a longer text");
         double total = 0;
         long tokens = 0;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        foreach (var (x, y) in TextBatches.Sequential(val, model.ContextLength, batchSize))
+        foreach (var (x, y) in TextBatches.Sequential(val, window, batchSize))
         {
             using (x) using (y)
             {
@@ -43,8 +67,8 @@ public static class TextWorkflows
         }
         double loss = total / tokens;
         // Characters covered by the scored tokens (each window's first token is context only).
-        long windows = (val.Count - 1) / model.ContextLength;
-        int scoredChars = tokenizer.Decode(val.Skip(1).Take((int)(windows * model.ContextLength))).Length;
+        long windows = (val.Count - 1) / window;
+        int scoredChars = tokenizer.Decode(val.Skip(1).Take((int)(windows * window))).Length;
         return new Dictionary<string, double>
         {
             ["val_loss"] = loss,

@@ -1,0 +1,46 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Pretrained;
+
+/// <summary>
+/// The Llama-family decoder (llama, qwen2, mistral): token embedding, pre-RMSNorm blocks of rotary
+/// grouped-query attention and SwiGLU MLP, final RMSNorm, and a head that is <c>lm_head</c> or, with
+/// tie_word_embeddings, the embedding matrix itself. Parameter names are those of Hugging Face checkpoints
+/// (<c>model.layers.0.self_attn.q_proj.weight</c>, …).
+/// </summary>
+public sealed class LlamaNetwork : HfNetwork
+{
+    private readonly LlamaBackbone model;
+    private readonly Linear? lm_head;
+    readonly RotaryEmbedding _rope;
+    readonly int _context;
+
+    public LlamaNetwork(HfModelConfig c) : base(nameof(LlamaNetwork))
+    {
+        if (c.IsGpt2) throw new ArgumentException("a gpt2 config builds a Gpt2Network");
+        _context = c.ContextLength;
+        _rope = new RotaryEmbedding(c.HeadDim, c.RopeTheta, c.RopeScaling);
+        model = new LlamaBackbone(c);
+        if (!c.TieEmbeddings) lm_head = nn.Linear(c.HiddenSize, c.VocabSize, hasBias: false);
+        RegisterComponents();
+    }
+
+    public override Tensor Forward(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
+    {
+        long t = tokens.shape[1];
+        int start = cache?.Length ?? 0;
+        if (start + t > _context)
+            throw new GenSharpException($"{start + t} tokens exceed the model's context of {_context}");
+        var x = model.Forward(tokens, _rope, cache, lastOnly);                     // (B, T, C)
+        return lm_head is null ? nn.functional.linear(x, model.Embedding) : lm_head.forward(x);   // (B, T, V)
+    }
+
+    public override (string Name, bool Transpose)? MapCheckpointName(string hfName)
+    {
+        if (hfName.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)) return null;    // older checkpoints keep the RoPE table
+        if (hfName == "lm_head.weight") return lm_head is null ? null : (hfName, false);        // tied: the embedding is the head
+        return (hfName.StartsWith("model.", StringComparison.Ordinal) ? hfName : "model." + hfName, false);
+    }
+}

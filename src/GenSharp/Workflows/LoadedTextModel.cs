@@ -1,0 +1,17 @@
+using GenSharp.Models;
+using GenSharp.Text;
+
+namespace GenSharp.Workflows;
+
+/// <summary>A text model ready to decode or score: a GenSharp text checkpoint or a Hugging Face model folder.</summary>
+/// <param name="Model">The language model.</param>
+/// <param name="Tokenizer">Its tokenizer (with BOS/EOS ids for pretrained models).</param>
+/// <param name="Name">GenSharp family name (gpt) or Hugging Face model_type (gpt2, llama, qwen2, mistral).</param>
+/// <param name="Path">The checkpoint or model folder.</param>
+/// <param name="Step">Training steps of a GenSharp checkpoint; 0 for a pretrained model.</param>
+/// <param name="Pretrained">True for a Hugging Face model folder.</param>
+/// <param name="Owner">What disposing releases (the loaded model).</param>
+public sealed record LoadedTextModel(ILanguageModel Model, ITokenizer Tokenizer, string Name, string Path, long Step, bool Pretrained, IDisposable Owner) : IDisposable
+{
+    public void Dispose() => Owner.Dispose();
+}
