@@ -63,7 +63,7 @@ public static class CliApp
             "several --prompt run as one batch; temperature 0 = greedy; last line is JSON (tokens/s, time to first token)",
             new[] { "prompt", "max-tokens", "temperature", "top-k", "top-p", "min-p", "repetition-penalty", "stop", "seed" },
             new[] { "no-cache" }, Generate),
-        new("chat", "gensharp chat CKPT [--system TEXT] [--template chatml|llama3|plain] [--max-tokens 200] [--temperature 0.7] [--top-k K]\n" +
+        new("chat", "gensharp chat CKPT|HF_FOLDER [--system TEXT] [--template chatml|llama3|plain] [--max-tokens 200] [--temperature 0.7] [--top-k K]\n" +
             "               [--top-p P] [--min-p P] [--repetition-penalty R] [--seed N] [--stats] [--device cpu|cuda]",
             "talk to a text model: reads your messages from standard input (one per line), streams the replies and keeps the " +
             "conversation (oldest turns dropped when it outgrows the context); /reset forgets it, /exit or end of input quits; " +
@@ -484,8 +484,8 @@ public static class CliApp
 
     static int Chat(Args a)
     {
-        using var m = ModelLoader.Load(a.Positional("a checkpoint folder", "chat"), DeviceOf(a));
-        var (lm, tokenizer) = TextWorkflows.Open(m);
+        using var m = TextWorkflows.Load(a.Positional("a checkpoint folder or Hugging Face model folder", "chat"), DeviceOf(a));
+        var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var selection = GenSharp.Text.Chat.ChatTemplates.Select(a.Get("template"), m.Path);
         if (selection.Notice is not null) Console.Error.WriteLine($"gensharp chat: {selection.Notice}");
         else Console.Error.WriteLine($"gensharp chat: template {selection.Template.Name} (from {selection.Source})");

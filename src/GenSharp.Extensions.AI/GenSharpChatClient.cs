@@ -69,17 +69,17 @@ public sealed class GenSharpChatClient : IChatClient
     public const string ProviderName = "gensharp";
 
     /// <summary>
-    /// Opens a checkpoint folder (as <c>gensharp chat</c> does) and owns the model: disposing the client
+    /// Opens a GenSharp checkpoint or a Hugging Face model folder (as <c>gensharp chat</c> does) and owns the model: disposing the client
     /// disposes it. The template is <paramref name="template"/> (chatml, llama3, plain) or detected from the
     /// folder; <paramref name="notice"/> receives the fallback notice when one was needed.
     /// </summary>
     public static GenSharpChatClient Open(string path, string? template = null, TorchSharp.torch.Device? device = null,
         GenerationOptions? defaults = null, Action<string>? notice = null)
     {
-        var loaded = ModelLoader.Load(path, device ?? TorchSharp.torch.CPU);
+        var loaded = TextWorkflows.Load(path, device ?? TorchSharp.torch.CPU);
         try
         {
-            var (model, tokenizer) = TextWorkflows.Open(loaded);
+            var (model, tokenizer) = (loaded.Model, loaded.Tokenizer);
             var selection = ChatTemplates.Select(template, loaded.Path);
             if (selection.Notice is not null) notice?.Invoke(selection.Notice);
             var id = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));

@@ -51,5 +51,5 @@ public sealed record ChatPrompt(string Text, int Tokens, IReadOnlyList<ChatMessa
     /// own char and BPE tokenizers have none; tokenizers of pretrained models may (Llama-3's adds
     /// <c>&lt;|begin_of_text|&gt;</c>), and then the template must not render it again.
     /// </summary>
-    internal static bool TokenizerAddsBeginOfText(ITokenizer tokenizer) => false;
+    internal static bool TokenizerAddsBeginOfText(ITokenizer tokenizer) => tokenizer.AddBosToken && tokenizer.BosTokenId is not null;
 }
