@@ -80,6 +80,7 @@ static class Program
         TorchRuntime.SetThreads(threads);
         TorchRuntime.Seed(0);
 
+        if (Directory.Exists(modelName)) return TextBench.DecodeFolder(modelName, steps, threads, dataPath);
         var family = FamilyRegistry.Get(modelName);
         int batch = batchArg ?? family.DefaultBatchSize;
         if (family is ITextFamily text) return TextBench.Run(text, mode, sets, batch, steps, warmup, threads, dataPath, seed);

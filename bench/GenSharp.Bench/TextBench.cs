@@ -3,6 +3,7 @@
 //
 //   GenSharp.Bench gpt [--steps 2000] [--warmup 10] [--batch-size 12] [--threads 2] [--data data/tinyshakespeare.txt] [--seed S] [--set key=value ...]
 //   GenSharp.Bench gpt --mode decode [--set block_size=1024] [--steps 128]     tokens/s at contexts 64/256/1024 (≤ block_size)
+//   GenSharp.Bench FOLDER --mode decode [--steps 128]     the same for a text checkpoint or a Hugging Face model folder
 using System.Diagnostics;
 using System.Text.Json;
 using GenSharp.Data;
@@ -105,6 +106,20 @@ static class TextBench
         return 0;
     }
 
+    /// <summary>Decoding speed of a saved text model: a GenSharp checkpoint or a Hugging Face folder (random or real weights).</summary>
+    public static int DecodeFolder(string path, int newTokens, int threads, string? dataPath)
+    {
+        var data = dataPath ?? FindData();
+        using var loaded = GenSharp.Workflows.TextWorkflows.Load(path, torch.CPU);
+        var text = TextCorpus.ReadText(data);
+        var corpus = TextCorpus.FromText(data, text[..Math.Min(text.Length, 200_000)], loaded.Tokenizer);
+        long parameters = loaded.Owner is IGenerativeModel g ? g.Model.parameters().Sum(p => p.numel())
+            : loaded.Model is GenSharp.Models.Pretrained.PretrainedLanguageModel pm ? pm.ParameterCount : -1;
+        Console.WriteLine($"GenSharp {TorchRuntime.GenSharpVersion}, TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion}");
+        Console.WriteLine($"model={loaded.Name} ({path}) params={parameters} threads={torch.get_num_threads()} vocab={loaded.Tokenizer.VocabSize} context={loaded.Model.ContextLength}");
+        return Decode(loaded.Model, loaded.Tokenizer, corpus, Math.Max(1, newTokens), threads);
+    }
+
     /// <summary>Generates <paramref name="newTokens"/> tokens after a prompt that fills the context up to them, cached and not.</summary>
     static int Decode(ILanguageModel lm, ITokenizer tokenizer, TextCorpus corpus, int newTokens, int threads)
     {
@@ -112,17 +127,21 @@ static class TextBench
         foreach (int context in new[] { 64, 256, 1024 }.Where(c => c <= lm.ContextLength))
         {
             int n = Math.Min(newTokens, context / 2);
-            var prompt = tokenizer.Decode(corpus.TrainTokens.Take(context - n));
+            int bos = tokenizer.AddBosToken && tokenizer.BosTokenId is not null ? 1 : 0;
+            var prompt = tokenizer.Decode(corpus.TrainTokens.Take(context - n - bos));
             var gen = new TextGenerator(lm, tokenizer);
             var row = new Dictionary<string, object?> { ["context"] = context, ["new_tokens"] = n };
             foreach (bool cache in new[] { true, false })
             {
-                var o = new GenerationOptions { MaxNewTokens = n, Temperature = 0, UseCache = cache };
+                var o = new GenerationOptions { MaxNewTokens = n, Temperature = 0, UseCache = cache, IgnoreEos = true };
                 gen.Generate(new[] { prompt }, o with { MaxNewTokens = 2 });      // warm-up
                 var sw = Stopwatch.StartNew();
                 double? first = null;
-                foreach (var _ in gen.Run(new[] { prompt }, o)) first ??= sw.Elapsed.TotalMilliseconds;
-                double tps = n / sw.Elapsed.TotalSeconds;
+                var result = new GenerationResult[1];
+                foreach (var _ in gen.Run(new[] { prompt }, o, result)) first ??= sw.Elapsed.TotalMilliseconds;
+                // Decoding speed after the first token (the prompt's prefill is the time to first token).
+                double tps = (result[0].GeneratedTokens - 1) / (sw.Elapsed.TotalSeconds - (first ?? 0) / 1000);
+                row["prompt_tokens"] = result[0].PromptTokens;
                 row[cache ? "tokens_per_s_cache" : "tokens_per_s_no_cache"] = Math.Round(tps, 1);
                 row[cache ? "first_token_ms_cache" : "first_token_ms_no_cache"] = first is { } f ? Math.Round(f, 1) : null;
             }

@@ -58,11 +58,11 @@ public static class CliApp
                     "inpaint-mask", "resample", "jump" },
             new[] { "no-memorisation", "quality-only" }, Eval),
         new("generate", "gensharp generate CKPT|HF_FOLDER --prompt TEXT [--prompt TEXT ...] [--max-tokens 200] [--temperature 1] [--top-k K] [--top-p P]\n" +
-            "               [--min-p P] [--repetition-penalty R] [--stop S ...] [--seed N] [--no-cache] [--device cpu|cuda]",
+            "               [--min-p P] [--repetition-penalty R] [--stop S ...] [--seed N] [--no-cache] [--ignore-eos] [--device cpu|cuda]",
             "generate text with a text checkpoint (gpt) or a Hugging Face model folder (gpt2, llama, qwen2, mistral; stops at its end-of-sequence token), printed as it is decoded (KV cache; --no-cache recomputes the window); " +
             "several --prompt run as one batch; temperature 0 = greedy; last line is JSON (tokens/s, time to first token)",
             new[] { "prompt", "max-tokens", "temperature", "top-k", "top-p", "min-p", "repetition-penalty", "stop", "seed" },
-            new[] { "no-cache" }, Generate),
+            new[] { "no-cache", "ignore-eos" }, Generate),
         new("chat", "gensharp chat CKPT|HF_FOLDER [--system TEXT] [--template chatml|llama3|plain] [--max-tokens 200] [--temperature 0.7] [--top-k K]\n" +
             "               [--top-p P] [--min-p P] [--repetition-penalty R] [--seed N] [--stats] [--device cpu|cuda]",
             "talk to a text model: reads your messages from standard input (one per line), streams the replies and keeps the " +
@@ -451,6 +451,7 @@ public static class CliApp
             StopSequences = a.All("stop").Select(s => System.Text.RegularExpressions.Regex.Unescape(s)).ToArray(),
             Seed = a.Long("seed") ?? 0,
             UseCache = !a.Has("no-cache"),
+            IgnoreEos = a.Has("ignore-eos"),
         };
         options.Validate();
         var generator = new GenSharp.Sampling.TextGenerator(lm, tokenizer);

@@ -336,6 +336,8 @@ public class HfModelTests
         Assert.Equal("x", r[1].Text);                                       // BOS + a + b, then x, then EOS
         var capped = gen.Generate(new[] { "" }, new GenerationOptions { MaxNewTokens = 2, Temperature = 0 })[0];
         Assert.Equal("length", capped.FinishReason);
+        var past = gen.Generate(new[] { "" }, new GenerationOptions { MaxNewTokens = 10, Temperature = 0, IgnoreEos = true })[0];
+        Assert.Equal(("length", 10), (past.FinishReason, past.GeneratedTokens));   // benchmarks decode through EOS
     }
 
     /// <summary>Predicts 'x' until the sequence is <c>eosAfter</c> long, then token 262 (EOS).</summary>

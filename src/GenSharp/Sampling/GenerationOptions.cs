@@ -21,6 +21,8 @@ public sealed record GenerationOptions
     public IReadOnlyList<string> StopSequences { get; init; } = Array.Empty<string>();
     /// <summary>Reuse keys/values of earlier tokens (KV cache); false recomputes the whole window every token.</summary>
     public bool UseCache { get; init; } = true;
+    /// <summary>Keep generating past end-of-sequence tokens (for benchmarks that need exactly <see cref="MaxNewTokens"/>).</summary>
+    public bool IgnoreEos { get; init; }
 
     /// <summary>Throws a one-line error naming the first bad option.</summary>
     public void Validate()

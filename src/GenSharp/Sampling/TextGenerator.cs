@@ -65,7 +65,7 @@ public sealed class TextGenerator
         if (prompts.Count == 0) throw new GenSharpException("give at least one prompt");
         int context = _model.ContextLength;
         int? bos = _tokenizer.AddBosToken ? _tokenizer.BosTokenId : null;
-        var eos = _tokenizer.EosTokenIds.ToHashSet();
+        var eos = options.IgnoreEos ? new HashSet<int>() : _tokenizer.EosTokenIds.ToHashSet();
         var promptIds = prompts.Select(p =>
         {
             if (string.IsNullOrEmpty(p) && bos is null) throw new GenSharpException("the prompt must not be empty (the model has no start-of-text token); give --prompt TEXT");
