@@ -49,7 +49,7 @@ public static class CliApp
             "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation] [--quality-only]]\n" +
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: the sampler the quality metrics use\n" +
             "               [--inpaint-mask top|bottom|left|right|center|random|FILE.png [--resample R] [--jump J]]   diffusion: inpaint N test images, score vs the originals\n" +
-            "               [--ais-chains 100] [--ais-betas 14500] [--ais-runs 5]   rbm, dbn: annealed importance sampling of log Z (dbn: --k up-pass samples for the bound)\n" +
+            "               [--ais-chains 100] [--ais-betas 14500] [--ais-runs 3]   rbm, dbn: annealed importance sampling of log Z (dbn: --k up-pass samples for the bound)\n" +
             "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]\n" +
             "       gensharp eval CKPT --data FILE.txt [--batch-size 32]         text (gpt): loss on the held-out last 10% (nats/token), perplexity, bits/char",
             "the family's own test metrics (likelihood in nats and bits/dim; classifier: accuracy) and, with --classifier, " +
