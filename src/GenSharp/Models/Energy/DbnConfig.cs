@@ -14,7 +14,7 @@ public sealed record DbnConfig : FamilyConfig
     public int LayerSteps { get; init; } = 1000;
     /// <summary>k, Gibbs sweeps of each update's negative phase.</summary>
     public int CdSteps { get; init; } = 1;
-    /// <summary>Persistent contrastive divergence for every layer.</summary>
+    /// <summary>Persistent contrastive divergence for every layer (with little or no momentum, see <see cref="RbmConfig.Persistent"/>).</summary>
     public bool Persistent { get; init; } = false;
     /// <summary>Fantasy particles per layer (PCD).</summary>
     public int PersistentChains { get; init; } = 100;

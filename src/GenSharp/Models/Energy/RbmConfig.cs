@@ -12,13 +12,18 @@ public sealed record RbmConfig : FamilyConfig
     public int Hidden { get; init; } = 500;
     /// <summary>k, Gibbs sweeps of the negative phase per update (CD-k; with persistent the sweeps per update of the fantasy particles).</summary>
     public int CdSteps { get; init; } = 1;
-    /// <summary>Persistent contrastive divergence (Tieleman 2008): the negative chains carry over between updates.</summary>
+    /// <summary>
+    /// Persistent contrastive divergence (Tieleman 2008): the negative chains carry over between updates.
+    /// Use it with little or no momentum (e.g. <c>momentum=0</c>, <c>learning_rate=0.01</c>): with momentum 0.9 the
+    /// fantasy particles and the weights oscillate (free-energy gap swinging by ±100 nats on Fashion-MNIST) and the
+    /// model collapses onto a few modes.
+    /// </summary>
     public bool Persistent { get; init; } = false;
     /// <summary>Fantasy particles of PCD (ignored unless persistent).</summary>
     public int PersistentChains { get; init; } = 100;
     /// <summary>SGD learning rate.</summary>
     public double LearningRate { get; init; } = 0.01;
-    /// <summary>SGD momentum.</summary>
+    /// <summary>SGD momentum (0.9 suits CD-k; see <see cref="Persistent"/> for PCD).</summary>
     public double Momentum { get; init; } = 0.9;
     /// <summary>L2 weight decay on W (not on the biases), applied by SGD.</summary>
     public double WeightDecay { get; init; } = 1e-4;
