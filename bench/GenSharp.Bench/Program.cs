@@ -4,7 +4,7 @@
 //   dotnet run -c Release --project bench/GenSharp.Bench -- FAMILY [--steps N] [--warmup W] [--data FILE.txt]
 //       [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost|convcost|phases] [--set key=value ...]
 //
-// FAMILY is any registered family (vae, dcgan, pixelcnn, realnvp, glow, ...); families other than
+// FAMILY is any registered family (vae, dcgan, pixelcnn, realnvp, glow, rbm, ...); families other than
 // vae/dcgan are built from their default config plus --set overrides, exactly as `gensharp train`
 // builds them, and are mirrored by bench/pytorch/<family>.py.
 //

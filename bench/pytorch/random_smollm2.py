@@ -4,7 +4,8 @@ decoding benchmarks of the llama path: 30 layers, 576-d, 9 query heads / 3 kv he
 
     /usr/bin/python3 bench/pytorch/random_smollm2.py OUT_DIR
 
-The tokenizer is a tiny byte-level BPE (256 bytes, no merges) padded to the vocabulary: speed does not depend on it.
+The tokenizer is a byte-level BPE without merges (256 bytes, then 48,895 placeholder tokens "<tN>" so that every id the
+random model emits decodes to text): decoding speed does not depend on it.
 """
 import json
 import os
@@ -59,6 +60,8 @@ def main():
     vocab_map = {"<|endoftext|>": 0}
     for byte in range(256):
         vocab_map[table[byte]] = byte + 1
+    for i in range(257, vocab):                                              # unreachable by merges, but decodable
+        vocab_map[f"<t{i}>"] = i
     tok = {"version": "1.0", "added_tokens": [{"id": 0, "content": "<|endoftext|>", "special": True, "single_word": False,
                                                 "lstrip": False, "rstrip": False, "normalized": False}],
            "normalizer": None,

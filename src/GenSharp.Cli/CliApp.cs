@@ -49,13 +49,14 @@ public static class CliApp
             "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation] [--quality-only]]\n" +
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: the sampler the quality metrics use\n" +
             "               [--inpaint-mask top|bottom|left|right|center|random|FILE.png [--resample R] [--jump J]]   diffusion: inpaint N test images, score vs the originals\n" +
+            "               [--ais-chains 100] [--ais-betas 14500] [--ais-runs 3]   rbm, dbn: annealed importance sampling of log Z (dbn: --k up-pass samples for the bound)\n" +
             "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]\n" +
             "       gensharp eval CKPT|HF_FOLDER --data FILE.txt [--batch-size 32] [--context N]   text (gpt, or a Hugging Face gpt2/llama/qwen2/mistral folder):\n" +
             "               loss on the held-out last 10% (nats/token), perplexity, bits/char",
             "the family's own test metrics (likelihood in nats and bits/dim; classifier: accuracy) and, with --classifier, " +
             "sample quality (FD-cls, KID, precision/recall, class shares, memorisation, images/s) of N samples vs N test images; last line is JSON",
             new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "context", "samples", "scheduler", "steps", "eta", "guidance-scale",
-                    "inpaint-mask", "resample", "jump" },
+                    "inpaint-mask", "resample", "jump", "ais-chains", "ais-betas", "ais-runs" },
             new[] { "no-memorisation", "quality-only" }, Eval),
         new("generate", "gensharp generate CKPT|HF_FOLDER --prompt TEXT [--prompt TEXT ...] [--max-tokens 200] [--temperature 1] [--top-k K] [--top-p P]\n" +
             "               [--min-p P] [--repetition-penalty R] [--stop S ...] [--seed N] [--no-cache] [--ignore-eos] [--device cpu|cuda]",
@@ -573,11 +574,23 @@ public static class CliApp
     static void OwnMetrics(Args a, LoadedModel m, JsonObject json)
     {
         using var data = TestData(a);
-        var settings = new EvalSettings(a.Int("k") ?? 100, a.Long("seed") ?? 0);
+        bool energy = m.Model is GenSharp.Models.Energy.RbmModel or GenSharp.Models.Energy.DbnModel;
+        foreach (var flag in new[] { "ais-chains", "ais-betas", "ais-runs" })
+            if (!energy && a.Get(flag) is not null) throw new GenSharpException($"--{flag} applies to energy models (rbm, dbn); this is a {m.Family.Name} checkpoint");
+        var defaults = new EvalSettings();
+        var settings = new EvalSettings(a.Int("k") ?? 100, a.Long("seed") ?? 0,
+            a.Int("ais-chains") ?? defaults.AisChains, a.Int("ais-betas") ?? defaults.AisBetas, a.Int("ais-runs") ?? defaults.AisRuns);
+        if (settings.AisChains < 1 || settings.AisBetas < 1 || settings.AisRuns < 1)
+            throw new GenSharpException($"--ais-chains, --ais-betas and --ais-runs must be ≥ 1, got {settings.AisChains}, {settings.AisBetas}, {settings.AisRuns}");
         var r = ImageWorkflows.Eval(m.Model, data, null, settings,
             (done, total) => { if (!Console.IsErrorRedirected) Console.Error.Write($"\reval {done}/{total}"); });
         if (!Console.IsErrorRedirected) Console.Error.WriteLine();
         if (m.Model is ILikelihoodModel lm) Console.WriteLine($"likelihood: {lm.LikelihoodDescription}");
+        if (energy && r.TryGetValue("log_z", out var logZ))
+            Console.WriteLine($"AIS: log Z {logZ:F3}" + (r.TryGetValue("log_z_std", out var sd) ? $" ± {sd:F3} (std over {r["ais_runs"]} runs)" : "") +
+                $", ±3σ bounds [{(r.TryGetValue("log_z_minus_3sigma", out var lo) ? lo.ToString("F3", CultureInfo.InvariantCulture) : "−∞")}, {r["log_z_plus_3sigma"]:F3}]" +
+                $" from {r["ais_runs"]} × {r["ais_chains"]} chains, {r["ais_betas"]} intermediate distributions; " +
+                (r.TryGetValue("nll", out var nll) ? $"test log-likelihood {-nll:F2} nats" : $"test lower bound {-r["bound_nll"]:F2} nats") + $" on {r["items"]} images");
         if (m.Model is ClassifierModel)
             Console.WriteLine($"classifier: test accuracy {r["accuracy"] * 100:F2}% (top-1), loss = mean cross-entropy {r["loss"]:F4} nats, on {r["items"]} images of {data.Source}");
         json["data"] = data.Source;

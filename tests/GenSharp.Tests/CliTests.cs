@@ -26,7 +26,7 @@ public class CliTests
         finally { Console.SetOut(o); Console.SetError(e); }
     }
 
-    static void AssertOneLineError((int Code, string Out, string Err) r, int code, string fragment)
+    internal static void AssertOneLineError((int Code, string Out, string Err) r, int code, string fragment)
     {
         Assert.Equal(code, r.Code);
         var lines = r.Err.Trim().Split('\n');

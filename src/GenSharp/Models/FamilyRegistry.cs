@@ -1,6 +1,7 @@
 using GenSharp.Models.Autoregressive;
 using GenSharp.Models.Classifier;
 using GenSharp.Models.Diffusion;
+using GenSharp.Models.Energy;
 using GenSharp.Models.Flows;
 using GenSharp.Models.Gan;
 using GenSharp.Models.Gpt;
@@ -23,6 +24,8 @@ public static class FamilyRegistry
         Register(new RealNvpFamily());
         Register(new DdpmFamily());
         Register(new GptFamily());
+        Register(new RbmFamily());
+        Register(new DbnFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>

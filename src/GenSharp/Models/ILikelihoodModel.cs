@@ -25,4 +25,7 @@ public interface ILikelihoodModel
 /// <summary>Options for likelihood evaluation.</summary>
 /// <param name="ImportanceSamples">k for importance-weighted bounds.</param>
 /// <param name="Seed">Seed for the stochastic parts (test-set binarization, importance samples).</param>
-public sealed record EvalSettings(int ImportanceSamples = 100, long Seed = 0);
+/// <param name="AisChains">Energy models (rbm, dbn): annealed-importance-sampling chains per run for log Z.</param>
+/// <param name="AisBetas">Energy models: intermediate distributions of AIS (Salakhutdinov &amp; Murray 2008 use 14,500).</param>
+/// <param name="AisRuns">Energy models: independent AIS runs, for the spread of log Z.</param>
+public sealed record EvalSettings(int ImportanceSamples = 100, long Seed = 0, int AisChains = 100, int AisBetas = 14_500, int AisRuns = 3);

@@ -1,0 +1,64 @@
+using System.Text.Json.Nodes;
+using Xunit;
+using static GenSharp.Tests.CliTests;
+
+namespace GenSharp.Tests;
+
+/// <summary>train → sample → eval → score for rbm and dbn through the CLI, on the embedded subset.</summary>
+[Collection("Console")]
+public class EnergyCliTests
+{
+    [Fact]
+    public void RbmTrainsSamplesEvaluatesWithAisAndScores()
+    {
+        var dir = TestData.TempDir();
+        var run = Path.Combine(dir, "rbm");
+        var t = Run("train", "rbm", "--out", run, "--data", "embedded", "--steps", "4", "--batch-size", "8",
+                    "--set", "hidden=10", "--set", "persistent=true", "--set", "persistent_chains=8", "--set", "sample_steps=5",
+                    "--sample-every", "1000", "--exclude-class", "1");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.Contains("recon_error", t.Out);
+        var png = Path.Combine(dir, "s.png");
+        var s = Run("sample", run, "--out", png, "--n", "4");
+        Assert.True(s.Code == 0, s.Err);
+        Assert.True(File.Exists(png));
+        var e = Run("eval", run, "--data", "embedded", "--limit", "10", "--ais-chains", "20", "--ais-betas", "100", "--ais-runs", "3");
+        Assert.True(e.Code == 0, e.Err);
+        Assert.Contains("annealed importance sampling", e.Out);
+        Assert.Contains("AIS: log Z", e.Out);
+        var json = JsonNode.Parse(e.Out.Trim().Split('\n')[^1])!;
+        Assert.Equal(3, json["ais_runs"]!.GetValue<double>());
+        Assert.Equal(100, json["ais_betas"]!.GetValue<double>());
+        double nll = json["nll"]!.GetValue<double>(), f = json["free_energy"]!.GetValue<double>(), logZ = json["log_z"]!.GetValue<double>();
+        Assert.Equal(f + logZ, nll, 2);
+        Assert.InRange(nll, 100, 784 * Math.Log(2) + 5);   // about the uniform model's 543 nats after 4 tiny steps
+        Assert.True(json["log_z_std"] is not null);
+        var sc = Run("score", run, "--data", "embedded", "--out", Path.Combine(dir, "scores.csv"), "--limit", "40", "--anomaly-class", "1");
+        Assert.True(sc.Code == 0, sc.Err);
+        Assert.Contains("\"auroc\"", sc.Out);
+        AssertOneLineError(Run("eval", run, "--data", "embedded", "--ais-runs", "0"), 1, "--ais-runs");
+    }
+
+    [Fact]
+    public void DbnTrainsSamplesAndEvaluatesItsBound()
+    {
+        var dir = TestData.TempDir();
+        var run = Path.Combine(dir, "dbn");
+        var t = Run("train", "dbn", "--out", run, "--data", "embedded", "--steps", "4", "--batch-size", "8",
+                    "--set", "hidden_layers=[10,6]", "--set", "layer_steps=2", "--set", "sample_steps=5", "--sample-every", "1000");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.Contains("layer 1", t.Out);
+        var s = Run("sample", run, "--out", Path.Combine(dir, "s.npy"), "--n", "3");
+        Assert.True(s.Code == 0, s.Err);
+        using (var arr = GenSharp.Media.Npy.Load(Path.Combine(dir, "s.npy")))
+            Assert.Equal(new long[] { 3, 1, 28, 28 }, arr.shape);
+        var e = Run("eval", run, "--data", "embedded", "--limit", "6", "--k", "5", "--ais-chains", "10", "--ais-betas", "50", "--ais-runs", "2");
+        Assert.True(e.Code == 0, e.Err);
+        Assert.Contains("variational lower bound", e.Out);
+        var json = JsonNode.Parse(e.Out.Trim().Split('\n')[^1])!;
+        Assert.True(json["bound_nll"]!.GetValue<double>() > 0);
+        Assert.Equal(5, json["bound_samples"]!.GetValue<double>());
+        var sc = Run("score", run, "--data", "embedded", "--out", Path.Combine(dir, "scores.csv"), "--limit", "20");
+        Assert.True(sc.Code == 0, sc.Err);
+    }
+}
