@@ -41,20 +41,7 @@ public sealed class CausalSelfAttention : nn.Module
         var v = qkv[2].view(b, t, _heads, d).transpose(1, 2);
         int past = cache?.Length ?? 0;
         if (cache is not null) (k, v) = cache.Append(_layer, k, v);           // (B, H, past + T, D)
-        double p = training ? _dropout : 0.0;
-        Tensor y;
-        if (past == 0)
-            y = nn.functional.scaled_dot_product_attention(q, k, v, null, p, t > 1);   // causal: query i sees keys ≤ i
-        else if (t == 1)
-            y = nn.functional.scaled_dot_product_attention(q, k, v, null, p, false);   // the newest token sees every cached one
-        else
-        {
-            // libtorch's is_causal aligns the mask top-left; with cached keys query i sits at position past + i.
-            using var rows = torch.arange(past, past + t, device: x.device).unsqueeze(1);    // (T, 1)
-            using var cols = torch.arange(past + t, device: x.device).unsqueeze(0);          // (1, past + T)
-            var mask = cols.le(rows);                                                         // (T, past + T) bool
-            y = nn.functional.scaled_dot_product_attention(q, k, v, mask, p, false);
-        }
+        var y = CausalAttention.Attend(q, k, v, past, training ? _dropout : 0.0);   // (B, H, T, D)
         y = y.transpose(1, 2).contiguous().view(b, t, c);                     // (B, T, C)
         return resid_dropout.forward(c_proj.forward(y));
     }
