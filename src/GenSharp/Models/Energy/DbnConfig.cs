@@ -4,33 +4,14 @@ namespace GenSharp.Models.Energy;
 /// Deep belief net (Hinton, Osindero &amp; Teh 2006) trained greedily: RBM 1 on the binarized pixels, then
 /// RBM l + 1 on binary samples h ~ p(h | ·) of RBM l's hidden units given the data propagated up. Each layer
 /// trains for <see cref="LayerSteps"/> updates in turn; steps after the last layer's share keep training the
-/// top RBM. Every layer uses the same CD-k / PCD settings (SGD + momentum, L2 decay on W).
+/// top RBM. Every layer uses the same CD-k / PCD settings (<see cref="RbmTrainingConfig"/>).
 /// </summary>
-public sealed record DbnConfig : ImageFamilyConfig
+public sealed record DbnConfig : RbmTrainingConfig
 {
     /// <summary>Hidden units per layer, bottom to top (Hinton et al. 2006 use 500, 500, 2000; the default is CPU-sized).</summary>
     public int[] HiddenLayers { get; init; } = { 500, 500 };
     /// <summary>Updates per layer before training moves up to the next one.</summary>
     public int LayerSteps { get; init; } = 1000;
-    /// <summary>k, Gibbs sweeps of each update's negative phase.</summary>
-    public int CdSteps { get; init; } = 1;
-    /// <summary>Persistent contrastive divergence for every layer (with little or no momentum, see <see cref="RbmConfig.Persistent"/>).</summary>
-    public bool Persistent { get; init; } = false;
-    /// <summary>Fantasy particles per layer (PCD).</summary>
-    public int PersistentChains { get; init; } = 100;
-    /// <summary>SGD learning rate.</summary>
-    public double LearningRate { get; init; } = 0.01;
-    /// <summary>SGD momentum.</summary>
-    public double Momentum { get; init; } = 0.9;
-    /// <summary>L2 weight decay on the weights.</summary>
-    public double WeightDecay { get; init; } = 1e-4;
-    /// <summary>Standard deviation of the initial weights.</summary>
-    public double InitStd { get; init; } = 0.01;
-    /// <summary>Gibbs sweeps in the top RBM before the downward pass of <c>sample</c>.</summary>
-    public int SampleSteps { get; init; } = 1000;
-
-    /// <summary>V = channels × size².</summary>
-    public int Visible => ImageChannels * ImageSize * ImageSize;
 
     /// <summary>The settings of layer <paramref name="l"/>'s RBM (visible = the layer below).</summary>
     public RbmConfig Layer(int l) => new()
@@ -47,6 +28,5 @@ public sealed record DbnConfig : ImageFamilyConfig
             "hidden_layers", "a list of 1 to 8 layer widths in [1, 65536], e.g. [500,500]",
             HiddenLayers is null ? "null" : $"[{string.Join(",", HiddenLayers)}]");
         Require(LayerSteps is >= 1, "layer_steps", "≥ 1", LayerSteps);
-        for (int l = 0; l < HiddenLayers!.Length; l++) Layer(l).Validate();
     }
 }
