@@ -44,8 +44,15 @@ public sealed class EbmModel : IGenerativeModel, ILikelihoodModel, IClampedInpai
         "(no nats, no bits/dim); score: E(x) (log Z is one constant, so rankings and AUROC are those of −log p). " +
         $"eval: mean energy of the test images vs {EvalSamples} Langevin samples (sample_steps from the config), the replay buffer and uniform noise";
 
-    /// <summary>Energies (B) of float images in [-1, 1] (B, C, H, W) on the model's device.</summary>
-    public Tensor Energy(Tensor x) => _net.forward(x);
+    /// <summary>
+    /// Energies (B) of float images in [-1, 1] (B, C, H, W) on the model's device, in eval mode (the spectral-norm power
+    /// iteration does not advance, so equal inputs give equal energies). Differentiable.
+    /// </summary>
+    public Tensor Energy(Tensor x)
+    {
+        _net.eval();
+        return _net.forward(x);
+    }
 
     /// <summary>
     /// Langevin chains with this model's step, noise and drift clip, kept in [-1, 1] (eval mode: the spectral-norm
