@@ -38,10 +38,11 @@ public static class CliApp
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: sampler (default ddim, 50 steps, η 0, W 1)\n" +
             "               [--strip FILE.png] [--gif FILE.gif]                diffusion: denoising strip x_T … x_0 / animation of the reverse process\n" +
             "               [--inpaint FILE.png|FILE.npy|test[:N] --mask FILE.png|top|bottom|left|right|center|random]   diffusion: keep the known pixels (mask white = known), --n per image\n" +
-            "               [--resample R] [--jump J]                          inpainting: RePaint resampling, each J-step segment run R times (default 1: none; J 10)",
+            "               [--resample R] [--jump J]                          inpainting: RePaint resampling, each J-step segment run R times (default 1: none; J 10)\n" +
+            "               ebm: [--steps N] [--init noise|buffer] [--inpaint SRC --mask M]   Langevin steps (default sample_steps) from noise or the replay buffer; clamped inpainting",
             "draw samples: a PNG grid (one row per class when conditional) or an N×C×H×W uint8 .npy; temperature sweeps; image completion",
             new[] { "out", "n", "seed", "class", "temperature", "complete", "rows", "known-pixels", "data",
-                    "scheduler", "steps", "eta", "guidance-scale", "strip", "gif", "inpaint", "mask", "resample", "jump" }, Array.Empty<string>(), Sample),
+                    "scheduler", "steps", "eta", "guidance-scale", "strip", "gif", "inpaint", "mask", "resample", "jump", "init" }, Array.Empty<string>(), Sample),
         new("interpolate", "gensharp interpolate CKPT --data PATH|embedded --out FILE.png [--pairs 4] [--steps 10]",
             "latent interpolation between pairs of test images of different classes (models with an encoder: vae, realnvp, glow)",
             new[] { "data", "out", "pairs", "steps" }, Array.Empty<string>(), Interpolate),
@@ -80,7 +81,7 @@ public static class CliApp
         new("decode", "gensharp decode CKPT FILE.codes --out FILE.png|FILE.npy",
             "decode latent codes back to images", new[] { "out" }, Array.Empty<string>(), Decode),
         new("denoise", "gensharp denoise CKPT --data PATH|embedded --noise gaussian:0.3|saltpepper:0.1 --out FILE.png [--limit N] [--seed N]",
-            "corrupt test images, reconstruct them; writes clean/noisy/denoised rows and prints PSNR before/after",
+            "corrupt test images, reconstruct them (autoencoders; ebm: Langevin from the noisy image); writes clean/noisy/denoised rows and prints PSNR before/after",
             new[] { "data", "noise", "out", "limit", "seed" }, Array.Empty<string>(), Denoise),
         new("quickstart", "gensharp quickstart [--out DIR] [--threads N]",
             "train a small VAE and a small DCGAN on the embedded Fashion-MNIST subset; writes sample grids and the VAE's NLL",
@@ -252,6 +253,9 @@ public static class CliApp
         long seed = a.Long("seed") ?? 0;
         if (m.Model is GenSharp.Models.IDiffusionSampler)
             return SampleDiffusion(a, m, outPath, seed);
+        if (m.Model is GenSharp.Models.Energy.EbmModel)
+            return SampleEnergy(a, m, outPath, seed);
+        if (a.Get("init") is not null) throw new GenSharpException($"--init applies to ebm checkpoints; this is a {m.Family.Name} checkpoint");
         foreach (var flag in new[] { "scheduler", "steps", "eta", "guidance-scale", "strip", "gif", "inpaint", "mask", "resample", "jump" })
             if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} applies to diffusion checkpoints (ddpm); this is a {m.Family.Name} checkpoint");
         if (a.Get("complete") is { } source)
@@ -321,6 +325,33 @@ public static class CliApp
             a.Get("strip"), a.Get("gif"));
         Console.WriteLine($"wrote {outPath} ({n} samples, {scheduler} {steps} steps" + (defaults.Conditional ? $", guidance {w}" : "") +
             $", {perSecond:F2} images/s)" + (a.Get("strip") is { } sp ? $"; strip {sp}" : "") + (a.Get("gif") is { } gp ? $"; gif {gp}" : ""));
+        return 0;
+    }
+
+    /// <summary>sample for ebm checkpoints: Langevin steps, chain start, clamped inpainting.</summary>
+    static int SampleEnergy(Args a, LoadedModel m, string outPath, long seed)
+    {
+        foreach (var flag in new[] { "temperature", "complete", "rows", "known-pixels", "scheduler", "eta", "guidance-scale", "strip", "gif", "resample", "jump", "class" })
+            if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to ebm checkpoints");
+        var cfg = (GenSharp.Models.Energy.EbmConfig)m.Model.Config;
+        int? steps = a.Int("steps");
+        if (a.Get("inpaint") is { } source)
+        {
+            if (a.Get("init") is not null) throw new GenSharpException("--init goes without --inpaint (inpainting starts the unknown pixels from noise)");
+            var mask = GenSharp.Workflows.DiffusionWorkflows.Mask(a.Require("mask", "sample --inpaint"), cfg.ImageSize, seed);
+            using var images = CompletionInputs(a, source, cfg.ImageChannels, cfg.ImageSize);
+            int perImage = a.Int("n") ?? 4;
+            double ips = EnergyWorkflows.Inpaint(m.Model, images, mask, perImage, outPath, seed, steps);
+            Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {perImage} inpaintings (rows: known part, inpaintings, original); " +
+                $"Langevin {steps ?? cfg.SampleSteps} steps with the known pixels clamped, {ips:F2} images/s");
+            return 0;
+        }
+        if (a.Get("mask") is not null) throw new GenSharpException("--mask goes with --inpaint");
+        string init = a.Get("init") ?? cfg.SampleInit;
+        if (init is not ("noise" or "buffer")) throw new GenSharpException($"--init must be noise or buffer, got {init}");
+        int n = a.Int("n") ?? 64;
+        double perSecond = EnergyWorkflows.Sample(m.Model, outPath, n, seed, steps, init == "buffer");
+        Console.WriteLine($"wrote {outPath} ({n} samples, Langevin {steps ?? cfg.SampleSteps} steps from {(init == "buffer" ? "the replay buffer" : "uniform noise")}, {perSecond:F2} images/s)");
         return 0;
     }
 
@@ -591,6 +622,15 @@ public static class CliApp
                 $", ±3σ bounds [{(r.TryGetValue("log_z_minus_3sigma", out var lo) ? lo.ToString("F3", CultureInfo.InvariantCulture) : "−∞")}, {r["log_z_plus_3sigma"]:F3}]" +
                 $" from {r["ais_runs"]} × {r["ais_chains"]} chains, {r["ais_betas"]} intermediate distributions; " +
                 (r.TryGetValue("nll", out var nll) ? $"test log-likelihood {-nll:F2} nats" : $"test lower bound {-r["bound_nll"]:F2} nats") + $" on {r["items"]} images");
+        if (r.TryGetValue("energy_test", out var eTest) && r.TryGetValue("energy_test_sq", out var eSq))
+        {
+            double sdTest = Math.Sqrt(Math.Max(0, eSq - eTest * eTest));
+            r["energy_test_std"] = sdTest;
+            r.Remove("energy_test_sq");
+            Console.WriteLine($"energy E(x) (lower = more likely): test {eTest:G4} ± {sdTest:G3} on {r["items"]} images · " +
+                $"{r["eval_samples"]} Langevin samples ({r["sample_steps"]} steps from noise) {r["energy_samples"]:G4} ± {r["energy_samples_std"]:G3} · " +
+                $"replay buffer {r["energy_buffer"]:G4} ± {r["energy_buffer_std"]:G3} · uniform noise {r["energy_noise"]:G4} ± {r["energy_noise_std"]:G3}");
+        }
         if (m.Model is ClassifierModel)
             Console.WriteLine($"classifier: test accuracy {r["accuracy"] * 100:F2}% (top-1), loss = mean cross-entropy {r["loss"]:F4} nats, on {r["items"]} images of {data.Source}");
         json["data"] = data.Source;

@@ -61,4 +61,38 @@ public class EnergyCliTests
         var sc = Run("score", run, "--data", "embedded", "--out", Path.Combine(dir, "scores.csv"), "--limit", "20");
         Assert.True(sc.Code == 0, sc.Err);
     }
+
+    [Fact]
+    public void EbmTrainsSamplesInpaintsEvaluatesAndScores()
+    {
+        var dir = TestData.TempDir();
+        var run = Path.Combine(dir, "ebm");
+        var t = Run("train", "ebm", "--out", run, "--data", "embedded", "--steps", "3", "--batch-size", "8",
+                    "--set", "channels=4", "--set", "langevin_steps=3", "--set", "replay_size=32", "--set", "sample_steps=3",
+                    "--sample-every", "1000", "--exclude-class", "1");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.Contains("e_pos", t.Out);
+        var s = Run("sample", run, "--out", Path.Combine(dir, "s.npy"), "--n", "3", "--steps", "2", "--init", "buffer");
+        Assert.True(s.Code == 0, s.Err);
+        using (var arr = GenSharp.Media.Npy.Load(Path.Combine(dir, "s.npy")))
+            Assert.Equal(new long[] { 3, 1, 28, 28 }, arr.shape);
+        var png = Path.Combine(dir, "inpaint.png");
+        var ip = Run("sample", run, "--out", png, "--inpaint", "test:2", "--mask", "bottom", "--data", "embedded", "--n", "2", "--steps", "2");
+        Assert.True(ip.Code == 0, ip.Err);
+        Assert.True(File.Exists(png));
+        var e = Run("eval", run, "--data", "embedded", "--limit", "10");
+        Assert.True(e.Code == 0, e.Err);
+        Assert.Contains("energy E(x)", e.Out);
+        var json = JsonNode.Parse(e.Out.Trim().Split('\n')[^1])!;
+        Assert.True(json["energy_test"] is not null && json["energy_samples"] is not null && json["energy_test_std"] is not null);
+        Assert.Null(json["energy_test_sq"]);
+        var sc = Run("score", run, "--data", "embedded", "--out", Path.Combine(dir, "scores.csv"), "--limit", "40", "--anomaly-class", "1");
+        Assert.True(sc.Code == 0, sc.Err);
+        Assert.Contains("\"auroc\"", sc.Out);
+        var d = Run("denoise", run, "--data", "embedded", "--limit", "4", "--noise", "gaussian:0.3", "--out", Path.Combine(dir, "d.png"));
+        Assert.True(d.Code == 0, d.Err);
+        AssertOneLineError(Run("sample", run, "--out", png, "--init", "middle"), 1, "--init");
+        AssertOneLineError(Run("sample", run, "--out", png, "--scheduler", "ddim"), 1, "--scheduler");
+        AssertOneLineError(Run("train", "ebm", "--out", Path.Combine(dir, "bad"), "--data", "embedded", "--steps", "1", "--set", "fresh_fraction=2"), 1, "fresh_fraction");
+    }
 }

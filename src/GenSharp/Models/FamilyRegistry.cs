@@ -26,6 +26,7 @@ public static class FamilyRegistry
         Register(new GptFamily());
         Register(new RbmFamily());
         Register(new DbnFamily());
+        Register(new EbmFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>

@@ -141,13 +141,16 @@ public static class ImageWorkflows
     }
 
     /// <summary>
-    /// Corrupts the images, reconstructs them with the autoencoder, writes a grid (rows: clean,
+    /// Corrupts the images, reconstructs them with the autoencoder (an energy model: Langevin dynamics started at the
+    /// noisy image, <see cref="GenSharp.Models.Energy.EbmConfig.DenoiseSteps"/> steps), writes a grid (rows: clean,
     /// noisy, denoised) and returns mean PSNR before and after.
     /// </summary>
     public static (double NoisyPsnr, double DenoisedPsnr) Denoise(IGenerativeModel model, ImageDataset data, ImageNoise noise,
         string outPath, long seed, int gridItems = 16)
     {
-        var ae = Autoencoder(model);
+        Func<Tensor, Tensor> reconstruct = model is GenSharp.Models.Energy.EbmModel ebm
+            ? x => ebm.Denoise(x)
+            : Autoencoder(model).Reconstruct;
         torch.manual_seed(seed);
         double before = 0, after = 0;
         Tensor? clean0 = null, noisy0 = null, den0 = null;
@@ -158,7 +161,7 @@ public static class ImageWorkflows
             using var batchLabels = batch.Labels;
             var clean = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);
             var noisy = noise.Apply(clean);
-            var den = ae.Reconstruct(noisy).cpu();
+            var den = reconstruct(noisy).cpu();
             before += Psnr.PerImage(clean, noisy).sum().item<float>();
             after += Psnr.PerImage(clean, den).sum().item<float>();
             if (clean0 is null)
@@ -212,7 +215,7 @@ public static class ImageWorkflows
     }
 
     static IAutoencoder Autoencoder(IGenerativeModel model) => model as IAutoencoder
-        ?? throw new GenSharpException($"{model.Family} has no encoder; this command needs an autoencoder family such as vae");
+        ?? throw new GenSharpException($"{model.Family} has no encoder; this command needs an autoencoder family such as vae (denoise also takes ebm)");
 
 
     static void EnsureParent(string path)
