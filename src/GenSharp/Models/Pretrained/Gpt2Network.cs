@@ -29,12 +29,9 @@ public sealed class Gpt2Network : HfNetwork
 
     public override Tensor Forward(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
     {
-        long t = tokens.shape[1];
-        int start = cache?.Length ?? 0;
-        if (start + t > _context)
-            throw new GenSharpException($"{start + t} tokens exceed the model's context of {_context} (n_positions)");
+        CheckContext(cache, tokens.shape[1], _context, "n_positions");
         var x = transformer.Forward(tokens, cache, lastOnly);                    // (B, T, C)
-        return lm_head is null ? nn.functional.linear(x, transformer.Embedding) : lm_head.forward(x);   // (B, T, V)
+        return Head(x, transformer.Embedding, lm_head);                          // (B, T, V)
     }
 
     public override (string Name, bool Transpose)? MapCheckpointName(string hfName)

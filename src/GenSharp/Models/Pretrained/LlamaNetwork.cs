@@ -29,12 +29,9 @@ public sealed class LlamaNetwork : HfNetwork
 
     public override Tensor Forward(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
     {
-        long t = tokens.shape[1];
-        int start = cache?.Length ?? 0;
-        if (start + t > _context)
-            throw new GenSharpException($"{start + t} tokens exceed the model's context of {_context}");
+        CheckContext(cache, tokens.shape[1], _context, "max_position_embeddings or sliding_window");
         var x = model.Forward(tokens, _rope, cache, lastOnly);                     // (B, T, C)
-        return lm_head is null ? nn.functional.linear(x, model.Embedding) : lm_head.forward(x);   // (B, T, V)
+        return Head(x, model.Embedding, lm_head);                                 // (B, T, V)
     }
 
     public override (string Name, bool Transpose)? MapCheckpointName(string hfName)
