@@ -23,7 +23,7 @@ public sealed class DbnModel : IGenerativeModel, ILikelihoodModel
     readonly DbnNetwork _net;
     readonly optim.Optimizer[] _opts;
     readonly DbnConfig _config;
-    (EvalSettings Settings, AisEstimate Estimate)? _ais;
+    readonly AisCache _ais = new();
 
     public DbnModel(DbnConfig config, Device device)
     {
@@ -132,8 +132,7 @@ public sealed class DbnModel : IGenerativeModel, ILikelihoodModel
     }
 
     /// <summary>Binarizes raw uint8 test images reproducibly (seeded generator on the CPU), (B, V).</summary>
-    public Tensor BinarizeForEval(Tensor images, Generator gen) =>
-        ImageTransforms.Binarize(ImageTransforms.ToFloat(images, PixelScale.ZeroOne).flatten(1).cpu(), stochastic: true, generator: gen).to(Device);
+    public Tensor BinarizeForEval(Tensor images, Generator gen) => RbmModel.BinarizeForEval(images, gen, Device);
 
     /// <summary>−(bound without log Z) from 10 up-pass samples: −log p(v)'s upper bound up to the constant log Z_top.</summary>
     public Tensor NegativeLogLikelihood(Tensor images)
@@ -145,14 +144,7 @@ public sealed class DbnModel : IGenerativeModel, ILikelihoodModel
     }
 
     /// <summary>log Z of the top RBM by AIS from the base rate of its training inputs (cached per settings).</summary>
-    public AisEstimate TopLogPartition(EvalSettings settings)
-    {
-        if (_ais is { } cached && cached.Settings == settings) return cached.Estimate;
-        using var _ = torch.no_grad();
-        var estimate = AnnealedImportanceSampling.Estimate(Top, Top.BaseRateBias(), settings.AisChains, settings.AisBetas, settings.AisRuns);
-        _ais = (settings, estimate);
-        return estimate;
-    }
+    public AisEstimate TopLogPartition(EvalSettings settings) => _ais.Get(Top, settings);
 
     /// <summary>Sums over the batch of bound_nll = −bound and of −(bound without log Z); AIS figures of the top RBM as in the RBM.</summary>
     public IReadOnlyDictionary<string, double> EvaluateBatch(Tensor images, EvalSettings settings)

@@ -16,7 +16,7 @@ public sealed class RbmModel : IGenerativeModel, ILikelihoodModel
     readonly Rbm _rbm;
     readonly optim.Optimizer _opt;
     readonly RbmConfig _config;
-    (EvalSettings Settings, AisEstimate Estimate)? _ais;
+    readonly AisCache _ais = new();
 
     public RbmModel(RbmConfig config, Device device)
     {
@@ -73,8 +73,11 @@ public sealed class RbmModel : IGenerativeModel, ILikelihoodModel
     }
 
     /// <summary>Binarizes raw uint8 test images reproducibly (seeded generator, independent of the global RNG), (B, V).</summary>
-    public Tensor BinarizeForEval(Tensor images, Generator gen) =>
-        ImageTransforms.Binarize(Flatten01(images).cpu(), stochastic: true, generator: gen).to(Device);   // the generator is on the CPU
+    public Tensor BinarizeForEval(Tensor images, Generator gen) => BinarizeForEval(images, gen, Device);
+
+    /// <summary>Images (B, C, H, W) → (B, V) binary draws from <paramref name="gen"/> (on the CPU), on <paramref name="device"/>; shared with the DBN.</summary>
+    internal static Tensor BinarizeForEval(Tensor images, Generator gen, Device device) =>
+        ImageTransforms.Binarize(Flatten01(images).cpu(), stochastic: true, generator: gen).to(device);   // the generator is on the CPU
 
     /// <summary>The free energy F(v) (B) of the test images binarized with seed 0: −log p(v) up to the constant log Z.</summary>
     public Tensor NegativeLogLikelihood(Tensor images)
@@ -88,14 +91,7 @@ public sealed class RbmModel : IGenerativeModel, ILikelihoodModel
     /// log Z by AIS with the settings' chains, intermediate distributions and runs (cached for the same settings).
     /// Draws from torch's global generator.
     /// </summary>
-    public AisEstimate LogPartition(EvalSettings settings)
-    {
-        if (_ais is { } cached && cached.Settings == settings) return cached.Estimate;
-        using var _ = torch.no_grad();
-        var estimate = AnnealedImportanceSampling.Estimate(_rbm, _rbm.BaseRateBias(), settings.AisChains, settings.AisBetas, settings.AisRuns);
-        _ais = (settings, estimate);
-        return estimate;
-    }
+    public AisEstimate LogPartition(EvalSettings settings) => _ais.Get(_rbm, settings);
 
     /// <summary>
     /// Sums over the batch: nll = Σ (F(v) + log Ẑ) and free_energy; log Z and its spread are constants, returned
