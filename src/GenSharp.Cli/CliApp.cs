@@ -49,7 +49,7 @@ public static class CliApp
         new("eval", "gensharp eval CKPT [--data PATH|embedded] [--limit N] [--k 100] [--seed N] [--device cpu|cuda]\n" +
             "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation] [--quality-only]]\n" +
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: the sampler the quality metrics use\n" +
-            "               [--inpaint-mask top|bottom|left|right|center|random|FILE.png [--resample R] [--jump J]]   diffusion: inpaint N test images, score vs the originals\n" +
+            "               [--inpaint-mask top|bottom|left|right|center|random|FILE.png [--resample R] [--jump J]]   ddpm/ebm: inpaint N test images, score vs the originals\n" +
             "               [--ais-chains 100] [--ais-betas 14500] [--ais-runs 3]   rbm, dbn: annealed importance sampling of log Z (dbn: --k up-pass samples for the bound)\n" +
             "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]\n" +
             "       gensharp eval CKPT|HF_FOLDER --data FILE.txt [--batch-size 32] [--context N]   text (gpt, or a Hugging Face gpt2/llama/qwen2/mistral folder):\n" +
@@ -662,41 +662,61 @@ public static class CliApp
         return (n, labels) => diffusion.Sample(n, labels, scheduler, w, null);
     }
 
-    /// <summary>eval --inpaint-mask: a diffusion model's inpainting of N test images, scored by the classifier.</summary>
+    /// <summary>eval --inpaint-mask: a diffusion or energy model's inpainting of N test images, scored by the classifier.</summary>
     static int InpaintMetrics(Args a, LoadedModel? m, string maskSpec, string? classifierPath, JsonObject json)
     {
-        if (m?.Model is not GenSharp.Models.IInpainting || m.Model is not IDiffusionSampler diffusion)
-            throw new GenSharpException("--inpaint-mask needs a ddpm checkpoint (only diffusion models inpaint)");
+        if (m?.Model is not (GenSharp.Models.IInpainting or GenSharp.Models.IClampedInpainting))
+            throw new GenSharpException("--inpaint-mask needs a ddpm or ebm checkpoint (the families that inpaint)");
         if (classifierPath is null) throw new GenSharpException("--inpaint-mask needs --classifier CLS_CKPT to score the inpaintings");
         foreach (var flag in new[] { "samples", "guidance-scale" })
             if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to --inpaint-mask (inpainting uses no class and no guidance)");
         using var c = ModelLoader.Load(classifierPath, DeviceOf(a));
         var classifier = AsClassifier(c, classifierPath);
         using var test = FashionMnist.Load(a.Get("data"), train: false);
-        var defaults = (GenSharp.Models.Diffusion.DdpmConfig)m.Model.Config;
-        var (name, steps, eta) = SchedulerFlags(a, defaults);
-        var scheduler = diffusion.CreateScheduler(name, steps, eta);
+        var size = ImageFamilyConfig.Of(m.Model).ImageSize;
         long seed = a.Long("seed") ?? 0;
-        int resample = a.Int("resample") ?? 1, n = a.Int("n") ?? 1000;
-        int? jump = a.Int("jump");
-        var mask = DiffusionWorkflows.Mask(maskSpec, defaults.ImageSize, seed);
-        Action<string>? log = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"eval: {line}");
-        var r = DiffusionWorkflows.InpaintQuality(m.Model, classifier, test, mask, n, a.Int("batch-size") ?? 64, scheduler, resample, jump, seed, log);
-        Console.WriteLine($"inpainting: {n} random test images of {test.Source}, mask {maskSpec} ({r["known_fraction"] * 100:F0}% known), no class given, " +
-            $"{name} {steps} steps" + (resample > 1 ? $", RePaint resampling ×{resample} every {GenSharp.Sampling.RePaintPlan.JumpOrDefault(jump, steps)} steps" : ""));
-        Console.WriteLine($"FD-cls(inpainted, originals) {r["inpaint_fd_cls"]:G4} · classifier accuracy on inpaintings {r["inpaint_accuracy"] * 100:F1}% " +
-            $"(originals {r["original_accuracy"] * 100:F1}%, grey-masked inputs {r["masked_accuracy"] * 100:F1}%) · RMSE on unknown pixels {r["inpaint_rmse"]:F3} · " +
-            $"{r["inpaint_images_per_s"]:G3} images/s");
+        int n = a.Int("n") ?? 1000;
+        var mask = DiffusionWorkflows.Mask(maskSpec, size, seed);
         json["family"] = m.Family.Name;
         json["checkpoint"] = m.Path;
         json["step"] = m.Step;
         json["classifier"] = c.Path;
         json["mask"] = maskSpec;
-        json["scheduler"] = name;
-        json["sampler_steps"] = scheduler.Timesteps.Count;
-        json["eta"] = eta;
-        json["resample"] = resample;
-        if (resample > 1) json["jump"] = GenSharp.Sampling.RePaintPlan.JumpOrDefault(jump, steps);
+        BatchInpainter inpaint;
+        string how;
+        if (m.Model is IDiffusionSampler diffusion && m.Model is GenSharp.Models.IInpainting diffusionInpainting)
+        {
+            var defaults = (GenSharp.Models.Diffusion.DdpmConfig)m.Model.Config;
+            var (name, steps, eta) = SchedulerFlags(a, defaults);
+            var scheduler = diffusion.CreateScheduler(name, steps, eta);
+            int resample = a.Int("resample") ?? 1;
+            int? jump = a.Int("jump");
+            inpaint = (images, known, gen) => diffusionInpainting.Inpaint(images, known, null, scheduler, gen, resample, jump);
+            how = $"{name} {steps} steps" + (resample > 1 ? $", RePaint resampling ×{resample} every {GenSharp.Sampling.RePaintPlan.JumpOrDefault(jump, steps)} steps" : "");
+            json["scheduler"] = name;
+            json["sampler_steps"] = scheduler.Timesteps.Count;
+            json["eta"] = eta;
+            json["resample"] = resample;
+            if (resample > 1) json["jump"] = GenSharp.Sampling.RePaintPlan.JumpOrDefault(jump, steps);
+        }
+        else
+        {
+            foreach (var flag in new[] { "scheduler", "eta", "resample", "jump" })
+                if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} applies to diffusion inpainting; {m.Family.Name} inpaints by Langevin dynamics (--steps N)");
+            var clamped = (GenSharp.Models.IClampedInpainting)m.Model;
+            int? steps = a.Int("steps");
+            if (steps is < 0) throw new GenSharpException($"--steps must be ≥ 0, got {steps}");
+            inpaint = (images, known, gen) => clamped.Inpaint(images, known, steps, gen);
+            int shown = steps ?? (m.Model.Config is GenSharp.Models.Energy.EbmConfig ec ? ec.SampleSteps : 0);
+            how = $"Langevin {shown} steps with the known pixels clamped";
+            json["langevin_steps"] = shown;
+        }
+        Action<string>? log = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"eval: {line}");
+        var r = InpaintQuality.Evaluate(m.Model, inpaint, classifier, test, mask, n, a.Int("batch-size") ?? 64, seed, log);
+        Console.WriteLine($"inpainting: {n} random test images of {test.Source}, mask {maskSpec} ({r["known_fraction"] * 100:F0}% known), no class given, {how}");
+        Console.WriteLine($"FD-cls(inpainted, originals) {r["inpaint_fd_cls"]:G4} · classifier accuracy on inpaintings {r["inpaint_accuracy"] * 100:F1}% " +
+            $"(originals {r["original_accuracy"] * 100:F1}%, grey-masked inputs {r["masked_accuracy"] * 100:F1}%) · RMSE on unknown pixels {r["inpaint_rmse"]:F3} · " +
+            $"{r["inpaint_images_per_s"]:G3} images/s");
         foreach (var (k, v) in r) json[k] = double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
         Console.WriteLine(json.ToJsonString());
         return 0;

@@ -80,6 +80,19 @@ public class EnergyCliTests
         var ip = Run("sample", run, "--out", png, "--inpaint", "test:2", "--mask", "bottom", "--data", "embedded", "--n", "2", "--steps", "2");
         Assert.True(ip.Code == 0, ip.Err);
         Assert.True(File.Exists(png));
+        // eval --inpaint-mask: clamped Langevin on N test images, scored by a tiny classifier.
+        var cls = Path.Combine(dir, "cls");
+        Assert.Equal(0, Run("train", "classifier", "--out", cls, "--data", "embedded", "--steps", "2", "--batch-size", "8",
+            "--set", "channels=4", "--set", "feature_dim=8", "--set", "convs_per_stage=1").Code);
+        var ei = Run("eval", run, "--classifier", cls, "--n", "6", "--data", "embedded", "--inpaint-mask", "left", "--steps", "2", "--batch-size", "4");
+        Assert.True(ei.Code == 0, ei.Err);
+        Assert.Contains("Langevin 2 steps", ei.Out);
+        var ji = JsonNode.Parse(ei.Out.Trim().Split('\n')[^1])!;
+        Assert.Equal(6, ji["n"]!.GetValue<double>());
+        Assert.Equal(0.5, ji["known_fraction"]!.GetValue<double>(), 6);
+        Assert.Equal(2, ji["langevin_steps"]!.GetValue<double>());
+        Assert.True(ji["inpaint_rmse"]!.GetValue<double>() > 0);
+        AssertOneLineError(Run("eval", run, "--classifier", cls, "--n", "6", "--data", "embedded", "--inpaint-mask", "left", "--resample", "2"), 1, "--resample");
         var e = Run("eval", run, "--data", "embedded", "--limit", "10");
         Assert.True(e.Code == 0, e.Err);
         Assert.Contains("energy E(x)", e.Out);

@@ -128,64 +128,6 @@ public static class DiffusionWorkflows
     }
 
     /// <summary>
-    /// How well a diffusion model inpaints: <paramref name="n"/> random test images (seeded) get their unknown region
-    /// (where <paramref name="knownMask"/> is false) generated with no class given, and the domain classifier scores
-    /// the results against the originals. Reports <c>inpaint_fd_cls</c> (Fréchet distance between the features of
-    /// the inpainted and the original images), <c>inpaint_accuracy</c> (classifier on the inpaintings vs the true
-    /// labels) with its ceiling <c>original_accuracy</c> and its floor <c>masked_accuracy</c> (unknown pixels
-    /// mid-grey), <c>inpaint_rmse</c> over the unknown pixels (in [0,1]; many completions are right, so lower is
-    /// not always better), and images per second.
-    /// </summary>
-    public static Dictionary<string, double> InpaintQuality(IGenerativeModel model, ClassifierModel classifier, ImageDataset test,
-        Tensor knownMask, int n, int batchSize, DiffusionScheduler scheduler, int resample, int? jump, long seed, Action<string>? log = null)
-    {
-        var inpainting = model as IInpainting ?? throw new GenSharpException($"{model.Family} cannot inpaint; inpainting metrics need a ddpm checkpoint");
-        if (n < 2 || n > test.Count) throw new GenSharpException($"--n must be in [2, {test.Count}] test images to inpaint, got {n}");
-        if (batchSize < 1) throw new GenSharpException($"--batch-size must be ≥ 1, got {batchSize}");
-        var cfg = ImageFamilyConfig.Of(model);
-        if (test.Channels != cfg.ImageChannels || test.Height != cfg.ImageSize || ImageFamilyConfig.Of(classifier).ImageSize != cfg.ImageSize)
-            throw new GenSharpException($"the model, classifier and test images must share one image size; got {cfg.ImageSize}, {ImageFamilyConfig.Of(classifier).ImageSize}, {test.Height}");
-        using var _ = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
-        using var gen = new Generator((ulong)seed);
-        var index = torch.randperm(test.Count, generator: gen).narrow(0, 0, n);
-        var images = test.Images.index_select(0, index);                                     // (N, C, H, W) uint8
-        var labels = test.Labels.index_select(0, index);                                     // (N)
-        var mask = knownMask.to(ScalarType.Bool).expand(n, 1, cfg.ImageSize, cfg.ImageSize);
-        var parts = new List<Tensor>();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < n; i += batchSize)
-        {
-            int len = Math.Min(batchSize, n - i);
-            var done = inpainting.Inpaint(images.narrow(0, i, len), mask.narrow(0, i, len), null, scheduler, gen, resample, jump);
-            parts.Add(ImageGrid.ToUint8(done));
-            log?.Invoke($"inpainted {i + len}/{n}");
-        }
-        double seconds = clock.Elapsed.TotalSeconds;
-        var inpainted = torch.cat(parts, 0);                                                 // (N, C, H, W) uint8
-        var original01 = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);
-        var masked = ImageGrid.ToUint8(torch.where(mask.expand_as(original01), original01, torch.full_like(original01, 0.5)));
-        var (li, fi) = SampleQuality.Features(classifier, inpainted, batchSize);
-        var (lo, fo) = SampleQuality.Features(classifier, images, batchSize);
-        var (lm, _) = SampleQuality.Features(classifier, masked, batchSize);
-        double Accuracy(Tensor logits) => logits.argmax(1).eq(labels).to(ScalarType.Float64).mean().item<double>();
-        var unknown = mask.logical_not().expand_as(original01);
-        var diff = ImageTransforms.ToFloat(inpainted, PixelScale.ZeroOne) - original01;
-        return new Dictionary<string, double>
-        {
-            ["n"] = n,
-            ["known_fraction"] = mask.to(ScalarType.Float64).mean().item<double>(),
-            ["inpaint_fd_cls"] = FrechetDistance.Compute(fi, fo),
-            ["inpaint_accuracy"] = Accuracy(li),
-            ["original_accuracy"] = Accuracy(lo),
-            ["masked_accuracy"] = Accuracy(lm),
-            ["inpaint_rmse"] = Math.Sqrt(diff.masked_select(unknown).square().mean().item<float>()),
-            ["inpaint_seconds"] = seconds,
-            ["inpaint_images_per_s"] = n / Math.Max(1e-9, seconds),
-        };
-    }
-
-    /// <summary>
     /// A known-pixel mask (true = keep) from a preset — <c>top</c>, <c>bottom</c>, <c>left</c>, <c>right</c> (that half
     /// known), <c>center</c> (all but a central square of half the side known), <c>random</c> (each pixel known with
     /// probability ½, seeded) — or an image file (white = known, black = generate; one tile for all images or one per
