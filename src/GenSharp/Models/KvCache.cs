@@ -28,7 +28,7 @@ public sealed class KvCache : IDisposable
     public int MaxLength { get; }
 
     /// <summary>
-    /// Stores the keys/values (B, H, T, D) of <paramref name="t"/> new tokens for <paramref name="layer"/>
+    /// Stores the keys/values (B, H, T, D) of T new tokens for <paramref name="layer"/>
     /// after the <see cref="Length"/> cached ones and returns all of them, (B, H, Length + T, D) views.
     /// </summary>
     public (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)

@@ -125,7 +125,7 @@ public sealed class HfTokenizer : ITokenizer
         {
             if (!_cache.TryGetValue(piece, out var pieceIds))
             {
-                pieceIds = _bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false).ToArray();
+                pieceIds = _bpe!.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false).ToArray();
                 if (_cache.Count < 1_000_000) _cache[piece] = pieceIds;
             }
             ids.AddRange(pieceIds);
