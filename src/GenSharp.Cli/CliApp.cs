@@ -49,6 +49,7 @@ public static class CliApp
         new("eval", "gensharp eval CKPT [--data PATH|embedded] [--limit N] [--k 100] [--seed N] [--device cpu|cuda]\n" +
             "               [--classifier CLS_CKPT [--n 1000] [--batch-size 250] [--samples FILE.npy] [--no-memorisation] [--quality-only]]\n" +
             "               [--scheduler ddpm|ddim] [--steps N] [--eta E] [--guidance-scale W]   diffusion: the sampler the quality metrics use\n" +
+            "               [--steps N] [--init noise|buffer]   ebm: Langevin steps (also for --inpaint-mask) and chain start of the quality metrics' samples\n" +
             "               [--inpaint-mask top|bottom|left|right|center|random|FILE.png [--resample R] [--jump J]]   ddpm/ebm: inpaint N test images, score vs the originals\n" +
             "               [--ais-chains 100] [--ais-betas 14500] [--ais-runs 3]   rbm, dbn: annealed importance sampling of log Z (dbn: --k up-pass samples for the bound)\n" +
             "       gensharp eval --samples FILE.npy --classifier CLS_CKPT [--n N] [--data PATH|embedded]\n" +
@@ -57,7 +58,7 @@ public static class CliApp
             "the family's own test metrics (likelihood in nats and bits/dim; classifier: accuracy) and, with --classifier, " +
             "sample quality (FD-cls, KID, precision/recall, class shares, memorisation, images/s) of N samples vs N test images; last line is JSON",
             new[] { "data", "limit", "k", "seed", "classifier", "n", "batch-size", "context", "samples", "scheduler", "steps", "eta", "guidance-scale",
-                    "inpaint-mask", "resample", "jump", "ais-chains", "ais-betas", "ais-runs" },
+                    "inpaint-mask", "resample", "jump", "ais-chains", "ais-betas", "ais-runs", "init" },
             new[] { "no-memorisation", "quality-only" }, Eval),
         new("generate", "gensharp generate CKPT|HF_FOLDER --prompt TEXT [--prompt TEXT ...] [--max-tokens 200] [--temperature 1] [--top-k K] [--top-p P]\n" +
             "               [--min-p P] [--repetition-penalty R] [--stop S ...] [--seed N] [--no-cache] [--ignore-eos] [--device cpu|cuda]",
@@ -643,6 +644,20 @@ public static class CliApp
     /// </summary>
     static Func<int, TorchSharp.torch.Tensor?, TorchSharp.torch.Tensor> SamplerFor(LoadedModel m, Args a, JsonObject json)
     {
+        if (m.Model is GenSharp.Models.Energy.EbmModel ebm)
+        {
+            foreach (var flag in new[] { "scheduler", "eta", "guidance-scale" })
+                if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} applies to diffusion checkpoints (ddpm); ebm samples by Langevin dynamics (--steps N, --init noise|buffer)");
+            var cfg = (GenSharp.Models.Energy.EbmConfig)ebm.Config;
+            int langevinSteps = a.Int("steps") ?? cfg.SampleSteps;
+            string init = a.Get("init") ?? cfg.SampleInit;
+            if (langevinSteps < 0) throw new GenSharpException($"--steps must be ≥ 0, got {langevinSteps}");
+            if (init is not ("noise" or "buffer")) throw new GenSharpException($"--init must be noise or buffer, got '{init}'");
+            json["langevin_steps"] = langevinSteps;
+            json["init"] = init;
+            return (n, _) => ebm.Sample(n, langevinSteps, init == "buffer");
+        }
+        if (a.Get("init") is not null) throw new GenSharpException($"--init applies to ebm checkpoints; this is a {m.Family.Name} checkpoint");
         if (m.Model is not IDiffusionSampler diffusion)
         {
             foreach (var flag in new[] { "scheduler", "steps", "eta", "guidance-scale" })
@@ -670,6 +685,7 @@ public static class CliApp
         if (classifierPath is null) throw new GenSharpException("--inpaint-mask needs --classifier CLS_CKPT to score the inpaintings");
         foreach (var flag in new[] { "samples", "guidance-scale" })
             if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to --inpaint-mask (inpainting uses no class and no guidance)");
+        if (a.Get("init") is not null) throw new GenSharpException("--init does not apply to --inpaint-mask (inpainting starts the unknown pixels from noise)");
         using var c = ModelLoader.Load(classifierPath, DeviceOf(a));
         var classifier = AsClassifier(c, classifierPath);
         using var test = FashionMnist.Load(a.Get("data"), train: false);

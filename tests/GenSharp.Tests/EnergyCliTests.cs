@@ -93,6 +93,13 @@ public class EnergyCliTests
         Assert.Equal(2, ji["langevin_steps"]!.GetValue<double>());
         Assert.True(ji["inpaint_rmse"]!.GetValue<double>() > 0);
         AssertOneLineError(Run("eval", run, "--classifier", cls, "--n", "6", "--data", "embedded", "--inpaint-mask", "left", "--resample", "2"), 1, "--resample");
+        var eq = Run("eval", run, "--classifier", cls, "--n", "10", "--data", "embedded", "--quality-only", "--no-memorisation", "--steps", "2", "--init", "buffer");
+        Assert.True(eq.Code == 0, eq.Err);
+        var jq = JsonNode.Parse(eq.Out.Trim().Split('\n')[^1])!;
+        Assert.Equal("buffer", jq["init"]!.GetValue<string>());
+        Assert.Equal(2, jq["langevin_steps"]!.GetValue<double>());
+        Assert.True(jq["fd_cls"]!.GetValue<double>() > 0);
+        AssertOneLineError(Run("eval", run, "--classifier", cls, "--n", "6", "--data", "embedded", "--init", "middle"), 1, "--init");
         var e = Run("eval", run, "--data", "embedded", "--limit", "10");
         Assert.True(e.Code == 0, e.Err);
         Assert.Contains("energy E(x)", e.Out);
