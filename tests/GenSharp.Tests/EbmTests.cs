@@ -73,6 +73,16 @@ public class EbmTests
         Assert.True((done - original).abs().masked_select(m.logical_not()).mean().item<float>() > 0.05);   // unknown part is generated
         Assert.InRange(done.min().item<float>(), 0, 1);
         Assert.InRange(done.max().item<float>(), 0, 1);
+
+        // With a generator the whole inpainting (start and Langevin noise) is drawn from it, not from the global RNG.
+        Tensor Seeded(long globalSeed)
+        {
+            TorchRuntime.Seed(globalSeed);
+            using var gen = new torch.Generator(11);
+            return model.Inpaint(images, mask.expand(3, 1, 28, 28), steps: 3, gen: gen);
+        }
+        using Tensor a = Seeded(1), b = Seeded(2);
+        Assert.Equal(a.data<float>().ToArray(), b.data<float>().ToArray());
     }
 
     [Fact]

@@ -126,7 +126,7 @@ public sealed class EbmModel : IGenerativeModel, ILikelihoodModel, IClampedInpai
         using var scope = torch.NewDisposeScope();
         var known = ImageTransforms.ToFloat(images.to(Device), PixelScale.MinusOneOne);        // (B, C, H, W)
         var mask = knownMask.to(Device).to(ScalarType.Bool).expand_as(known);
-        var start = torch.rand_like(known) * 2 - 1;
+        var start = (gen is null ? torch.rand_like(known) : torch.rand(known.shape, generator: gen).to(Device)) * 2 - 1;
         var x = RunLangevin(start, steps ?? _config.SampleSteps, mask, known, gen);
         // Back to [0, 1] from the uint8 input itself, so the known pixels are the input's exactly.
         var original = ImageTransforms.ToFloat(images.cpu(), PixelScale.ZeroOne);
