@@ -335,7 +335,7 @@ public static class CliApp
         foreach (var flag in new[] { "temperature", "complete", "rows", "known-pixels", "scheduler", "eta", "guidance-scale", "strip", "gif", "resample", "jump", "class" })
             if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} does not apply to ebm checkpoints");
         var cfg = (GenSharp.Models.Energy.EbmConfig)m.Model.Config;
-        int? steps = a.Int("steps");
+        var (steps, init) = LangevinFlags(a, cfg);
         if (a.Get("inpaint") is { } source)
         {
             if (a.Get("init") is not null) throw new GenSharpException("--init goes without --inpaint (inpainting starts the unknown pixels from noise)");
@@ -348,12 +348,23 @@ public static class CliApp
             return 0;
         }
         if (a.Get("mask") is not null) throw new GenSharpException("--mask goes with --inpaint");
-        string init = a.Get("init") ?? cfg.SampleInit;
-        if (init is not ("noise" or "buffer")) throw new GenSharpException($"--init must be noise or buffer, got {init}");
         int n = a.Int("n") ?? 64;
         double perSecond = EnergyWorkflows.Sample(m.Model, outPath, n, seed, steps, init == "buffer");
         Console.WriteLine($"wrote {outPath} ({n} samples, Langevin {steps ?? cfg.SampleSteps} steps from {(init == "buffer" ? "the replay buffer" : "uniform noise")}, {perSecond:F2} images/s)");
         return 0;
+    }
+
+    /// <summary>
+    /// An ebm's --steps (null = the config's sample_steps; must be ≥ 0) and --init (noise or buffer, default
+    /// sample_init), for sample and eval.
+    /// </summary>
+    static (int? Steps, string Init) LangevinFlags(Args a, GenSharp.Models.Energy.EbmConfig cfg)
+    {
+        int? steps = a.Int("steps");
+        if (steps is < 0) throw new GenSharpException($"--steps must be ≥ 0, got {steps}");
+        string init = a.Get("init") ?? cfg.SampleInit;
+        if (init is not ("noise" or "buffer")) throw new GenSharpException($"--init must be noise or buffer, got '{init}'");
+        return (steps, init);
     }
 
     /// <summary>--complete FILE.png|FILE.npy, or test[:N] = the first N (default 8) test images of --data.</summary>
@@ -649,10 +660,8 @@ public static class CliApp
             foreach (var flag in new[] { "scheduler", "eta", "guidance-scale" })
                 if (a.Get(flag) is not null) throw new GenSharpException($"--{flag} applies to diffusion checkpoints (ddpm); ebm samples by Langevin dynamics (--steps N, --init noise|buffer)");
             var cfg = (GenSharp.Models.Energy.EbmConfig)ebm.Config;
-            int langevinSteps = a.Int("steps") ?? cfg.SampleSteps;
-            string init = a.Get("init") ?? cfg.SampleInit;
-            if (langevinSteps < 0) throw new GenSharpException($"--steps must be ≥ 0, got {langevinSteps}");
-            if (init is not ("noise" or "buffer")) throw new GenSharpException($"--init must be noise or buffer, got '{init}'");
+            var (requested, init) = LangevinFlags(a, cfg);
+            int langevinSteps = requested ?? cfg.SampleSteps;
             json["langevin_steps"] = langevinSteps;
             json["init"] = init;
             return (n, _) => ebm.Sample(n, langevinSteps, init == "buffer");
