@@ -1,12 +1,12 @@
-# Independent PyTorch reference for GenSharp's pretrained-model loader (tests/GenSharp.Tests/HfReferenceTests.cs):
+# Independent PyTorch reference for GenSharp's pretrained-model loader (tests/GenSharp.Tests/Models/Pretrained/HfReferenceTests.cs):
 # tiny random gpt2 / llama (GQA with one kv head, head_dim != hidden/heads, llama3 RoPE scaling, untied head) /
 # qwen2 (q/k/v biases, GQA, tied head) models written as Hugging Face folders (config.json, F32 model.safetensors with
 # HF names, gpt2 Conv1D weights (in, out) and without the "transformer." prefix, a byte-level tokenizer.json), each
 # with the logits this file's own forward pass (plain PyTorch following the HF model definitions: rotate_half RoPE,
 # repeat_kv, RMSNorm, SwiGLU, tanh GELU) gives for a fixed token sequence.
-# Run: /usr/bin/python3 bench/pytorch/hf_reference.py [OUT]   (default tests/GenSharp.Tests/Data/HfReference)
+# Run: /usr/bin/python3 bench/pytorch/hf_reference.py [OUT]   (default tests/GenSharp.Tests/Fixtures/HfReference)
 import json, math, os, struct, sys, torch
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "tests", "GenSharp.Tests", "Data", "HfReference")
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "tests", "GenSharp.Tests", "Fixtures", "HfReference")
 torch.manual_seed(0)
 V = 260
 def save_st(path, tensors):

@@ -15,7 +15,7 @@ public class HfReferenceTests
     [Theory, InlineData("gpt2"), InlineData("llama"), InlineData("qwen2")]
     public void LogitsMatchPyTorchReference(string name)
     {
-        var dir = Path.Combine(AppContext.BaseDirectory, "Data", "HfReference", name);
+        var dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "HfReference", name);
         var expected = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "expected.json")))!;
         var ids = expected["tokens"]!.AsArray().Select(n => (long)n!.GetValue<int>()).ToArray();
         var reference = expected["logits"]!.AsArray().Select(r => r!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).ToArray();
