@@ -1,1 +1,1 @@
-return GenSharp.Cli.CliApp.Run(args);
+return GenSharp.Cli.GenSharpCli.Run(args);

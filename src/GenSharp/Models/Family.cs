@@ -10,6 +10,7 @@ public abstract class Family<TConfig> : IFamily where TConfig : FamilyConfig, ne
     public abstract string Summary { get; }
     public virtual int DefaultBatchSize => 64;
     public virtual double? DefaultEmaDecay => null;
+    public virtual FamilyGuidance? Guidance => null;
     public FamilyConfig DefaultConfig => new TConfig();
 
     public virtual FamilyConfig ReadConfig(JsonObject json) => ConfigJson.FromJson<TConfig>(json);

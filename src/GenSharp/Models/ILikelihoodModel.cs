@@ -20,6 +20,9 @@ public interface ILikelihoodModel
     /// such as the number of importance samples.
     /// </summary>
     IReadOnlyDictionary<string, double> EvaluateBatch(Tensor images, EvalSettings settings);
+
+    /// <summary>The <see cref="EvalSettings"/> this model uses, by parameter name (k, ais_chains, ais_betas, ais_runs).</summary>
+    IReadOnlyCollection<string> EvalParameters => ["k"];
 }
 
 /// <summary>Options for likelihood evaluation.</summary>

@@ -21,6 +21,9 @@ public abstract record ImageFamilyConfig : FamilyConfig
         Require(NumClasses >= 1, "num_classes", "≥ 1", NumClasses);
     }
 
+    /// <summary>The image config of a sampler.</summary>
+    public static ImageFamilyConfig Of(IImageSampler model) => (ImageFamilyConfig)model.Config;
+
     /// <summary>The image config of <paramref name="model"/>, or a one-line error when it does not model images.</summary>
     public static ImageFamilyConfig Of(IGenerativeModel model) => model.Config as ImageFamilyConfig
         ?? throw new GenSharpException($"{model.Family} models make text, not images; this command needs an image model");

@@ -55,28 +55,4 @@ public static class GenerationWorkflows
     /// <summary>(1,1,H,W) mask of the first <paramref name="knownPixels"/> pixels in raster order.</summary>
     public static Tensor KnownMask(long knownPixels, int size) =>
         torch.arange((long)size * size).lt(knownPixels).reshape(1, 1, size, size);
-
-    /// <summary>
-    /// One row per temperature, each from the same seed (so rows differ only by the temperature),
-    /// <paramref name="perRow"/> samples each.
-    /// </summary>
-    public static void TemperatureSweep(IGenerativeModel model, IReadOnlyList<double> temperatures, int perRow, string outPath, long seed)
-    {
-        var sampler = model as ITemperatureSampler
-            ?? throw new GenSharpException($"{model.Family} has no sampling temperature; --temperature applies to flow families (realnvp, glow)");
-        if (perRow < 1 || perRow > 1000) throw new GenSharpException($"--n must be in [1, 1000], got {perRow}");
-        foreach (var t in temperatures)
-            if (!(t >= 0 && t <= 10)) throw new GenSharpException($"--temperature must be in [0, 10], got {t}");
-        if (model.ConditionalClasses > 0) throw new GenSharpException("temperature sweeps are for unconditional models");
-        using var _ = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
-        var rows = new List<Tensor>();
-        foreach (var t in temperatures)
-        {
-            torch.manual_seed(seed);
-            rows.Add(sampler.Sample(perRow, null, t));
-        }
-        if (temperatures.Count == 1) ImageWorkflows.SaveImages(rows[0], outPath, (int)Math.Ceiling(Math.Sqrt(perRow)));
-        else ImageWorkflows.SaveImages(torch.cat(rows, 0), outPath, perRow);
-    }
 }

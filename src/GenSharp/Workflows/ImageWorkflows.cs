@@ -15,33 +15,6 @@ namespace GenSharp.Workflows;
 /// <summary>What the CLI's image commands do with a loaded model: sample, eval, score, compress, denoise.</summary>
 public static class ImageWorkflows
 {
-    /// <summary>Draws samples and writes a PNG grid, or an N×C×H×W uint8 .npy array.</summary>
-    public static void Sample(IGenerativeModel model, string outPath, int n, long seed, int? classLabel)
-    {
-        if (n < 1 || n > 100_000) throw new GenSharpException($"--n must be in [1, 100000], got {n}");
-        bool npy = outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
-        if (!npy && !outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-            throw new GenSharpException($"--out {outPath}: expected a .png or .npy file name");
-        int classes = model.ConditionalClasses;
-        if (classLabel is { } c && (classes == 0 || c < 0 || c >= classes))
-            throw new GenSharpException(classes == 0
-                ? "--class: this model is not class-conditional"
-                : $"--class {c}: must be in [0, {classes - 1}]");
-        torch.manual_seed(seed);
-        using var _ = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
-        Tensor images;
-        int columns = (int)Math.Ceiling(Math.Sqrt(n));
-        if (classLabel is { } k) images = model.Sample(n, torch.full(n, k, dtype: ScalarType.Int64))!;
-        else if (classes > 0 && !npy)
-        {
-            var grid = SampleGrid.Draw(model, n)!.Value; // one row per class
-            (images, columns) = grid;
-        }
-        else images = model.Sample(n, null) ?? throw new GenSharpException("this model cannot sample");
-        SaveImages(images, outPath, columns);
-    }
-
     /// <summary>Writes images in [0,1] (N,C,H,W) as an N×C×H×W uint8 .npy array, or otherwise as a PNG grid.</summary>
     public static void SaveImages(Tensor images, string outPath, int? columns = null)
     {
@@ -58,7 +31,7 @@ public static class ImageWorkflows
     public static Dictionary<string, double> Eval(IGenerativeModel model, ImageDataset data, int? limit, EvalSettings settings,
         Action<int, int>? progress = null)
     {
-        if (model is ClassifierModel classifier)
+        if (model is IImageClassifier classifier)
         {
             if (limit is { } l && l < data.Count) { using var part = data.Take(l); return classifier.Evaluate(part, progress: progress); }
             return classifier.Evaluate(data, progress: progress);
@@ -142,15 +115,13 @@ public static class ImageWorkflows
 
     /// <summary>
     /// Corrupts the images, reconstructs them with the autoencoder (an energy model: Langevin dynamics started at the
-    /// noisy image, <see cref="GenSharp.Models.Energy.EbmConfig.DenoiseSteps"/> steps), writes a grid (rows: clean,
+    /// noisy image, its denoise_steps steps), writes a grid (rows: clean,
     /// noisy, denoised) and returns mean PSNR before and after.
     /// </summary>
     public static (double NoisyPsnr, double DenoisedPsnr) Denoise(IGenerativeModel model, ImageDataset data, ImageNoise noise,
         string outPath, long seed, int gridItems = 16)
     {
-        Func<Tensor, Tensor> reconstruct = model is GenSharp.Models.Energy.EbmModel ebm
-            ? x => ebm.Denoise(x)
-            : Autoencoder(model).Reconstruct;
+        Func<Tensor, Tensor> reconstruct = model is IImageDenoiser denoiser ? denoiser.Denoise : Autoencoder(model).Reconstruct;
         torch.manual_seed(seed);
         double before = 0, after = 0;
         Tensor? clean0 = null, noisy0 = null, den0 = null;

@@ -27,15 +27,15 @@ public static class InpaintQuality
     /// pixels mid-grey), <c>inpaint_rmse</c> over the unknown pixels (in [0,1]; many completions are right, so lower is
     /// not always better), and images per second.
     /// </summary>
-    public static Dictionary<string, double> Evaluate(IGenerativeModel model, BatchInpainter inpaint, ClassifierModel classifier,
+    public static Dictionary<string, double> Evaluate(IGenerativeModel model, BatchInpainter inpaint, IImageClassifier classifier,
         ImageDataset test, Tensor knownMask, int n, int batchSize, long seed, Action<string>? log = null)
     {
         if (n < 2 || n > test.Count) throw new GenSharpException($"--n must be in [2, {test.Count}] test images to inpaint, got {n}");
         if (batchSize < 1) throw new GenSharpException($"--batch-size must be ≥ 1, got {batchSize}");
         var cfg = ImageFamilyConfig.Of(model);
         int size = cfg.ImageSize;
-        if (test.Channels != cfg.ImageChannels || test.Height != size || ImageFamilyConfig.Of(classifier).ImageSize != size)
-            throw new GenSharpException($"the model, classifier and test images must share one image size; got {size}, {ImageFamilyConfig.Of(classifier).ImageSize}, {test.Height}");
+        if (test.Channels != cfg.ImageChannels || test.Height != size || classifier.ImageSize != size)
+            throw new GenSharpException($"the model, classifier and test images must share one image size; got {size}, {classifier.ImageSize}, {test.Height}");
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         using var gen = new Generator((ulong)seed);

@@ -40,7 +40,7 @@ public static class SampleQuality
     /// <param name="log">Receives progress lines; may be null.</param>
     /// <returns>The metrics by name, in a fixed order.</returns>
     public static Dictionary<string, double> Evaluate(Func<int, Tensor?, Tensor> sampler, int conditionalClasses,
-        ClassifierModel classifier, ImageDataset test, ImageDataset train, SampleQualityOptions options, Action<string>? log = null)
+        IImageClassifier classifier, ImageDataset test, ImageDataset train, SampleQualityOptions options, Action<string>? log = null)
     {
         options.Validate();
         CheckData(classifier, test, train, options.N);
@@ -60,7 +60,7 @@ public static class SampleQuality
                 using var noGrad = torch.no_grad();
                 var labels = asked?.narrow(0, i, len);
                 var x = sampler(len, labels);
-                var cfg = ImageFamilyConfig.Of(classifier);
+                var cfg = classifier;
                 if (x.dim() != 4 || x.shape[0] != len || x.shape[1] != cfg.ImageChannels || x.shape[2] != cfg.ImageSize || x.shape[3] != cfg.ImageSize)
                     throw new GenSharpException($"the sampler gave ({string.Join("×", x.shape)}) images, the classifier takes {len}×{cfg.ImageChannels}×{cfg.ImageSize}×{cfg.ImageSize}");
                 // Quantise to 8 bits exactly as `gensharp sample --out x.npy` does, so a sampler and its
@@ -90,7 +90,7 @@ public static class SampleQuality
     /// Uses the first <see cref="SampleQualityOptions.N"/> of them. <paramref name="asked"/> (≥ N) gives the
     /// requested class of each sample when known (then class agreement is reported), else null.
     /// </summary>
-    public static Dictionary<string, double> EvaluateSamples(Tensor samplesU8, Tensor? asked, ClassifierModel classifier,
+    public static Dictionary<string, double> EvaluateSamples(Tensor samplesU8, Tensor? asked, IImageClassifier classifier,
         ImageDataset test, ImageDataset train, SampleQualityOptions options, Action<string>? log = null)
     {
         options.Validate();
@@ -99,7 +99,7 @@ public static class SampleQuality
         if (samplesU8.shape[0] < options.N)
             throw new GenSharpException($"the samples hold {samplesU8.shape[0]} images but N = {options.N}; pass --n {samplesU8.shape[0]} or more samples");
         CheckData(classifier, test, train, options.N);
-        var cfg = ImageFamilyConfig.Of(classifier);
+        var cfg = classifier;
         if (samplesU8.shape[1] != cfg.ImageChannels || samplesU8.shape[2] != cfg.ImageSize || samplesU8.shape[3] != cfg.ImageSize)
             throw new GenSharpException($"the samples are {string.Join("×", samplesU8.shape.Skip(1))} images, the classifier takes {cfg.ImageChannels}×{cfg.ImageSize}×{cfg.ImageSize}");
         using var first = samplesU8.narrow(0, 0, options.N);
@@ -109,7 +109,7 @@ public static class SampleQuality
         return report;
     }
 
-    static Dictionary<string, double> Score(Tensor samplesU8, Tensor? asked, ClassifierModel classifier,
+    static Dictionary<string, double> Score(Tensor samplesU8, Tensor? asked, IImageClassifier classifier,
         ImageDataset test, ImageDataset train, SampleQualityOptions o, Action<string>? log)
     {
         int n = o.N;
@@ -174,7 +174,7 @@ public static class SampleQuality
     }
 
     /// <summary>Classifier logits (N, K) and features (N, D), float64 on the CPU, for uint8 images, in batches.</summary>
-    internal static (Tensor Logits, Tensor Features) Features(ClassifierModel classifier, Tensor imagesU8, int batchSize)
+    internal static (Tensor Logits, Tensor Features) Features(IImageClassifier classifier, Tensor imagesU8, int batchSize)
     {
         var logits = new List<Tensor>();
         var feats = new List<Tensor>();
@@ -189,9 +189,9 @@ public static class SampleQuality
         return (torch.cat(logits, 0), torch.cat(feats, 0));
     }
 
-    static void CheckData(ClassifierModel classifier, ImageDataset test, ImageDataset train, int n)
+    static void CheckData(IImageClassifier classifier, ImageDataset test, ImageDataset train, int n)
     {
-        var cfg = ImageFamilyConfig.Of(classifier);
+        var cfg = classifier;
         foreach (var (d, what) in new[] { (test, "test"), (train, "training") })
         {
             if (d.Channels != cfg.ImageChannels || d.Height != cfg.ImageSize || d.Width != cfg.ImageSize)

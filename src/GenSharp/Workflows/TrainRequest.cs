@@ -27,4 +27,6 @@ public sealed record TrainRequest
     public long? SampleEvery { get; init; }
     public double? EmaDecay { get; init; }
     public int Threads { get; init; }
+    /// <summary>Receives lines worth telling the user before training starts (which data, where it came from).</summary>
+    public Action<string>? Log { get; init; }
 }

@@ -22,7 +22,7 @@ public class CliTests
         var (so, se) = (new StringWriter(), new StringWriter());
         Console.SetOut(so);
         Console.SetError(se);
-        try { return (CliApp.Run(args), so.ToString(), se.ToString()); }
+        try { return (GenSharpCli.Run(args), so.ToString(), se.ToString()); }
         finally { Console.SetOut(o); Console.SetError(e); }
     }
 
@@ -37,9 +37,9 @@ public class CliTests
 
     [Fact] public void UnknownCommand() => AssertOneLineError(Run("frobnicate"), 2, "unknown command 'frobnicate'");
     [Fact] public void UnknownFamily() => AssertOneLineError(Run("train", "nosuch", "--out", TestData.TempDir()), 1, "unknown family 'nosuch'");
-    [Fact] public void UnknownFlag() => AssertOneLineError(Run("train", "vae", "--out", "x", "--bogus", "1"), 1, "unknown option --bogus");
-    [Fact] public void MissingOut() => AssertOneLineError(Run("train", "vae"), 1, "needs --out");
-    [Fact] public void BadNumber() => AssertOneLineError(Run("train", "vae", "--out", "x", "--steps", "ten"), 1, "--steps ten");
+    [Fact] public void UnknownFlag() => AssertOneLineError(Run("train", "vae", "--out", "x", "--bogus", "1"), 2, "unknown option --bogus");
+    [Fact] public void MissingOut() => AssertOneLineError(Run("train", "vae"), 2, "needs --out");
+    [Fact] public void BadNumber() => AssertOneLineError(Run("train", "vae", "--out", "x", "--steps", "ten"), 2, "--steps ten");
     [Fact] public void BadSetKey() => AssertOneLineError(Run("train", "vae", "--out", TestData.TempDir(), "--data", "embedded", "--set", "nope=1"), 1, "unknown config field");
     [Fact] public void ImpossibleHyperparameter() => AssertOneLineError(Run("train", "vae", "--out", TestData.TempDir(), "--data", "embedded", "--set", "learning_rate=-1"), 1, "learning_rate");
     [Fact] public void MissingCheckpoint() => AssertOneLineError(Run("sample", "/nonexistent/ckpt", "--out", "x.png"), 1, "does not exist");

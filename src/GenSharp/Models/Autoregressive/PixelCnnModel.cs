@@ -21,7 +21,7 @@ namespace GenSharp.Models.Autoregressive;
 /// full-image passes; a test checks these logits against the full network's.
 /// </para>
 /// </summary>
-public sealed class PixelCnnModel : IGenerativeModel, ILikelihoodModel, IImageCompletion
+public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, IImageCompletion
 {
     readonly PixelCnnNetwork _net;
     readonly optim.Optimizer _opt;

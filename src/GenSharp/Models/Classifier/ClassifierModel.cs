@@ -9,7 +9,7 @@ namespace GenSharp.Models.Classifier;
 /// penultimate features used by the sample-quality metrics, and test-set accuracy. It cannot sample:
 /// <see cref="Sample"/> returns null, so the trainer writes no sample grids for it.
 /// </summary>
-public sealed class ClassifierModel : IGenerativeModel
+public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
 {
     readonly ClassifierNetwork _net;
     readonly optim.Optimizer _opt;
@@ -32,6 +32,8 @@ public sealed class ClassifierModel : IGenerativeModel
     public ClassifierNetwork Network => _net;
     public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
     public int ConditionalClasses => 0;
+    public int ImageChannels => _config.ImageChannels;
+    public int ImageSize => _config.ImageSize;
     /// <summary>Width of <see cref="Features"/>.</summary>
     public int FeatureDim => _config.FeatureDim;
     /// <summary>Number of classes of <see cref="Logits"/>.</summary>

@@ -14,7 +14,7 @@ namespace GenSharp.Models.Diffusion;
 /// 2022 §4), images scaled to [−1, 1]. Sampling runs any <see cref="DiffusionScheduler"/>.
 /// With <c>latent_from</c> the same process runs on a frozen VAE's scaled latents (<see cref="LatentDiffusionNetwork"/>).
 /// </summary>
-public sealed class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
+public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
 {
     readonly nn.Module _net;                  // the checkpoint root: the UNet, or the latent network
     readonly DdpmUNet? _unet;

@@ -18,7 +18,7 @@ namespace GenSharp.Models.Energy;
 /// sampled layer below) and log Z_top by AIS. For one layer it is the RBM's own −F(v) − log Z.
 /// </para>
 /// </summary>
-public sealed class DbnModel : IGenerativeModel, ILikelihoodModel
+public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
 {
     readonly DbnNetwork _net;
     readonly optim.Optimizer[] _opts;

@@ -11,7 +11,7 @@ namespace GenSharp.Models.Energy;
 /// buffer (Du &amp; Mordatch 2019): loss = mean E(x⁺) − mean E(x⁻) + α·mean(E(x⁺)² + E(x⁻)²). The replay buffer is a
 /// buffer of <see cref="EnergyNet"/>, so it is saved in <c>model.safetensors</c> and <c>--resume</c> continues it.
 /// </summary>
-public sealed class EbmModel : IGenerativeModel, ILikelihoodModel, IClampedInpainting
+public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClampedInpainting
 {
     /// <summary>Samples drawn once per evaluation for the energy statistics of samples.</summary>
     public const int EvalSamples = 256;

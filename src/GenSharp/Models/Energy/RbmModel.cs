@@ -11,7 +11,7 @@ namespace GenSharp.Models.Energy;
 /// binarized images. log p(v) = −F(v) − log Z needs log Z, which <see cref="EvaluateBatch"/> estimates once
 /// by annealed importance sampling and reuses for every batch with the same settings.
 /// </summary>
-public sealed class RbmModel : IGenerativeModel, ILikelihoodModel
+public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
 {
     readonly Rbm _rbm;
     readonly optim.Optimizer _opt;

@@ -11,7 +11,7 @@ namespace GenSharp.Models.Flows;
 /// −log p(y) + D·log 256 in nats per image (Kingma &amp; Dhariwal 2018, §2; Theis et al. 2016).
 /// Adam with gradient-norm clipping and linear learning-rate warm-up.
 /// </summary>
-public sealed class GlowModel : IGenerativeModel, ILikelihoodModel, ITemperatureSampler, IAutoencoder
+public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITemperatureSampler, IAutoencoder
 {
     readonly GlowNetwork _net;
     readonly optim.Optimizer _opt;

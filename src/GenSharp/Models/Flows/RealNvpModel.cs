@@ -12,7 +12,7 @@ namespace GenSharp.Models.Flows;
 /// −log p(y) + D·log 256 nats per image, an upper bound on −log P(x) of the 8-bit pixels
 /// (<see cref="FlowMath.DiscreteNll"/>), also reported as bits/dim.
 /// </summary>
-public sealed class RealNvpModel : IGenerativeModel, ILikelihoodModel, ITemperatureSampler, IAutoencoder
+public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, ITemperatureSampler, IAutoencoder
 {
     readonly RealNvpFlow _net;
     readonly optim.Optimizer _opt;

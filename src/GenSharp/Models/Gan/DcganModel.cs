@@ -9,7 +9,7 @@ namespace GenSharp.Models.Gan;
 /// DCGAN training with the non-saturating loss (Goodfellow et al. 2014, §3): D maximises
 /// log D(x) + log(1 − D(G(z))), G maximises log D(G(z)); both as BCE-with-logits, Adam(lr, β1 = 0.5).
 /// </summary>
-public sealed class DcganModel : IGenerativeModel
+public sealed partial class DcganModel : IGenerativeModel
 {
     readonly DcganNetworks _nets;
     readonly optim.Optimizer _optG, _optD;

@@ -9,7 +9,7 @@ namespace GenSharp.Models.Vae;
 /// training binarizes each batch stochastically (x ~ Bernoulli(intensity)), evaluation binarizes the
 /// test set stochastically with a fixed seed, so NLLs are in nats on binarized Fashion-MNIST.
 /// </summary>
-public sealed class VaeModel : IGenerativeModel, ILikelihoodModel, IAutoencoder
+public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAutoencoder
 {
     readonly ConvVae _net;
     readonly optim.Optimizer _opt;

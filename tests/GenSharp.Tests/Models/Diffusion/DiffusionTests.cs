@@ -178,7 +178,7 @@ public class DiffusionTests
         using var model = new DdpmModel(Tiny, torch.CPU);
         Perturb(model.UNet!);
         var images = RandomImages(3, 8);
-        var mask = DiffusionWorkflows.Mask("center", 8, 0);                           // (1, 1, 8, 8), known outside the centre
+        var mask = GenSharp.Pipelines.InpaintMasks.FromSpec("center", 8, 0);                           // (1, 1, 8, 8), known outside the centre
         Assert.Equal(64 - 16, mask.sum().item<long>());
         using var gen = new Generator(1);
         var result = model.Inpaint(images, mask, null, model.CreateScheduler("ddpm", 20), gen);
@@ -196,7 +196,7 @@ public class DiffusionTests
         using var model = new DdpmModel(Tiny with { Conditional = false }, torch.CPU);
         Perturb(model.UNet!);
         var images = RandomImages(2, 8);
-        var mask = DiffusionWorkflows.Mask("left", 8, 0);
+        var mask = GenSharp.Pipelines.InpaintMasks.FromSpec("left", 8, 0);
         var expected = images.to(ScalarType.Float32) / 255;
         var known = mask.expand_as(expected);
         CountingScheduler? counter = null;
@@ -348,7 +348,7 @@ public class DiffusionTests
         Assert.Equal(a.data<float>().ToArray(), b.data<float>().ToArray());
 
         // Latent inpainting (paste through the decoder) keeps the known pixels exactly, with and without resampling.
-        var mask = DiffusionWorkflows.Mask("top", 8, 0);
+        var mask = GenSharp.Pipelines.InpaintMasks.FromSpec("top", 8, 0);
         var expected = images.to(ScalarType.Float32) / 255;
         var known = mask.expand_as(expected);
         foreach (int resample in new[] { 1, 2 })

@@ -64,7 +64,7 @@ public class EbmTests
         TorchRuntime.Seed(2);
         using var model = new EbmModel(Tiny, torch.CPU);
         using var images = torch.randint(0, 256, new long[] { 3, 1, 28, 28 }, dtype: ScalarType.Byte);
-        using var mask = DiffusionWorkflows.Mask("top", 28, 0);                 // (1, 1, 28, 28), top half known
+        using var mask = GenSharp.Pipelines.InpaintMasks.FromSpec("top", 28, 0);                 // (1, 1, 28, 28), top half known
         using var done = model.Inpaint(images, mask.expand(3, 1, 28, 28), steps: 4);
         Assert.Equal(new long[] { 3, 1, 28, 28 }, done.shape);
         using var original = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);

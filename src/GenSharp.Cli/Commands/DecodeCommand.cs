@@ -1,0 +1,33 @@
+using System.ComponentModel;
+using GenSharp.Models;
+using GenSharp.Workflows;
+using Spectre.Console.Cli;
+
+namespace GenSharp.Cli.Commands;
+
+public sealed class DecodeSettings : CheckpointSettings
+{
+    [CommandArgument(1, "<CODES>")]
+    [Description("a code file written by 'gensharp encode'")]
+    public string Codes { get; init; } = "";
+
+    [CommandOption("--out <FILE>")]
+    [Description("a .png grid or an N×C×H×W uint8 .npy (required)")]
+    public string? Out { get; init; }
+}
+
+/// <summary><c>gensharp decode CKPT CODES</c>: latent codes back to images.</summary>
+public sealed class DecodeCommand : Command<DecodeSettings>
+{
+    public override int Execute(CommandContext context, DecodeSettings s, CancellationToken cancel)
+    {
+        GenSharpCli.Prepare(s);
+        using var m = CliInputs.Load(s.Checkpoint, s);
+        var codes = LatentCodes.Load(s.Codes);
+        var outPath = CliInputs.Output(s.Out, "decode", ".png", ".npy");
+        using var images = ImageWorkflows.Decode(m.Model, codes);
+        ImageWorkflows.SaveImages(images, outPath);
+        Console.WriteLine($"decoded {codes.Count} images to {outPath}");
+        return 0;
+    }
+}

@@ -1,0 +1,275 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using GenSharp.Data;
+using GenSharp.Models;
+using GenSharp.Models.Pretrained;
+using GenSharp.Pipelines;
+using GenSharp.Workflows;
+using Spectre.Console.Cli;
+using static TorchSharp.torch;
+
+namespace GenSharp.Cli.Commands;
+
+public sealed class EvalCommandSettings : SamplerSettings
+{
+    [CommandArgument(0, "[CKPT]")]
+    [Description("a run folder, its checkpoint/ folder, or a Hugging Face model folder (text); none with --samples")]
+    public string? Checkpoint { get; init; }
+
+    [CommandOption("--data <PATH>")]
+    [Description("images: a Fashion-MNIST folder or 'embedded'; text: the UTF-8 file whose last 10% is scored")]
+    public string? Data { get; init; }
+
+    [CommandOption("--limit <N>")]
+    [Description("evaluate on the first N test images only")]
+    public int? Limit { get; init; }
+
+    [CommandOption("-k <K>")]
+    [Description("importance samples of the IWAE bound (vae) or the DBN's bound")]
+    [DefaultValue(100)]
+    public int? K { get; init; }
+
+    [CommandOption("--seed <N>")]
+    [Description("seeds the test-set binarization, the samples and the subsets")]
+    [DefaultValue(0L)]
+    public long? Seed { get; init; }
+
+    [CommandOption("--classifier <CLS_CKPT>")]
+    [Description("a 'gensharp train classifier' checkpoint: adds sample-quality metrics in its feature space")]
+    public string? Classifier { get; init; }
+
+    [CommandOption("-n <N>")]
+    [Description("samples (and test images) the sample-quality metrics compare (default 1000); test images to inpaint with --inpaint-mask")]
+    public int? N { get; init; }
+
+    [CommandOption("--batch-size <N>")]
+    [Description("batch of the sample-quality metrics (250), of inpainting (64), of text windows (32; 8 for Hugging Face models)")]
+    public int? BatchSize { get; init; }
+
+    [CommandOption("--context <N>")]
+    [Description("text: tokens per scored window (default: the model's context, at most 1024 for Hugging Face models)")]
+    public int? Context { get; init; }
+
+    [CommandOption("--samples <FILE>")]
+    [Description("score pre-generated N×C×H×W uint8 samples instead of sampling a checkpoint")]
+    public string? Samples { get; init; }
+
+    [CommandOption("--inpaint-mask <MASK>")]
+    [Description("ddpm, ebm: inpaint --n test images (top, bottom, left, right, center, random or a mask image) and score them against the originals")]
+    public string? InpaintMask { get; init; }
+
+    [CommandOption("--ais-chains <N>")]
+    [Description("rbm, dbn: annealed-importance-sampling chains per run for log Z")]
+    [DefaultValue(100)]
+    public int? AisChains { get; init; }
+
+    [CommandOption("--ais-betas <N>")]
+    [Description("rbm, dbn: intermediate distributions of AIS")]
+    [DefaultValue(14500)]
+    public int? AisBetas { get; init; }
+
+    [CommandOption("--ais-runs <N>")]
+    [Description("rbm, dbn: independent AIS runs, for the spread of log Z")]
+    [DefaultValue(3)]
+    public int? AisRuns { get; init; }
+
+    [CommandOption("--no-memorisation")]
+    [Description("skip the distance of each sample to the nearest training image")]
+    public bool NoMemorisation { get; init; }
+
+    [CommandOption("--quality-only")]
+    [Description("with --classifier: skip the family's own metrics")]
+    public bool QualityOnly { get; init; }
+}
+
+/// <summary><c>gensharp eval CKPT</c>: the family's own test metrics and, with --classifier, sample and inpainting quality.</summary>
+public sealed class EvalCommand : Command<EvalCommandSettings>
+{
+    static readonly GenSharpCli.Entry Me = GenSharpCli.Commands.First(c => c.Name == "eval");
+
+    public override int Execute(CommandContext context, EvalCommandSettings s, CancellationToken cancel)
+    {
+        GenSharpCli.Prepare(s);
+        if (s.Classifier is null && s.Samples is null && s.Checkpoint is { } path)
+        {
+            if (HfModelFolder.IsHfFolder(path)) return EvalText(s, path);
+            var dir = GenSharp.Checkpoints.CheckpointFolder.Resolve(path);
+            if (ModelLoader.ReadManifest(dir).Family is ITextFamily) return EvalText(s, dir);
+        }
+        if (s.Classifier is null)
+            foreach (var (flag, given) in new[] { ("samples", s.Samples is not null), ("n", s.N is not null), ("batch-size", s.BatchSize is not null) })
+                if (given) throw new GenSharpException($"--{flag} belongs to the sample-quality metrics; add --classifier CLS_CKPT");
+        if (s.Checkpoint is null && s.Samples is null) throw new UsageException("'eval' needs a checkpoint folder; see 'gensharp eval --help'");
+        using var m = s.Checkpoint is null ? null : CliInputs.Load(s.Checkpoint, s);
+        var json = new JsonObject();
+        if (s.InpaintMask is { } maskSpec) return InpaintMetrics(s, m, maskSpec, json);
+        foreach (var (flag, given) in new[] { ("resample", s.Resample is not null), ("jump", s.Jump is not null) })
+            if (given) throw new UsageException($"--{flag} goes with --inpaint-mask");
+        if (m is not null)
+        {
+            json["family"] = m.Family.Name;
+            json["checkpoint"] = m.Path;
+            json["step"] = m.Step;
+            if (s.QualityOnly && s.Classifier is null) throw new GenSharpException("--quality-only needs --classifier CLS_CKPT");
+            if (s.QualityOnly) Console.WriteLine("--quality-only: skipping the family's own test metrics");
+            else if (m.Model is ILikelihoodModel || m.Model is IImageClassifier || s.Classifier is null) OwnMetrics(s, m, json);
+            else Console.WriteLine($"{m.Family.Name} gives no likelihood; reporting sample-quality metrics only");
+            if (s.Classifier is null && m.Model is not IImageClassifier)
+                Console.WriteLine("sample-quality metrics (FD-cls, KID, precision/recall, memorisation) need --classifier CLS_CKPT (train one with 'gensharp train classifier')");
+        }
+        if (s.Classifier is { } cls) SampleQualityMetrics(s, m, cls, json);
+        Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+
+    /// <summary>Text: loss, perplexity and bits/char on the held-out last 10% of --data.</summary>
+    static int EvalText(EvalCommandSettings s, string dir)
+    {
+        foreach (var (flag, given) in new[] { ("limit", s.Limit is not null), ("n", s.N is not null), ("scheduler", s.Scheduler is not null),
+                                              ("steps", s.Steps is not null), ("eta", s.Eta is not null), ("guidance-scale", s.GuidanceScale is not null) })
+            if (given) throw new GenSharpException($"--{flag} does not apply to text checkpoints");
+        using var m = TextWorkflows.Load(dir, s.TorchDevice);
+        var (lm, tokenizer) = (m.Model, m.Tokenizer);
+        var data = s.Data ?? throw new UsageException("'eval' of a text model needs --data FILE.txt; see 'gensharp eval --help'");
+        // Pretrained contexts run to 32k+ tokens: score 1024-token windows unless --context says otherwise.
+        int ctx = s.Context ?? (m.Pretrained ? Math.Min(lm.ContextLength, 1024) : lm.ContextLength);
+        var r = TextWorkflows.Evaluate(lm, tokenizer, data, s.BatchSize ?? (m.Pretrained ? 8 : 32), ctx);
+        Console.WriteLine($"validation: the last 10% of {data} ({r["val_tokens"]} predicted tokens, {tokenizer.Kind.ToString().ToLowerInvariant()} tokenizer, " +
+            $"context {ctx}, disjoint windows); loss in nats/token, perplexity = e^loss, bits/char = total bits / characters");
+        Console.WriteLine($"val loss {r["val_loss"]:F4} nats/token · perplexity {r["val_perplexity"]:F3} · {r["val_bits_per_char"]:F4} bits/char · {r["tokens_per_s"]:F0} tokens/s");
+        var json = new JsonObject { ["family"] = m.Name, ["checkpoint"] = m.Path, ["step"] = m.Step, ["data"] = data, ["context"] = ctx };
+        foreach (var (k, v) in r) json[k] = Round6(v);
+        Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+
+    /// <summary>The family's own test metrics: likelihood (nats, bits/dim) or a classifier's accuracy.</summary>
+    static void OwnMetrics(EvalCommandSettings s, LoadedModel m, JsonObject json)
+    {
+        using var data = CliInputs.TestData(s.Data, s.Limit);
+        var used = (m.Model as ILikelihoodModel)?.EvalParameters ?? Array.Empty<string>();
+        foreach (var (name, given) in new[] { ("ais_chains", s.AisChains is not null), ("ais_betas", s.AisBetas is not null), ("ais_runs", s.AisRuns is not null) })
+            if (given && !used.Contains(name))
+                throw new GenSharpException($"--{name.Replace('_', '-')} applies to energy models (rbm, dbn); this is a {m.Family.Name} checkpoint");
+        var defaults = new GenSharp.Models.EvalSettings();
+        var settings = new GenSharp.Models.EvalSettings(s.K ?? 100, s.Seed ?? 0,
+            s.AisChains ?? defaults.AisChains, s.AisBetas ?? defaults.AisBetas, s.AisRuns ?? defaults.AisRuns);
+        if (settings.AisChains < 1 || settings.AisBetas < 1 || settings.AisRuns < 1)
+            throw new GenSharpException($"--ais-chains, --ais-betas and --ais-runs must be ≥ 1, got {settings.AisChains}, {settings.AisBetas}, {settings.AisRuns}");
+        var r = ImageWorkflows.Eval(m.Model, data, null, settings,
+            (done, total) => { if (!Console.IsErrorRedirected) Console.Error.Write($"\reval {done}/{total}"); });
+        if (!Console.IsErrorRedirected) Console.Error.WriteLine();
+        if (m.Model is ILikelihoodModel lm) Console.WriteLine($"likelihood: {lm.LikelihoodDescription}");
+        if (r.TryGetValue("log_z", out var logZ))
+            Console.WriteLine($"AIS: log Z {logZ:F3}" + (r.TryGetValue("log_z_std", out var sd) ? $" ± {sd:F3} (std over {r["ais_runs"]} runs)" : "") +
+                $", ±3σ bounds [{(r.TryGetValue("log_z_minus_3sigma", out var lo) ? lo.ToString("F3", CultureInfo.InvariantCulture) : "−∞")}, {r["log_z_plus_3sigma"]:F3}]" +
+                $" from {r["ais_runs"]} × {r["ais_chains"]} chains, {r["ais_betas"]} intermediate distributions; " +
+                (r.TryGetValue("nll", out var nll) ? $"test log-likelihood {-nll:F2} nats" : $"test lower bound {-r["bound_nll"]:F2} nats") + $" on {r["items"]} images");
+        if (r.TryGetValue("energy_test", out var eTest) && r.TryGetValue("energy_test_sq", out var eSq))
+        {
+            double sdTest = Math.Sqrt(Math.Max(0, eSq - eTest * eTest));
+            r["energy_test_std"] = sdTest;
+            r.Remove("energy_test_sq");
+            Console.WriteLine($"energy E(x) (lower = more likely): test {eTest:G4} ± {sdTest:G3} on {r["items"]} images · " +
+                $"{r["eval_samples"]} Langevin samples ({r["sample_steps"]} steps from noise) {r["energy_samples"]:G4} ± {r["energy_samples_std"]:G3} · " +
+                $"replay buffer {r["energy_buffer"]:G4} ± {r["energy_buffer_std"]:G3} · uniform noise {r["energy_noise"]:G4} ± {r["energy_noise_std"]:G3}");
+        }
+        if (m.Model is IImageClassifier)
+            Console.WriteLine($"classifier: test accuracy {r["accuracy"] * 100:F2}% (top-1), loss = mean cross-entropy {r["loss"]:F4} nats, on {r["items"]} images of {data.Source}");
+        json["data"] = data.Source;
+        foreach (var (k, v) in r) json[k] = Math.Round(v, 5);
+    }
+
+    /// <summary>The --classifier checkpoint as a classifier, or the one-line error when it holds another family.</summary>
+    static IImageClassifier AsClassifier(LoadedModel c, string path) => c.Model as IImageClassifier
+        ?? throw new GenSharpException($"--classifier {path} holds a {c.Family.Name} checkpoint; pass one trained with 'gensharp train classifier'");
+
+    /// <summary>The sampler eval scores, with its options from the flags, recorded in the JSON.</summary>
+    static Func<int, Tensor?, Tensor> SamplerFor(EvalCommandSettings s, LoadedModel m, JsonObject json)
+    {
+        var sampler = m.Model as IImageSampler
+            ?? throw new GenSharpException("a classifier cannot sample; give a generative checkpoint or --samples FILE.npy");
+        var options = sampler.DefaultSamplerOptions.With(s.SamplerValues(inpainting: false), m.Family.Name);
+        foreach (var (k, v) in sampler.RecordSampler(options)) json[k] = v is null ? null : JsonValue.Create(v);
+        // The global generator, which the sample-quality workflow seeds, drives the sampler's noise.
+        return (n, labels) => sampler.Sample(n, labels, options, null);
+    }
+
+    static void SampleQualityMetrics(EvalCommandSettings s, LoadedModel? m, string classifierPath, JsonObject json)
+    {
+        using var c = CliInputs.Load(classifierPath, s);
+        var classifier = AsClassifier(c, classifierPath);
+        using var test = FashionMnist.Load(s.Data, train: false);
+        using var train = FashionMnist.Load(s.Data, train: true);
+        var options = new SampleQualityOptions { Seed = s.Seed ?? 0, BatchSize = s.BatchSize ?? 250, Memorisation = !s.NoMemorisation };
+        Action<string>? log = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"eval: {line}");
+        Dictionary<string, double> r;
+        string what;
+        if (s.Samples is { } samplesPath)
+        {
+            using var samples = GenSharp.Media.Npy.Load(samplesPath);
+            if (samples.dim() != 4) throw new GenSharpException($"--samples {samplesPath}: expected an N×C×H×W uint8 array, got {samples.dim()} dimensions");
+            options = options with { N = s.N ?? (int)Math.Min(1000, samples.shape[0]) };
+            r = SampleQuality.EvaluateSamples(samples, null, classifier, test, train, options, log);
+            what = $"{options.N} samples from {samplesPath}";
+            json["samples"] = samplesPath;
+        }
+        else
+        {
+            options = options with { N = s.N ?? 1000 };
+            var sampler = SamplerFor(s, m!, json);
+            r = SampleQuality.Evaluate(sampler, m!.Model.ConditionalClasses, classifier, test, train, options, log);
+            what = $"{options.N} samples of {m.Family.Name}" + (m.Model.ConditionalClasses > 0 ? $" ({m.Model.ConditionalClasses} classes asked equally)" : "");
+        }
+        Console.WriteLine($"sample quality: {what} vs {options.N} random test images of {test.Source}; FD-cls, KID (unbiased MMD², cubic kernel), " +
+            $"precision/recall (k = {options.PrecisionRecallK}) on the {classifier.FeatureDim}-d penultimate features of {c.Path}" +
+            (options.Memorisation ? $"; memorisation = pixel L2 (pixels in [0,1]) to the nearest of {train.Count} training images" : ""));
+        Console.WriteLine($"FD-cls {r["fd_cls"]:G4} (train vs test at this N: {r["fd_cls_train_vs_test"]:G4}) · KID {r["kid"]:G4} ± {r["kid_stderr"]:G2} · " +
+            $"precision {r["precision"]:F3} · recall {r["recall"]:F3} · class entropy {r["class_entropy_normalized"]:F3} of max" +
+            (r.TryGetValue("class_agreement", out var agree) ? $" · class agreement {agree:F3}" : "") +
+            (r.TryGetValue("mem_flagged", out var flagged) ? $" · {flagged} samples closer to training than any test image" : "") +
+            (r.TryGetValue("sample_images_per_s", out var ips) ? $" · {ips:G4} images/s" : ""));
+        json["classifier"] = c.Path;
+        foreach (var (k, v) in r) json[k] = Round6(v);
+    }
+
+    /// <summary>eval --inpaint-mask: any inpainting family's inpaintings of N test images, scored by the classifier.</summary>
+    static int InpaintMetrics(EvalCommandSettings s, LoadedModel? m, string maskSpec, JsonObject json)
+    {
+        if (m?.Model is not IImageInpainter inpainter)
+            throw new GenSharpException("--inpaint-mask needs a checkpoint of a family that inpaints (ddpm, ebm)");
+        if (s.Classifier is null) throw new GenSharpException("--inpaint-mask needs --classifier CLS_CKPT to score the inpaintings");
+        if (s.Samples is not null) throw new GenSharpException("--samples does not apply to --inpaint-mask");
+        if (s.GuidanceScale is not null) throw new GenSharpException("--guidance-scale does not apply to --inpaint-mask (inpainting uses no class and no guidance)");
+        if (s.Init is not null) throw new GenSharpException("--init does not apply to --inpaint-mask (inpainting starts the unknown pixels from noise)");
+        using var c = CliInputs.Load(s.Classifier, s);
+        var classifier = AsClassifier(c, s.Classifier);
+        using var test = FashionMnist.Load(s.Data, train: false);
+        var size = ImageFamilyConfig.Of(inpainter).ImageSize;
+        long seed = s.Seed ?? 0;
+        int n = s.N ?? 1000;
+        var mask = InpaintMasks.FromSpec(maskSpec, size, seed);
+        var options = inpainter.DefaultSamplerOptions.With(s.SamplerValues(inpainting: true), m.Family.Name);
+        json["family"] = m.Family.Name;
+        json["checkpoint"] = m.Path;
+        json["step"] = m.Step;
+        json["classifier"] = c.Path;
+        json["mask"] = maskSpec;
+        foreach (var (k, v) in inpainter.RecordSampler(options))
+            if (k is not ("guidance_scale" or "init")) json[k] = v is null ? null : JsonValue.Create(v);
+        Action<string>? log = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"eval: {line}");
+        var r = InpaintQuality.Evaluate(m.Model, (images, known, gen) => inpainter.Inpaint(images, known, null, options, gen),
+            classifier, test, mask, n, s.BatchSize ?? 64, seed, log);
+        Console.WriteLine($"inpainting: {n} random test images of {test.Source}, mask {maskSpec} ({r["known_fraction"] * 100:F0}% known), no class given, " +
+            inpainter.DescribeSampler(options));
+        Console.WriteLine($"FD-cls(inpainted, originals) {r["inpaint_fd_cls"]:G4} · classifier accuracy on inpaintings {r["inpaint_accuracy"] * 100:F1}% " +
+            $"(originals {r["original_accuracy"] * 100:F1}%, grey-masked inputs {r["masked_accuracy"] * 100:F1}%) · RMSE on unknown pixels {r["inpaint_rmse"]:F3} · " +
+            $"{r["inpaint_images_per_s"]:G3} images/s");
+        foreach (var (k, v) in r) json[k] = Round6(v);
+        Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+
+    static double Round6(double v) => double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+}

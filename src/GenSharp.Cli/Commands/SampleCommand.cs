@@ -1,0 +1,211 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using GenSharp.Media;
+using GenSharp.Models;
+using GenSharp.Pipelines;
+using GenSharp.Workflows;
+using Spectre.Console.Cli;
+using TorchSharp;
+
+namespace GenSharp.Cli.Commands;
+
+/// <summary>Options that set a family's sampler (each applies to the families whose sampler has it).</summary>
+public class SamplerSettings : CliSettings
+{
+    [CommandOption("--scheduler <NAME>")]
+    [Description("diffusion: ddpm or ddim (default: the checkpoint's sampler, ddim)")]
+    public string? Scheduler { get; init; }
+
+    [CommandOption("--steps <N>")]
+    [Description("diffusion: sampling steps (default: the checkpoint's sampler_steps; all T for --scheduler ddpm); ebm: Langevin steps; rbm, dbn: Gibbs sweeps (default: the checkpoint's sample_steps)")]
+    public int? Steps { get; init; }
+
+    [CommandOption("--eta <E>")]
+    [Description("diffusion: DDIM's η (0 = deterministic)")]
+    public double? Eta { get; init; }
+
+    [CommandOption("--guidance-scale <W>")]
+    [Description("conditional diffusion: classifier-free guidance scale (0 = unconditional, 1 = plain conditional; default: the checkpoint's sampler_guidance)")]
+    public double? GuidanceScale { get; init; }
+
+    [CommandOption("--init <START>")]
+    [Description("ebm: Langevin chains start from noise or buffer (the replay buffer; default: the checkpoint's sample_init)")]
+    public string? Init { get; init; }
+
+    [CommandOption("--resample <R>")]
+    [Description("diffusion inpainting: RePaint runs each segment of --jump steps R times (1 = no resampling)")]
+    public int? Resample { get; init; }
+
+    [CommandOption("--jump <J>")]
+    [Description("diffusion inpainting: RePaint's jump length (default 10, or the step count if smaller)")]
+    public int? Jump { get; init; }
+
+    /// <summary>The sampler options given on the command line, by option name.</summary>
+    public Dictionary<string, string> SamplerValues(bool inpainting)
+    {
+        var v = new Dictionary<string, string>();
+        void Add(string name, object? value) { if (value is not null) v[name] = Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)!; }
+        Add("scheduler", Scheduler);
+        Add("steps", Steps);
+        Add("eta", Eta);
+        Add("guidance_scale", GuidanceScale);
+        Add("init", Init);
+        if (!inpainting && (Resample is not null || Jump is not null))
+            throw new UsageException($"--{(Resample is not null ? "resample" : "jump")} goes with inpainting (--inpaint, or eval --inpaint-mask)");
+        Add("resample", Resample);
+        Add("jump", Jump);
+        return v;
+    }
+}
+
+public sealed class SampleSettings : SamplerSettings
+{
+    [CommandArgument(0, "<CKPT>")]
+    [Description("a run folder or its checkpoint/ folder")]
+    public string Checkpoint { get; init; } = "";
+
+    [CommandOption("--out <FILE>")]
+    [Description("a .png grid or an N×C×H×W uint8 .npy (required)")]
+    public string? Out { get; init; }
+
+    [CommandOption("-n <N>")]
+    [Description("images to draw (64); per input image with --complete (8) or --inpaint (4); per row with a temperature sweep (10)")]
+    public int? N { get; init; }
+
+    [CommandOption("--seed <N>")]
+    [Description("seeds every random draw; the same seed draws the same images")]
+    [DefaultValue(0L)]
+    public long Seed { get; init; }
+
+    [CommandOption("--class <K>")]
+    [Description("conditional models: draw class K only (default: one row per class in a PNG grid)")]
+    public int? Class { get; init; }
+
+    [CommandOption("--temperature <T>")]
+    [Description("flows: sampling temperature, or T1,T2,... for one row per temperature from the same seed")]
+    public string? Temperature { get; init; }
+
+    [CommandOption("--complete <SRC>")]
+    [Description("autoregressive: complete FILE.png|FILE.npy|test[[:N]] images from their first rows")]
+    public string? Complete { get; init; }
+
+    [CommandOption("--rows <R>")]
+    [Description("with --complete: rows kept (default half the image)")]
+    public int? Rows { get; init; }
+
+    [CommandOption("--known-pixels <P>")]
+    [Description("with --complete: pixels kept in raster order, instead of --rows")]
+    public long? KnownPixels { get; init; }
+
+    [CommandOption("--data <PATH>")]
+    [Description("where test[[:N]] images come from (a Fashion-MNIST folder or 'embedded')")]
+    public string? Data { get; init; }
+
+    [CommandOption("--inpaint <SRC>")]
+    [Description("diffusion, ebm: inpaint FILE.png|FILE.npy|test[[:N]] images, keeping the pixels --mask marks known")]
+    public string? Inpaint { get; init; }
+
+    [CommandOption("--mask <MASK>")]
+    [Description("with --inpaint: top, bottom, left, right (that half known), center (all but a central square), random, or a mask image (white = known)")]
+    public string? Mask { get; init; }
+
+    [CommandOption("--strip <FILE>")]
+    [Description("diffusion: also write a denoising strip x_T … x_0 (PNG)")]
+    public string? Strip { get; init; }
+
+    [CommandOption("--gif <FILE>")]
+    [Description("diffusion: also write an animation of the reverse process (GIF)")]
+    public string? Gif { get; init; }
+}
+
+/// <summary><c>gensharp sample CKPT</c>: grids, .npy arrays, sweeps, strips, GIFs, completion and inpainting, for any image family.</summary>
+public sealed class SampleCommand : Command<SampleSettings>
+{
+    public override int Execute(CommandContext context, SampleSettings s, CancellationToken cancel)
+    {
+        GenSharpCli.Prepare(s);
+        using var m = CliInputs.Load(s.Checkpoint, s);
+        if (m.Model is ILanguageModel)
+            throw new GenSharpException($"{m.Family.Name} checkpoints make text, not images: use 'gensharp generate CKPT --prompt TEXT'");
+        var sampler = m.Model as IImageSampler
+            ?? throw new GenSharpException($"a {m.Family.Name} checkpoint cannot sample; give a generative checkpoint");
+        var outPath = CliInputs.Output(s.Out, "sample", ".png", ".npy");
+        if (s.Complete is not null) return Complete(s, m, outPath);
+        if (s.Rows is not null || s.KnownPixels is not null) throw new UsageException("--rows/--known-pixels go with --complete");
+        if (s.Inpaint is not null) return Inpaint(s, m, sampler, outPath);
+        if (s.Mask is not null) throw new UsageException("--mask goes with --inpaint");
+
+        var values = s.SamplerValues(inpainting: false);
+        var options = sampler.DefaultSamplerOptions.With(values, m.Family.Name);
+        if (s.Temperature is { } temps && temps.Contains(','))
+        {
+            if (s.Strip is not null || s.Gif is not null) throw new UsageException("a temperature sweep goes without --strip/--gif");
+            var list = temps.Split(',').Select(t => t.Trim()).ToList();
+            using var rows = ImageSampling.Sweep(sampler, "temperature", list, s.N ?? 10, s.Seed, options);
+            ImageWorkflows.SaveImages(rows, outPath, s.N ?? 10);
+            Console.WriteLine($"wrote {outPath} (one row per temperature: {temps})");
+            return 0;
+        }
+        if (s.Temperature is { } t1) options = options.With(new Dictionary<string, string> { ["temperature"] = t1 }, m.Family.Name);
+        bool npy = outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
+        using var r = ImageSampling.Run(sampler, new ImageSamplingOptions
+        {
+            Count = s.N ?? 64, Seed = s.Seed, Class = s.Class, ClassGrid = !npy, Sampler = options,
+            StripColumns = s.Strip is null ? 0 : 10, StripRows = 8, Frames = s.Gif is null ? 0 : 100,
+        });
+        ImageWorkflows.SaveImages(r.Images, outPath, r.Columns);
+        if (s.Strip is { } stripPath)
+        {
+            int rows = (int)r.Strip[0].shape[0];
+            var strip = Enumerable.Range(0, rows).Select(i => torch.cat(r.Strip.Select(col => col.narrow(0, i, 1)).ToArray(), 0)).ToList();
+            ImageGrid.SaveRows(strip, stripPath);
+            foreach (var t in strip) t.Dispose();
+        }
+        if (s.Gif is { } gifPath) GifEncoder.WriteGrids(gifPath, r.FrameImages.ToList(), delayCentiseconds: 8, columns: r.Columns);
+        var how = string.Join(", ", r.Sampler.Describe().Where(kv => kv.Value is not null && kv.Key is not ("resample" or "jump"))
+            .Select(kv => $"{kv.Key} {kv.Value}"));
+        Console.WriteLine($"wrote {outPath} ({r.Images.shape[0]} samples" + (how.Length > 0 ? $", {how}" : "") + $", {r.ImagesPerSecond:F2} images/s)" +
+            (s.Strip is { } sp ? $"; strip {sp}" : "") + (s.Gif is { } gp ? $"; gif {gp}" : ""));
+        return 0;
+    }
+
+    static int Complete(SampleSettings s, LoadedModel m, string outPath)
+    {
+        if (s.Temperature is not null) throw new UsageException("give --complete or --temperature, not both");
+        if (s.Inpaint is not null) throw new UsageException("give --complete or --inpaint, not both");
+        if (m.Model is not IImageCompletion)
+            throw new GenSharpException($"{m.Family.Name} cannot complete images; --complete needs an autoregressive family such as pixelcnn");
+        foreach (var k in s.SamplerValues(inpainting: false).Keys)
+            throw new UsageException($"--{k.Replace('_', '-')} does not apply to --complete");
+        var cfg = ImageFamilyConfig.Of(m.Model);
+        if (s.Rows is not null && s.KnownPixels is not null) throw new UsageException("give --rows or --known-pixels, not both");
+        long known = s.KnownPixels ?? (long)(s.Rows ?? cfg.ImageSize / 2) * cfg.ImageSize;
+        using var images = CliInputs.Images(s.Complete!, "complete", s.Data, cfg.ImageChannels, cfg.ImageSize);
+        var clock = Stopwatch.StartNew();
+        int perImage = s.N ?? 8;
+        GenerationWorkflows.Complete(m.Model, images, known, perImage, outPath, s.Seed, s.Class);
+        Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {perImage} completions from the first {known} pixels " +
+            $"(rows: known part, completions, original) in {clock.Elapsed.TotalSeconds:F1}s");
+        return 0;
+    }
+
+    static int Inpaint(SampleSettings s, LoadedModel m, IImageSampler sampler, string outPath)
+    {
+        if (sampler is not IImageInpainter inpainter)
+            throw new GenSharpException($"--inpaint needs a family that inpaints (ddpm, ebm); this is a {m.Family.Name} checkpoint");
+        if (s.GuidanceScale is not null || s.Strip is not null || s.Gif is not null || s.Temperature is not null)
+            throw new UsageException("--inpaint goes without --guidance-scale/--strip/--gif/--temperature");
+        if (s.Init is not null) throw new UsageException("--init goes without --inpaint (inpainting starts the unknown pixels from noise)");
+        var cfg = ImageFamilyConfig.Of(sampler);
+        var mask = InpaintMasks.FromSpec(s.Mask ?? throw new UsageException("--inpaint needs --mask; see 'gensharp sample --help'"), cfg.ImageSize, s.Seed);
+        using var images = CliInputs.Images(s.Inpaint!, "inpaint", s.Data, cfg.ImageChannels, cfg.ImageSize);
+        var options = inpainter.DefaultSamplerOptions.With(s.SamplerValues(inpainting: true), m.Family.Name);
+        using var r = Inpainting.Run(inpainter, images, mask, new InpaintingOptions { PerImage = s.N ?? 4, Seed = s.Seed, Class = s.Class, Sampler = options });
+        var (grid, columns) = r.Rows();
+        using (grid) ImageWorkflows.SaveImages(grid, outPath, columns);
+        var how = string.Join(", ", r.Sampler.Describe().Where(kv => kv.Value is not null && kv.Key is not ("guidance_scale" or "init")).Select(kv => $"{kv.Key} {kv.Value}"));
+        Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {r.Inpaintings.shape[1]} inpaintings (rows: known part, inpaintings, original); " +
+            $"{how}, {r.ImagesPerSecond:F2} images/s");
+        return 0;
+    }
+}

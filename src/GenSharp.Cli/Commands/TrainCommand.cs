@@ -1,0 +1,150 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using GenSharp.Models;
+using GenSharp.Training;
+using GenSharp.Workflows;
+using Spectre.Console.Cli;
+
+namespace GenSharp.Cli.Commands;
+
+public sealed class TrainSettings : CliSettings
+{
+    [CommandArgument(0, "<FAMILY>")]
+    [Description("the model family ('gensharp list' shows them; 'gensharp train FAMILY --help' its fields)")]
+    public string Family { get; init; } = "";
+
+    [CommandOption("--out <DIR>")]
+    [Description("run folder: checkpoint/, metrics.jsonl, loss.png, samples/ (required)")]
+    public string? Out { get; init; }
+
+    [CommandOption("--data <PATH>")]
+    [Description("image families: a Fashion-MNIST IDX folder or 'embedded' (default: the Debian package, the cache, else a download); text families: a UTF-8 text file")]
+    public string? Data { get; init; }
+
+    [CommandOption("--steps <N>")]
+    [Description("optimisation steps (default 2000, or the resumed run's total)")]
+    public long? Steps { get; init; }
+
+    [CommandOption("--epochs <N>")]
+    [Description("passes over the training data, instead of --steps")]
+    public int? Epochs { get; init; }
+
+    [CommandOption("--batch-size <N>")]
+    [Description("images (or token windows) per step (default: the family's, see 'gensharp list')")]
+    public int? BatchSize { get; init; }
+
+    [CommandOption("--seed <N>")]
+    [Description("seeds the weights, the batch order and every random draw; the same seed repeats a run")]
+    [DefaultValue(0L)]
+    public long? Seed { get; init; }
+
+    [CommandOption("--config <FILE>")]
+    [Description("a JSON object of config fields, or a checkpoint's config.json")]
+    public string? Config { get; init; }
+
+    [CommandOption("--set <KEY=VALUE>")]
+    [Description("override one config field; repeat for more")]
+    public string[] Set { get; init; } = [];
+
+    [CommandOption("--resume")]
+    [Description("continue the run in --out exactly where its checkpoint stopped (--steps may be raised)")]
+    public bool Resume { get; init; }
+
+    [CommandOption("--exclude-class <K>")]
+    [Description("leave class K out of the training data (anomaly detection with 'score --anomaly-class')")]
+    public int? ExcludeClass { get; init; }
+
+    [CommandOption("--limit <N>")]
+    [Description("train on the first N images only")]
+    public int? Limit { get; init; }
+
+    [CommandOption("--checkpoint-every <N>")]
+    [Description("write a checkpoint every N steps (0 = only at the end)")]
+    [DefaultValue(1000L)]
+    public long? CheckpointEvery { get; init; }
+
+    [CommandOption("--sample-every <N>")]
+    [Description("write a sample grid every N steps (0 = only at the end)")]
+    [DefaultValue(1000L)]
+    public long? SampleEvery { get; init; }
+
+    [CommandOption("--ema <DECAY>")]
+    [Description("keep an exponential moving average of the weights with this decay and sample from it (default: the family's; ddpm 0.999)")]
+    public double? Ema { get; init; }
+}
+
+/// <summary><c>gensharp train FAMILY</c>: sets up a run from the flags and hands it to the trainer; Ctrl-C and SIGTERM save a checkpoint.</summary>
+public sealed class TrainCommand : Command<TrainSettings>
+{
+    public override int Execute(CommandContext context, TrainSettings s, CancellationToken cancel)
+    {
+        var family = FamilyRegistry.Get(s.Family);
+        var outDir = s.Out ?? throw new UsageException("'train' needs --out DIR; see 'gensharp train --help'");
+        if (s.Steps is not null && s.Epochs is not null) throw new UsageException("give --steps or --epochs, not both");
+        GenSharpCli.Prepare(s);
+        var req = new TrainRequest
+        {
+            Family = family.Name, OutDir = outDir, Data = s.Data, Steps = s.Steps, Epochs = s.Epochs, BatchSize = s.BatchSize,
+            Seed = s.Seed, ConfigFile = ReadConfigFile(s.Config), Sets = s.Set, Resume = s.Resume, Device = s.Device,
+            ExcludeClass = s.ExcludeClass, Limit = s.Limit, CheckpointEvery = s.CheckpointEvery, SampleEvery = s.SampleEvery,
+            EmaDecay = s.Ema, Log = line => Console.WriteLine(line),
+        };
+        using var cts = new CancellationTokenSource();
+        int interruptCode = 130;
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cts.IsCancellationRequested) return;   // a second Ctrl-C kills the process
+            e.Cancel = true;
+            cts.Cancel();
+            Console.Error.WriteLine("interrupt: saving a checkpoint at the end of this step (Ctrl-C again to abort)");
+        };
+        Console.CancelKeyPress += onCancel;
+        // SIGTERM (kill, a container or job scheduler stopping the run) saves a checkpoint the same way, exit 143.
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+        {
+            if (cts.IsCancellationRequested) return;   // a second SIGTERM terminates
+            ctx.Cancel = true;
+            interruptCode = 143;
+            cts.Cancel();
+            Console.Error.WriteLine("SIGTERM: saving a checkpoint at the end of this step");
+        });
+        try
+        {
+            var r = TrainWorkflow.Run(req, TrainingProgress.Console(), cts.Token);
+            if (r.Interrupted)
+            {
+                Console.WriteLine($"interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved to {r.CheckpointPath}; continue with the same command plus --resume");
+                return interruptCode;
+            }
+            var metrics = string.Join(", ", r.LastMetrics.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", CultureInfo.InvariantCulture)}"));
+            bool text = family is ITextFamily;
+            Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} {(text ? "sequences" : "images")}/s); {metrics}");
+            Console.WriteLine($"checkpoint: {r.CheckpointPath}");
+            var files = new List<string>();
+            var samples = Path.Combine(outDir, "samples");
+            if (Directory.Exists(samples)) files.Add($"samples:    {samples}");
+            foreach (var picture in new[] { "loss.png", "metrics.png", "reconstructions.png", "interpolation.png" })
+                if (File.Exists(Path.Combine(outDir, picture))) files.Add($"{Path.GetFileNameWithoutExtension(picture)}: {Path.Combine(outDir, picture)}");
+            files.Add($"metrics:    {Path.Combine(outDir, "metrics.jsonl")}");
+            Console.WriteLine(string.Join("   ", files));
+            if (text) Console.WriteLine($"text:       gensharp generate {outDir} --prompt TEXT");
+            return 0;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    static JsonObject? ReadConfigFile(string? path)
+    {
+        if (path is null) return null;
+        if (!File.Exists(path)) throw new GenSharpException($"--config {path}: file not found");
+        try { return JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new JsonException("not an object"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        { throw new GenSharpException($"--config {path}: not a JSON object ({e.Message.Split('\n')[0]})"); }
+    }
+}

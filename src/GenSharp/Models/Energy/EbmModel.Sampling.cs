@@ -1,0 +1,34 @@
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Energy;
+
+public sealed partial class EbmModel : IImageInpainter, IImageDenoiser
+{
+    public SamplerOptions DefaultSamplerOptions => new LangevinSamplerOptions { Steps = _config.SampleSteps, Init = _config.SampleInit };
+
+    /// <summary>Langevin chains from noise or the replay buffer; the chains draw from torch's global generator.</summary>
+    public Tensor Sample(int n, Tensor? labels, SamplerOptions options, Generator? generator, Action<int, Tensor>? onStep = null)
+    {
+        var o = Options(options);
+        return Sample(n, o.Steps, o.Init == "buffer");
+    }
+
+    public IReadOnlyDictionary<string, object?> RecordSampler(SamplerOptions options) =>
+        new Dictionary<string, object?> { ["langevin_steps"] = Options(options).Steps, ["init"] = Options(options).Init };
+
+    public string DescribeSampler(SamplerOptions options) =>
+        $"Langevin {Options(options).Steps} steps from {(Options(options).Init == "buffer" ? "the replay buffer" : "uniform noise")}";
+
+    /// <summary>Clamped Langevin from noise; <see cref="LangevinSamplerOptions.Init"/> does not apply.</summary>
+    public Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, SamplerOptions options, Generator generator)
+    {
+        if (labels is not null) throw new ParameterException("class", "does not apply: the ebm is not class-conditional");
+        return Inpaint(images, knownMask, Options(options).Steps, generator);
+    }
+
+    /// <summary>Langevin from the noisy images for denoise_steps steps.</summary>
+    Tensor IImageDenoiser.Denoise(Tensor noisy01) => Denoise(noisy01);
+
+    static LangevinSamplerOptions Options(SamplerOptions options) => options as LangevinSamplerOptions
+        ?? throw new ArgumentException($"ebm samples with {nameof(LangevinSamplerOptions)}, got {options.GetType().Name}", nameof(options));
+}

@@ -1,0 +1,12 @@
+namespace GenSharp.Models;
+
+/// <summary>
+/// What a first run of a family costs on a 2-core CPU at its default config and batch size, measured on the project's
+/// benchmark machine (docs/benchmarks.md): time per training step, resident memory, and a step count that shows
+/// recognisable samples in a short first run.
+/// </summary>
+public sealed record FamilyGuidance(string StepTime, string Memory, long FirstRunSteps, string? Note = null)
+{
+    public override string ToString() =>
+        $"≈{StepTime} per step, ≈{Memory} resident on 2 cores; first run: --steps {FirstRunSteps}" + (Note is null ? "" : $" ({Note})");
+}

@@ -1,0 +1,12 @@
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Gan;
+
+public sealed partial class DcganModel : IImageSampler
+{
+    public SamplerOptions DefaultSamplerOptions => SamplerOptions.None;
+
+    /// <summary>Draws from torch's global generator; the sampler has no options.</summary>
+    public Tensor Sample(int n, Tensor? labels, SamplerOptions options, Generator? generator, Action<int, Tensor>? onStep = null) =>
+        Sample(n, labels) ?? throw new InvalidOperationException("dcgan always samples");
+}
