@@ -60,18 +60,15 @@ public sealed class EvalCommandSettings : SamplerSettings
     public string? InpaintMask { get; init; }
 
     [CommandOption("--ais-chains <N>")]
-    [Description("rbm, dbn: annealed-importance-sampling chains per run for log Z")]
-    [DefaultValue(100)]
+    [Description("rbm, dbn: annealed-importance-sampling chains per run for log Z (default 100)")]
     public int? AisChains { get; init; }
 
     [CommandOption("--ais-betas <N>")]
-    [Description("rbm, dbn: intermediate distributions of AIS")]
-    [DefaultValue(14500)]
+    [Description("rbm, dbn: intermediate distributions of AIS (default 14,500)")]
     public int? AisBetas { get; init; }
 
     [CommandOption("--ais-runs <N>")]
-    [Description("rbm, dbn: independent AIS runs, for the spread of log Z")]
-    [DefaultValue(3)]
+    [Description("rbm, dbn: independent AIS runs, for the spread of log Z (default 3)")]
     public int? AisRuns { get; init; }
 
     [CommandOption("--no-memorisation")]
@@ -105,7 +102,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         var json = new JsonObject();
         if (s.InpaintMask is { } maskSpec) return InpaintMetrics(s, m, maskSpec, json);
         foreach (var (flag, given) in new[] { ("resample", s.Resample is not null), ("jump", s.Jump is not null) })
-            if (given) throw new UsageException($"--{flag} goes with --inpaint-mask");
+            if (given) throw new GenSharpException($"--{flag} goes with --inpaint-mask");
         if (m is not null)
         {
             json["family"] = m.Family.Name;

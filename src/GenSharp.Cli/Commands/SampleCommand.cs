@@ -51,7 +51,7 @@ public class SamplerSettings : CliSettings
         Add("guidance_scale", GuidanceScale);
         Add("init", Init);
         if (!inpainting && (Resample is not null || Jump is not null))
-            throw new UsageException($"--{(Resample is not null ? "resample" : "jump")} goes with inpainting (--inpaint, or eval --inpaint-mask)");
+            throw new GenSharpException($"--{(Resample is not null ? "resample" : "jump")} goes with --inpaint (or eval --inpaint-mask)");
         Add("resample", Resample);
         Add("jump", Jump);
         return v;
@@ -131,15 +131,15 @@ public sealed class SampleCommand : Command<SampleSettings>
             ?? throw new GenSharpException($"a {m.Family.Name} checkpoint cannot sample; give a generative checkpoint");
         var outPath = CliInputs.Output(s.Out, "sample", ".png", ".npy");
         if (s.Complete is not null) return Complete(s, m, outPath);
-        if (s.Rows is not null || s.KnownPixels is not null) throw new UsageException("--rows/--known-pixels go with --complete");
+        if (s.Rows is not null || s.KnownPixels is not null) throw new GenSharpException("--rows/--known-pixels go with --complete");
         if (s.Inpaint is not null) return Inpaint(s, m, sampler, outPath);
-        if (s.Mask is not null) throw new UsageException("--mask goes with --inpaint");
+        if (s.Mask is not null) throw new GenSharpException("--mask goes with --inpaint");
 
         var values = s.SamplerValues(inpainting: false);
         var options = sampler.DefaultSamplerOptions.With(values, m.Family.Name);
         if (s.Temperature is { } temps && temps.Contains(','))
         {
-            if (s.Strip is not null || s.Gif is not null) throw new UsageException("a temperature sweep goes without --strip/--gif");
+            if (s.Strip is not null || s.Gif is not null) throw new GenSharpException("a temperature sweep goes without --strip/--gif");
             var list = temps.Split(',').Select(t => t.Trim()).ToList();
             using var rows = ImageSampling.Sweep(sampler, "temperature", list, s.N ?? 10, s.Seed, options);
             ImageWorkflows.SaveImages(rows, outPath, s.N ?? 10);
@@ -171,14 +171,14 @@ public sealed class SampleCommand : Command<SampleSettings>
 
     static int Complete(SampleSettings s, LoadedModel m, string outPath)
     {
-        if (s.Temperature is not null) throw new UsageException("give --complete or --temperature, not both");
-        if (s.Inpaint is not null) throw new UsageException("give --complete or --inpaint, not both");
+        if (s.Temperature is not null) throw new GenSharpException("give --complete or --temperature, not both");
+        if (s.Inpaint is not null) throw new GenSharpException("give --complete or --inpaint, not both");
         if (m.Model is not IImageCompletion)
             throw new GenSharpException($"{m.Family.Name} cannot complete images; --complete needs an autoregressive family such as pixelcnn");
         foreach (var k in s.SamplerValues(inpainting: false).Keys)
-            throw new UsageException($"--{k.Replace('_', '-')} does not apply to --complete");
+            throw new GenSharpException($"--{k.Replace('_', '-')} does not apply to --complete");
         var cfg = ImageFamilyConfig.Of(m.Model);
-        if (s.Rows is not null && s.KnownPixels is not null) throw new UsageException("give --rows or --known-pixels, not both");
+        if (s.Rows is not null && s.KnownPixels is not null) throw new GenSharpException("give --rows or --known-pixels, not both");
         long known = s.KnownPixels ?? (long)(s.Rows ?? cfg.ImageSize / 2) * cfg.ImageSize;
         using var images = CliInputs.Images(s.Complete!, "complete", s.Data, cfg.ImageChannels, cfg.ImageSize);
         var clock = Stopwatch.StartNew();
@@ -194,8 +194,8 @@ public sealed class SampleCommand : Command<SampleSettings>
         if (sampler is not IImageInpainter inpainter)
             throw new GenSharpException($"--inpaint needs a family that inpaints (ddpm, ebm); this is a {m.Family.Name} checkpoint");
         if (s.GuidanceScale is not null || s.Strip is not null || s.Gif is not null || s.Temperature is not null)
-            throw new UsageException("--inpaint goes without --guidance-scale/--strip/--gif/--temperature");
-        if (s.Init is not null) throw new UsageException("--init goes without --inpaint (inpainting starts the unknown pixels from noise)");
+            throw new GenSharpException("--inpaint goes without --guidance-scale/--strip/--gif/--temperature");
+        if (s.Init is not null) throw new GenSharpException("--init goes without --inpaint (inpainting starts the unknown pixels from noise)");
         var cfg = ImageFamilyConfig.Of(sampler);
         var mask = InpaintMasks.FromSpec(s.Mask ?? throw new UsageException("--inpaint needs --mask; see 'gensharp sample --help'"), cfg.ImageSize, s.Seed);
         using var images = CliInputs.Images(s.Inpaint!, "inpaint", s.Data, cfg.ImageChannels, cfg.ImageSize);

@@ -37,8 +37,7 @@ public sealed class TrainSettings : CliSettings
     public int? BatchSize { get; init; }
 
     [CommandOption("--seed <N>")]
-    [Description("seeds the weights, the batch order and every random draw; the same seed repeats a run")]
-    [DefaultValue(0L)]
+    [Description("seeds the weights, the batch order and every random draw; the same seed repeats a run (default 0, or the resumed run's)")]
     public long? Seed { get; init; }
 
     [CommandOption("--config <FILE>")]
@@ -83,7 +82,7 @@ public sealed class TrainCommand : Command<TrainSettings>
     {
         var family = FamilyRegistry.Get(s.Family);
         var outDir = s.Out ?? throw new UsageException("'train' needs --out DIR; see 'gensharp train --help'");
-        if (s.Steps is not null && s.Epochs is not null) throw new UsageException("give --steps or --epochs, not both");
+        if (s.Steps is not null && s.Epochs is not null) throw new GenSharpException("give --steps or --epochs, not both");
         GenSharpCli.Prepare(s);
         var req = new TrainRequest
         {

@@ -96,7 +96,9 @@ public static class ImageSampling
         var clock = Stopwatch.StartNew();
         var images = model.Sample(n, labels, sampler, gen, onStep);
         double perSecond = n / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-        return new ImageSamples(images.MoveToOuterDisposeScope(), columns, labels?.MoveToOuterDisposeScope(), sampler, perSecond, strip, frames);
+        // The traced states were moved into this call's scope; hand them to the caller with the images.
+        return new ImageSamples(images.MoveToOuterDisposeScope(), columns, labels?.MoveToOuterDisposeScope(), sampler, perSecond,
+            strip.Select(t => t.MoveToOuterDisposeScope()).ToList(), frames.Select(t => t.MoveToOuterDisposeScope()).ToList());
     }
 
     /// <summary>
