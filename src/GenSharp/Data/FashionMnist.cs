@@ -20,9 +20,9 @@ public static class FashionMnist
     /// <summary>Official download location; the file names are appended to it.</summary>
     public const string OfficialBaseUrl = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/";
 
-    /// <summary>The error message when no copy of the data set can be found or fetched.</summary>
+    /// <summary>What the error says to do when no copy of the data set can be found or fetched.</summary>
     public const string NotFoundMessage =
-        "Fashion-MNIST not found: install the Debian package dataset-fashion-mnist, pass --data DIR, or use --data embedded";
+        "install the Debian package dataset-fashion-mnist, pass --data DIR, or use --data embedded";
 
     /// <summary>The 10 class names, indexed by label.</summary>
     public static IReadOnlyList<string> ClassNames { get; } = Array.AsReadOnly(new[]
@@ -73,7 +73,7 @@ public static class FashionMnist
     public static ImageDataset Load(string? data, bool train, Action<string>? log = null)
     {
         if (data is null)
-            return Resolve(train, DebianDirectory, CacheDirectory, (file, dir) => TryDownload(file, dir, log), log);
+            return Resolve(train, DebianDirectory, CacheDirectory, TryDownload, log);
         if (string.Equals(data.Trim(), Embedded, StringComparison.OrdinalIgnoreCase))
             return LoadEmbedded(train);
         return LoadDirectory(data, train);
@@ -103,19 +103,21 @@ public static class FashionMnist
     public static ImageDataset LoadDirectory(string directory, bool train)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        if (File.Exists(directory))
+            throw new ParameterException("data", $"{directory} is a file; image families read a folder holding the four Fashion-MNIST IDX files (train-images-idx3-ubyte[.gz], ...), or 'embedded'");
         if (!Directory.Exists(directory))
-            throw new GenSharpException($"--data {directory}: no such directory; pass a directory holding the Fashion-MNIST IDX files, or use --data embedded");
+            throw new ParameterException("data", $"{directory}: no such directory; pass a directory holding the Fashion-MNIST IDX files, or 'embedded'");
         var (imagesName, labelsName) = FileNames(train);
         var imagesPath = FindFile(directory, imagesName)
-            ?? throw new GenSharpException($"--data {directory}: {imagesName}[.gz] not found; the directory must hold {imagesName} and {labelsName} (gzip or not)");
+            ?? throw new ParameterException("data", $"{directory}: {imagesName}[.gz] not found; the directory must hold {imagesName} and {labelsName} (gzip or not)");
         var labelsPath = FindFile(directory, labelsName)
-            ?? throw new GenSharpException($"--data {directory}: {labelsName}[.gz] not found; the directory must hold {imagesName} and {labelsName} (gzip or not)");
+            ?? throw new ParameterException("data", $"{directory}: {labelsName}[.gz] not found; the directory must hold {imagesName} and {labelsName} (gzip or not)");
         return FromFiles(imagesPath, labelsPath, $"Fashion-MNIST {SplitName(train)} from {Path.GetFullPath(directory)}");
     }
 
     /// <summary>Automatic resolution with the locations and downloader supplied (testable core of <see cref="Load"/>).</summary>
     internal static ImageDataset Resolve(bool train, string debianDirectory, string cacheDirectory,
-        Func<string, string, bool> download, Action<string>? log)
+        Func<string, string, Action<string>?, bool> download, Action<string>? log)
     {
         var (imagesName, labelsName) = FileNames(train);
         if (FindFile(debianDirectory, imagesName) is not null && FindFile(debianDirectory, labelsName) is not null)
@@ -123,6 +125,10 @@ public static class FashionMnist
 
         var needed = new[] { imagesName + ".gz", labelsName + ".gz" };
         bool ready = true;
+        string? why = null;
+        var inner = log;
+        // A download's failure note starts with its URL ("URL: HTTP 404 Not Found", "URL: download failed (...)").
+        log = line => { if (line.StartsWith("http", StringComparison.Ordinal) && line.Contains(": ")) why = line; inner?.Invoke(line); };
         foreach (var file in needed)
         {
             var path = Path.Combine(cacheDirectory, file);
@@ -132,9 +138,13 @@ public static class FashionMnist
                 log?.Invoke($"{path}: checksum mismatch, deleting it");
                 TryDelete(path);
             }
-            if (!download(file, cacheDirectory)) { ready = false; break; }
+            if (!download(file, cacheDirectory, log)) { ready = false; break; }
+            log($"downloaded {file} into {cacheDirectory} (MD5 checked)");
+            why = null;
         }
-        if (!ready) throw new GenSharpException(NotFoundMessage);
+        if (!ready)
+            throw new GenSharpException($"Fashion-MNIST not found in {debianDirectory} or {cacheDirectory}" +
+                                        (why is null ? "" : $" and the download failed: {why}") + $"; {NotFoundMessage}");
         return FromFiles(Path.Combine(cacheDirectory, needed[0]), Path.Combine(cacheDirectory, needed[1]),
             $"Fashion-MNIST {SplitName(train)} from {cacheDirectory}");
     }

@@ -61,11 +61,11 @@ public static class ConfigJson
         foreach (var set in sets)
         {
             int eq = set.IndexOf('=');
-            if (eq <= 0) throw new GenSharpException($"--set {set}: expected key=value");
+            if (eq <= 0) throw new ParameterException("set", $"{set}: expected key=value");
             var key = set[..eq].Trim();
             var text = set[(eq + 1)..].Trim();
             if (!props.TryGetValue(key, out var prop))
-                throw new GenSharpException($"--set {key}: unknown config field; known fields: {string.Join(", ", props.Keys)}");
+                throw new ParameterException("set", $"{key}: unknown config field; known fields: {string.Join(", ", props.Keys)}");
             json[key] = ParseValue(key, text, prop.PropertyType);
         }
     }
@@ -93,11 +93,13 @@ public static class ConfigJson
         }
         catch (Exception e) when (e is FormatException or OverflowException or JsonException)
         {
-            throw new GenSharpException($"--set {key}={text}: not a valid {FriendlyName(t)} ({e.Message.Split('\n')[0]})");
+            // The runtime's own format message ("The input string 'abc' was not in a correct format.") helps no one.
+            var detail = e is FormatException && t.IsEnum ? $" ({e.Message})" : "";
+            throw new ParameterException("set", $"{key}={text}: {key} must be {FriendlyName(t)}{detail}");
         }
     }
 
     static string FriendlyName(Type t) =>
-        t == typeof(int) || t == typeof(long) ? "integer" : t == typeof(double) || t == typeof(float) ? "number" :
-        t == typeof(bool) ? "true/false" : t.Name;
+        t == typeof(int) || t == typeof(long) ? "a whole number" : t == typeof(double) || t == typeof(float) ? "a number" :
+        t == typeof(bool) ? "true or false" : t.IsEnum ? "one of its names" : $"valid JSON for {t.Name}";
 }

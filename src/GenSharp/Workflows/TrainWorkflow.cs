@@ -18,6 +18,7 @@ public static class TrainWorkflow
         TorchRuntime.SetThreads(req.Threads);
 
         JsonObject? resumeState = null;
+        JsonObject? recordedData = null;
         FamilyConfig config;
         if (req.Resume)
         {
@@ -26,7 +27,8 @@ public static class TrainWorkflow
             if (req.Sets.Count > 0 || req.ConfigFile is not null)
                 throw new GenSharpException("--resume continues the saved config; drop --set/--config (start a new --out to change it)");
             var dir = CheckpointFolder.Resolve(req.OutDir);
-            var (savedFamily, savedConfig, _) = ModelLoader.ReadManifest(dir);
+            var (savedFamily, savedConfig, savedManifest) = ModelLoader.ReadManifest(dir);
+            recordedData = savedManifest["data"] as JsonObject;
             if (savedFamily.Name != family.Name)
                 throw new GenSharpException($"--resume: {req.OutDir} holds a {savedFamily.Name} run, not {family.Name}");
             config = savedConfig;
@@ -38,9 +40,11 @@ public static class TrainWorkflow
             config = null!; // built after the data is known
         }
 
-        if (family is ITextFamily text) return RunText(req, text, config, resumeState, device, progress, cancel);
+        if (family is ITextFamily text) return RunText(req, text, config, resumeState, recordedData, device, progress, cancel);
 
-        using var train = FashionMnist.Load(req.Data, train: true);
+        // A resumed run continues on the data it was trained on unless --data names other data, which is refused below.
+        var location = req.Data ?? (req.Resume ? RecordedLocation(recordedData) : null);
+        using var train = FashionMnist.Load(location, train: true, req.Log);
         ImageDataset data = train;
         if (req.ExcludeClass is { } k)
         {
@@ -53,6 +57,11 @@ public static class TrainWorkflow
             if (limit < 1) throw new GenSharpException($"--limit must be ≥ 1, got {limit}");
             if (limit < data.Count) data = data.Take(limit);
         }
+
+        req.Log?.Invoke($"data: {data.Source} ({data.Count} images, {data.Channels}×{data.Height}×{data.Width}, {train.NumClasses} classes)");
+        if (req.Resume && recordedData?["source"]?.GetValue<string>() is { } before && before != data.Source)
+            throw new GenSharpException($"--resume: {req.OutDir} was trained on {before}, not {data.Source}; resume without --data " +
+                                        "(and with the same --limit/--exclude-class) to continue on the same data, or start a new --out");
 
         if (!req.Resume)
         {
@@ -99,6 +108,8 @@ public static class TrainWorkflow
             ["data"] = new JsonObject
             {
                 ["source"] = data.Source,
+                ["location"] = location is null ? RecordedLocation(new JsonObject { ["source"] = train.Source })
+                    : string.Equals(location, FashionMnist.Embedded, StringComparison.OrdinalIgnoreCase) ? FashionMnist.Embedded : Path.GetFullPath(location),
                 ["images"] = data.Count,
                 ["exclude_class"] = req.ExcludeClass,
             },
@@ -128,14 +139,19 @@ public static class TrainWorkflow
     /// checkpoint on resume) and saved with every checkpoint; batches are random token windows of the
     /// first 90% of the text; the last 10% gives the validation loss every eval_interval steps.
     /// </summary>
-    static TrainResult RunText(TrainRequest req, ITextFamily family, FamilyConfig? saved, JsonObject? resumeState,
+    static TrainResult RunText(TrainRequest req, ITextFamily family, FamilyConfig? saved, JsonObject? resumeState, JsonObject? recordedData,
         TorchSharp.torch.Device device, TrainingProgress progress, CancellationToken cancel)
     {
         if (req.ExcludeClass is not null) throw new GenSharpException("--exclude-class applies to labelled image data, not to text");
         if (req.Limit is not null) throw new GenSharpException("--limit applies to image data; cut the text file instead");
         if (req.EmaDecay is not null) throw new GenSharpException("--ema is not supported for text families");
-        var path = req.Data ?? throw new GenSharpException($"{family.Name} trains on a text file: pass --data FILE.txt (UTF-8)");
+        var recordedPath = recordedData?["source"]?.GetValue<string>();
+        var path = req.Data ?? (req.Resume ? recordedPath : null)
+            ?? throw new ParameterException("data", $"FILE.txt is needed: {family.Name} trains on a UTF-8 text file");
+        if (req.Resume && recordedPath is not null && Path.GetFullPath(recordedPath) != Path.GetFullPath(path))
+            throw new GenSharpException($"--resume: {req.OutDir} was trained on {recordedPath}, not {path}; resume without --data to continue on the same text, or start a new --out");
         var text = TextCorpus.ReadText(path);
+        req.Log?.Invoke($"data: {path} ({text.Length:N0} characters)");
 
         long seed = req.Seed ?? resumeState?["seed"]?.GetValue<long>() ?? 0;
         long? steps = req.Steps;
@@ -187,7 +203,7 @@ public static class TrainWorkflow
             ["gensharp_version"] = TorchRuntime.GenSharpVersion,
             ["data"] = new JsonObject
             {
-                ["source"] = path,
+                ["source"] = recordedPath is not null && req.Resume ? recordedPath : Path.GetFullPath(path),
                 ["characters"] = corpus.Characters,
                 ["tokens"] = corpus.Tokens.Length,
                 ["train_tokens"] = corpus.TrainTokens.Count,
@@ -208,6 +224,23 @@ public static class TrainWorkflow
         var files = new Dictionary<string, string> { [GenSharp.Text.Tokenizers.FileName] = GenSharp.Text.Tokenizers.ToJsonText(tokenizer) };
         var trainer = new Trainer(model, batches, options, req.OutDir, manifest, device, progress, Validate, files);
         return trainer.Run(req.Resume, cancel);
+    }
+
+    /// <summary>
+    /// Where a run's image data came from: the manifest's <c>location</c>, or for runs written before it was recorded,
+    /// the folder named in its source ("Fashion-MNIST train from DIR[, ...]") or the embedded subset.
+    /// </summary>
+    static string? RecordedLocation(JsonObject? data)
+    {
+        if (data?["location"]?.GetValue<string>() is { } location) return location;
+        var source = data?["source"]?.GetValue<string>();
+        if (source is null) return null;
+        if (source.Contains("(embedded subset)", StringComparison.Ordinal)) return FashionMnist.Embedded;
+        int from = source.IndexOf(" from ", StringComparison.Ordinal);
+        if (from < 0) return null;
+        var rest = source[(from + 6)..];
+        int cut = rest.IndexOfAny(new[] { ',', ' ' });
+        return cut < 0 ? rest : rest[..cut];
     }
 
     /// <summary>Reconstruction grid and interpolation strip from the test split, when the data has one.</summary>

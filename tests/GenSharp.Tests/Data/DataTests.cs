@@ -216,9 +216,9 @@ public class DataTests : IDisposable
 
         var missing = Path.Combine(_dir, "empty");
         Directory.CreateDirectory(missing);
-        var e = Assert.Throws<GenSharpException>(() => FashionMnist.Load(missing, train: true));
+        GenSharpException e = Assert.ThrowsAny<GenSharpException>(() => FashionMnist.Load(missing, train: true));
         Assert.Contains("train-images-idx3-ubyte[.gz] not found", e.Message);
-        e = Assert.Throws<GenSharpException>(() => FashionMnist.Load(Path.Combine(_dir, "absent"), train: true));
+        e = Assert.ThrowsAny<GenSharpException>(() => FashionMnist.Load(Path.Combine(_dir, "absent"), train: true));
         Assert.Contains("no such directory", e.Message);
     }
 
@@ -312,15 +312,38 @@ public class DataTests : IDisposable
         var stale = Put("cache/t10k-images-idx3-ubyte.gz", Encoding.ASCII.GetBytes("not the real file"));
         var asked = new List<string>();
         var e = Assert.Throws<GenSharpException>(() =>
-            FashionMnist.Resolve(train: false, debian, cache, (file, dir) => { asked.Add(file); return false; }, log: null));
-        Assert.Equal(FashionMnist.NotFoundMessage, e.Message);
+            FashionMnist.Resolve(train: false, debian, cache, (file, dir, _) => { asked.Add(file); return false; }, log: null));
+        Assert.EndsWith(FashionMnist.NotFoundMessage, e.Message);
+        Assert.Contains(debian, e.Message);
+        Assert.Single(e.Message.Split('\n'));
         Assert.Equal(new[] { "t10k-images-idx3-ubyte.gz" }, asked);
         Assert.False(File.Exists(stale)); // failed verification: deleted
 
         // A Debian-style directory wins without any download.
         WriteSplit(debian, train: false, MakeImages(4, 28, 28), MakeLabels(4), gzip: true);
-        using var data = FashionMnist.Resolve(train: false, debian, cache, (_, _) => throw new InvalidOperationException("no download expected"), log: null);
+        using var data = FashionMnist.Resolve(train: false, debian, cache, (_, _, _) => throw new InvalidOperationException("no download expected"), log: null);
         Assert.Equal(4, data.Count);
+    }
+
+    [Fact]
+    public void FailedDownloadSaysWhy()
+    {
+        var cache = Path.Combine(_dir, "cache-why");
+        var notes = new List<string>();
+        var e = Assert.Throws<GenSharpException>(() => FashionMnist.Resolve(train: true, Path.Combine(_dir, "none"), cache,
+            (file, dir, note) => { note!($"downloading http://example.invalid/{file}"); note!($"http://example.invalid/{file}: HTTP 404 Not Found"); return false; },
+            log: notes.Add));
+        Assert.Contains("the download failed: http://example.invalid/train-images-idx3-ubyte.gz: HTTP 404 Not Found", e.Message);
+        Assert.Equal(2, notes.Count);   // the caller's log still sees every note
+    }
+
+    [Fact]
+    public void DataFileInsteadOfFolderIsNamed()
+    {
+        var file = Put("notafolder.txt", Encoding.ASCII.GetBytes("x"));
+        var e = Assert.Throws<ParameterException>(() => FashionMnist.Load(file, train: true));
+        Assert.Equal("data", e.Parameter);
+        Assert.Contains("is a file", e.Detail);
     }
 
     // ---- Transforms ---------------------------------------------------------------------------

@@ -18,7 +18,7 @@ public sealed record DiffusionSamplerOptions : SamplerOptions
 
     public override void Validate()
     {
-        if (Scheduler is not ("ddpm" or "ddim")) throw new ParameterException("scheduler", $"must be ddpm or ddim, got '{Scheduler}'");
+        if (Scheduler is not ("ddpm" or "ddim")) throw new ParameterException("scheduler", $"{Scheduler}: unknown scheduler; use ddpm or ddim");
         if (Steps is < 1) throw new ParameterException("steps", $"must be ≥ 1, got {Steps}");
         if (!(Eta >= 0 && double.IsFinite(Eta))) throw new ParameterException("eta", $"must be a finite number ≥ 0, got {Eta}");
         if (!(GuidanceScale >= 0 && double.IsFinite(GuidanceScale))) throw new ParameterException("guidance_scale", $"must be a finite number ≥ 0, got {GuidanceScale}");
