@@ -197,7 +197,7 @@ public sealed class SampleCommand : Command<SampleSettings>
             throw new GenSharpException("--inpaint goes without --guidance-scale/--strip/--gif/--temperature");
         if (s.Init is not null) throw new GenSharpException("--init goes without --inpaint (inpainting starts the unknown pixels from noise)");
         var cfg = ImageFamilyConfig.Of(sampler);
-        var mask = InpaintMasks.FromSpec(s.Mask ?? throw new UsageException("--inpaint needs --mask; see 'gensharp sample --help'"), cfg.ImageSize, s.Seed);
+        var mask = InpaintMasks.FromSpec(s.Mask ?? throw new GenSharpException("--inpaint needs --mask; see 'gensharp sample --help'"), cfg.ImageSize, s.Seed);
         using var images = CliInputs.Images(s.Inpaint!, "inpaint", s.Data, cfg.ImageChannels, cfg.ImageSize);
         var options = inpainter.DefaultSamplerOptions.With(s.SamplerValues(inpainting: true), m.Family.Name);
         using var r = Inpainting.Run(inpainter, images, mask, new InpaintingOptions { PerImage = s.N ?? 4, Seed = s.Seed, Class = s.Class, Sampler = options });
