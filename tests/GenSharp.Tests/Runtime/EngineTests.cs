@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using GenSharp.Runtime;
 using TorchSharp;
 using Xunit;
@@ -15,12 +16,36 @@ public class EngineTests
         Assert.Equal(new float[] { 5, 14, 14, 50 }, b.data<float>().ToArray());
     }
 
+    /// <summary>
+    /// The tuning has its effect: with glibc's mmap threshold raised to 32 MiB, a 16 MiB block comes from the heap,
+    /// so glibc's count of bytes in mmapped chunks (mallinfo2().hblkhd) does not grow. glibc's default threshold
+    /// (128 KiB at start) would serve it with a fresh mmap, which it unmaps again on free.
+    /// </summary>
     [Fact]
-    public void NativeAllocatorIsTunedOnLinuxGlibc()
+    public void NativeAllocatorServesLargeBlocksFromTheHeap()
     {
+        if (!OperatingSystem.IsLinux()) return;
         TorchRuntime.EnsureReady();
-        // mallopt returns 1 on success; a glibc that rejected the thresholds would leave this false.
-        bool expected = OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable(TorchRuntime.AllocatorTuningVariable) != "0";
-        Assert.Equal(expected, TorchRuntime.AllocatorTuned);
+        bool tuned = Environment.GetEnvironmentVariable(TorchRuntime.AllocatorTuningVariable) != "0";
+        Assert.Equal(tuned, TorchRuntime.AllocatorTuned);
+        long before = (long)MallInfo2().hblkhd;
+        nint block = Malloc(16 << 20);
+        try
+        {
+            long grown = (long)MallInfo2().hblkhd - before;
+            if (tuned) Assert.True(grown < 1 << 20, $"a 16 MiB block was mmapped ({grown} bytes): the mmap threshold is not raised");
+            else Assert.True(grown >= 16 << 20, "without tuning glibc mmaps a 16 MiB block");
+        }
+        finally { Free(block); }
     }
+
+    [StructLayout(LayoutKind.Sequential)]
+    struct MallInfo
+    {
+        public nuint arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "mallinfo2")] static extern MallInfo MallInfo2();
+    [DllImport("libc.so.6", EntryPoint = "malloc")] static extern nint Malloc(nuint size);
+    [DllImport("libc.so.6", EntryPoint = "free")] static extern void Free(nint p);
 }

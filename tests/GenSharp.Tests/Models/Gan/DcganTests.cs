@@ -52,13 +52,22 @@ public class DcganTests
     }
 
     [Fact]
-    public void SampleShapesAndRange()
+    public void SamplesAreSeededAndFollowTheClass()
     {
         TorchRuntime.Seed(2);
         using var model = new DcganModel(Tiny with { Conditional = true }, torch.CPU);
-        var s = model.Sample(6, torch.arange(6, dtype: ScalarType.Int64))!;
-        Assert.Equal(new long[] { 6, 1, 28, 28 }, s.shape);
-        Assert.True(s.min().item<float>() >= 0 && s.max().item<float>() <= 1);
+        Tensor Draw(long cls) { torch.manual_seed(5); return model.Sample(6, torch.full(6, cls, dtype: ScalarType.Int64))!; }
+        using var a = Draw(0);
+        using var again = Draw(0);
+        using var other = Draw(1);
+        Assert.Equal(new long[] { 6, 1, 28, 28 }, a.shape);
+        Assert.True(a.equal(again).all().item<bool>());                                               // the same seed draws the same images
+        Assert.True((a - other).abs().max().item<float>() > 1e-4);                    // the same z with another class differs
+        Assert.True(a.std().item<float>() > 1e-4);                                    // not a constant image
+        // The generator's own output is tanh-bounded: strictly inside (−1, 1) before the mapping to [0, 1].
+        using var z = torch.randn(6, Tiny.LatentDim);
+        using var raw = model.Networks.Generator.forward(z, torch.zeros(6, dtype: ScalarType.Int64));
+        Assert.True(raw.abs().max().item<float>() < 1);
     }
 
     [Fact]
