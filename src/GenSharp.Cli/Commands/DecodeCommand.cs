@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using GenSharp.Models;
+using GenSharp.Media;
+using GenSharp.Pipelines;
 using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
@@ -25,9 +27,13 @@ public sealed class DecodeCommand : Command<DecodeSettings>
         using var m = CliInputs.Load(s.Checkpoint, s);
         var codes = LatentCodes.Load(s.Codes);
         var outPath = CliInputs.Output(s.Out, "decode", ".png", ".npy");
-        using var images = ImageWorkflows.Decode(m.Model, codes);
-        ImageWorkflows.SaveImages(images, outPath);
+        using var images = LatentCoding.Decode(AsAutoencoder(m), codes);
+        ImageFiles.Save(images, outPath);
         Console.WriteLine($"decoded {codes.Count} images to {outPath}");
         return 0;
     }
+
+    /// <summary>The model's encoder-decoder, or the one-line error when it has none.</summary>
+    public static IAutoencoder AsAutoencoder(LoadedModel m) => m.Model as IAutoencoder
+        ?? throw new GenSharpException($"{m.Family.Name} has no encoder; this command needs an autoencoder family such as vae (realnvp and glow encode too)");
 }

@@ -1,6 +1,8 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using GenSharp.Evaluation;
+using GenSharp.Media;
+using GenSharp.Pipelines;
 using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
@@ -41,7 +43,9 @@ public sealed class DenoiseCommand : Command<DenoiseSettings>
         var noise = ImageNoise.Parse(s.Noise ?? throw new UsageException("'denoise' needs --noise; see 'gensharp denoise --help'"));
         using var data = CliInputs.TestData(s.Data, s.Limit);
         var outPath = CliInputs.Output(s.Out, "denoise", ".png");
-        var (before, after) = ImageWorkflows.Denoise(m.Model, data, noise, outPath, s.Seed);
+        using var r = Denoising.Run(m.Model, data, noise, s.Seed);
+        ImageFiles.SaveRows(new[] { r.Clean, r.Noisy, r.Denoised }, outPath);
+        var (before, after) = (r.NoisyPsnr, r.DenoisedPsnr);
         Console.WriteLine($"wrote {outPath} (rows: clean, noisy, denoised)");
         Console.WriteLine(new JsonObject
         {

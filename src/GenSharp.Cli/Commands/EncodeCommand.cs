@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using GenSharp.Media;
+using GenSharp.Pipelines;
 using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
@@ -35,9 +37,12 @@ public sealed class EncodeCommand : Command<EncodeSettings>
         if (s.Data is null) throw new UsageException("'encode' needs --data; see 'gensharp encode --help'");
         using var data = CliInputs.TestData(s.Data, s.Limit);
         var outPath = CliInputs.Output(s.Out, "encode");
-        var codes = ImageWorkflows.Encode(m.Model, data, outPath, s.Bits);
-        using var decoded = ImageWorkflows.Decode(m.Model, codes);
-        double psnr = ImageWorkflows.MeanPsnr(data, decoded);
+        var ae = DecodeCommand.AsAutoencoder(m);
+        var codes = LatentCoding.Encode(ae, data, s.Bits);
+        ImageFiles.EnsureParent(outPath);
+        codes.Save(outPath);
+        using var decoded = LatentCoding.Decode(ae, codes);
+        double psnr = LatentCoding.MeanPsnr(data, decoded);
         long bytes = new FileInfo(outPath).Length;
         Console.WriteLine($"wrote {codes.Count} codes to {outPath} ({bytes} bytes)");
         Console.WriteLine(new JsonObject

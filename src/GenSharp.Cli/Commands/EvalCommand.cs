@@ -154,7 +154,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
             s.AisChains ?? defaults.AisChains, s.AisBetas ?? defaults.AisBetas, s.AisRuns ?? defaults.AisRuns);
         if (settings.AisChains < 1 || settings.AisBetas < 1 || settings.AisRuns < 1)
             throw new GenSharpException($"--ais-chains, --ais-betas and --ais-runs must be ≥ 1, got {settings.AisChains}, {settings.AisBetas}, {settings.AisRuns}");
-        var r = ImageWorkflows.Eval(m.Model, data, null, settings,
+        var r = Pipelines.Evaluation.Run(m.Model, data, settings,
             (done, total) => { if (!Console.IsErrorRedirected) Console.Error.Write($"\reval {done}/{total}"); });
         if (!Console.IsErrorRedirected) Console.Error.WriteLine();
         if (m.Model is ILikelihoodModel lm) Console.WriteLine($"likelihood: {lm.LikelihoodDescription}");

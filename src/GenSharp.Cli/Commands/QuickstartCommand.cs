@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
 using GenSharp.Data;
+using GenSharp.Media;
 using GenSharp.Models;
 using GenSharp.Pipelines;
 using GenSharp.Training;
@@ -49,12 +50,12 @@ public sealed class QuickstartCommand : Command<QuickstartSettings>
         }, progress);
         using var m = ModelLoader.Load(vae.CheckpointPath, torch.CPU);
         using var test = FashionMnist.Load("embedded", train: false);
-        var r = ImageWorkflows.Eval(m.Model, test, null, new GenSharp.Models.EvalSettings(100, 0));
+        var r = Pipelines.Evaluation.Run(m.Model, test, new GenSharp.Models.EvalSettings(100, 0));
         using (var samples = ImageSampling.Run((IImageSampler)m.Model, new ImageSamplingOptions { Count = 64, ClassGrid = true }))
-            ImageWorkflows.SaveImages(samples.Images, Path.Combine(outDir, "vae_samples.png"), samples.Columns);
+            ImageFiles.Save(samples.Images, Path.Combine(outDir, "vae_samples.png"), samples.Columns);
         using var g = ModelLoader.Load(gan.CheckpointPath, torch.CPU);
         using (var samples = ImageSampling.Run((IImageSampler)g.Model, new ImageSamplingOptions { Count = 100, ClassGrid = true }))
-            ImageWorkflows.SaveImages(samples.Images, Path.Combine(outDir, "dcgan_samples.png"), samples.Columns);
+            ImageFiles.Save(samples.Images, Path.Combine(outDir, "dcgan_samples.png"), samples.Columns);
         Console.WriteLine($"VAE  : {vae.Step} steps, {vae.Seconds:F0}s; test NLL (IWAE, k=100) {r["iwae_nll"]:F2} nats = {r["iwae_nll_bpd"]:F4} bits/dim; neg. ELBO {r["neg_elbo"]:F2} nats");
         Console.WriteLine($"DCGAN: {gan.Step} steps, {gan.Seconds:F0}s; conditional, one row per class");
         Console.WriteLine($"pictures: {outDir}/vae_samples.png, {outDir}/dcgan_samples.png, {outDir}/vae/reconstructions.png, {outDir}/vae/interpolation.png, */loss.png");

@@ -142,7 +142,7 @@ public sealed class SampleCommand : Command<SampleSettings>
             if (s.Strip is not null || s.Gif is not null) throw new GenSharpException("a temperature sweep goes without --strip/--gif");
             var list = temps.Split(',').Select(t => t.Trim()).ToList();
             using var rows = ImageSampling.Sweep(sampler, "temperature", list, s.N ?? 10, s.Seed, options);
-            ImageWorkflows.SaveImages(rows, outPath, s.N ?? 10);
+            ImageFiles.Save(rows, outPath, s.N ?? 10);
             Console.WriteLine($"wrote {outPath} (one row per temperature: {temps})");
             return 0;
         }
@@ -153,7 +153,7 @@ public sealed class SampleCommand : Command<SampleSettings>
             Count = s.N ?? 64, Seed = s.Seed, Class = s.Class, ClassGrid = !npy, Sampler = options,
             StripColumns = s.Strip is null ? 0 : 10, StripRows = 8, Frames = s.Gif is null ? 0 : 100,
         });
-        ImageWorkflows.SaveImages(r.Images, outPath, r.Columns);
+        ImageFiles.Save(r.Images, outPath, r.Columns);
         if (s.Strip is { } stripPath)
         {
             int rows = (int)r.Strip[0].shape[0];
@@ -173,7 +173,7 @@ public sealed class SampleCommand : Command<SampleSettings>
     {
         if (s.Temperature is not null) throw new GenSharpException("give --complete or --temperature, not both");
         if (s.Inpaint is not null) throw new GenSharpException("give --complete or --inpaint, not both");
-        if (m.Model is not IImageCompletion)
+        if (m.Model is not IImageCompletion completion)
             throw new GenSharpException($"{m.Family.Name} cannot complete images; --complete needs an autoregressive family such as pixelcnn");
         foreach (var k in s.SamplerValues(inpainting: false).Keys)
             throw new GenSharpException($"--{k.Replace('_', '-')} does not apply to --complete");
@@ -182,9 +182,10 @@ public sealed class SampleCommand : Command<SampleSettings>
         long known = s.KnownPixels ?? (long)(s.Rows ?? cfg.ImageSize / 2) * cfg.ImageSize;
         using var images = CliInputs.Images(s.Complete!, "complete", s.Data, cfg.ImageChannels, cfg.ImageSize);
         var clock = Stopwatch.StartNew();
-        int perImage = s.N ?? 8;
-        GenerationWorkflows.Complete(m.Model, images, known, perImage, outPath, s.Seed, s.Class);
-        Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {perImage} completions from the first {known} pixels " +
+        using var r = Completion.Run(completion, images, new CompletionOptions { KnownPixels = known, PerImage = s.N ?? 8, Seed = s.Seed, Class = s.Class });
+        var (grid, columns) = r.Rows();
+        using (grid) ImageFiles.Save(grid, outPath, columns);
+        Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {r.Fills.shape[1]} completions from the first {known} pixels " +
             $"(rows: known part, completions, original) in {clock.Elapsed.TotalSeconds:F1}s");
         return 0;
     }
@@ -202,10 +203,9 @@ public sealed class SampleCommand : Command<SampleSettings>
         var options = inpainter.DefaultSamplerOptions.With(s.SamplerValues(inpainting: true), m.Family.Name);
         using var r = Inpainting.Run(inpainter, images, mask, new InpaintingOptions { PerImage = s.N ?? 4, Seed = s.Seed, Class = s.Class, Sampler = options });
         var (grid, columns) = r.Rows();
-        using (grid) ImageWorkflows.SaveImages(grid, outPath, columns);
-        var how = string.Join(", ", r.Sampler.Describe().Where(kv => kv.Value is not null && kv.Key is not ("guidance_scale" or "init")).Select(kv => $"{kv.Key} {kv.Value}"));
-        Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {r.Inpaintings.shape[1]} inpaintings (rows: known part, inpaintings, original); " +
-            $"{how}, {r.ImagesPerSecond:F2} images/s");
+        using (grid) ImageFiles.Save(grid, outPath, columns);
+        Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {r.Fills.shape[1]} inpaintings (rows: known part, inpaintings, original); " +
+            $"{r.Sampler}, {r.ImagesPerSecond:F2} images/s");
         return 0;
     }
 }

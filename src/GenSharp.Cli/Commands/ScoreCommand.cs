@@ -1,5 +1,11 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using System.Globalization;
+using System.Text;
+using GenSharp.Checkpoints;
+using GenSharp.Media;
+using GenSharp.Models;
+using GenSharp.Pipelines;
 using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
@@ -39,12 +45,18 @@ public sealed class ScoreCommand : Command<ScoreSettings>
         if (s.Data is null) throw new UsageException("'score' needs --data; see 'gensharp score --help'");
         using var data = CliInputs.TestData(s.Data, s.Limit);
         var outPath = CliInputs.Output(s.Out, "score", ".csv");
-        var scores = ImageWorkflows.Score(m.Model, data, outPath, s.Seed);
+        var likelihood = m.Model as ILikelihoodModel
+            ?? throw new GenSharpException($"{m.Family.Name} gives no likelihood to score with; use a likelihood family such as vae");
+        var scores = Scoring.Run(likelihood, data, s.Seed);
+        var labels = data.Labels.data<long>().ToArray();
+        var csv = new StringBuilder("index,label,score\n");
+        for (int i = 0; i < scores.Length; i++) csv.Append(CultureInfo.InvariantCulture, $"{i},{labels[i]},{scores[i]:R}\n");
+        ImageFiles.EnsureParent(outPath);
+        AtomicFile.WriteAllText(outPath, csv.ToString());
         Console.WriteLine($"wrote {scores.Length} scores to {outPath}");
         if (s.AnomalyClass is { } k)
         {
-            if (k < 0 || k >= data.NumClasses) throw new GenSharpException($"--anomaly-class {k}: must be in [0, {data.NumClasses - 1}]");
-            var auroc = ImageWorkflows.AnomalyAuroc(scores, data, k);
+            var auroc = Scoring.AnomalyAuroc(scores, data, k);
             Console.WriteLine(new JsonObject { ["anomaly_class"] = k, ["auroc"] = Math.Round(auroc, 5), ["items"] = scores.Length }.ToJsonString());
         }
         return 0;

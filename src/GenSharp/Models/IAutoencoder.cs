@@ -5,6 +5,8 @@ namespace GenSharp.Models;
 /// <summary>A model with an encoder to a latent vector and a decoder back to images.</summary>
 public interface IAutoencoder
 {
+    /// <summary>Device the model lives on.</summary>
+    Device Device { get; }
     /// <summary>Latent dimensionality.</summary>
     int LatentDim { get; }
     /// <summary>Posterior mean for raw uint8 images (B,C,H,W): (B, LatentDim).</summary>

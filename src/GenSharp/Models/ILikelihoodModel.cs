@@ -5,6 +5,8 @@ namespace GenSharp.Models;
 /// <summary>A model that gives log p(x) exactly or as a bound (the description says which).</summary>
 public interface ILikelihoodModel
 {
+    /// <summary>Device the model lives on.</summary>
+    Device Device { get; }
     /// <summary>What the numbers mean, e.g. "Bernoulli decoder on binarized pixels; ELBO is a lower bound".</summary>
     string LikelihoodDescription { get; }
 

@@ -19,34 +19,6 @@ public sealed record InpaintingOptions
     public SamplerOptions? Sampler { get; init; }
 }
 
-/// <summary>Inpaintings of a set of images; dispose to free the tensors.</summary>
-/// <param name="Inpaintings">(B, PerImage, C, H, W) floats in [0,1] on the CPU; the known pixels equal the inputs'.</param>
-/// <param name="Known">The inputs with the unknown pixels mid-grey, (B, C, H, W) in [0,1].</param>
-/// <param name="Originals">The inputs, (B, C, H, W) in [0,1].</param>
-/// <param name="Sampler">The sampler options used.</param>
-/// <param name="ImagesPerSecond">Inpaintings per second.</param>
-public sealed record InpaintedImages(Tensor Inpaintings, Tensor Known, Tensor Originals, SamplerOptions Sampler, double ImagesPerSecond) : IDisposable
-{
-    /// <summary>One row per input: its known part, its inpaintings, the original — (B·(PerImage + 2), C, H, W), with the row length.</summary>
-    public (Tensor Images, int Columns) Rows()
-    {
-        long b = Inpaintings.shape[0];
-        var rows = new List<Tensor>();
-        for (long i = 0; i < b; i++)
-            rows.Add(torch.cat(new[] { Known.narrow(0, i, 1), Inpaintings[i], Originals.narrow(0, i, 1) }, 0));
-        var all = torch.cat(rows, 0);
-        foreach (var r in rows) r.Dispose();
-        return (all, (int)Inpaintings.shape[1] + 2);
-    }
-
-    public void Dispose()
-    {
-        Inpaintings.Dispose();
-        Known.Dispose();
-        Originals.Dispose();
-    }
-}
-
 /// <summary>Fills the unknown region of images with any <see cref="IImageInpainter"/> (diffusion with RePaint, clamped Langevin).</summary>
 public static class Inpainting
 {
@@ -57,7 +29,7 @@ public static class Inpainting
     /// Inpaints raw uint8 <paramref name="images"/> (B, C, H, W): pixels where <paramref name="knownMask"/> ((1 or B, 1, H, W)
     /// bool) is true are kept, the rest drawn, <see cref="InpaintingOptions.PerImage"/> times per image.
     /// </summary>
-    public static InpaintedImages Run(IImageInpainter model, Tensor images, Tensor knownMask, InpaintingOptions options)
+    public static FilledImages Run(IImageInpainter model, Tensor images, Tensor knownMask, InpaintingOptions options)
     {
         var cfg = ImageFamilyConfig.Of(model);
         if (options.PerImage < 1 || options.PerImage > 64) throw new ParameterException("per_image", $"must be in [1, 64] inpaintings per image, got {options.PerImage}");
@@ -84,7 +56,8 @@ public static class Inpainting
         double perSecond = repeated.shape[0] / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
         var original = ImageTransforms.ToFloat(images.cpu(), PixelScale.ZeroOne);
         var shown = torch.where(mask.expand_as(original), original, torch.full_like(original, 0.5));
-        return new InpaintedImages(done.MoveToOuterDisposeScope(), shown.MoveToOuterDisposeScope(), original.MoveToOuterDisposeScope(), sampler, perSecond);
+        return new FilledImages(done.MoveToOuterDisposeScope(), shown.MoveToOuterDisposeScope(), original.MoveToOuterDisposeScope(),
+            model.DescribeSampler(sampler), perSecond);
     }
 
     /// <summary>Rejects images whose shape is not the model's.</summary>

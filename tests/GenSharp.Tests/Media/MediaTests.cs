@@ -388,7 +388,7 @@ public class ImageInputTests
     public void KnownMaskCoversTheFirstPixelsInRasterOrder()
     {
         GenSharp.Runtime.TorchRuntime.EnsureReady();
-        using var m = GenSharp.Workflows.GenerationWorkflows.KnownMask(10, 4);
+        using var m = GenSharp.Pipelines.Completion.KnownMask(10, 4);
         var flat = m.flatten().data<bool>().ToArray();
         for (int i = 0; i < 16; i++) Assert.Equal(i < 10, flat[i]);
     }
