@@ -223,7 +223,7 @@ public static class CliApp
         });
         try
         {
-            var r = TrainWorkflow.Run(req, TrainingProgress.Console(), cts.Token);
+            var r = TrainWorkflow.Run(req, ConsoleProgress.Create(), cts.Token);
             if (r.Interrupted)
             {
                 Console.WriteLine($"interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved to {r.CheckpointPath}; continue with the same command plus --resume");
@@ -868,7 +868,7 @@ public static class CliApp
         foreach (var sub in new[] { "vae", "dcgan" })
             if (GenSharp.Checkpoints.CheckpointFolder.Exists(Path.Combine(outDir, sub)))
                 throw new GenSharpException($"{outDir}/{sub} already holds a run; pass another --out or delete it");
-        var progress = TrainingProgress.Console();
+        var progress = ConsoleProgress.Create();
         Console.WriteLine($"GenSharp quickstart → {outDir} (embedded Fashion-MNIST subset, CPU)");
         var vae = TrainWorkflow.Run(new TrainRequest
         {
