@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes the run folders used by TrainerTests.ResumesARunOfThePreviousRelease: 2-step runs whose checkpoints keep
+# Writes the run folders used by LegacyResumeTests: 2-step runs whose checkpoints keep
 # optimizer.bin and trainer_state.json, made with the release before the trainer owned the step (the CLI built at
 # commit a371d1f; its models held their own optimizers and a steps_done buffer), and the weights the same release
 # reached in an uninterrupted 3-step run (FAMILY.step3.safetensors). The output is committed.
