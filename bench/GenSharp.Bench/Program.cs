@@ -99,9 +99,10 @@ static class Program
         Console.WriteLine($"data: {data.Source}, {data.Count} images, {loader.BatchesPerEpoch} batches/epoch");
 
         if (mode == "opcost") return OpCost(steps, threads);
+        using var runner = new GenSharp.Training.StepRunner(model);   // the optimizers the trainer would build
         if (mode == "phases" && model is GenSharp.Models.Flows.GlowModel glow)
         {
-            var opt = glow.Optimizers[0];
+            var opt = runner.Optimizers[0];
             double tf = 0, tb = 0, tc = 0, ts = 0;
             for (int i = 0; i < warmup + steps; i++)
             {
@@ -124,7 +125,7 @@ static class Program
         }
 
         Func<Tensor, Tensor, double> step = mode == "train"
-            ? (x, y) => model.TrainStep(x, y).Values.First()
+            ? (x, y) => runner.Step(x, y).Values.First()
             : ForwardOnly(model, conditional);
 
         double? rss500 = null, rss2000 = null;

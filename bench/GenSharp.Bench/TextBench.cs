@@ -62,6 +62,7 @@ static class TextBench
             foreach (var (x, y) in validation.FixedBatches(lm.ValidationBatches)) { using (x) using (y) sum += lm.Loss(x, y); }
             return sum / lm.ValidationBatches;
         }
+        using var runner = new GenSharp.Training.StepRunner(model);
         var evals = new List<Dictionary<string, double>>();
         var sw = new Stopwatch();
         double last = double.NaN;
@@ -71,7 +72,7 @@ static class TextBench
             using (var scope = torch.NewDisposeScope())
             {
                 var (x, y) = batches.GetBatch(s);
-                last = model.TrainStep(x, y)["loss"];
+                last = runner.Step(x, y)["loss"];
             }
             int done = s + 1;
             if (done % 10 == 0) TorchRuntime.ReleaseUnreachableTensors();

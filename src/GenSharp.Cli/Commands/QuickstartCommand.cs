@@ -35,7 +35,7 @@ public sealed class QuickstartCommand : Command<QuickstartSettings>
         foreach (var sub in new[] { "vae", "dcgan" })
             if (GenSharp.Checkpoints.CheckpointFolder.Exists(Path.Combine(outDir, sub)))
                 throw new GenSharpException($"{outDir}/{sub} already holds a run; pass another --out or delete it");
-        var progress = TrainingProgress.Console();
+        var progress = ConsoleProgress.Create();
         long every = Math.Max(1, s.Steps / 3);
         Console.WriteLine($"GenSharp quickstart → {outDir} (embedded Fashion-MNIST subset, CPU)");
         var vae = TrainWorkflow.Run(new TrainRequest

@@ -112,7 +112,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         });
         try
         {
-            var r = TrainWorkflow.Run(req, TrainingProgress.Console(), cts.Token);
+            var r = TrainWorkflow.Run(req, ConsoleProgress.Create(), cts.Token);
             if (r.Interrupted)
             {
                 Console.WriteLine($"interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved to {r.CheckpointPath}; continue with the same command plus --resume");

@@ -33,11 +33,17 @@ public static class ModuleState
     /// <param name="module">The module to fill.</param>
     /// <param name="tensors">Tensors by PyTorch state-dict name, for example from <see cref="SafetensorsFile.Tensors"/>. Not modified or disposed.</param>
     /// <param name="sourceName">What to call the tensors in error messages, typically the checkpoint's file name.</param>
+    /// <param name="obsolete">
+    /// Names an older release saved that the module no longer has (e.g. the <c>steps_done</c> counters that moved into
+    /// the trainer state): skipped when present in <paramref name="tensors"/>, never required. Any other unexpected name
+    /// is still an error.
+    /// </param>
     /// <exception cref="GenSharpException">
     /// The tensors do not match the module: the message lists every missing name, unexpected name,
     /// shape mismatch and dtype mismatch.
     /// </exception>
-    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, string sourceName)
+    public static void Load(nn.Module module, IReadOnlyDictionary<string, Tensor> tensors, string sourceName,
+                            IReadOnlyCollection<string>? obsolete = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(tensors);
@@ -59,7 +65,7 @@ public static class ModuleState
             else if (given.dtype != own.dtype)
                 dtypeMismatch.Add($"{name}: file {Safetensors.DTypeName(given.dtype)} vs model {Safetensors.DTypeName(own.dtype)}");
         }
-        var unexpected = tensors.Keys.Where(k => !target.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var unexpected = tensors.Keys.Where(k => !target.ContainsKey(k) && !(obsolete?.Contains(k) ?? false)).OrderBy(k => k, StringComparer.Ordinal).ToList();
 
         if (missing.Count + unexpected.Count + shapeMismatch.Count + dtypeMismatch.Count > 0)
         {

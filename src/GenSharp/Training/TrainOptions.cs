@@ -21,6 +21,10 @@ public sealed record TrainOptions
     public long ValidateEvery { get; init; }
     /// <summary>Number of samples in periodic grids.</summary>
     public int SampleCount { get; init; } = 64;
+    /// <summary>What to do when a loss or a clipped gradient norm is NaN/Inf: stop (default) or skip the step.</summary>
+    public NonFinitePolicy NonFinite { get; init; } = NonFinitePolicy.Stop;
+    /// <summary>With <see cref="NonFinitePolicy.Skip"/>: stop after this many skipped steps in a row.</summary>
+    public int MaxConsecutiveSkips { get; init; } = 10;
 
     /// <summary>Throws a one-line error for impossible values.</summary>
     public void Validate()
@@ -33,6 +37,8 @@ public sealed record TrainOptions
         if (LogEvery <= 0) throw new GenSharpException("log_every must be ≥ 1");
         if (ValidateEvery < 0) throw new GenSharpException("validate_every must be ≥ 0");
         if (SampleCount <= 0) throw new GenSharpException("sample_count must be ≥ 1");
+        if (!Enum.IsDefined(NonFinite)) throw new GenSharpException($"non_finite must be stop or skip, got {NonFinite}");
+        if (MaxConsecutiveSkips < 1) throw new GenSharpException($"max_consecutive_skips must be ≥ 1, got {MaxConsecutiveSkips}");
         if (EmaDecay is { } d && !(d >= 0 && d < 1)) throw new GenSharpException($"ema_decay must be in [0, 1), got {d}");
     }
 }

@@ -12,13 +12,16 @@ using static TorchSharp.torch;
 namespace GenSharp.Training;
 
 /// <summary>
-/// The one training loop. It knows nothing about any model family: it feeds batches to an
-/// <see cref="ITrainable"/>, guards against NaN, keeps an optional EMA, logs metrics as JSON lines,
-/// writes sample grids and atomic checkpoints, and resumes exactly where a checkpoint stopped.
+/// The one training loop. It knows nothing about any model family: it builds the optimizers the
+/// <see cref="ITrainable"/> declares, runs each step through a <see cref="StepRunner"/> (zero-grad, backward,
+/// clipping, learning-rate schedule, optimizer step), applies the NaN/Inf policy of <see cref="TrainOptions.NonFinite"/>,
+/// keeps an optional EMA, logs metrics as JSON lines, writes sample grids and atomic checkpoints, and resumes exactly
+/// where a checkpoint stopped.
 /// </summary>
 /// <remarks>
 /// Run folder layout: <c>checkpoint/</c> (latest good checkpoint), <c>metrics.jsonl</c>,
-/// <c>loss.png</c>, <c>samples/step-NNNNNNN.png</c>.
+/// <c>loss.png</c> (the family's <see cref="ITrainable.LossMetrics"/>), <c>metrics.png</c> (every other series:
+/// lr, grad_norm, accuracy, D(x), ...), <c>samples/step-NNNNNNN.png</c>.
 /// Resume is exact because (1) the batch for step k depends only on (seed, k), (2) libtorch's
 /// RNG state is saved with the checkpoint and restored, and (3) optimiser state is saved whole.
 /// </remarks>
@@ -82,13 +85,15 @@ public sealed class Trainer
         Directory.CreateDirectory(_outDir);
         long total = TotalSteps;
         using var ema = _options.EmaDecay is { } decay ? new Ema(_model.Model, decay) : null;
+        using var runner = new StepRunner(_model);
 
         long start = 0;
+        long skipped = 0;
         if (resume)
         {
             if (!CheckpointFolder.Exists(_outDir))
                 throw new GenSharpException($"--resume: no checkpoint in {_outDir}; start a new run without --resume");
-            start = LoadTrainerState(CheckpointFolder.Resolve(_outDir), ema);
+            (start, skipped) = LoadTrainerState(CheckpointFolder.Resolve(_outDir), ema, runner);
             TruncateMetrics(start);
             if (start >= total)
                 throw new GenSharpException($"--resume: the checkpoint is already at step {start} of {total}; ask for more with --steps");
@@ -111,6 +116,11 @@ public sealed class Trainer
         var clock = Stopwatch.StartNew();
         long step = start;
         bool interrupted = false;
+        int consecutiveSkips = 0;
+        TrainingDivergedException Diverged(string problem) => new(
+            $"{problem}; stopped without saving. " +
+            (lastGood >= 0 ? $"Last good checkpoint: {CheckpointDir} (step {lastGood}); " : "No checkpoint was written yet; ") +
+            "lower the learning rate or check the data");
 
         _progress.Run(title, start, total, reporter =>
         {
@@ -118,26 +128,32 @@ public sealed class Trainer
             while (step < total)
             {
                 if (cancel.IsCancellationRequested) { interrupted = true; break; }
-                IReadOnlyDictionary<string, double> metrics;
+                StepOutcome outcome;
                 using (var scope = torch.NewDisposeScope())
                 {
                     var (inputs, targets) = _data.GetBatch(step);
-                    metrics = _model.TrainStep(inputs.to(_device), targets.to(_device));
+                    outcome = runner.Run(step, inputs.to(_device), targets.to(_device));
                 }
                 step++;
                 if (step % NativeCollectEvery == 0) TorchRuntime.ReleaseUnreachableTensors();
-                foreach (var (k, v) in metrics)
+                var metrics = outcome.Metrics;
+                if (outcome.Problem is { } problem)
                 {
-                    if (!double.IsFinite(v))
-                        throw new TrainingDivergedException(
-                            $"{k} became {v} at step {step}; stopped without saving. " +
-                            (lastGood >= 0 ? $"Last good checkpoint: {CheckpointDir} (step {lastGood}); " : "No checkpoint was written yet; ") +
-                            "lower the learning rate or check the data");
-                    window[k] = window.GetValueOrDefault(k) + v;
+                    // An update already applied cannot be skipped; otherwise the policy decides.
+                    if (outcome.Applied || _options.NonFinite == NonFinitePolicy.Stop) throw Diverged(problem);
+                    skipped++;
+                    if (++consecutiveSkips >= _options.MaxConsecutiveSkips)
+                        throw Diverged($"{consecutiveSkips} steps in a row were skipped (the last: {problem})");
+                    reporter.Log($"skipped step {step}: {problem}");
                 }
-                windowCount++;
-                losses.Add(metrics.Values.First());
-                ema?.Update(step);
+                else
+                {
+                    consecutiveSkips = 0;
+                    foreach (var (k, v) in metrics) window[k] = window.GetValueOrDefault(k) + v;
+                    windowCount++;
+                    if (metrics.Count > 0) losses.Add(metrics.Values.First());
+                    ema?.Update(step);
+                }
 
                 double itPerSec = (step - start) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
                 reporter.Report(step, Status(title, step, total, metrics, itPerSec));
@@ -145,6 +161,7 @@ public sealed class Trainer
                 if (step % _options.LogEvery == 0 || step == total)
                 {
                     var mean = window.ToDictionary(kv => kv.Key, kv => kv.Value / windowCount);
+                    if (_options.NonFinite == NonFinitePolicy.Skip) mean[SkippedStepsMetric] = skipped;
                     AppendMetrics(step, mean, windowCount / Math.Max(1e-9, windowClock.Elapsed.TotalSeconds));
                     lastMetrics = mean;
                     window.Clear();
@@ -164,7 +181,7 @@ public sealed class Trainer
                     WriteSamples(step, ema, reporter);
                 if (_options.CheckpointEvery > 0 && step % _options.CheckpointEvery == 0 && step != total)
                 {
-                    SaveCheckpoint(step, ema);
+                    SaveCheckpoint(step, ema, runner, skipped);
                     lastGood = step;
                     reporter.Log($"checkpoint: step {step} → {CheckpointDir}");
                 }
@@ -175,12 +192,12 @@ public sealed class Trainer
         double seconds = clock.Elapsed.TotalSeconds;
         if (step > start || !resume)
         {
-            SaveCheckpoint(step, ema);
+            SaveCheckpoint(step, ema, runner, skipped);
         }
         if (!interrupted)
         {
             WriteSamples(step, ema, null);
-            WriteLossPlot();
+            WritePlots();
         }
         double ips = (step - start) * (double)_options.BatchSize / Math.Max(1e-9, seconds);
         return new TrainResult(step, total, interrupted, CheckpointDir, lastMetrics, seconds, ips, losses);
@@ -257,11 +274,33 @@ public sealed class Trainer
         }
     }
 
-    void WriteLossPlot()
+    /// <summary><c>loss.png</c> with the loss series, <c>metrics.png</c> with the others (each only when it has a series).</summary>
+    void WritePlots()
     {
         if (!File.Exists(MetricsPath)) return;
+        var (lossSeries, otherSeries) = SplitSeries(File.ReadLines(MetricsPath), _model.LossMetrics);
+        var family = _checkpointConfig["family"];
+        if (lossSeries.Count > 0)
+            LinePlot.Save(Path.Combine(_outDir, LossPlotFile), $"{family} training losses", lossSeries, yLabel: "loss");
+        if (otherSeries.Count > 0)
+            LinePlot.Save(Path.Combine(_outDir, MetricsPlotFile), $"{family} training metrics (not losses)", otherSeries, yLabel: "value");
+    }
+
+    /// <summary>Name of the plot of the loss metrics in the run folder.</summary>
+    public const string LossPlotFile = "loss.png";
+    /// <summary>Name of the plot of the other metrics in the run folder.</summary>
+    public const string MetricsPlotFile = "metrics.png";
+    /// <summary>The metrics.jsonl key counting the steps skipped so far under <see cref="NonFinitePolicy.Skip"/>.</summary>
+    public const string SkippedStepsMetric = "skipped_steps";
+
+    /// <summary>
+    /// Splits the series of a metrics.jsonl into losses (a name in <paramref name="lossNames"/>, or <c>val_</c> + one)
+    /// and the rest; bookkeeping keys (step, it_per_s, rss_mb, time) are no series.
+    /// </summary>
+    internal static (List<PlotSeries> Losses, List<PlotSeries> Others) SplitSeries(IEnumerable<string> jsonLines, IReadOnlyCollection<string> lossNames)
+    {
         var series = new Dictionary<string, (List<double> X, List<double> Y)>();
-        foreach (var l in File.ReadLines(MetricsPath))
+        foreach (var l in jsonLines)
         {
             var o = JsonNode.Parse(l)!.AsObject();
             double x = o["step"]!.GetValue<double>();
@@ -273,12 +312,12 @@ public sealed class Trainer
                 s.Y.Add(v.GetValue<double>());
             }
         }
-        if (series.Count == 0) return;
-        var list = series.Select(kv => new PlotSeries(kv.Key, kv.Value.X, kv.Value.Y)).ToList();
-        LinePlot.Save(Path.Combine(_outDir, "loss.png"), $"{_checkpointConfig["family"]} training", list);
+        bool IsLoss(string name) => lossNames.Contains(name) || (name.StartsWith("val_", StringComparison.Ordinal) && lossNames.Contains(name[4..]));
+        var all = series.Select(kv => new PlotSeries(kv.Key, kv.Value.X, kv.Value.Y)).ToList();
+        return (all.Where(p => IsLoss(p.Name)).ToList(), all.Where(p => !IsLoss(p.Name)).ToList());
     }
 
-    void SaveCheckpoint(long step, Ema? ema)
+    void SaveCheckpoint(long step, Ema? ema, StepRunner runner, long skipped)
     {
         // Never overwrite a good checkpoint with a diverged one.
         using (torch.no_grad())
@@ -301,8 +340,7 @@ public sealed class Trainer
             AtomicFile.Write(Path.Combine(dir, CheckpointFolder.OptimizerFile), stream =>
             {
                 using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-                w.Write(_model.Optimizers.Count);
-                foreach (var opt in _model.Optimizers) ((TorchSharp.Modules.OptimizerHelper)opt).save_state_dict(w);
+                runner.SaveState(w);
             });
             using var rng = torch.get_rng_state();
             var state = new JsonObject
@@ -313,7 +351,8 @@ public sealed class Trainer
                 ["batch_size"] = _options.BatchSize,
                 ["total_steps"] = TotalSteps,
                 ["ema_decay"] = _options.EmaDecay,
-                ["optimizers"] = _model.Optimizers.Count,
+                ["optimizers"] = runner.Optimizers.Count,
+                [SkippedStepsMetric] = skipped,
                 ["rng_state"] = Convert.ToBase64String(rng.data<byte>().ToArray()),
             };
             AtomicFile.WriteAllText(Path.Combine(dir, CheckpointFolder.TrainerStateFile),
@@ -321,7 +360,8 @@ public sealed class Trainer
         });
     }
 
-    long LoadTrainerState(string dir, Ema? ema)
+    /// <summary>Restores weights, EMA, optimizer state and RNG; returns the step and the steps skipped so far.</summary>
+    (long Step, long Skipped) LoadTrainerState(string dir, Ema? ema, StepRunner runner)
     {
         var statePath = Path.Combine(dir, CheckpointFolder.TrainerStateFile);
         if (!File.Exists(statePath))
@@ -339,7 +379,7 @@ public sealed class Trainer
             throw new GenSharpException($"--resume: the checkpoint was trained with --seed {seed} --batch-size {batch}; pass the same values to continue it exactly");
 
         using (var model = Safetensors.Load(Path.Combine(dir, CheckpointFolder.ModelFile)))
-            ModuleState.Load(_model.Model, model.Tensors, CheckpointFolder.ModelFile);
+            ModuleState.Load(_model.Model, model.Tensors, CheckpointFolder.ModelFile, _model.ObsoleteTensorNames);
         if (ema is not null)
         {
             var emaPath = Path.Combine(dir, CheckpointFolder.EmaFile);
@@ -349,14 +389,11 @@ public sealed class Trainer
         }
         using (var fs = File.OpenRead(Path.Combine(dir, CheckpointFolder.OptimizerFile)))
         using (var r = new BinaryReader(fs))
-        {
-            int n = r.ReadInt32();
-            if (n != _model.Optimizers.Count)
-                throw new GenSharpException($"{dir}: optimizer state has {n} optimizers, the model has {_model.Optimizers.Count}");
-            foreach (var opt in _model.Optimizers) ((TorchSharp.Modules.OptimizerHelper)opt).load_state_dict(r);
-        }
+            runner.LoadState(r, dir);
         var rng = Convert.FromBase64String(state["rng_state"]!.GetValue<string>());
         using (var t = torch.tensor(rng, dtype: ScalarType.Byte)) torch.set_rng_state(t);
-        return state["step"]!.GetValue<long>();
+        long step = state["step"]!.GetValue<long>();
+        runner.StepsDone = step;
+        return (step, state[SkippedStepsMetric]?.GetValue<long>() ?? 0);
     }
 }

@@ -51,12 +51,12 @@ public static class ModelLoader
             var weights = System.IO.Path.Combine(dir, CheckpointFolder.ModelFile);
             if (!File.Exists(weights)) throw new GenSharpException($"{dir} has no {CheckpointFolder.ModelFile}; the checkpoint is incomplete");
             using (var st = Safetensors.Load(weights))
-                ModuleState.Load(model.Model, st.Tensors, weights);
+                ModuleState.Load(model.Model, st.Tensors, weights, model.ObsoleteTensorNames);
             var ema = System.IO.Path.Combine(dir, CheckpointFolder.EmaFile);
             if (preferEma && File.Exists(ema))
             {
                 using var st = Safetensors.Load(ema);
-                ModuleState.Load(model.Model, st.Tensors, ema);
+                ModuleState.Load(model.Model, st.Tensors, ema, model.ObsoleteTensorNames);
             }
         }
         catch

@@ -6,6 +6,7 @@ using GenSharp.Models.Vae;
 using GenSharp.Runtime;
 using GenSharp.Workflows;
 using TorchSharp;
+using GenSharp.Training;
 using Xunit;
 
 namespace GenSharp.Tests;
@@ -26,8 +27,9 @@ public class CheckpointRoundTripTests
         TorchRuntime.Seed(0);
         var family = FamilyRegistry.Get(name);
         using var model = family.Build(config, torch.CPU);
+        using var runner = new StepRunner(model);
         var (im, lb) = new GenSharp.Data.BatchLoader(TestData.Train, 8, 0).GetBatch(0);
-        using (var scope = torch.NewDisposeScope()) model.TrainStep(im, lb); // weights (and BN statistics) move away from init
+        using (var scope = torch.NewDisposeScope()) runner.Step(im, lb); // weights (and BN statistics) move away from init
 
         var dir = Path.Combine(TestData.TempDir(), "ckpt");
         CheckpointFolder.Save(dir, d =>

@@ -13,31 +13,29 @@ namespace GenSharp.Tests;
 sealed class ToyTrainable : ITrainable, IDisposable
 {
     readonly nn.Module<Tensor, Tensor> _net = nn.Sequential(nn.Flatten(), nn.Linear(784, 4), nn.Tanh(), nn.Linear(4, 1));
-    readonly optim.Optimizer _opt;
-    public int? NanAtCall;
-    int _calls;
+    /// <summary>Calls of <see cref="TrainStep"/> (1-based) whose loss is poisoned with NaN.</summary>
+    public Func<int, bool> NanAt = _ => false;
+    public int Calls;
 
-    public ToyTrainable() => _opt = optim.Adam(_net.parameters(), lr: 0.01);
     public nn.Module Model => _net;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[] { OptimizerSpec.Single("toy", OptimizerAlgorithm.Adam, _net.parameters(), 0.01) };
+    public IReadOnlyCollection<string> LossMetrics => new[] { "loss" };
     public int ConditionalClasses => 0;
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
-        _calls++;
+        Calls++;
         var x = images.to(ScalarType.Float32) / 255;
         x = x + 0.1 * torch.randn_like(x); // consumes RNG, so resume must restore it
         var loss = (_net.forward(x).squeeze(1) - labels.to(ScalarType.Float32) / 9).pow(2).mean();
-        _opt.zero_grad();
-        loss.backward();
-        _opt.step();
-        double v = loss.item<float>();
-        if (_calls == NanAtCall) v = double.NaN;
-        return new Dictionary<string, double> { ["loss"] = v };
+        if (NanAt(Calls)) loss = loss * double.NaN;
+        ctx.Log("loss", loss);
+        ctx.Log("label_mean", labels.to(ScalarType.Float32).mean());   // not a loss: goes to metrics.png
+        yield return new LossTerm(0, loss);
     }
 
     public Tensor? Sample(int n, Tensor? labels) => torch.rand(n, 1, 4, 4); // exercises the grid path
-    public void Dispose() { _opt.Dispose(); _net.Dispose(); }
+    public void Dispose() => _net.Dispose();
 }
 
 public class TrainerTests
@@ -47,7 +45,7 @@ public class TrainerTests
     static TrainResult Train(string dir, long steps, bool resume = false, CancellationToken cancel = default, int? nanAt = null, long ckptEvery = 0)
     {
         TorchRuntime.Seed(11);
-        using var toy = new ToyTrainable { NanAtCall = nanAt };
+        using var toy = new ToyTrainable { NanAt = call => call == nanAt };
         var options = new TrainOptions { Steps = steps, BatchSize = 32, Seed = 11, CheckpointEvery = ckptEvery, SampleEvery = 0, LogEvery = 2, SampleCount = 4 };
         var trainer = new Trainer(toy, new BatchLoader(Data, 32, 11), options, dir, new JsonObject { ["family"] = "toy" }, torch.CPU);
         return trainer.Run(resume, cancel);
@@ -67,6 +65,26 @@ public class TrainerTests
         var steps = File.ReadAllLines(Path.Combine(dir, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!["step"]!.GetValue<long>()).ToList();
         Assert.Equal(steps.OrderBy(s => s).Distinct(), steps);
         Assert.True(File.Exists(Path.Combine(dir, "loss.png")));
+    }
+
+    [Fact]
+    public void LossPlotHoldsTheLossesAndTheOtherMetricsGetTheirOwnPlot()
+    {
+        var dir = TestData.TempDir();
+        Train(dir, 4);
+        Assert.True(File.Exists(Path.Combine(dir, Trainer.LossPlotFile)));
+        Assert.True(File.Exists(Path.Combine(dir, Trainer.MetricsPlotFile)));   // label_mean
+        // A GAN's log: D(x) and D(G(z)) are probabilities, lr is a rate; only the declared losses (and their val_) are losses.
+        var lines = new[]
+        {
+            "{\"step\":1,\"g_loss\":1.5,\"d_loss\":0.5,\"d_real\":0.7,\"d_fake\":0.2,\"it_per_s\":3.0,\"rss_mb\":100.0,\"time\":\"2026-01-01\"}",
+            "{\"step\":2,\"g_loss\":1.25,\"val_g_loss\":2.0,\"lr\":0.1,\"skipped_steps\":0}",
+        };
+        var (losses, others) = Trainer.SplitSeries(lines, new[] { "g_loss", "d_loss" });
+        Assert.Equal(new[] { "g_loss", "d_loss", "val_g_loss" }, losses.Select(s => s.Name));
+        Assert.Equal(new[] { "d_real", "d_fake", "lr", "skipped_steps" }, others.Select(s => s.Name));
+        Assert.Equal(new[] { 1.5, 1.25 }, losses[0].Y);
+        Assert.Equal(new[] { 1.0, 2.0 }, losses[0].X);
     }
 
     [Fact]

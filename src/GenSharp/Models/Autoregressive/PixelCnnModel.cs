@@ -24,7 +24,6 @@ namespace GenSharp.Models.Autoregressive;
 public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, IImageCompletion
 {
     readonly PixelCnnNetwork _net;
-    readonly optim.Optimizer _opt;
     readonly PixelCnnConfig _config;
 
     public PixelCnnModel(PixelCnnConfig config, Device device)
@@ -33,7 +32,6 @@ public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, 
         Device = device;
         _net = new PixelCnnNetwork(config);
         _net.to(device);
-        _opt = optim.Adam(_net.parameters(), lr: config.LearningRate);
     }
 
     public string Family => PixelCnnFamily.FamilyName;
@@ -42,7 +40,10 @@ public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, 
     public nn.Module Model => _net;
     /// <summary>The network.</summary>
     public PixelCnnNetwork Network => _net;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    /// <summary>Adam with gradient-norm clipping at grad_clip.</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
+        new[] { OptimizerSpec.Single("pixelcnn", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) with { GradClip = _config.GradClip } };
+    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "bpd" };
     public int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
     bool Softmax => _config.Output == PixelCnnOutput.Softmax256;
 
@@ -78,25 +79,16 @@ public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, 
         return perPixel.flatten(1).sum(1);
     }
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         var levels = Softmax
             ? images.to_type(ScalarType.Float32)
             : ImageTransforms.Binarize(ImageTransforms.ToFloat(images, PixelScale.ZeroOne), stochastic: true);
         var loss = NegativeLogLikelihoodOfLevels(levels, labels).mean();
-        double value = loss.detach().item<float>();   // read from a detached view: no handle on the graph
-        if (!double.IsFinite(value))
-            throw new TrainingDivergedException($"pixelcnn loss became {value}; lower learning_rate or set grad_clip");
-        _opt.zero_grad();
-        loss.backward();
-        if (_config.GradClip > 0) nn.utils.clip_grad_norm_(_net.parameters(), _config.GradClip);
-        _opt.step();
-        return new Dictionary<string, double>
-        {
-            ["loss"] = value,
-            ["bpd"] = value / (images.shape[1] * images.shape[2] * images.shape[3] * Math.Log(2)),
-        };
+        ctx.Log("loss", loss);
+        ctx.Log("bpd", loss.detach().to(ScalarType.Float64) / (images.shape[1] * images.shape[2] * images.shape[3] * Math.Log(2)));
+        yield return new LossTerm(0, loss) { Diagnose = () => "lower learning_rate or set grad_clip" };
     }
 
     public Tensor? Sample(int n, Tensor? labels)
@@ -207,9 +199,5 @@ public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, 
         return labels.to(Device);
     }
 
-    public void Dispose()
-    {
-        _opt.Dispose();
-        _net.Dispose();
-    }
+    public void Dispose() => _net.Dispose();
 }

@@ -1,4 +1,5 @@
 using GenSharp.Data;
+using GenSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,6 @@ namespace GenSharp.Models.Classifier;
 public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
 {
     readonly ClassifierNetwork _net;
-    readonly optim.Optimizer _opt;
     readonly ClassifierConfig _config;
 
     public ClassifierModel(ClassifierConfig config, Device device)
@@ -21,7 +21,6 @@ public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
         Device = device;
         _net = new ClassifierNetwork(config);
         _net.to(device);
-        _opt = optim.AdamW(_net.parameters(), lr: config.LearningRate, weight_decay: config.WeightDecay);
     }
 
     public string Family => ClassifierFamily.FamilyName;
@@ -30,7 +29,18 @@ public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
     public nn.Module Model => _net;
     /// <summary>The network.</summary>
     public ClassifierNetwork Network => _net;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    /// <summary>AdamW with weight_decay; cosine decay to 1% of learning_rate over decay_steps (constant when 0).</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    {
+        OptimizerSpec.Single("classifier", OptimizerAlgorithm.AdamW, _net.parameters(), _config.LearningRate) with
+        {
+            WeightDecay = _config.WeightDecay,
+            Schedule = Schedule,
+        },
+    };
+    /// <summary>The step counter checkpoints kept before the trainer owned it.</summary>
+    public IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
+    LrSchedule Schedule => LrSchedule.CosineToFraction(_config.DecaySteps, 0.01);
     public int ConditionalClasses => 0;
     public int ImageChannels => _config.ImageChannels;
     public int ImageSize => _config.ImageSize;
@@ -39,33 +49,20 @@ public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
     /// <summary>Number of classes of <see cref="Logits"/>.</summary>
     public int NumClasses => _config.NumClasses;
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         var x = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);       // (B, C, H, W)
         if (_config.Augment) x = ImageTransforms.RandomHorizontalFlip(x);
         var (logits, _) = _net.Forward(x);                                  // (B, classes)
         var loss = nn.functional.cross_entropy(logits, labels);
-        foreach (var group in _opt.ParamGroups) group.LearningRate = LearningRateAt(_net.StepsDone.item<long>());
-        _opt.zero_grad();
-        loss.backward();
-        _opt.step();
-        using (torch.no_grad()) _net.StepsDone.add_(1);
-        var acc = logits.detach().argmax(1).eq(labels).to(ScalarType.Float32).mean();
-        return new Dictionary<string, double>
-        {
-            ["loss"] = loss.detach().item<float>(),
-            ["accuracy"] = acc.item<float>(),
-        };
+        ctx.Log("loss", loss);
+        ctx.Log("accuracy", logits.detach().argmax(1).eq(labels).to(ScalarType.Float32).mean());
+        yield return new LossTerm(0, loss);
     }
 
     /// <summary>Learning rate of step <paramref name="step"/> (0-based): cosine from learning_rate to 1% of it over decay_steps.</summary>
-    public double LearningRateAt(long step)
-    {
-        if (_config.DecaySteps <= 0) return _config.LearningRate;
-        double t = Math.Min(1.0, (double)step / _config.DecaySteps);
-        return _config.LearningRate * (0.01 + 0.99 * 0.5 * (1 + Math.Cos(Math.PI * t)));
-    }
+    public double LearningRateAt(long step) => Schedule.At(_config.LearningRate, step);
 
     /// <summary>Not generative: always null.</summary>
     public Tensor? Sample(int n, Tensor? labels) => null;
@@ -144,9 +141,5 @@ public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
             throw new GenSharpException($"the classifier takes float images in [0, 1], got {images01.dtype}");
     }
 
-    public void Dispose()
-    {
-        _opt.Dispose();
-        _net.Dispose();
-    }
+    public void Dispose() => _net.Dispose();
 }

@@ -17,7 +17,6 @@ public sealed class ClassifierNetwork : Module
     private readonly Sequential to_features;
     private readonly Dropout dropout;
     private readonly Linear head;
-    private readonly Tensor steps_done;   // int64 scalar: optimiser steps taken (drives the lr schedule; saved, so resume is exact)
 
     public ClassifierNetwork(ClassifierConfig c) : base(nameof(ClassifierNetwork))
     {
@@ -42,12 +41,8 @@ public sealed class ClassifierNetwork : Module
             : Sequential(Linear(c2 * s * s, c.FeatureDim), ReLU());   // (B, feature_dim)
         dropout = Dropout(c.Dropout);
         head = Linear(c.FeatureDim, c.NumClasses);                    // (B, classes)
-        steps_done = torch.zeros(Array.Empty<long>(), dtype: ScalarType.Int64);
         RegisterComponents();
     }
-
-    /// <summary>Optimiser steps taken so far (a buffer, saved with the model).</summary>
-    public Tensor StepsDone => steps_done;
 
     /// <summary>Penultimate activations (after the ReLU, before dropout), (B, feature_dim).</summary>
     public Tensor Features(Tensor x01) => to_features.forward(convs.forward(x01));

@@ -3,6 +3,7 @@ using GenSharp.Checkpoints;
 using GenSharp.Data;
 using GenSharp.Models.Vae;
 using GenSharp.Sampling;
+using GenSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -19,7 +20,6 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
     readonly nn.Module _net;                  // the checkpoint root: the UNet, or the latent network
     readonly DdpmUNet? _unet;
     readonly LatentDiffusionNetwork? _latent;
-    readonly optim.Optimizer _opt;
     readonly DdpmConfig _config;
     readonly NoiseSchedule _schedule;
 
@@ -42,14 +42,12 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
             }
             _net = _latent;
             _net.to(device);
-            _opt = optim.Adam(_latent.Denoiser.parameters(), lr: config.LearningRate);
         }
         else
         {
             _unet = new DdpmUNet(config);
             _net = _unet;
             _net.to(device);
-            _opt = optim.Adam(_unet.parameters(), lr: config.LearningRate);
         }
     }
 
@@ -79,7 +77,11 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
     public LatentDiffusionNetwork? Latent => _latent;
     /// <summary>The training noise schedule.</summary>
     public NoiseSchedule Schedule => _schedule;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    /// <summary>Adam over the noise-prediction network (the latent variant's VAE stays frozen), clipped at grad_clip.</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    {
+        OptimizerSpec.Single("ddpm", OptimizerAlgorithm.Adam, _unet?.parameters() ?? _latent!.Denoiser.parameters(), _config.LearningRate) with { GradClip = _config.GradClip },
+    };
     public int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
     public int TrainTimesteps => _config.Timesteps;
     /// <summary>Label of the "no class" embedding row used for unconditional passes.</summary>
@@ -115,23 +117,15 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
         return nn.functional.mse_loss(Predict(xt, t, y), target);
     }
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         var x0 = _latent is null
             ? ImageTransforms.ToFloat(images, PixelScale.MinusOneOne)                 // (B, C, H, W) in [−1, 1]
             : _latent.Encode(ImageTransforms.ToFloat(images, PixelScale.ZeroOne));    // (B, D), unit variance
         var loss = Loss(x0, labels);
-        _opt.zero_grad();
-        loss.backward();
-        var metrics = new Dictionary<string, double> { ["loss"] = loss.detach().item<float>() };
-        // A NaN/Inf loss must not reach the weights: return it unapplied and the trainer stops the run
-        // with a TrainingDivergedException naming the step and the last good checkpoint.
-        if (!double.IsFinite(metrics["loss"])) return metrics;
-        if (_config.GradClip > 0)
-            metrics["grad_norm"] = nn.utils.clip_grad_norm_(_net.parameters().Where(p => p.requires_grad), _config.GradClip);
-        _opt.step();
-        return metrics;
+        ctx.Log("loss", loss);
+        yield return new LossTerm(0, loss);
     }
 
     public Tensor? Sample(int n, Tensor? labels)
@@ -253,9 +247,5 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
     Tensor Noise(long[] shape, Generator? gen) =>
         gen is null ? torch.randn(shape, device: Device) : torch.randn(shape, generator: gen).to(Device);
 
-    public void Dispose()
-    {
-        _opt.Dispose();
-        _net.Dispose();
-    }
+    public void Dispose() => _net.Dispose();
 }

@@ -1,4 +1,5 @@
 using GenSharp.Data;
+using GenSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
@@ -21,7 +22,6 @@ namespace GenSharp.Models.Energy;
 public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
 {
     readonly DbnNetwork _net;
-    readonly optim.Optimizer[] _opts;
     readonly DbnConfig _config;
     readonly AisCache _ais = new();
 
@@ -31,8 +31,6 @@ public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
         Device = device;
         _net = new DbnNetwork(config);
         _net.to(device);
-        // One optimizer per layer, so the frozen layers' momentum and weight decay never touch them.
-        _opts = _net.Layers.Select((rbm, l) => RbmTraining.Optimizer(rbm, config.Layer(l))).ToArray();
     }
 
     public string Family => DbnFamily.FamilyName;
@@ -41,7 +39,12 @@ public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
     public nn.Module Model => _net;
     /// <summary>The stack of RBMs.</summary>
     public DbnNetwork Network => _net;
-    public IReadOnlyList<optim.Optimizer> Optimizers => _opts;
+    /// <summary>One SGD optimizer per layer (as <see cref="RbmModel"/>'s), so the frozen layers' momentum and weight decay never touch them.</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
+        _net.Layers.Select((rbm, l) => RbmTraining.Optimizer($"layer{l}", rbm, _config.Layer(l))).ToArray();
+    public IReadOnlyCollection<string> LossMetrics => RbmTraining.LossMetrics;
+    /// <summary>The update counter checkpoints kept before the trainer owned it.</summary>
+    public IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
     public int ConditionalClasses => 0;
     int Depth => _net.Layers.Count;
     Rbm Top => _net.Layers[^1];
@@ -56,10 +59,10 @@ public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
     /// <summary>The layer being trained at update <paramref name="step"/>: each gets layer_steps updates, then the top keeps training.</summary>
     public int TrainingLayer(long step) => (int)Math.Min(step / _config.LayerSteps, Depth - 1);
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
-        int l = TrainingLayer(_net.StepsDone.item<long>());
+        int l = TrainingLayer(ctx.Step);
         var x01 = ImageTransforms.ToFloat(images, PixelScale.ZeroOne).flatten(1);   // (B, V)
         Tensor input;
         if (l == 0)
@@ -77,10 +80,8 @@ public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
             }
             _net.Layers[l].TrackInputMean(input);
         }
-        var metrics = RbmTraining.Step(_net.Layers[l], _opts[l], input, _config.CdSteps, $"dbn layer {l}");
-        metrics["layer"] = l;
-        using (torch.no_grad()) _net.StepsDone.add_(1);
-        return metrics;
+        foreach (var term in RbmTraining.Step(_net.Layers[l], l, input, _config.CdSteps, $"dbn layer {l}", ctx)) yield return term;
+        ctx.Log("layer", l);
     }
 
     public Tensor? Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps);
@@ -160,9 +161,5 @@ public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
         return r;
     }
 
-    public void Dispose()
-    {
-        foreach (var o in _opts) o.Dispose();
-        _net.Dispose();
-    }
+    public void Dispose() => _net.Dispose();
 }

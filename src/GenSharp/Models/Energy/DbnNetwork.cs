@@ -4,11 +4,10 @@ using static TorchSharp.torch;
 
 namespace GenSharp.Models.Energy;
 
-/// <summary>The stack of RBMs of a DBN, bottom first (checkpoint keys <c>layers.0.weight</c>, …), and the update count.</summary>
+/// <summary>The stack of RBMs of a DBN, bottom first (checkpoint keys <c>layers.0.weight</c>, …).</summary>
 public sealed class DbnNetwork : nn.Module
 {
     private readonly ModuleList<Rbm> layers;
-    private readonly Tensor steps_done;   // int64 scalar: updates so far (decides which layer trains)
 
     public DbnNetwork(DbnConfig config) : base(nameof(DbnNetwork))
     {
@@ -19,12 +18,9 @@ public sealed class DbnNetwork : nn.Module
             layers.Add(new Rbm(below, h, config.Persistent ? config.PersistentChains : 0, config.InitStd));
             below = h;
         }
-        steps_done = torch.zeros(Array.Empty<long>(), dtype: ScalarType.Int64);
         RegisterComponents();
     }
 
     /// <summary>The RBMs, bottom (on the pixels) first.</summary>
     public IReadOnlyList<Rbm> Layers => layers.ToList();
-    /// <summary>Updates so far (int64 scalar).</summary>
-    public Tensor StepsDone => steps_done;
 }

@@ -17,7 +17,6 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
     public const int EvalSamples = 256;
 
     readonly EnergyNet _net;
-    readonly optim.Optimizer _opt;
     readonly EbmConfig _config;
     (EvalSettings Settings, Dictionary<string, double> Stats)? _sampleStats;
 
@@ -27,7 +26,6 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
         Device = device;
         _net = new EnergyNet(config);
         _net.to(device);
-        _opt = optim.Adam(_net.parameters(), lr: config.LearningRate, beta1: config.Beta1, beta2: config.Beta2);
     }
 
     public string Family => EbmFamily.FamilyName;
@@ -36,7 +34,18 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
     public nn.Module Model => _net;
     /// <summary>The energy network (with the replay buffer).</summary>
     public EnergyNet Network => _net;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    /// <summary>Adam(lr, β1, β2) with gradient-norm clipping at grad_clip.</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    {
+        OptimizerSpec.Single("ebm", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) with
+        {
+            Beta1 = _config.Beta1,
+            Beta2 = _config.Beta2,
+            GradClip = _config.GradClip,
+        },
+    };
+    /// <summary>The objective and its contrastive part; the energies themselves are not losses.</summary>
+    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "cd" };
     public int ConditionalClasses => 0;
 
     public string LikelihoodDescription =>
@@ -70,7 +79,7 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
         finally { _net.train(wasTraining); }
     }
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         var pos = ImageTransforms.ToFloat(images, PixelScale.MinusOneOne);                 // (B, C, H, W)
         if (_config.DataNoise > 0) pos = pos + _config.DataNoise * torch.randn_like(pos);
@@ -87,21 +96,11 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
         var cd = ePos.mean() - eNeg.mean();
         var reg = (ePos.square() + eNeg.square()).mean();
         var loss = cd + _config.EnergyPenalty * reg;
-        _opt.zero_grad();
-        loss.backward();
-        double gradNorm = _config.GradClip > 0 ? nn.utils.clip_grad_norm_(_net.parameters(), _config.GradClip) : double.NaN;
-        _opt.step();
-        double l = loss.detach().item<float>();
-        if (!double.IsFinite(l)) throw new TrainingDivergedException($"ebm loss is {l}; lower learning_rate or langevin_step, or raise energy_penalty");
-        var m = new Dictionary<string, double>
-        {
-            ["loss"] = l,
-            ["e_pos"] = ePos.detach().mean().item<float>(),
-            ["e_neg"] = eNeg.detach().mean().item<float>(),
-            ["cd"] = cd.detach().item<float>(),
-        };
-        if (!double.IsNaN(gradNorm)) m["grad_norm"] = gradNorm;
-        return m;
+        ctx.Log("loss", loss);
+        ctx.Log("e_pos", ePos.mean());
+        ctx.Log("e_neg", eNeg.mean());
+        ctx.Log("cd", cd);
+        yield return new LossTerm(0, loss) { Diagnose = () => "ebm: lower learning_rate or langevin_step, or raise energy_penalty" };
     }
 
     public Tensor? Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps, _config.SampleInit == "buffer");
@@ -205,9 +204,5 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
         return stats;
     }
 
-    public void Dispose()
-    {
-        _opt.Dispose();
-        _net.Dispose();
-    }
+    public void Dispose() => _net.Dispose();
 }

@@ -1,4 +1,5 @@
 using GenSharp.Data;
+using GenSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,7 +15,6 @@ namespace GenSharp.Models.Energy;
 public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
 {
     readonly Rbm _rbm;
-    readonly optim.Optimizer _opt;
     readonly RbmConfig _config;
     readonly AisCache _ais = new();
 
@@ -24,7 +24,6 @@ public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
         Device = device;
         _rbm = new Rbm(config.Visible, config.Hidden, config.Persistent ? config.PersistentChains : 0, config.InitStd);
         _rbm.to(device);
-        _opt = RbmTraining.Optimizer(_rbm, config);
     }
 
     public string Family => RbmFamily.FamilyName;
@@ -33,7 +32,9 @@ public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
     public nn.Module Model => _rbm;
     /// <summary>The RBM.</summary>
     public Rbm Network => _rbm;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    /// <summary>SGD with momentum, weight decay on W only.</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[] { RbmTraining.Optimizer("rbm", _rbm, _config) };
+    public IReadOnlyCollection<string> LossMetrics => RbmTraining.LossMetrics;
     public int ConditionalClasses => 0;
 
     public string LikelihoodDescription =>
@@ -46,13 +47,13 @@ public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
     /// <summary>Raw uint8 images (B, C, H, W) to pixel intensities (B, V) in [0, 1].</summary>
     static Tensor Flatten01(Tensor images) => ImageTransforms.ToFloat(images, PixelScale.ZeroOne).flatten(1);
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _rbm.train();
         var x01 = Flatten01(images);                                           // (B, V)
         _rbm.TrackInputMean(x01);
         var v0 = ImageTransforms.Binarize(x01, stochastic: true);               // fresh draws every epoch
-        return RbmTraining.Step(_rbm, _opt, v0, _config.CdSteps, "rbm");
+        return RbmTraining.Step(_rbm, 0, v0, _config.CdSteps, "rbm", ctx);
     }
 
     public Tensor? Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps);
@@ -108,9 +109,5 @@ public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
         return EnergyReport.Metrics(sumF + b * ais.LogZ, sumF, ais, b);
     }
 
-    public void Dispose()
-    {
-        _opt.Dispose();
-        _rbm.Dispose();
-    }
+    public void Dispose() => _rbm.Dispose();
 }

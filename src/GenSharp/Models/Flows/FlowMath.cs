@@ -25,4 +25,7 @@ public static class FlowMath
 
     /// <summary>Nats per image to bits per dimension: nats / (D · ln 2).</summary>
     public static double BitsPerDim(double nats, long dims) => nats / (dims * Math.Log(2));
+
+    /// <summary><see cref="BitsPerDim(double, long)"/> of a scalar loss tensor, in float64 (detached).</summary>
+    public static Tensor BitsPerDim(Tensor nats, long dims) => nats.detach().to(ScalarType.Float64) / (dims * Math.Log(2));
 }

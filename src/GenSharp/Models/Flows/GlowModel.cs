@@ -14,7 +14,6 @@ namespace GenSharp.Models.Flows;
 public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITemperatureSampler, IAutoencoder
 {
     readonly GlowNetwork _net;
-    readonly optim.Optimizer _opt;
     readonly GlowConfig _config;
     readonly long _dims;
 
@@ -26,7 +25,6 @@ public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITem
         _dims = (long)config.ImageChannels * config.ImageSize * config.ImageSize;
         _net = new GlowNetwork(config);
         _net.to(device);
-        _opt = optim.Adam(_net.parameters(), lr: config.LearningRate);
     }
 
     public string Family => GlowFamily.FamilyName;
@@ -35,7 +33,18 @@ public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITem
     public nn.Module Model => _net;
     /// <summary>The flow.</summary>
     public GlowNetwork Network => _net;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    /// <summary>Adam with linear learning-rate warm-up over warmup_steps and gradient-norm clipping at grad_clip.</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    {
+        OptimizerSpec.Single("glow", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) with
+        {
+            GradClip = _config.GradClip,
+            Schedule = LrSchedule.LinearWarmup(_config.WarmupSteps),
+        },
+    };
+    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "bpd" };
+    /// <summary>The step counter checkpoints kept before the trainer owned it.</summary>
+    public IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
     public int ConditionalClasses => 0;
     public int LatentDim => (int)_dims;
 
@@ -52,29 +61,14 @@ public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITem
     /// <summary>Discrete NLL in nats per item (B) of images dequantized to <paramref name="y01"/> in [0,1).</summary>
     public Tensor DiscreteNll(Tensor y01) => FlowMath.DiscreteNll(_net.LogDensity(Preprocess(y01)), _dims);
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
-        long step = _net.StepsDone.item<long>();
         var y = ImageTransforms.Dequantize(images);                             // (B, C, H, W) in [0, 1)
         var loss = DiscreteNll(y).mean();
-        double lossValue = loss.to_type(ScalarType.Float64).item<double>();
-        if (!double.IsFinite(lossValue))
-            throw new TrainingDivergedException(
-                $"glow loss is not finite ({lossValue}) at step {step + 1}; lower learning_rate, grad_clip or raise warmup_steps");
-
-        double lr = _config.WarmupSteps > 0 ? _config.LearningRate * Math.Min(1.0, (step + 1.0) / _config.WarmupSteps) : _config.LearningRate;
-        foreach (var group in _opt.ParamGroups) group.LearningRate = lr;
-        _opt.zero_grad();
-        loss.backward();
-        if (_config.GradClip > 0) nn.utils.clip_grad_norm_(_net.parameters(), _config.GradClip);
-        _opt.step();
-        using (torch.no_grad()) _net.StepsDone.add_(1);
-        return new Dictionary<string, double>
-        {
-            ["loss"] = lossValue,
-            ["bpd"] = FlowMath.BitsPerDim(lossValue, _dims),
-        };
+        ctx.Log("loss", loss);
+        ctx.Log("bpd", FlowMath.BitsPerDim(loss, _dims));
+        yield return new LossTerm(0, loss) { Diagnose = () => "glow: lower learning_rate, grad_clip or raise warmup_steps" };
     }
 
     public Tensor? Sample(int n, Tensor? labels) => Sample(n, labels, 1.0);
@@ -141,9 +135,5 @@ public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITem
         return DecodeFlat(EncodeFloat(images01.to(Device).to_type(ScalarType.Float32)));
     }
 
-    public void Dispose()
-    {
-        _opt.Dispose();
-        _net.Dispose();
-    }
+    public void Dispose() => _net.Dispose();
 }

@@ -18,7 +18,6 @@ public sealed class GlowNetwork : nn.Module
     private readonly ModuleList<GlowLevel> levels;
     private readonly Parameter top_mean;      // (1, C_top, H_top, W_top)
     private readonly Parameter top_log_std;   // (1, C_top, H_top, W_top)
-    private readonly Tensor steps_done;       // int64 scalar: optimiser steps taken (drives lr warm-up; saved, so resume is exact)
     readonly long[][] _latentShapes;
 
     public GlowNetwork(GlowConfig config) : base(nameof(GlowNetwork))
@@ -43,7 +42,6 @@ public sealed class GlowNetwork : nn.Module
         levels = new ModuleList<GlowLevel>(list.ToArray());
         top_mean = new Parameter(torch.zeros(1, c, s, s));
         top_log_std = new Parameter(torch.zeros(1, c, s, s));
-        steps_done = torch.zeros(Array.Empty<long>(), dtype: ScalarType.Int64);
         RegisterComponents();
     }
 
@@ -51,8 +49,6 @@ public sealed class GlowNetwork : nn.Module
     public IReadOnlyList<long[]> LatentShapes => _latentShapes;
     /// <summary>The levels, bottom first.</summary>
     public IReadOnlyList<GlowLevel> Levels => levels.ToList();
-    /// <summary>Optimiser steps taken so far (a buffer, saved with the model).</summary>
-    public Tensor StepsDone => steps_done;
 
     /// <summary>
     /// x (B,C,H,W) in [−0.5, 0.5) → latents, Σ log|det ∂f/∂x| (B) and Σ log prior of the latents (B);

@@ -15,7 +15,6 @@ namespace GenSharp.Models.Flows;
 public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, ITemperatureSampler, IAutoencoder
 {
     readonly RealNvpFlow _net;
-    readonly optim.Optimizer _opt;
     readonly RealNvpConfig _config;
     readonly Parameter[] _decayed;
     readonly long _dims;
@@ -30,7 +29,6 @@ public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, I
         // The L2 penalty covers the conditioners' convolution kernels (not biases, scales or norms).
         _decayed = _net.named_parameters().Where(p => p.name.Contains(".conditioner.") && p.parameter.dim() == 4)
             .Select(p => p.parameter).ToArray();
-        _opt = optim.Adam(_net.parameters(), lr: config.LearningRate);
     }
 
     public string Family => RealNvpFamily.FamilyName;
@@ -39,7 +37,10 @@ public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, I
     public nn.Module Model => _net;
     /// <summary>The flow.</summary>
     public RealNvpFlow Flow => _net;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    /// <summary>Adam with gradient-norm clipping at grad_clip (the L2 penalty is part of the loss, not of Adam).</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
+        new[] { OptimizerSpec.Single("realnvp", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) with { GradClip = _config.GradClip } };
+    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "bpd" };
     public int ConditionalClasses => 0;
     public int LatentDim => (int)_net.LatentDim;
 
@@ -50,29 +51,20 @@ public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, I
     /// <summary>−log P(x) bound in nats per item (B) for dequantized images y in [0,1): −log p(y) + D·log 256.</summary>
     public Tensor DiscreteNll(Tensor y) => FlowMath.DiscreteNll(_net.LogProb(y), _dims);
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         var y = ImageTransforms.Dequantize(images);           // (B, C, H, W) in [0, 1)
         var loss = DiscreteNll(y).mean();
-        double nats = loss.item<float>();
-        if (!double.IsFinite(nats))
-            throw new TrainingDivergedException($"realnvp: the training loss is {nats}{Diagnose(y)}; " +
-                "lower learning_rate or grad_clip, or raise logit_alpha");
+        ctx.Log("loss", loss);
+        ctx.Log("bpd", FlowMath.BitsPerDim(loss, _dims));
         var objective = loss;
         if (_config.WeightDecay > 0)
             objective = loss + _decayed.Select(w => w.square().sum()).Aggregate((a, b) => a + b) * _config.WeightDecay;
-        _opt.zero_grad();
-        objective.backward();
-        var metrics = new Dictionary<string, double>
+        yield return new LossTerm(0, objective)
         {
-            ["loss"] = nats,
-            ["bpd"] = FlowMath.BitsPerDim(nats, _dims),
+            Diagnose = () => $"realnvp{Diagnose(y)}: lower learning_rate or grad_clip, or raise logit_alpha",
         };
-        if (_config.GradClip > 0)
-            metrics["grad_norm"] = nn.utils.clip_grad_norm_(_net.parameters(), _config.GradClip);
-        _opt.step();
-        return metrics;
     }
 
     /// <summary>Names the first layer whose output or log-determinant is not finite, for the divergence message.</summary>
@@ -150,9 +142,5 @@ public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, I
         return ((back * 256 - 0.5) / 255).clamp(0, 1);
     }
 
-    public void Dispose()
-    {
-        _opt.Dispose();
-        _net.Dispose();
-    }
+    public void Dispose() => _net.Dispose();
 }

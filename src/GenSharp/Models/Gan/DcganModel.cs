@@ -1,4 +1,5 @@
 using GenSharp.Data;
+using GenSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
@@ -12,8 +13,8 @@ namespace GenSharp.Models.Gan;
 public sealed partial class DcganModel : IGenerativeModel
 {
     readonly DcganNetworks _nets;
-    readonly optim.Optimizer _optG, _optD;
     readonly DcganConfig _config;
+    const int Generator = 0, Discriminator = 1;   // optimizer order (also that of optimizer.bin)
 
     public DcganModel(DcganConfig config, Device device)
     {
@@ -21,8 +22,6 @@ public sealed partial class DcganModel : IGenerativeModel
         Device = device;
         _nets = new DcganNetworks(config);
         _nets.to(device);
-        _optG = optim.Adam(_nets.Generator.parameters(), lr: config.LearningRate, beta1: config.Beta1, beta2: config.Beta2);
-        _optD = optim.Adam(_nets.Discriminator.parameters(), lr: config.LearningRate, beta1: config.Beta1, beta2: config.Beta2);
     }
 
     public string Family => DcganFamily.FamilyName;
@@ -30,10 +29,16 @@ public sealed partial class DcganModel : IGenerativeModel
     public Device Device { get; }
     public nn.Module Model => _nets;
     public DcganNetworks Networks => _nets;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _optG, _optD };
+    /// <summary>Adam(lr, β1, β2) for the generator, then one for the discriminator.</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    {
+        OptimizerSpec.Single("generator", OptimizerAlgorithm.Adam, _nets.Generator.parameters(), _config.LearningRate) with { Beta1 = _config.Beta1, Beta2 = _config.Beta2 },
+        OptimizerSpec.Single("discriminator", OptimizerAlgorithm.Adam, _nets.Discriminator.parameters(), _config.LearningRate) with { Beta1 = _config.Beta1, Beta2 = _config.Beta2 },
+    };
+    public IReadOnlyCollection<string> LossMetrics => new[] { "g_loss", "d_loss" };
     public int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _nets.train();
         var real = ImageTransforms.ToFloat(images, PixelScale.MinusOneOne);   // (B, C, S, S) in [-1, 1]
@@ -48,24 +53,17 @@ public sealed partial class DcganModel : IGenerativeModel
         var dReal = _nets.Discriminator.forward(real, y);
         var dFake = _nets.Discriminator.forward(fake.detach(), y);
         var lossD = binary_cross_entropy_with_logits(dReal, ones) + binary_cross_entropy_with_logits(dFake, zeros);
-        _optD.zero_grad();
-        lossD.backward();
-        _optD.step();
+        yield return new LossTerm(Discriminator, lossD);
 
-        // Generator step, non-saturating: maximise log D(G(z)) ⇔ BCE(D(G(z)), 1).
+        // Generator step against the discriminator just updated, non-saturating: maximise log D(G(z)) ⇔ BCE(D(G(z)), 1).
         var dFakeForG = _nets.Discriminator.forward(fake, y);
         var lossG = binary_cross_entropy_with_logits(dFakeForG, ones);
-        _optG.zero_grad();
-        lossG.backward();
-        _optG.step();
+        yield return new LossTerm(Generator, lossG);
 
-        return new Dictionary<string, double>
-        {
-            ["g_loss"] = lossG.item<float>(),
-            ["d_loss"] = lossD.item<float>(),
-            ["d_real"] = torch.sigmoid(dReal).mean().item<float>(),
-            ["d_fake"] = torch.sigmoid(dFake).mean().item<float>(),
-        };
+        ctx.Log("g_loss", lossG);
+        ctx.Log("d_loss", lossD);
+        ctx.Log("d_real", torch.sigmoid(dReal).mean());
+        ctx.Log("d_fake", torch.sigmoid(dFake).mean());
     }
 
     public Tensor? Sample(int n, Tensor? labels)
@@ -83,10 +81,5 @@ public sealed partial class DcganModel : IGenerativeModel
         return ((_nets.Generator.forward(z, y) + 1) / 2).clamp(0, 1).cpu(); // [-1,1] → [0,1]
     }
 
-    public void Dispose()
-    {
-        _optG.Dispose();
-        _optD.Dispose();
-        _nets.Dispose();
-    }
+    public void Dispose() => _nets.Dispose();
 }

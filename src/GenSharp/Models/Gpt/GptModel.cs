@@ -13,7 +13,6 @@ namespace GenSharp.Models.Gpt;
 public sealed class GptModel : IGenerativeModel, ILanguageModel
 {
     readonly GptNetwork _net;
-    readonly optim.Optimizer _opt;
     readonly GptConfig _config;
 
     public GptModel(GptConfig config, Device device)
@@ -22,13 +21,6 @@ public sealed class GptModel : IGenerativeModel, ILanguageModel
         Device = device;
         _net = new GptNetwork(config);
         _net.to(device);
-        var decay = _net.parameters().Where(p => p.dim() >= 2).ToList();
-        var noDecay = _net.parameters().Where(p => p.dim() < 2).ToList();
-        _opt = optim.AdamW(new[]
-        {
-            new AdamW.ParamGroup(decay, config.LearningRate, config.Beta1, config.Beta2, 1e-8, config.WeightDecay, false, false),
-            new AdamW.ParamGroup(noDecay, config.LearningRate, config.Beta1, config.Beta2, 1e-8, 0.0, false, false),
-        }, config.LearningRate, config.Beta1, config.Beta2);
     }
 
     public string Family => GptFamily.FamilyName;
@@ -37,7 +29,30 @@ public sealed class GptModel : IGenerativeModel, ILanguageModel
     public nn.Module Model => _net;
     /// <summary>The network.</summary>
     public GptNetwork Network => _net;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    /// <summary>
+    /// AdamW with weight decay on parameters of ≥ 2 dimensions only (first group) and none on the rest (second group),
+    /// the warm-up + cosine schedule of <see cref="LearningRateAt"/>, global gradient-norm clipping at grad_clip.
+    /// </summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    {
+        new OptimizerSpec
+        {
+            Name = "gpt",
+            Algorithm = OptimizerAlgorithm.AdamW,
+            Groups = new[]
+            {
+                new ParamGroupSpec(_net.parameters().Where(p => p.dim() >= 2).ToList(), _config.WeightDecay),
+                new ParamGroupSpec(_net.parameters().Where(p => p.dim() < 2).ToList(), 0.0),
+            },
+            LearningRate = _config.LearningRate,
+            Beta1 = _config.Beta1,
+            Beta2 = _config.Beta2,
+            Schedule = Schedule(_config),
+            GradClip = _config.GradClip,
+        },
+    };
+    /// <summary>The step counter checkpoints kept before the trainer owned it.</summary>
+    public IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
     public int ConditionalClasses => 0;
     public int ContextLength => _config.BlockSize;
     public int VocabSize => _config.VocabSize;
@@ -52,33 +67,17 @@ public sealed class GptModel : IGenerativeModel, ILanguageModel
     /// learning_rate over warmup_steps, cosine decay to min_learning_rate at lr_decay_steps
     /// (Loshchilov &amp; Hutter 2017), min_learning_rate after.
     /// </summary>
-    public static double LearningRateAt(GptConfig c, long step)
-    {
-        if (step < c.WarmupSteps) return c.LearningRate * (step + 1) / (c.WarmupSteps + 1);
-        long end = c.LrDecaySteps;
-        if (end <= c.WarmupSteps || step >= end) return end <= 0 ? c.LearningRate : c.MinLearningRate;
-        double ratio = (double)(step - c.WarmupSteps) / (end - c.WarmupSteps);
-        return c.MinLearningRate + 0.5 * (1 + Math.Cos(Math.PI * ratio)) * (c.LearningRate - c.MinLearningRate);
-    }
+    public static double LearningRateAt(GptConfig c, long step) => Schedule(c).At(c.LearningRate, step);
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor inputs, Tensor targets)
+    static LrSchedule Schedule(GptConfig c) => LrSchedule.WarmupCosine(c.WarmupSteps, c.LrDecaySteps, c.MinLearningRate);
+
+    public IEnumerable<LossTerm> TrainStep(Tensor inputs, Tensor targets, StepContext ctx)
     {
         _net.train();
-        long step = _net.StepsDone.item<long>();
-        double lr = LearningRateAt(_config, step);
-        foreach (var group in _opt.ParamGroups) group.LearningRate = lr;
         var logits = _net.Forward(inputs);                                    // (B, T, V)
         var loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), targets.view(-1));
-        _opt.zero_grad();
-        loss.backward();
-        double gradNorm = _config.GradClip > 0
-            ? nn.utils.clip_grad_norm_(_net.parameters(), _config.GradClip)
-            : double.NaN;
-        _opt.step();
-        using (torch.no_grad()) _net.StepsDone.add_(1);
-        var metrics = new Dictionary<string, double> { ["loss"] = loss.detach().item<float>(), ["lr"] = lr };
-        if (_config.GradClip > 0) metrics["grad_norm"] = gradNorm;
-        return metrics;
+        ctx.Log("loss", loss);
+        yield return new LossTerm(0, loss);
     }
 
     public KvCache CreateCache() => new(_config.NLayer, _config.BlockSize);
@@ -102,9 +101,5 @@ public sealed class GptModel : IGenerativeModel, ILanguageModel
     /// <summary>Text models draw no image grids; text comes from <c>gensharp generate</c>.</summary>
     public Tensor? Sample(int n, Tensor? labels) => null;
 
-    public void Dispose()
-    {
-        _opt.Dispose();
-        _net.Dispose();
-    }
+    public void Dispose() => _net.Dispose();
 }

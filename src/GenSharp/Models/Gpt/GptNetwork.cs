@@ -16,7 +16,6 @@ public sealed class GptNetwork : nn.Module
     private readonly Dropout drop;
     private readonly ModuleList<GptBlock> h;
     private readonly GptLayerNorm ln_f;
-    private readonly Tensor steps_done;   // int64 scalar: optimiser steps taken (drives the lr schedule; saved, so resume is exact)
     readonly int _blockSize;
 
     public GptNetwork(GptConfig c) : base(nameof(GptNetwork))
@@ -28,13 +27,9 @@ public sealed class GptNetwork : nn.Module
         drop = nn.Dropout(c.Dropout);
         h = new ModuleList<GptBlock>(Enumerable.Range(0, c.NLayer).Select(i => new GptBlock(c, i)).ToArray());
         ln_f = new GptLayerNorm(c.NEmbd, c.Bias);
-        steps_done = torch.zeros(Array.Empty<long>(), dtype: ScalarType.Int64);
         RegisterComponents();
         Initialize(c);
     }
-
-    /// <summary>Optimiser steps taken so far (a buffer, saved with the model).</summary>
-    public Tensor StepsDone => steps_done;
 
     /// <summary>Blocks, bottom first.</summary>
     public IReadOnlyList<GptBlock> Blocks => h.ToList();

@@ -1,4 +1,5 @@
 using GenSharp.Data;
+using GenSharp.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,6 @@ namespace GenSharp.Models.Vae;
 public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAutoencoder
 {
     readonly ConvVae _net;
-    readonly optim.Optimizer _opt;
     readonly VaeConfig _config;
 
     public VaeModel(VaeConfig config, Device device)
@@ -21,7 +21,6 @@ public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAuto
         Device = device;
         _net = new ConvVae(config);
         _net.to(device);
-        _opt = optim.Adam(_net.parameters(), lr: config.LearningRate);
     }
 
     public string Family => VaeFamily.FamilyName;
@@ -30,7 +29,10 @@ public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAuto
     public nn.Module Model => _net;
     /// <summary>The network (encoder + decoder).</summary>
     public ConvVae Network => _net;
-    public IReadOnlyList<optim.Optimizer> Optimizers => new[] { _opt };
+    /// <summary>Adam over every weight.</summary>
+    public IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
+        new[] { OptimizerSpec.Single("vae", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) };
+    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "recon", "kl" };
     public int ConditionalClasses => 0;
     public int LatentDim => _config.LatentDim;
 
@@ -54,7 +56,7 @@ public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAuto
         return (recon + beta * kl, recon, kl);
     }
 
-    public IReadOnlyDictionary<string, double> TrainStep(Tensor images, Tensor labels)
+    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         var x01 = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);
@@ -70,15 +72,10 @@ public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAuto
         }
         var (loss, recon, kl) = NegativeElbo(encoderInput, x, _config.Beta);
         var mean = loss.mean();
-        _opt.zero_grad();
-        mean.backward();
-        _opt.step();
-        return new Dictionary<string, double>
-        {
-            ["loss"] = mean.item<float>(),
-            ["recon"] = recon.mean().item<float>(),
-            ["kl"] = kl.mean().item<float>(),
-        };
+        ctx.Log("loss", mean);
+        ctx.Log("recon", recon.mean());
+        ctx.Log("kl", kl.mean());
+        yield return new LossTerm(0, mean);
     }
 
     public Tensor? Sample(int n, Tensor? labels)
@@ -155,9 +152,5 @@ public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAuto
         return torch.sigmoid(_net.DecodeLogits(mu));
     }
 
-    public void Dispose()
-    {
-        _opt.Dispose();
-        _net.Dispose();
-    }
+    public void Dispose() => _net.Dispose();
 }

@@ -8,6 +8,7 @@ using GenSharp.Models.Autoregressive;
 using GenSharp.Runtime;
 using GenSharp.Workflows;
 using TorchSharp;
+using GenSharp.Training;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -154,6 +155,7 @@ public class PixelCnnTests(ITestOutputHelper output)
     {
         TorchRuntime.Seed(13);
         using var model = new PixelCnnModel(Small28 with { Output = kind }, torch.CPU);
+        using var runner = new StepRunner(model);
         using (torch.no_grad())
             foreach (var (name, p) in model.Network.named_parameters())
                 if (name.StartsWith("output_logits", StringComparison.Ordinal)) p.zero_();   // every logit 0
@@ -164,7 +166,7 @@ public class PixelCnnTests(ITestOutputHelper output)
         Assert.Equal(bits, report["nll_bpd"], 5);
         using var scope = torch.NewDisposeScope();
         var (im, lb) = new BatchLoader(TestData.Train, 8, 0).GetBatch(0);
-        var m = model.TrainStep(im, lb);                                          // metrics are from before the update
+        var m = runner.Step(im, lb);                                          // metrics are from before the update
         Assert.Equal(dims * bits * Math.Log(2), m["loss"], 2);
         Assert.Equal(bits, m["bpd"], 5);
     }
@@ -216,8 +218,9 @@ public class PixelCnnTests(ITestOutputHelper output)
         var config = Small28 with { Conditional = true, ImageSize = 12 };   // samples are 12×12 (fast); training data is 28×28
         var family = FamilyRegistry.Get("pixelcnn");
         using var model = family.Build(config, torch.CPU);
+        using var runner = new StepRunner(model);
         var (im, lb) = new BatchLoader(TestData.Train, 8, 0).GetBatch(0);
-        using (var scope = torch.NewDisposeScope()) model.TrainStep(im, lb);
+        using (var scope = torch.NewDisposeScope()) runner.Step(im, lb);
 
         var dir = Path.Combine(TestData.TempDir(), "ckpt");
         CheckpointFolder.Save(dir, d =>
@@ -243,13 +246,14 @@ public class PixelCnnTests(ITestOutputHelper output)
     {
         TorchRuntime.Seed(17);
         using var model = new PixelCnnModel(Small28 with { Output = kind, LearningRate = 1e-2 }, torch.CPU);
+        using var runner = new StepRunner(model);
         var loader = new BatchLoader(TestData.Train, 8, 0);
         var losses = new List<double>();
         for (int s = 0; s < 25; s++)
         {
             using var scope = torch.NewDisposeScope();
             var (im, lb) = loader.GetBatch(s);
-            losses.Add(model.TrainStep(im, lb)["loss"]);
+            losses.Add(runner.Step(im, lb)["loss"]);
         }
         Assert.True(losses.Skip(20).Average() < 0.75 * losses.Take(3).Average(), $"start {losses.Take(3).Average()} end {losses.Skip(20).Average()}");
     }
@@ -280,11 +284,12 @@ public class PixelCnnTests(ITestOutputHelper output)
     {
         TorchRuntime.Seed(18);
         using var model = new PixelCnnModel(Small28, torch.CPU);
+        using var runner = new StepRunner(model);
         using (torch.no_grad())
             model.Network.named_parameters().First(p => p.name.StartsWith("output_logits")).parameter.fill_(double.NaN);
         using var scope = torch.NewDisposeScope();
         var (im, lb) = new BatchLoader(TestData.Train, 8, 0).GetBatch(0);
-        Assert.Throws<GenSharp.Training.TrainingDivergedException>(() => model.TrainStep(im, lb));
+        Assert.Throws<GenSharp.Training.TrainingDivergedException>(() => runner.Step(im, lb));
     }
 
     [Fact]

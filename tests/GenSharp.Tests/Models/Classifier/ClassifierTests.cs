@@ -39,6 +39,7 @@ public class ClassifierTests
     {
         TorchRuntime.Seed(1);
         using var model = new ClassifierModel(Tiny with { Augment = false, Dropout = 0, LearningRate = 1e-2 }, torch.CPU);
+        using var runner = new StepRunner(model);
         var (images, labels) = new BatchLoader(TestData.Train, 64, 0).GetBatch(0);
         double Loss()
         {
@@ -50,7 +51,7 @@ public class ClassifierTests
         double before = Loss();
         IReadOnlyDictionary<string, double> m = new Dictionary<string, double>();
         for (int i = 0; i < 5; i++)
-            using (var scope = torch.NewDisposeScope()) m = model.TrainStep(images, labels);
+            using (var scope = torch.NewDisposeScope()) m = runner.Step(images, labels);
         Assert.True(double.IsFinite(m["loss"]));
         Assert.InRange(m["accuracy"], 0, 1);
         Assert.True(Loss() < before, $"loss {before} did not drop");
@@ -78,8 +79,9 @@ public class ClassifierTests
         TorchRuntime.Seed(3);
         var config = Tiny;
         using var model = new ClassifierModel(config, torch.CPU);
+        using var runner = new StepRunner(model);
         var (im, lb) = new BatchLoader(TestData.Train, 16, 0).GetBatch(0);
-        using (var scope = torch.NewDisposeScope()) model.TrainStep(im, lb);   // moves weights and BN statistics
+        using (var scope = torch.NewDisposeScope()) runner.Step(im, lb);   // moves weights and BN statistics
         var dir = Path.Combine(TestData.TempDir(), "ckpt");
         CheckpointFolder.Save(dir, d =>
         {
@@ -123,14 +125,15 @@ public class ClassifierTests
     {
         TorchRuntime.Seed(5);
         using var model = new ClassifierModel(Tiny with { LearningRate = 0.002, DecaySteps = 10 }, torch.CPU);
+        using var runner = new StepRunner(model);
         Assert.Equal(0.002, model.LearningRateAt(0), 15);
         Assert.Equal(0.002 * (0.01 + 0.99 * 0.5), model.LearningRateAt(5), 15);   // half way: cos(π/2) = 0
         Assert.Equal(0.002 * 0.01, model.LearningRateAt(10), 15);
         Assert.Equal(0.002 * 0.01, model.LearningRateAt(1000), 15);
         var (im, lb) = new BatchLoader(TestData.Train, 8, 0).GetBatch(0);
         for (int i = 0; i < 2; i++)
-            using (var scope = torch.NewDisposeScope()) model.TrainStep(im, lb);
-        Assert.Equal(2, model.Network.StepsDone.item<long>());   // a buffer, so it is saved and resume continues the schedule
-        Assert.Equal(model.LearningRateAt(1), model.Optimizers[0].ParamGroups.First().LearningRate, 15);
+            using (var scope = torch.NewDisposeScope()) runner.Step(im, lb);
+        Assert.Equal(2, runner.StepsDone);   // the trainer's step index, saved with its state, so resume continues the schedule
+        Assert.Equal(model.LearningRateAt(1), runner.Optimizers[0].ParamGroups.First().LearningRate, 15);
     }
 }

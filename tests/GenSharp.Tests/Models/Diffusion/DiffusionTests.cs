@@ -8,6 +8,7 @@ using GenSharp.Runtime;
 using GenSharp.Sampling;
 using GenSharp.Workflows;
 using TorchSharp;
+using GenSharp.Training;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -100,6 +101,7 @@ public class DiffusionTests
     {
         TorchRuntime.Seed(2);
         using var model = new DdpmModel(Tiny with { LearningRate = 2e-3 }, torch.CPU);
+        using var runner = new StepRunner(model);
         // One image repeated: the clean image is learnable, so the ε-regression loss must fall quickly.
         var images = RandomImages(1, 8).expand(16, 1, 8, 8).contiguous();
         var labels = torch.zeros(16, dtype: ScalarType.Int64);
@@ -116,7 +118,7 @@ public class DiffusionTests
         for (int s = 0; s < 30; s++)
         {
             using var scope = torch.NewDisposeScope();
-            var m = model.TrainStep(images, labels);
+            var m = runner.Step(images, labels);
             Assert.True(double.IsFinite(m["loss"]));
         }
         double after = Eval();
@@ -128,8 +130,9 @@ public class DiffusionTests
     {
         TorchRuntime.Seed(3);
         using var model = new DdpmModel(Tiny with { Prediction = PredictionType.V, Schedule = BetaSchedule.Cosine }, torch.CPU);
+        using var runner = new StepRunner(model);
         using var scope = torch.NewDisposeScope();
-        var m = model.TrainStep(RandomImages(8, 8), torch.zeros(8, dtype: ScalarType.Int64));
+        var m = runner.Step(RandomImages(8, 8), torch.zeros(8, dtype: ScalarType.Int64));
         Assert.True(m["loss"] > 0 && double.IsFinite(m["loss"]));
     }
 
@@ -272,10 +275,11 @@ public class DiffusionTests
     {
         TorchRuntime.Seed(8);
         using var model = new DdpmModel(Tiny, torch.CPU);
+        using var runner = new StepRunner(model);
         for (int s = 0; s < 5; s++)
         {
             using var scope = torch.NewDisposeScope();
-            model.TrainStep(RandomImages(8, 8), torch.zeros(8, dtype: ScalarType.Int64));
+            runner.Step(RandomImages(8, 8), torch.zeros(8, dtype: ScalarType.Int64));
         }
         var dir = SaveCheckpoint(model, Tiny);
         using var loaded = ModelLoader.Load(dir, torch.CPU);
@@ -313,13 +317,14 @@ public class DiffusionTests
         }
         var config = Tiny with { LatentFrom = vaeDir, LatentHidden = 16, LatentBlocks = 2, Conditional = true };
         using var model = (DdpmModel)FamilyRegistry.Get("ddpm").Build(config, torch.CPU);
+        using var runner = new StepRunner(model);
         Assert.NotNull(model.Latent);
         var images = RandomImages(8, 8);
         var vaeWeightsBefore = model.Latent!.Vae.parameters().Select(p => p.detach().clone()).ToList();
         for (int s = 0; s < 3; s++)
         {
             using var scope = torch.NewDisposeScope();
-            Assert.True(double.IsFinite(model.TrainStep(images, torch.zeros(8, dtype: ScalarType.Int64))["loss"]));
+            Assert.True(double.IsFinite(runner.Step(images, torch.zeros(8, dtype: ScalarType.Int64))["loss"]));
         }
         // The VAE stays frozen, and the scale makes the first batch's latents unit-variance.
         foreach (var (before, after) in vaeWeightsBefore.Zip(model.Latent.Vae.parameters()))

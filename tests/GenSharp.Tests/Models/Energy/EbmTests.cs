@@ -6,6 +6,7 @@ using GenSharp.Runtime;
 using GenSharp.Workflows;
 using System.Text.Json.Nodes;
 using TorchSharp;
+using GenSharp.Training;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -111,6 +112,7 @@ public class EbmTests
     {
         TorchRuntime.Seed(4);
         using var model = new EbmModel(Tiny with { SpectralNorm = false, EnergyPenalty = 0.1 }, torch.CPU);
+        using var runner = new StepRunner(model);
         var (im, lb) = new BatchLoader(TestData.Train, 16, 0).GetBatch(0);
         using var noise = torch.rand(16, 1, 28, 28) * 2 - 1;
         double Gap()
@@ -125,7 +127,7 @@ public class EbmTests
         for (int i = 0; i < 5; i++)
         {
             using var scope = torch.NewDisposeScope();
-            m = model.TrainStep(im, lb);
+            m = runner.Step(im, lb);
         }
         double after = Gap();
         Assert.True(after < before - 1e-3, $"E(data) − E(noise) went from {before} to {after}");
@@ -140,8 +142,9 @@ public class EbmTests
         TorchRuntime.Seed(5);
         var config = Tiny;
         using var model = new EbmModel(config, torch.CPU);
+        using var runner = new StepRunner(model);
         var (im, lb) = new BatchLoader(TestData.Train, 8, 0).GetBatch(0);
-        using (var scope = torch.NewDisposeScope()) model.TrainStep(im, lb);
+        using (var scope = torch.NewDisposeScope()) runner.Step(im, lb);
         var dir = Path.Combine(TestData.TempDir(), "ckpt");
         CheckpointFolder.Save(dir, d =>
         {

@@ -203,11 +203,12 @@ public class RealNvpTests
     static void Train(RealNvpModel model, int steps, int batch = 8)
     {
         var loader = new BatchLoader(TestData.Train, batch, 0);
+        using var runner = new StepRunner(model);
         for (int s = 0; s < steps; s++)
         {
             using var scope = torch.NewDisposeScope();
             var (im, lb) = loader.GetBatch(s);
-            model.TrainStep(im, lb);
+            runner.Step(im, lb);
         }
     }
 
@@ -273,13 +274,14 @@ public class RealNvpTests
     {
         TorchRuntime.Seed(20);
         using var model = new RealNvpModel(Tiny with { LearningRate = 3e-3 }, torch.CPU);
+        using var runner = new StepRunner(model);
         var loader = new BatchLoader(TestData.Train, 8, 0);
         var losses = new List<double>();
         for (int s = 0; s < 30; s++)
         {
             using var scope = torch.NewDisposeScope();
             var (im, lb) = loader.GetBatch(s);
-            var m = model.TrainStep(im, lb);
+            var m = runner.Step(im, lb);
             Assert.Equal(m["loss"] / (784 * Math.Log(2)), m["bpd"], 9);
             losses.Add(m["loss"]);
         }
@@ -315,8 +317,9 @@ public class RealNvpTests
         var config = Tiny with { Norm = norm };
         var family = FamilyRegistry.Get("realnvp");
         using var model = family.Build(config, torch.CPU);
+        using var runner = new StepRunner(model);
         var (im, lb) = Batch(8);
-        using (var scope = torch.NewDisposeScope()) model.TrainStep(im, lb);
+        using (var scope = torch.NewDisposeScope()) runner.Step(im, lb);
 
         var dir = Path.Combine(TestData.TempDir(), "ckpt");
         CheckpointFolder.Save(dir, d =>
@@ -343,13 +346,14 @@ public class RealNvpTests
     {
         TorchRuntime.Seed(23);
         using var model = new RealNvpModel(Tiny, torch.CPU);
+        using var runner = new StepRunner(model);
         using (torch.no_grad())
         {
             var p = model.Flow.named_parameters().First(p => p.name == "scales.1.layers.2.scale").parameter;
             p.fill_(double.NaN);
         }
         var (im, lb) = Batch(8);
-        var e = Assert.Throws<TrainingDivergedException>(() => model.TrainStep(im, lb));
+        var e = Assert.Throws<TrainingDivergedException>(() => runner.Step(im, lb));
         Assert.Contains("scales.1.layers.2", e.Message);
         Assert.Contains("learning_rate", e.Message);
     }

@@ -2,6 +2,7 @@ using GenSharp.Data;
 using GenSharp.Models.Gan;
 using GenSharp.Runtime;
 using TorchSharp;
+using GenSharp.Training;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -22,10 +23,11 @@ public class DcganTests
     {
         TorchRuntime.Seed(0);
         using var model = new DcganModel(Tiny with { Conditional = conditional, SpectralNorm = spectral }, torch.CPU);
+        using var runner = new StepRunner(model);
         var g0 = Snapshot(model.Networks.Generator);
         var d0 = Snapshot(model.Networks.Discriminator);
         var (im, lb) = new BatchLoader(TestData.Train, 16, 0).GetBatch(0);
-        var m = model.TrainStep(im, lb);
+        var m = runner.Step(im, lb);
         Assert.All(new[] { "g_loss", "d_loss", "d_real", "d_fake" }, k => Assert.True(double.IsFinite(m[k])));
         Assert.InRange(m["d_real"], 0, 1);
         foreach (var (name, p) in model.Networks.Generator.named_parameters())

@@ -5,6 +5,7 @@ using GenSharp.Runtime;
 using GenSharp.Sampling;
 using GenSharp.Text;
 using TorchSharp;
+using GenSharp.Training;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -29,8 +30,9 @@ public class GptTests
         using var m = Build(Tiny with { Bias = true });
         var names = ModuleState.Collect(m.Model).Keys.ToHashSet();
         foreach (var n in new[] { "wte.weight", "wpe.weight", "h.0.ln_1.weight", "h.0.ln_1.bias", "h.0.attn.c_attn.weight", "h.0.attn.c_proj.bias",
-                                  "h.1.ln_2.weight", "h.1.mlp.c_fc.weight", "h.1.mlp.c_proj.weight", "ln_f.weight", "steps_done" })
+                                  "h.1.ln_2.weight", "h.1.mlp.c_fc.weight", "h.1.mlp.c_proj.weight", "ln_f.weight" })
             Assert.Contains(n, names);
+        Assert.DoesNotContain("steps_done", names);   // the step counter lives in the trainer state
         Assert.DoesNotContain(names, n => n.Contains("lm_head"));
         // Parameters: wte 11·16 + wpe 24·16 + 2 blocks × (ln 2·2·16 + attn 16·48+48 + 16·16+16 + mlp 16·64+64 + 64·16+16) + ln_f 2·16.
         long block = 2 * 2 * 16 + (16 * 48 + 48) + (16 * 16 + 16) + (16 * 64 + 64) + (64 * 16 + 16);
@@ -137,15 +139,16 @@ public class GptTests
     public void TrainingStepsLowerTheLossOnARepeatedPattern()
     {
         using var m = Build(Tiny with { LearningRate = 1e-2, MinLearningRate = 1e-3 });
+        using var runner = new StepRunner(m);
         var pattern = Enumerable.Range(0, 25).Select(i => (long)(i % 5)).ToArray();
         var x = torch.tensor(pattern[..24]).unsqueeze(0).expand(4, 24).contiguous();
         var y = torch.tensor(pattern[1..]).unsqueeze(0).expand(4, 24).contiguous();
         double first = m.Loss(x, y);
         Assert.InRange(first, Math.Log(11) - 0.3, Math.Log(11) + 0.3);        // near-uniform at init
         IReadOnlyDictionary<string, double> metrics = null!;
-        for (int i = 0; i < 20; i++) metrics = m.TrainStep(x, y);
+        for (int i = 0; i < 20; i++) metrics = runner.Step(x, y);
         Assert.True(m.Loss(x, y) < 0.5 * first, $"{first} → {m.Loss(x, y)}");
-        Assert.Equal(20, m.Network.StepsDone.item<long>());
+        Assert.Equal(20, runner.StepsDone);
         Assert.Contains("grad_norm", metrics.Keys);
     }
 
@@ -153,7 +156,8 @@ public class GptTests
     public void WeightDecayOnlyOnMatrices()
     {
         using var m = Build(Tiny with { Bias = true });
-        var groups = m.Optimizers[0].ParamGroups.Cast<TorchSharp.Modules.AdamW.ParamGroup>().ToList();
+        using var runner = new StepRunner(m);
+        var groups = runner.Optimizers[0].ParamGroups.Cast<TorchSharp.Modules.AdamW.ParamGroup>().ToList();
         Assert.Equal(2, groups.Count);
         var decayed = groups[0].Parameters.ToList();
         var plain = groups[1].Parameters.ToList();

@@ -3,6 +3,7 @@ using GenSharp.Models;
 using GenSharp.Models.Vae;
 using GenSharp.Runtime;
 using TorchSharp;
+using GenSharp.Training;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -100,13 +101,14 @@ public class VaeTests
     {
         TorchRuntime.Seed(3);
         using var model = new VaeModel(Tiny with { Channels = 8, Hidden = 64, LearningRate = 3e-3 }, torch.CPU);
+        using var runner = new StepRunner(model);
         var loader = new BatchLoader(TestData.Train.Take(512), 64, 0);
         var losses = new List<double>();
         for (int s = 0; s < 80; s++)
         {
             using var scope = torch.NewDisposeScope();
             var (im, lb) = loader.GetBatch(s);
-            losses.Add(model.TrainStep(im, lb)["loss"]);
+            losses.Add(runner.Step(im, lb)["loss"]);
         }
         Assert.True(losses.Skip(70).Average() < 0.7 * losses.Take(5).Average(), $"start {losses.Take(5).Average()} end {losses.Skip(70).Average()}");
     }
@@ -146,12 +148,13 @@ public class DenoisingVaeTests
         {
             TorchRuntime.Seed(5);
             using var model = new VaeModel(new VaeConfig { LatentDim = 8, Channels = 8, Hidden = 64, LearningRate = 3e-3, InputNoise = inputNoise }, torch.CPU);
+            using var runner = new StepRunner(model);
             var loader = new BatchLoader(TestData.Train, 64, 0);
             for (int s = 0; s < 150; s++)
             {
                 using var scope = torch.NewDisposeScope();
                 var (im, lb) = loader.GetBatch(s);
-                model.TrainStep(im, lb);
+                runner.Step(im, lb);
             }
             using var scope2 = torch.NewDisposeScope();
             torch.manual_seed(9);
