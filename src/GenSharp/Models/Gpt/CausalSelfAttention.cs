@@ -44,6 +44,9 @@ public sealed class CausalSelfAttention : nn.Module
         register_module("resid_dropout", _residDropout);
     }
 
+    // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
+    protected override void RegisterComponents() { }
+
     /// <summary>GPT-2 layout: <c>c_attn</c> makes q, k, v of <paramref name="heads"/> heads in one matrix, <c>c_proj</c> mixes the heads.</summary>
     /// <param name="dropout">Dropped attention weights and residual output while training.</param>
     public static CausalSelfAttention Fused(int width, int heads, bool bias, double dropout, int layer) =>

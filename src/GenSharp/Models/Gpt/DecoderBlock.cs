@@ -30,6 +30,9 @@ public sealed class DecoderBlock : nn.Module
         register_module(names.Mlp, mlp);
     }
 
+    // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
+    protected override void RegisterComponents() { }
+
     /// <summary>GPT block <paramref name="layer"/> of <paramref name="c"/>.</summary>
     public static DecoderBlock Gpt(GptConfig c, int layer) => new(GptNames,
         new GptLayerNorm(c.NEmbd, c.Bias, c.LayerNormEpsilon),

@@ -35,6 +35,9 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>
         if (dropout is not null) register_module("dropout", dropout);
     }
 
+    // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
+    protected override void RegisterComponents() { }
+
     /// <summary>GPT layout of <paramref name="c"/>: C → 4C → GELU (exact or tanh form, as configured) → C → dropout.</summary>
     public static DecoderMlp Gpt(GptConfig c) =>
         new(nn.Linear(c.NEmbd, 4 * c.NEmbd, hasBias: c.Bias), null, nn.Linear(4 * c.NEmbd, c.NEmbd, hasBias: c.Bias), nn.Dropout(c.Dropout),

@@ -62,14 +62,14 @@ public class HfModelTests
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var (name, p) in m.Network.state_dict())
+        foreach (var (name, p) in m.Network.named_parameters())
         {
             var t = p.detach().to(storage);
             string hfName = name;
             if (m.Config.IsGpt2)
             {
                 if (new[] { "c_attn.weight", "attn.c_proj.weight", "c_fc.weight", "mlp.c_proj.weight" }.Any(s => name.EndsWith(s))) t = t.t().contiguous();
-                if (bareGpt2Names && name.StartsWith("transformer.")) hfName = name["transformer.".Length..];
+                if (!bareGpt2Names && name != "lm_head.weight") hfName = "transformer." + name;   // GPT2LMHeadModel's names
             }
             tensors[hfName] = t;
         }
