@@ -61,9 +61,6 @@ public sealed class CausalSelfAttention : nn.Module
             nn.Linear(width, kvHeads * headDim, hasBias: qkvBias),
             nn.Linear(heads * headDim, width, hasBias: outputBias));
 
-    /// <summary>The output projection (GPT-2 scales its init by 1/√(2·n_layer), §2.3).</summary>
-    public Linear OutputProjection => _out;
-
     /// <summary>
     /// x (B, T, C) → (B, T, C). With a cache, x continues the cached tokens and its keys/values are appended;
     /// with <paramref name="rotary"/> tables (T, D) for the tokens' positions, q and k are rotated first.

@@ -48,9 +48,6 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>
         new(nn.Linear(width, hidden, hasBias: bias), nn.Linear(width, hidden, hasBias: bias), nn.Linear(hidden, width, hasBias: bias), null,
             x => nn.functional.silu(x));
 
-    /// <summary>The output projection (GPT-2 scales its init by 1/√(2·n_layer)).</summary>
-    public Linear OutputProjection => _proj;
-
     /// <summary>x (B, T, C) → (B, T, C).</summary>
     public override Tensor forward(Tensor x)
     {
