@@ -48,7 +48,11 @@ public sealed class CausalSelfAttention : nn.Module
     protected override void RegisterComponents() { }
 
     /// <summary>GPT-2 layout: <c>c_attn</c> makes q, k, v of <paramref name="heads"/> heads in one matrix, <c>c_proj</c> mixes the heads.</summary>
-    /// <param name="dropout">Dropped attention weights and residual output while training.</param>
+    /// <param name="width">Residual width C (a multiple of <paramref name="heads"/>).</param>
+    /// <param name="heads">Attention heads H; each is C/H wide.</param>
+    /// <param name="bias">Biases in c_attn and c_proj.</param>
+    /// <param name="dropout">Probability of dropping attention weights and the residual output while training.</param>
+    /// <param name="layer">This block's slot in the KV cache.</param>
     public static CausalSelfAttention Fused(int width, int heads, bool bias, double dropout, int layer) =>
         new(heads, heads, width / heads, layer, dropout,
             nn.Linear(width, 3 * width, hasBias: bias), null, null, null, nn.Linear(width, width, hasBias: bias));
