@@ -1,3 +1,4 @@
+using GenSharp.Models.Pretrained;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -5,44 +6,114 @@ using static TorchSharp.torch;
 namespace GenSharp.Models.Gpt;
 
 /// <summary>
-/// Multi-head causal self-attention (Vaswani et al. 2017, Eq. 1) through libtorch's fused
-/// scaled_dot_product_attention. Tensor names follow GPT-2: <c>c_attn</c> (q, k, v in one matrix), <c>c_proj</c>.
+/// Multi-head causal self-attention (Vaswani et al. 2017, Eq. 1) through libtorch's fused scaled_dot_product_attention,
+/// for GPT and the Llama family (llama, qwen2, mistral). Two checkpoint layouts, chosen by the factory:
+/// <see cref="Fused"/> is GPT-2's <c>c_attn</c> (q, k, v in one matrix) and <c>c_proj</c>; <see cref="Grouped"/> is
+/// Llama's <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>o_proj</c> with optional biases and grouped-query attention
+/// (Ainslie et al. 2023): H query heads share Hkv key/value heads, and the KV cache holds only the Hkv heads.
+/// Rotary positions (Su et al. 2021) are applied to q and k when the caller passes their tables.
 /// </summary>
 public sealed class CausalSelfAttention : nn.Module
 {
-    private readonly Linear c_attn;
-    private readonly Linear c_proj;
-    private readonly Dropout resid_dropout;
-    readonly int _heads;
-    readonly int _layer;
+    readonly Linear? _qkv;                 // Fused: c_attn, C → 3·H·D
+    readonly Linear? _q, _k, _v;           // Grouped: q_proj C → H·D, k_proj and v_proj C → Hkv·D
+    readonly Linear _out;                  // c_proj / o_proj, H·D → C
+    readonly Dropout _residDropout;
+    readonly int _heads, _kvHeads, _headDim, _layer;
     readonly double _dropout;
 
-    public CausalSelfAttention(GptConfig c, int layer) : base(nameof(CausalSelfAttention))
+    CausalSelfAttention(int heads, int kvHeads, int headDim, int layer, double dropout,
+        Linear? qkv, Linear? q, Linear? k, Linear? v, Linear output) : base(nameof(CausalSelfAttention))
     {
-        _heads = c.NHead;
-        _layer = layer;
-        _dropout = c.Dropout;
-        c_attn = nn.Linear(c.NEmbd, 3 * c.NEmbd, hasBias: c.Bias);
-        c_proj = nn.Linear(c.NEmbd, c.NEmbd, hasBias: c.Bias);
-        resid_dropout = nn.Dropout(c.Dropout);
-        RegisterComponents();
+        (_heads, _kvHeads, _headDim, _layer, _dropout) = (heads, kvHeads, headDim, layer, dropout);
+        (_qkv, _q, _k, _v, _out) = (qkv, q, k, v, output);
+        _residDropout = nn.Dropout(dropout);
+        // The names are the checkpoint keys of each layout (GPT-2 / Hugging Face Llama).
+        if (qkv is not null)
+        {
+            register_module("c_attn", qkv);
+            register_module("c_proj", output);
+        }
+        else
+        {
+            register_module("q_proj", q!);
+            register_module("k_proj", k!);
+            register_module("v_proj", v!);
+            register_module("o_proj", output);
+        }
+        register_module("resid_dropout", _residDropout);
     }
 
-    /// <summary>The output projection (its init is scaled by 1/√(2·n_layer), GPT-2 §2.3).</summary>
-    public Linear OutputProjection => c_proj;
+    // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
+    protected override void RegisterComponents() { }
 
-    /// <summary>x (B, T, C) → (B, T, C); with a cache, x continues the cached tokens.</summary>
-    public Tensor Forward(Tensor x, KvCache? cache)
+    /// <summary>GPT-2 layout: <c>c_attn</c> makes q, k, v of <paramref name="heads"/> heads in one matrix, <c>c_proj</c> mixes the heads.</summary>
+    /// <param name="width">Residual width C (a multiple of <paramref name="heads"/>).</param>
+    /// <param name="heads">Attention heads H; each is C/H wide.</param>
+    /// <param name="bias">Biases in c_attn and c_proj.</param>
+    /// <param name="dropout">Probability of dropping attention weights and the residual output while training.</param>
+    /// <param name="layer">This block's slot in the KV cache.</param>
+    public static CausalSelfAttention Fused(int width, int heads, bool bias, double dropout, int layer) =>
+        new(heads, heads, width / heads, layer, dropout,
+            nn.Linear(width, 3 * width, hasBias: bias), null, null, null, nn.Linear(width, width, hasBias: bias));
+
+    /// <summary>Llama layout: separate q/k/v/o projections, <paramref name="kvHeads"/> key/value heads (dividing <paramref name="heads"/>) of width <paramref name="headDim"/>.</summary>
+    public static CausalSelfAttention Grouped(int width, int heads, int kvHeads, int headDim, bool qkvBias, bool outputBias, int layer) =>
+        new(heads, kvHeads, headDim, layer, 0.0, null,
+            nn.Linear(width, heads * headDim, hasBias: qkvBias),
+            nn.Linear(width, kvHeads * headDim, hasBias: qkvBias),
+            nn.Linear(width, kvHeads * headDim, hasBias: qkvBias),
+            nn.Linear(heads * headDim, width, hasBias: outputBias));
+
+    /// <summary>
+    /// x (B, T, C) → (B, T, C). With a cache, x continues the cached tokens and its keys/values are appended;
+    /// with <paramref name="rotary"/> tables (T, D) for the tokens' positions, q and k are rotated first.
+    /// </summary>
+    public Tensor Forward(Tensor x, KvCache? cache, (Tensor Cos, Tensor Sin)? rotary = null)
     {
-        long b = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / _heads;
-        var qkv = c_attn.forward(x).split(c, 2);                               // 3 × (B, T, C)
-        var q = qkv[0].view(b, t, _heads, d).transpose(1, 2);                  // (B, H, T, D)
-        var k = qkv[1].view(b, t, _heads, d).transpose(1, 2);
-        var v = qkv[2].view(b, t, _heads, d).transpose(1, 2);
+        long b = x.shape[0], t = x.shape[1];
+        Tensor q, k, v;
+        if (_qkv is not null)
+        {
+            var qkv = _qkv.forward(x).split(_heads * _headDim, 2);                   // 3 × (B, T, H·D)
+            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+        }
+        else (q, k, v) = (_q!.forward(x), _k!.forward(x), _v!.forward(x));          // (B, T, H·D), 2 × (B, T, Hkv·D)
+        q = q.view(b, t, _heads, _headDim).transpose(1, 2);                          // (B, H, T, D)
+        k = k.view(b, t, _kvHeads, _headDim).transpose(1, 2);                        // (B, Hkv, T, D)
+        v = v.view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        if (rotary is var (cos, sin))
+        {
+            q = RotaryEmbedding.Apply(q, cos, sin);
+            k = RotaryEmbedding.Apply(k, cos, sin);
+        }
         int past = cache?.Length ?? 0;
-        if (cache is not null) (k, v) = cache.Append(_layer, k, v);           // (B, H, past + T, D)
-        var y = CausalAttention.Attend(q, k, v, past, training ? _dropout : 0.0);   // (B, H, T, D)
-        y = y.transpose(1, 2).contiguous().view(b, t, c);                     // (B, T, C)
-        return resid_dropout.forward(c_proj.forward(y));
+        if (cache is not null) (k, v) = cache.Append(_layer, k, v);                 // (B, Hkv, past + T, D)
+        if (_kvHeads != _heads)
+        {
+            // Query head h reads kv head h / (H/Hkv): each kv head repeated in place, as HF's repeat_kv
+            // (TorchSharp 0.107's scaled_dot_product_attention has no enable_gqa).
+            k = k.repeat_interleave(_heads / _kvHeads, 1);                          // (B, H, past + T, D)
+            v = v.repeat_interleave(_heads / _kvHeads, 1);
+        }
+        var y = Attend(q, k, v, past, training ? _dropout : 0.0);                    // (B, H, T, D)
+        y = y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);           // (B, T, H·D)
+        return _residDropout.forward(_out.forward(y));                               // (B, T, C)
+    }
+
+    /// <summary>
+    /// softmax(q·kᵀ/√D)·v (Vaswani et al. 2017, Eq. 1) with a causal mask: q (B, H, T, D) at positions past … past + T − 1;
+    /// k, v (B, H, past + T, D) → (B, H, T, D); attention weights dropped with probability <paramref name="dropout"/>.
+    /// </summary>
+    static Tensor Attend(Tensor q, Tensor k, Tensor v, int past, double dropout)
+    {
+        long t = q.shape[2];
+        if (past == 0) return nn.functional.scaled_dot_product_attention(q, k, v, null, dropout, t > 1);   // query i sees keys ≤ i
+        if (t == 1) return nn.functional.scaled_dot_product_attention(q, k, v, null, dropout, false);      // the newest token sees all
+        // libtorch's is_causal aligns the mask top-left; with cached keys query i sits at position past + i.
+        using var rows = torch.arange(past, past + t, device: q.device).unsqueeze(1);    // (T, 1)
+        using var cols = torch.arange(past + t, device: q.device).unsqueeze(0);          // (1, past + T)
+        using var mask = cols.le(rows);                                                   // (T, past + T) bool
+        return nn.functional.scaled_dot_product_attention(q, k, v, mask, dropout, false);
     }
 }

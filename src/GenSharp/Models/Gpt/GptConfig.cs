@@ -22,6 +22,12 @@ public sealed record GptConfig : FamilyConfig
     public double Dropout { get; init; } = 0.0;
     /// <summary>Biases in the linear layers and LayerNorms (GPT-2: true; nanoGPT default: false).</summary>
     public bool Bias { get; init; }
+    /// <summary>Epsilon of the LayerNorms (GPT-2: 1e-5).</summary>
+    public double LayerNormEpsilon { get; init; } = 1e-5;
+    /// <summary>MLP nonlinearity: gelu (exact, erf form) or gelu_tanh (its tanh approximation, GPT-2's gelu_new).</summary>
+    public GptActivation Activation { get; init; } = GptActivation.Gelu;
+    /// <summary>The language-model head is the token embedding matrix (Press &amp; Wolf 2017); false adds an <c>lm_head</c> matrix.</summary>
+    public bool TieWordEmbeddings { get; init; } = true;
     /// <summary>Vocabulary size; set from the tokenizer when training (0 = not set yet).</summary>
     public int VocabSize { get; init; }
     /// <summary>Tokenizer learned on the training text: char or bpe.</summary>
@@ -57,6 +63,8 @@ public sealed record GptConfig : FamilyConfig
         Require(NEmbd % NHead == 0, "n_embd", $"a multiple of n_head ({NHead})", NEmbd);
         Require(BlockSize is >= 1 and <= 1 << 20, "block_size", "in [1, 1048576]", BlockSize);
         Require(Dropout is >= 0 and < 1, "dropout", "in [0, 1)", Dropout);
+        Require(LayerNormEpsilon > 0 && LayerNormEpsilon < 1, "layer_norm_epsilon", "in (0, 1)", LayerNormEpsilon);
+        Require(Enum.IsDefined(Activation), "activation", "gelu or gelu_tanh", Activation);
         Require(VocabSize is >= 0 and <= 1 << 24, "vocab_size", "in [0, 16777216] (0 = set from the tokenizer)", VocabSize);
         Require(Enum.IsDefined(Tokenizer), "tokenizer", "char or bpe", Tokenizer);
         Require(BpeVocabSize is >= 256 and <= 1 << 20, "bpe_vocab_size", "in [256, 1048576]", BpeVocabSize);

@@ -10,14 +10,16 @@ public sealed class GptLayerNorm : nn.Module<Tensor, Tensor>
     private readonly Parameter weight;
     private readonly Parameter? bias;
     readonly long _dim;
+    readonly double _eps;
 
-    public GptLayerNorm(long dim, bool hasBias) : base(nameof(GptLayerNorm))
+    public GptLayerNorm(long dim, bool hasBias, double eps = 1e-5) : base(nameof(GptLayerNorm))
     {
         _dim = dim;
+        _eps = eps;
         weight = new Parameter(torch.ones(dim));
         if (hasBias) bias = new Parameter(torch.zeros(dim));
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => nn.functional.layer_norm(x, new[] { _dim }, weight, bias, 1e-5);
+    public override Tensor forward(Tensor x) => nn.functional.layer_norm(x, new[] { _dim }, weight, bias, _eps);
 }

@@ -80,23 +80,11 @@ public sealed class GptModel : IGenerativeModel, ILanguageModel
         yield return new LossTerm(0, loss);
     }
 
-    public KvCache CreateCache() => new(_config.NLayer, _config.BlockSize);
+    public KvCache CreateCache() => _net.CreateCache();
 
-    public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
-    {
-        using var _ = torch.no_grad();
-        _net.eval();
-        return _net.Forward(tokens.to(Device), cache, lastOnly);
-    }
+    public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false) => _net.Logits(tokens.to(Device), cache, lastOnly);
 
-    public double Loss(Tensor inputs, Tensor targets)
-    {
-        using var _ = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
-        _net.eval();
-        var logits = _net.Forward(inputs.to(Device));
-        return nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), targets.to(Device).view(-1)).item<float>();
-    }
+    public double Loss(Tensor inputs, Tensor targets) => _net.Loss(inputs.to(Device), targets.to(Device));
 
     /// <summary>Text models draw no image grids; text comes from <c>gensharp generate</c>.</summary>
     public Tensor? Sample(int n, Tensor? labels) => null;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GenSharp.Models.Gpt;
 
 namespace GenSharp.Models.Pretrained;
 
@@ -24,7 +25,7 @@ public sealed record HfModelConfig
     public required int KvHeads { get; init; }
     /// <summary>Width of one head (head_dim, else hidden / heads).</summary>
     public required int HeadDim { get; init; }
-    /// <summary>MLP width (n_inner, else 4·n_embd / intermediate_size).</summary>
+    /// <summary>MLP width (gpt2: 4·n_embd, the only n_inner supported; llama: intermediate_size).</summary>
     public required int Intermediate { get; init; }
     /// <summary>Most tokens the model attends to: n_positions / max_position_embeddings, capped at sliding_window when one is active.</summary>
     public required int ContextLength { get; init; }
@@ -47,6 +48,24 @@ public sealed record HfModelConfig
 
     /// <summary>True for gpt2, false for the Llama family.</summary>
     public bool IsGpt2 => ModelType == "gpt2";
+
+    /// <summary>
+    /// A gpt2 config as the <see cref="GptConfig"/> of GenSharp's GPT (nanoGPT's from_pretrained does the same):
+    /// n_layer, n_head, n_embd, n_positions → block_size, vocab_size, biases everywhere, layer_norm_epsilon,
+    /// the GELU form and the tied or untied head; no dropout (inference).
+    /// </summary>
+    public GptConfig ToGptConfig()
+    {
+        if (!IsGpt2) throw new InvalidOperationException($"a {ModelType} config is not a GPT");
+        var c = new GptConfig
+        {
+            NLayer = Layers, NHead = Heads, NEmbd = HiddenSize, BlockSize = ContextLength, VocabSize = VocabSize,
+            Bias = true, Dropout = 0, LayerNormEpsilon = NormEps, TieWordEmbeddings = TieEmbeddings,
+            Activation = TanhGelu ? GptActivation.GeluTanh : GptActivation.Gelu,
+        };
+        c.Validate();
+        return c;
+    }
 
     /// <summary>Model types GenSharp runs.</summary>
     public static readonly string[] Supported = { "gpt2", "llama", "qwen2", "mistral" };
@@ -85,6 +104,8 @@ public sealed record HfModelConfig
         };
         c.Validate(source);
         if (embd % heads != 0) throw new GenSharpException($"{source}: n_embd ({embd}) must be a multiple of n_head ({heads})");
+        if (c.Intermediate != 4 * embd)
+            throw new GenSharpException($"{source}: n_inner {c.Intermediate} is not supported (null or 4·n_embd = {4 * embd}, GPT-2's MLP width)");
         return c;
     }
 

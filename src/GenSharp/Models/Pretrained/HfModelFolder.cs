@@ -40,7 +40,7 @@ public static class HfModelFolder
         if (tokenizer.VocabSize > config.VocabSize)
             throw new GenSharpException($"{folder}: tokenizer.json has ids up to {tokenizer.VocabSize - 1} but config.json's vocab_size is {config.VocabSize}; the files come from different models");
         var model = new PretrainedLanguageModel(config, device);
-        try { HfWeights.Load(model.Network, folder); }
+        try { HfWeights.Load(model, folder); }
         catch { model.Dispose(); throw; }
         return (model, tokenizer);
     }

@@ -8,7 +8,7 @@ namespace GenSharp.Models.Pretrained;
 
 /// <summary>
 /// Reads a Hugging Face model's weights (<c>model.safetensors</c>, or the shards listed in
-/// <c>model.safetensors.index.json</c>'s weight_map) into a <see cref="HfNetwork"/>: F32, BF16 and F16
+/// <c>model.safetensors.index.json</c>'s weight_map) into the network of a <see cref="PretrainedLanguageModel"/>: F32, BF16 and F16
 /// tensors are cast to the network's float32 as they are copied, one shard at a time.
 /// </summary>
 public static class HfWeights
@@ -39,11 +39,12 @@ public static class HfWeights
         throw new GenSharpException($"{folder} has neither {SingleFile} nor {IndexFile}{hint}");
     }
 
-    /// <summary>Fills every parameter of <paramref name="network"/> from the folder's safetensors files.</summary>
+    /// <summary>Fills every parameter of <paramref name="model"/>'s network from the folder's safetensors files (names mapped by <see cref="HfTensorNames"/>).</summary>
     /// <exception cref="GenSharpException">A parameter is missing, a tensor is unknown, a shape differs, or a dtype is not a float.</exception>
-    public static void Load(HfNetwork network, string folder)
+    public static void Load(PretrainedLanguageModel model, string folder)
     {
-        var targets = network.state_dict();
+        // Parameters only: a network's own buffers (GPT's step counter) are no checkpoint tensors.
+        var targets = model.Network.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         var filled = new HashSet<string>(StringComparer.Ordinal);
         var problems = new List<string>();
         foreach (var file in Files(folder))
@@ -52,7 +53,7 @@ public static class HfWeights
             using var _ = torch.no_grad();
             foreach (var (hfName, tensor) in st.Tensors)
             {
-                if (network.MapCheckpointName(hfName) is not { } map) continue;
+                if (HfTensorNames.Map(model.Config, hfName) is not { } map) continue;
                 if (!targets.TryGetValue(map.Name, out var own)) { problems.Add($"unexpected {hfName}"); continue; }
                 if (tensor.dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
                 { problems.Add($"{hfName} has dtype {tensor.dtype} (F32, BF16, F16 are read)"); continue; }

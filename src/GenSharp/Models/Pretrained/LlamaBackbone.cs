@@ -1,3 +1,4 @@
+using GenSharp.Models.Gpt;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,14 +8,20 @@ namespace GenSharp.Models.Pretrained;
 /// <summary>The <c>model.</c> part of a Llama-family checkpoint: token embedding, decoder layers, final RMSNorm.</summary>
 internal sealed class LlamaBackbone : nn.Module
 {
+    static readonly DecoderBlock.Names LayerNames = new("input_layernorm", "self_attn", "post_attention_layernorm", "mlp");
+
     private readonly Embedding embed_tokens;
-    private readonly ModuleList<LlamaDecoderLayer> layers;
+    private readonly ModuleList<DecoderBlock> layers;
     private readonly RmsNorm norm;
 
     public LlamaBackbone(HfModelConfig c) : base(nameof(LlamaBackbone))
     {
         embed_tokens = nn.Embedding(c.VocabSize, c.HiddenSize);
-        layers = new ModuleList<LlamaDecoderLayer>(Enumerable.Range(0, c.Layers).Select(i => new LlamaDecoderLayer(c, i)).ToArray());
+        layers = new ModuleList<DecoderBlock>(Enumerable.Range(0, c.Layers).Select(i => new DecoderBlock(LayerNames,
+            new RmsNorm(c.HiddenSize, c.NormEps),
+            CausalSelfAttention.Grouped(c.HiddenSize, c.Heads, c.KvHeads, c.HeadDim, c.QkvBias, c.OutputBias, i),
+            new RmsNorm(c.HiddenSize, c.NormEps),
+            DecoderMlp.SwiGlu(c.HiddenSize, c.Intermediate, c.MlpBias))).ToArray());
         norm = new RmsNorm(c.HiddenSize, c.NormEps);
         RegisterComponents();
     }
@@ -28,7 +35,7 @@ internal sealed class LlamaBackbone : nn.Module
         int start = cache?.Length ?? 0;
         var (cos, sin) = rope.Tables(start, t, tokens.device);                    // (T, D)
         var x = embed_tokens.forward(tokens);                                      // (B, T, C)
-        foreach (var layer in layers) x = layer.Forward(x, cos, sin, cache);
+        foreach (var layer in layers) x = layer.Forward(x, cache, (cos, sin));
         cache?.Advance((int)t);
         if (lastOnly) x = x.narrow(1, t - 1, 1);                                   // (B, 1, C)
         return norm.forward(x);

@@ -1,3 +1,4 @@
+using GenSharp.Models.Gpt;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -10,34 +11,31 @@ namespace GenSharp.Models.Pretrained;
 /// tie_word_embeddings, the embedding matrix itself. Parameter names are those of Hugging Face checkpoints
 /// (<c>model.layers.0.self_attn.q_proj.weight</c>, …).
 /// </summary>
-public sealed class LlamaNetwork : HfNetwork
+public sealed class LlamaNetwork : DecoderNetwork
 {
     private readonly LlamaBackbone model;
     private readonly Linear? lm_head;
     readonly RotaryEmbedding _rope;
-    readonly int _context;
+    readonly int _context, _vocabSize, _layers;
 
     public LlamaNetwork(HfModelConfig c) : base(nameof(LlamaNetwork))
     {
-        if (c.IsGpt2) throw new ArgumentException("a gpt2 config builds a Gpt2Network");
-        _context = c.ContextLength;
+        if (c.IsGpt2) throw new ArgumentException("a gpt2 config builds a GptNetwork (HfModelConfig.ToGptConfig)");
+        (_context, _vocabSize, _layers) = (c.ContextLength, c.VocabSize, c.Layers);
         _rope = new RotaryEmbedding(c.HeadDim, c.RopeTheta, c.RopeScaling);
         model = new LlamaBackbone(c);
         if (!c.TieEmbeddings) lm_head = nn.Linear(c.HiddenSize, c.VocabSize, hasBias: false);
         RegisterComponents();
     }
 
+    public override int ContextLength => _context;
+    public override int VocabSize => _vocabSize;
+    public override int Layers => _layers;
+
     public override Tensor Forward(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
     {
         CheckContext(cache, tokens.shape[1], _context, "max_position_embeddings or sliding_window");
         var x = model.Forward(tokens, _rope, cache, lastOnly);                     // (B, T, C)
         return Head(x, model.Embedding, lm_head);                                 // (B, T, V)
-    }
-
-    public override (string Name, bool Transpose)? MapCheckpointName(string hfName)
-    {
-        if (hfName.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)) return null;    // older checkpoints keep the RoPE table
-        if (hfName == "lm_head.weight") return lm_head is null ? null : (hfName, false);        // tied: the embedding is the head
-        return (hfName.StartsWith("model.", StringComparison.Ordinal) ? hfName : "model." + hfName, false);
     }
 }

@@ -1,9 +1,14 @@
+using GenSharp.Models.Gpt;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GenSharp.Models.Pretrained;
 
-/// <summary>A pretrained Hugging Face decoder (gpt2, llama, qwen2, mistral) as an <see cref="ILanguageModel"/>. Inference only: computed in float32.</summary>
+/// <summary>
+/// A pretrained Hugging Face decoder as an <see cref="ILanguageModel"/>: gpt2 runs on GenSharp's own
+/// <see cref="GptNetwork"/> (config mapped by <see cref="HfModelConfig.ToGptConfig"/>, tensor names by
+/// <see cref="HfTensorNames"/>), llama/qwen2/mistral on <see cref="LlamaNetwork"/>. Inference only: computed in float32.
+/// </summary>
 public sealed class PretrainedLanguageModel : ILanguageModel, IDisposable
 {
     /// <summary>Builds the network of <paramref name="config"/> (random weights until loaded) on <paramref name="device"/>.</summary>
@@ -11,15 +16,15 @@ public sealed class PretrainedLanguageModel : ILanguageModel, IDisposable
     {
         Config = config;
         Device = device;
-        Network = config.IsGpt2 ? new Gpt2Network(config) : new LlamaNetwork(config);
+        Network = config.IsGpt2 ? new GptNetwork(config.ToGptConfig()) : new LlamaNetwork(config);
         Network.to(device);
         Network.eval();
     }
 
     /// <summary>The architecture read from config.json.</summary>
     public HfModelConfig Config { get; }
-    /// <summary>The network, with Hugging Face parameter names.</summary>
-    public HfNetwork Network { get; }
+    /// <summary>The network (parameter names: GenSharp's GPT names for gpt2, Hugging Face's for the Llama family).</summary>
+    public DecoderNetwork Network { get; }
     public Device Device { get; }
     public int ContextLength => Config.ContextLength;
     public int VocabSize => Config.VocabSize;
@@ -32,29 +37,11 @@ public sealed class PretrainedLanguageModel : ILanguageModel, IDisposable
     public long ParameterCount => Network.parameters().Sum(p => p.numel());
 
     /// <summary>An empty cache of the model's key/value heads (grouped-query models cache Hkv heads, not H).</summary>
-    public KvCache CreateCache() => new(Config.Layers, Config.ContextLength);
+    public KvCache CreateCache() => Network.CreateCache();
 
-    public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
-    {
-        using var _ = torch.no_grad();
-        Network.eval();
-        return Network.Forward(tokens.to(Device), cache, lastOnly);
-    }
+    public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false) => Network.Logits(tokens.to(Device), cache, lastOnly);
 
-    /// <summary>Mean next-token cross-entropy; one row at a time, since (T, V) logits of a large vocabulary are big.</summary>
-    public double Loss(Tensor inputs, Tensor targets)
-    {
-        using var _ = torch.no_grad();
-        Network.eval();
-        double total = 0;
-        for (long r = 0; r < inputs.shape[0]; r++)
-        {
-            using var scope = torch.NewDisposeScope();
-            var logits = Network.Forward(inputs.narrow(0, r, 1).to(Device));                     // (1, T, V)
-            total += nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), targets.narrow(0, r, 1).to(Device).view(-1)).item<float>();
-        }
-        return total / inputs.shape[0];
-    }
+    public double Loss(Tensor inputs, Tensor targets) => Network.Loss(inputs.to(Device), targets.to(Device));
 
     public void Dispose() => Network.Dispose();
 }

@@ -42,6 +42,38 @@ public class GptTests
     }
 
     [Fact]
+    public void UntiedHeadIsItsOwnMatrix()
+    {
+        using var tied = Build(Tiny, seed: 1);
+        using var untied = Build(Tiny with { TieWordEmbeddings = false }, seed: 2);
+        Assert.Contains("lm_head.weight", ModuleState.Collect(untied.Model).Keys);
+        Assert.Equal(tied.ParameterCount + 11 * 16, untied.ParameterCount);
+        // With lm_head = wte and every other weight copied, the untied network computes the tied one's logits ...
+        var src = tied.Model.state_dict();
+        using (torch.no_grad())
+            foreach (var (n, p) in untied.Model.state_dict()) p.copy_(src[n == "lm_head.weight" ? "wte.weight" : n]);
+        var x = Tokens(1, 2, 3, 4, 5);
+        Assert.True(untied.Logits(x).allclose(tied.Logits(x), rtol: 0, atol: 1e-6));
+        // ... and the head is read from lm_head, not from the embedding.
+        using (torch.no_grad()) untied.Model.state_dict()["lm_head.weight"].mul_(2);
+        using var h = tied.Logits(x) * 2;
+        Assert.True(untied.Logits(x).allclose(h, rtol: 0, atol: 1e-5));
+    }
+
+    [Fact]
+    public void NewConfigFieldsDefaultToThePreviousNetwork()
+    {
+        // config.json of a checkpoint written before layer_norm_epsilon, activation and tie_word_embeddings existed
+        var json = ConfigJson.ToJson(new GptConfig { VocabSize = 5 });
+        foreach (var key in new[] { "layer_norm_epsilon", "activation", "tie_word_embeddings" }) Assert.True(json.Remove(key), key);
+        var c = (GptConfig)new GptFamily().ReadConfig(json);
+        Assert.Equal((1e-5, GptActivation.Gelu, true), (c.LayerNormEpsilon, c.Activation, c.TieWordEmbeddings));
+        ConfigJson.ApplyOverrides(json, typeof(GptConfig), new[] { "activation=gelu_tanh", "tie_word_embeddings=false" });
+        Assert.Equal(c with { Activation = GptActivation.GeluTanh, TieWordEmbeddings = false }, ConfigJson.FromJson<GptConfig>(json));
+        Assert.Contains("layer_norm_epsilon", Assert.Throws<GenSharpException>(() => (c with { LayerNormEpsilon = 0 }).Validate()).Message);
+    }
+
+    [Fact]
     public void InitFollowsGpt2()
     {
         using var m = Build(Tiny with { NEmbd = 64, NHead = 4, VocabSize = 200 });

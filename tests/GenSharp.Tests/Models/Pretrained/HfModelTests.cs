@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using GenSharp.Checkpoints;
 using GenSharp.Models;
+using GenSharp.Models.Gpt;
 using GenSharp.Models.Pretrained;
 using GenSharp.Sampling;
 using GenSharp.Text;
@@ -62,14 +63,14 @@ public class HfModelTests
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
         var tensors = new Dictionary<string, Tensor>();
-        foreach (var (name, p) in m.Network.state_dict())
+        foreach (var (name, p) in m.Network.named_parameters())
         {
             var t = p.detach().to(storage);
             string hfName = name;
             if (m.Config.IsGpt2)
             {
                 if (new[] { "c_attn.weight", "attn.c_proj.weight", "c_fc.weight", "mlp.c_proj.weight" }.Any(s => name.EndsWith(s))) t = t.t().contiguous();
-                if (bareGpt2Names && name.StartsWith("transformer.")) hfName = name["transformer.".Length..];
+                if (!bareGpt2Names && name != "lm_head.weight") hfName = "transformer." + name;   // GPT2LMHeadModel's names
             }
             tensors[hfName] = t;
         }
@@ -134,6 +135,26 @@ public class HfModelTests
         var config = Gpt2Config(tied: false);
         using var m = RandomModel(config);
         AssertLoadedEqual(m, Save(m, config));
+    }
+
+    [Fact]
+    public void Gpt2ConfigMapsToGptConfig()
+    {
+        var c = Gpt2Config(tied: false);
+        c["layer_norm_epsilon"] = 1e-6;
+        var expected = new GptConfig
+        {
+            NLayer = 2, NHead = 2, NEmbd = 16, BlockSize = 32, VocabSize = Vocab, Bias = true, Dropout = 0,
+            LayerNormEpsilon = 1e-6, Activation = GptActivation.GeluTanh, TieWordEmbeddings = false,
+        };
+        Assert.Equal(expected, HfModelConfig.Parse(c, "config.json").ToGptConfig());
+        c["activation_function"] = "gelu";
+        c["tie_word_embeddings"] = null;                                    // absent: tied, as Hugging Face's default
+        Assert.Equal(expected with { Activation = GptActivation.Gelu, TieWordEmbeddings = true }, HfModelConfig.Parse(c, "config.json").ToGptConfig());
+        c["n_inner"] = 48;
+        Assert.Contains("n_inner", Assert.Throws<GenSharpException>(() => HfModelConfig.Parse(c, "config.json")).Message);
+        c["n_inner"] = 64;                                                  // 4·n_embd written out
+        Assert.Equal(16, HfModelConfig.Parse(c, "config.json").ToGptConfig().NEmbd);
     }
 
     [Fact]

@@ -1,0 +1,62 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Gpt;
+
+/// <summary>
+/// The position-wise MLP of a decoder block, proj(act(fc(x)) [⊙ up(x)]), in two checkpoint layouts:
+/// <see cref="Gpt"/> is C → 4C → GELU → C → dropout (<c>c_fc</c>, <c>c_proj</c>); <see cref="SwiGlu"/> is Llama's
+/// gated form (Shazeer 2020, Eq. 6), down(silu(gate(x)) ⊙ up(x)) (<c>gate_proj</c>, <c>up_proj</c>, <c>down_proj</c>).
+/// </summary>
+public sealed class DecoderMlp : nn.Module<Tensor, Tensor>
+{
+    readonly Linear _fc;                 // c_fc / gate_proj
+    readonly Linear? _up;                // up_proj (gated only)
+    readonly Linear _proj;               // c_proj / down_proj
+    readonly Dropout? _dropout;
+    readonly Func<Tensor, Tensor> _act;
+
+    DecoderMlp(Linear fc, Linear? up, Linear proj, Dropout? dropout, Func<Tensor, Tensor> act) : base(nameof(DecoderMlp))
+    {
+        (_fc, _up, _proj, _dropout, _act) = (fc, up, proj, dropout, act);
+        // The names are the checkpoint keys of each layout (GPT-2 / Hugging Face Llama).
+        if (up is null)
+        {
+            register_module("c_fc", fc);
+            register_module("c_proj", proj);
+        }
+        else
+        {
+            register_module("gate_proj", fc);
+            register_module("up_proj", up);
+            register_module("down_proj", proj);
+        }
+        if (dropout is not null) register_module("dropout", dropout);
+    }
+
+    // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
+    protected override void RegisterComponents() { }
+
+    /// <summary>GPT layout of <paramref name="c"/>: C → 4C → GELU (exact or tanh form, as configured) → C → dropout.</summary>
+    public static DecoderMlp Gpt(GptConfig c) =>
+        new(nn.Linear(c.NEmbd, 4 * c.NEmbd, hasBias: c.Bias), null, nn.Linear(4 * c.NEmbd, c.NEmbd, hasBias: c.Bias), nn.Dropout(c.Dropout),
+            c.Activation == GptActivation.GeluTanh ? GeluTanh : x => x.gelu());
+
+    /// <summary>SwiGLU layout: width → hidden (gate and up) → width.</summary>
+    public static DecoderMlp SwiGlu(int width, int hidden, bool bias) =>
+        new(nn.Linear(width, hidden, hasBias: bias), nn.Linear(width, hidden, hasBias: bias), nn.Linear(hidden, width, hasBias: bias), null,
+            x => nn.functional.silu(x));
+
+    /// <summary>x (B, T, C) → (B, T, C).</summary>
+    public override Tensor forward(Tensor x)
+    {
+        var h = _act(_fc.forward(x));                                   // (B, T, hidden)
+        if (_up is not null) h = h * _up.forward(x);
+        h = _proj.forward(h);                                           // (B, T, C)
+        return _dropout is null ? h : _dropout.forward(h);
+    }
+
+    /// <summary>GELU by tanh (Hendrycks &amp; Gimpel 2016, §2): ½x(1 + tanh(√(2/π)(x + 0.044715x³))), GPT-2's gelu_new.</summary>
+    static Tensor GeluTanh(Tensor x) => 0.5 * x * (1 + ((x + 0.044715 * x.pow(3)) * Math.Sqrt(2 / Math.PI)).tanh());
+}

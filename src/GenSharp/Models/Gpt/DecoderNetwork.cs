@@ -1,0 +1,73 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GenSharp.Models.Gpt;
+
+/// <summary>
+/// A decoder-only transformer (GPT, or a pretrained Llama-family model): tokens in, next-token logits out, with an
+/// optional KV cache; and the eval-mode logits and loss that every language model built on it reports.
+/// </summary>
+public abstract class DecoderNetwork : nn.Module
+{
+    // Logits of a loss chunk stay under 2^24 floats (64 MB): one pass for a small vocabulary, a row at a time for 50k+.
+    const long LossChunkElements = 1L << 24;
+
+    protected DecoderNetwork(string name) : base(name) { }
+
+    /// <summary>Most tokens the network attends to.</summary>
+    public abstract int ContextLength { get; }
+
+    /// <summary>Token ids (rows of the embedding and the head).</summary>
+    public abstract int VocabSize { get; }
+
+    /// <summary>Attention layers (one cache slot each).</summary>
+    public abstract int Layers { get; }
+
+    /// <summary>
+    /// Tokens (B, T) → logits (B, T, V), or (B, 1, V) for the last position when <paramref name="lastOnly"/>.
+    /// With a cache the tokens sit at positions cache.Length … and are appended to it.
+    /// </summary>
+    public abstract Tensor Forward(Tensor tokens, KvCache? cache = null, bool lastOnly = false);
+
+    /// <summary>An empty cache for every layer, up to the context length (grouped-query models cache Hkv heads, not H).</summary>
+    public KvCache CreateCache() => new(Layers, ContextLength);
+
+    /// <summary><see cref="Forward"/> in eval mode without gradients (tokens on the network's device).</summary>
+    public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
+    {
+        using var _ = torch.no_grad();
+        eval();
+        return Forward(tokens, cache, lastOnly);
+    }
+
+    /// <summary>Mean next-token cross-entropy (nats/token) of targets (B, T) given inputs (B, T), in eval mode; rows in chunks, since (T, V) logits of a large vocabulary are big.</summary>
+    public double Loss(Tensor inputs, Tensor targets)
+    {
+        using var _ = torch.no_grad();
+        eval();
+        long b = inputs.shape[0], rows = Math.Clamp(LossChunkElements / (inputs.shape[1] * VocabSize), 1, b);
+        double total = 0;
+        for (long r = 0; r < b; r += rows)
+        {
+            using var scope = torch.NewDisposeScope();
+            long n = Math.Min(rows, b - r);
+            var logits = Forward(inputs.narrow(0, r, n));                                        // (n, T, V)
+            var loss = nn.functional.cross_entropy(logits.view(-1, logits.shape[2]), targets.narrow(0, r, n).reshape(-1));
+            total += loss.item<float>() * n;
+        }
+        return total / b;
+    }
+
+    /// <summary>One-line error when <paramref name="fresh"/> tokens after the cached ones exceed the context.</summary>
+    protected static void CheckContext(KvCache? cache, long fresh, int context, string contextKey)
+    {
+        int start = cache?.Length ?? 0;
+        if (start + fresh > context)
+            throw new GenSharpException($"{start + fresh} tokens exceed the model's context of {context} ({contextKey})");
+    }
+
+    /// <summary>Logits of hidden states (B, T, C): the untied <paramref name="lmHead"/>, or the embedding matrix when tied (Press &amp; Wolf 2017).</summary>
+    protected static Tensor Head(Tensor hidden, Tensor embedding, Linear? lmHead) =>
+        lmHead is null ? nn.functional.linear(hidden, embedding) : lmHead.forward(hidden);   // (B, T, V)
+}
