@@ -14,33 +14,32 @@ PACKAGES=(python3-torch libopenblas0-pthread python3-transformers python3-tokeni
           python3-safetensors python3-onnxruntime llama.cpp python3-gguf)
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
+[[ $(id -u) == 0 ]] || { echo "chroot.sh: needs root (debootstrap, mount, chroot)" >&2; exit 1; }
+# Every mount below lives in a private mount namespace of this script: it disappears when the script ends
+# (nothing stays bind-mounted under DIR, so removing DIR never reaches the host's /dev), and concurrent
+# runs from several work trees each see their own /repo.
+if [[ -z "${GENSHARP_CHROOT_NS:-}" ]]; then
+  GENSHARP_CHROOT_NS=1 exec unshare --mount --propagation private "$0" "$@"
+fi
+
 mode=setup
 if [[ "${1:-}" == run ]]; then mode=run; shift; fi
 DIR=/work/sid
 if [[ $# -gt 0 && "$1" != -- ]]; then DIR=$1; shift; fi
 [[ "${1:-}" == -- ]] && shift
 
-[[ $(id -u) == 0 ]] || { echo "chroot.sh: needs root (debootstrap, mount, chroot)" >&2; exit 1; }
-
-mounted() { mountpoint -q "$1"; }
-
 mount_all() { # /proc for python and apt, /dev for /dev/null and /dev/urandom, the repository at /repo
-  mounted "$DIR/proc" || mount --bind /proc "$DIR/proc"
-  mounted "$DIR/dev" || mount --bind /dev "$DIR/dev"
+  mount --bind /proc "$DIR/proc"
+  mount --bind /dev "$DIR/dev"
   mkdir -p "$DIR/repo"
-  mounted "$DIR/repo" || mount --bind "$REPO" "$DIR/repo"
+  mount --bind "$REPO" "$DIR/repo"
   cp -L /etc/resolv.conf "$DIR/etc/resolv.conf" 2>/dev/null || true
-}
-
-umount_all() {
-  for m in repo dev proc; do mounted "$DIR/$m" && umount "$DIR/$m" || true; done
 }
 
 if [[ $mode == run ]]; then
   [[ -x "$DIR/usr/bin/python3" ]] || { echo "chroot.sh: no chroot at $DIR; run bench/chroot.sh $DIR first" >&2; exit 1; }
   [[ $# -gt 0 ]] || { echo "chroot.sh run: give a command after --" >&2; exit 2; }
   mount_all
-  trap umount_all EXIT
   chroot "$DIR" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
     OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" bash -c 'cd /repo && "$@"' bash "$@"
   exit $?
@@ -55,7 +54,6 @@ if [[ ! -x "$DIR/usr/bin/apt-get" ]]; then
 fi
 
 mount_all
-trap umount_all EXIT
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -70,4 +68,4 @@ fi
 
 chroot "$DIR" /usr/bin/python3 -c 'import torch, tokenizers, transformers, sentencepiece, safetensors, onnxruntime, gguf
 print("torch", torch.__version__, "| tokenizers", tokenizers.__version__, "| transformers", transformers.__version__)'
-echo "chroot ready at $DIR in $(( $(date +%s) - start )) s ($(du -sh "$DIR" --exclude="$DIR/proc" --exclude="$DIR/dev" --exclude="$DIR/repo" 2>/dev/null | cut -f1))" >&2
+echo "chroot ready at $DIR in $(( $(date +%s) - start )) s ($(du -shx --exclude=./repo --exclude=./proc --exclude=./dev "$DIR"/. 2>/dev/null | cut -f1))" >&2
