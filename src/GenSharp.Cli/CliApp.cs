@@ -546,6 +546,7 @@ public static class CliApp
         options.Validate();
         long seed = a.Long("seed") ?? 0;
         var session = new GenSharp.Text.Chat.ChatSession(lm, tokenizer, selection.Template, a.Get("system"));
+        Console.Error.WriteLine($"gensharp chat: {session.DescribeContext(options)} (--max-tokens sets the reply's share)");
         bool interactive = !Console.IsInputRedirected;
         if (interactive) Console.Error.WriteLine("gensharp chat: type a message and press Enter; /reset forgets the conversation, /exit quits");
         CancellationTokenSource? turn = null;
