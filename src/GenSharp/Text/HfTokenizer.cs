@@ -18,8 +18,8 @@ namespace GenSharp.Text;
 /// segment is normalised (NFC when the file says so) and pre-tokenised by the file's pre-tokenizer
 /// pipeline (Split regexes, Digits, ByteLevel's GPT-2 regex, each splitting the pieces of the step before),
 /// (3) each piece is byte-pair encoded by Microsoft.ML.Tokenizers' <c>BpeTokenizer</c> (ByteLevel on,
-/// its own pre-tokenisation off). Step 2 is ours because Microsoft.ML.Tokenizers 2.0.1 has no reader for
-/// <c>tokenizer.json</c> and takes a single pre-tokenizer regex, while these files chain several
+/// its own pre-tokenisation off). Step 2 is ours because Microsoft.ML.Tokenizers 3.0.0 has no reader for a
+/// BPE <c>tokenizer.json</c> (only for Unigram ones) and takes a single pre-tokenizer regex, while these files chain several
 /// splitters (Qwen2: Split + ByteLevel; SmolLM2: Digits + ByteLevel) whose composition is not one regex.
 /// Decoding is ours too: a token's bytes come from GPT-2's byte↔character table, which
 /// <see cref="ITokenizer.TokenBytes"/> needs per id for incremental decoding.
