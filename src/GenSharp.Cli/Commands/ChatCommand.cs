@@ -33,6 +33,7 @@ public sealed class ChatCommand : Command<ChatSettings>
         else Console.Error.WriteLine($"gensharp chat: template {selection.Template.Name} (from {selection.Source})");
         var options = s.Options(0.7);
         var session = new ChatSession(lm, tokenizer, selection.Template, s.System);
+        Console.Error.WriteLine($"gensharp chat: {session.DescribeContext(options)} (--max-tokens sets the reply's share)");
         bool interactive = !Console.IsInputRedirected;
         if (interactive) Console.Error.WriteLine("gensharp chat: type a message and press Enter; /reset forgets the conversation, /exit quits");
         CancellationTokenSource? turn = null;

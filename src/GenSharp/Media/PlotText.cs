@@ -14,7 +14,7 @@ internal sealed class PlotText
     /// <summary>Environment variable naming a .ttf/.otf file to use for plot text.</summary>
     internal const string FontVariable = "GENSHARP_FONT";
 
-    static readonly string[] KnownFontFiles =
+    internal static readonly string[] KnownFontFiles =
     {
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
         "/usr/share/fonts/dejavu/DejaVuSans.ttf",

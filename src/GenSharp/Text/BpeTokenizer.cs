@@ -12,8 +12,9 @@ namespace GenSharp.Text;
 /// cross a chunk boundary, so " the" and "the" become tokens rather than "e t".
 /// </summary>
 /// <remarks>
-/// Microsoft.ML.Tokenizers 2.0.1 loads BPE vocabularies but has no trainer (its 0.2x previews had one),
-/// so GenSharp learns the merges itself (<see cref="Train"/>) and stores them in <c>tokenizer.json</c>.
+/// Microsoft.ML.Tokenizers 3.0.0 loads BPE vocabularies but has no trainer (no public type or member trains;
+/// only its 0.2x previews had a BpeTrainer), so GenSharp learns the merges itself (<see cref="Train"/>) and stores
+/// them in <c>tokenizer.json</c>.
 /// </remarks>
 public sealed class BpeTokenizer : ITokenizer
 {

@@ -43,15 +43,14 @@ public sealed class CharTokenizer : ITokenizer
     public int[] Encode(string text)
     {
         var ids = new List<int>(text.Length);
-        int offset = 0;
         foreach (var r in text.EnumerateRunes())
         {
+            // The position counts characters (Unicode scalar values) from 0, as a person counts them: an emoji is one.
             if (!_ids.TryGetValue(r, out int id))
                 throw new GenSharpException(
-                    $"character {Describe(r)} at position {offset} is not in the character vocabulary learned from the training text " +
+                    $"character {Describe(r)} at position {ids.Count} is not in the character vocabulary learned from the training text " +
                     $"({_vocab.Length} characters); remove it from the input or train with --set tokenizer=bpe");
             ids.Add(id);
-            offset += r.Utf16SequenceLength;
         }
         return ids.ToArray();
     }

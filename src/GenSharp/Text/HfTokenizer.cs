@@ -18,8 +18,8 @@ namespace GenSharp.Text;
 /// segment is normalised (NFC when the file says so) and pre-tokenised by the file's pre-tokenizer
 /// pipeline (Split regexes, Digits, ByteLevel's GPT-2 regex, each splitting the pieces of the step before),
 /// (3) each piece is byte-pair encoded by Microsoft.ML.Tokenizers' <c>BpeTokenizer</c> (ByteLevel on,
-/// its own pre-tokenisation off). Step 2 is ours because Microsoft.ML.Tokenizers 2.0.1 has no reader for
-/// <c>tokenizer.json</c> and takes a single pre-tokenizer regex, while these files chain several
+/// its own pre-tokenisation off). Step 2 is ours because Microsoft.ML.Tokenizers 3.0.0 has no reader for a
+/// BPE <c>tokenizer.json</c> (only for Unigram ones) and takes a single pre-tokenizer regex, while these files chain several
 /// splitters (Qwen2: Split + ByteLevel; SmolLM2: Digits + ByteLevel) whose composition is not one regex.
 /// Decoding is ours too: a token's bytes come from GPT-2's byte↔character table, which
 /// <see cref="ITokenizer.TokenBytes"/> needs per id for incremental decoding.
@@ -27,8 +27,9 @@ namespace GenSharp.Text;
 /// is; text that is already composed (what keyboards and most files give) encodes exactly, decomposed
 /// accents ("e" + U+0301) encode as their separate code points instead of the composed one.
 /// SentencePiece-style files (Metaspace "▁", &lt;0xNN&gt; byte fallback) are encoded by our <see cref="MetaspaceBpe"/>
-/// (Microsoft.ML.Tokenizers reads them only as protobuf <c>tokenizer.model</c>); their text is cut before each
-/// run of "▁" that follows another character, and decoding keeps the leading space of the prepended "▁".
+/// (Microsoft.ML.Tokenizers reads them only as protobuf <c>tokenizer.model</c>); both layouts (normalizer Prepend +
+/// Replace, or pre-tokenizer Metaspace with or without split) encode as Hugging Face <c>tokenizers</c> does
+/// (MetaspaceReferenceTests), and decoding keeps the leading space of the prepended "▁".
 /// Not supported (a one-line error names it): models other than BPE (WordPiece, Unigram, WordLevel), other
 /// normalizers and pre-tokenizers.
 /// Ignored: added tokens' lstrip/rstrip/single_word flags, <c>ignore_merges</c> (Llama-3; it only
@@ -46,6 +47,8 @@ public sealed class HfTokenizer : ITokenizer
     readonly MetaspaceBpe? _spm;
     readonly string? _prepend;                         // SentencePiece style: "▁" put before every segment (or the first only)
     readonly bool _prependFirstOnly;
+    readonly bool _prependUnlessSpace;                 // Metaspace pre-tokenizer: no "▁" before text that starts with one
+    readonly bool _splitAtSpaces;                      // Metaspace split: every "▁" starts a word, so no token spans two "▁"
     readonly byte[][] _bytes;
     readonly List<Regex> _splitters;
     readonly bool _addPrefixSpace;
@@ -56,12 +59,15 @@ public sealed class HfTokenizer : ITokenizer
     readonly JsonObject _source;
 
     HfTokenizer(MlBpe? bpe, byte[][] bytes, List<Regex> splitters, bool addPrefixSpace, bool nfc,
-        IEnumerable<(string, int)> added, JsonObject source, MetaspaceBpe? spm = null, string? prepend = null, bool prependFirstOnly = false)
+        IEnumerable<(string, int)> added, JsonObject source, MetaspaceBpe? spm = null, string? prepend = null, bool prependFirstOnly = false,
+        bool prependUnlessSpace = false, bool splitAtSpaces = false)
     {
+        _splitAtSpaces = splitAtSpaces;
         _bpe = bpe;
         _spm = spm;
         _prepend = prepend;
         _prependFirstOnly = prependFirstOnly;
+        _prependUnlessSpace = prependUnlessSpace;
         _bytes = bytes;
         _splitters = splitters;
         _addPrefixSpace = addPrefixSpace;
@@ -133,15 +139,18 @@ public sealed class HfTokenizer : ITokenizer
     }
 
     /// <summary>
-    /// SentencePiece style: spaces become "▁", a "▁" goes first, and the text is cut before each run of "▁" that
+    /// SentencePiece style: spaces become "▁", a "▁" goes first (the Prepend normalizer always puts one; the Metaspace
+    /// pre-tokenizer none before text that already starts with "▁"), and the text is cut before each run of "▁" that
     /// follows another character (these vocabularies hold no token with "▁" after another character, so no
-    /// merge crosses the cut; it keeps BPE's quadratic loop to word-sized pieces).
+    /// merge crosses the cut; it keeps BPE's quadratic loop to word-sized pieces) or, for Metaspace with split, before
+    /// every "▁".
     /// </summary>
     void EncodeMetaspace(string segment, List<int> ids, bool atStart)
     {
         segment = segment.Replace(" ", MetaspaceBpe.Space);
-        if (_prepend is not null && (atStart || !_prependFirstOnly)) segment = _prepend + segment;
-        foreach (Match m in SpacePieces.Matches(segment))
+        if (_prepend is not null && (atStart || !_prependFirstOnly) && !(_prependUnlessSpace && segment.StartsWith(_prepend, StringComparison.Ordinal)))
+            segment = _prepend + segment;
+        foreach (Match m in (_splitAtSpaces ? SpaceWords : SpacePieces).Matches(segment))
         {
             if (!_cache.TryGetValue(m.Value, out var pieceIds))
             {
@@ -153,6 +162,9 @@ public sealed class HfTokenizer : ITokenizer
     }
 
     static readonly Regex SpacePieces = new("▁*[^▁]+|▁+", RegexOptions.Compiled | RegexOptions.CultureInvariant);
+
+    /// <summary>Metaspace with split: the text is cut before every "▁" (each "▁" joins the word after it; tokenizers' MergedWithNext).</summary>
+    static readonly Regex SpaceWords = new("▁?[^▁]+|▁", RegexOptions.Compiled | RegexOptions.CultureInvariant);
 
     /// <summary>HF's Split with behavior "Isolated": every match is a piece and so is every gap between matches.</summary>
     static IEnumerable<string> SplitIsolated(Regex regex, string text)
@@ -269,7 +281,7 @@ public sealed class HfTokenizer : ITokenizer
         IEnumerable<int>? extraEosIds, string source)
     {
         string? prepend = null;
-        bool firstOnly = false;
+        bool firstOnly = false, unlessSpace = false, split = false;
         // Newer files: normalizer Sequence [Prepend "▁", Replace " " → "▁"]; older: pre_tokenizer Metaspace.
         foreach (var n in Flatten(json["normalizer"], "normalizers"))
         {
@@ -285,6 +297,8 @@ public sealed class HfTokenizer : ITokenizer
             var scheme = p["prepend_scheme"]?.GetValue<string>() ?? ((p["add_prefix_space"]?.GetValue<bool>() ?? true) ? "always" : "never");
             prepend = scheme == "never" ? null : MetaspaceBpe.Space;
             firstOnly = scheme == "first";
+            unlessSpace = true;                                                  // unlike the Prepend normalizer
+            split = p["split"]?.GetValue<bool>() ?? true;                        // absent in older files: tokenizers reads it as true
         }
         var vocabNode = model["vocab"] as JsonObject ?? throw new GenSharpException($"{source}: model.vocab must be an object of token → id");
         var vocab = new Dictionary<string, int>(vocabNode.Count, StringComparer.Ordinal);
@@ -311,7 +325,7 @@ public sealed class HfTokenizer : ITokenizer
         for (int i = 0; i < size; i++) bytes[i] = Array.Empty<byte>();
         foreach (var (token, id) in vocab) bytes[id] = MetaspaceBpe.TokenBytes(token);
         foreach (var (content, id) in added) bytes[id] = Encoding.UTF8.GetBytes(content);
-        var tok = new HfTokenizer(null, bytes, new List<Regex>(), false, false, added, json, spm, prepend, firstOnly);
+        var tok = new HfTokenizer(null, bytes, new List<Regex>(), false, false, added, json, spm, prepend, firstOnly, unlessSpace, split);
         tok.ReadSpecials(json, tokenizerConfig, extraEosIds ?? Array.Empty<int>(), source);
         return tok;
     }

@@ -6,8 +6,8 @@ namespace GenSharp.Text;
 /// The BPE of SentencePiece-converted <c>tokenizer.json</c> files (Llama-2, Mistral, TinyLlama): symbols are
 /// Unicode characters with spaces written as "▁", merges apply lowest rank first, and a character missing
 /// from the vocabulary falls back to its UTF-8 bytes as the tokens &lt;0x00&gt; … &lt;0xFF&gt; (which never merge).
-/// Microsoft.ML.Tokenizers 2.0.1 reads these models only from SentencePiece's protobuf <c>tokenizer.model</c>,
-/// not from <c>tokenizer.json</c>, so this small encoder is ours.
+/// Microsoft.ML.Tokenizers 3.0.0 reads these BPE models only from SentencePiece's protobuf <c>tokenizer.model</c>
+/// (its <c>CreateFromTokenizerJson</c> takes Unigram models only), so this small encoder is ours.
 /// </summary>
 internal sealed class MetaspaceBpe
 {

@@ -77,6 +77,32 @@ public class ChatCliTests
     }
 
     [Fact]
+    public void GptCheckpointSaysTemplateBudgetAndWhereABadCharacterIs()
+    {
+        var run = TinyChatCheckpoint();
+        // Default --max-tokens 200 on a 64-token context: 32 kept for the reply, 32 for the conversation, so the
+        // second turn (turn 1 alone is 19 tokens, plus its reply and "User: yo\n…") already drops the first.
+        var r = Chat("hi\nyo\na héllo\n", run, "--temperature", "0", "--stats");
+        Assert.True(r.Code == 0, r.Err);
+        var lines = r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var template = Assert.Single(lines, l => l.Contains("template '"));
+        Assert.Contains("'plain'", template);
+        Assert.Contains("GenSharp checkpoint has no chat template", template);
+        Assert.DoesNotContain("Jinja", r.Err);
+        int budgetLine = Array.FindIndex(lines, l => l.Contains("the model's context is 64 tokens: 32 reserved for the reply (of 200 asked; at most half the context)"));
+        Assert.True(budgetLine >= 0, r.Err);
+        Assert.Contains("keeps at most 32 tokens", lines[budgetLine]);
+        int firstStats = Array.FindIndex(lines, l => Stats.IsMatch(l));
+        Assert.True(budgetLine < firstStats, "the budget is said before the first reply");
+        var dropped = Assert.Single(lines, l => l.Contains("oldest message(s)"));
+        Assert.Contains("32 reserved for the reply leave 32 for the conversation", dropped);
+        Assert.True(Array.IndexOf(lines, dropped) > firstStats, "the drop is reported at the second turn");
+        // The third message's "é" is at position 3 of what the user typed (the rendered prompt puts it much later).
+        Assert.Contains(lines, l => l.StartsWith("gensharp chat: in your message: character 'é' (U+00E9) at position 3 ", StringComparison.Ordinal));
+        Assert.Equal(2, Stats.Matches(r.Err).Count);
+    }
+
+    [Fact]
     public async Task ChatClientOpensACheckpointAsInTheReadme()
     {
         var run = TinyChatCheckpoint();

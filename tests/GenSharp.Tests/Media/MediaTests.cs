@@ -331,11 +331,55 @@ public sealed class MediaTests : IDisposable
     [Fact]
     public void MediaSkiaSharpFontsReport()
     {
-        // Records what this machine offers; the plot code never depends on SKTypeface.Default.
+        // What the choice guarantees: plot text is drawn by the first font that puts ink on the page, in PlotText's
+        // order (GENSHARP_FONT, the known system files, SkiaSharp's default, the built-in font), and it draws real
+        // glyphs where Measure says the text is and nowhere else.
         _out.WriteLine($"SKTypeface.Default family='{SKTypeface.Default.FamilyName}' ink={PlotText.HasInk(SKTypeface.Default)}");
         _out.WriteLine($"font families known to SkiaSharp: {SKFontManager.Default.FontFamilyCount}");
         _out.WriteLine("chosen: " + PlotText.Best.Source);
-        Assert.False(string.IsNullOrEmpty(PlotText.Best.Source));
+        var best = PlotText.Best;
+        if (string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(PlotText.FontVariable)))
+        {
+            var firstInked = PlotText.KnownFontFiles.FirstOrDefault(f => File.Exists(f) && SKTypeface.FromFile(f) is { } t && PlotText.HasInk(t));
+            if (firstInked is not null) Assert.Equal(firstInked, best.Source);
+            else Assert.True(best.IsBuiltIn || best.Source == "SkiaSharp default typeface", best.Source);
+        }
+        foreach (var font in new[] { best, PlotText.BuiltIn })                     // the built-in one checks the check
+        {
+            var (inside, outside, right) = Ink(font, "0Ag8", 24);
+            Assert.True(inside >= 40, $"{font.Source}: only {inside} dark pixels inside the text's box");
+            Assert.True(outside == 0, $"{font.Source}: {outside} dark pixels outside the text's box");
+            float width = font.Measure("0Ag8", 24);
+            Assert.InRange(right, 10 + 0.6f * width, 10 + width + 2);               // the ink spans the measured width
+            // Real glyphs, not one box for every character: "8" has far more ink than "I", and "" none.
+            int eights = Ink(font, "8888", 24).Inside, ones = Ink(font, "IIII", 24).Inside;
+            Assert.True(ones < 0.8 * eights, $"{font.Source}: 'IIII' {ones} vs '8888' {eights} dark pixels");
+            Assert.Equal(0, Ink(font, "", 24).Inside);
+        }
+    }
+
+    /// <summary>Draws <paramref name="text"/> black on white at x 10, baseline 40; dark pixels inside and outside the box
+    /// [x − 2, x + width + 2] × [baseline − size, baseline + size/3] (descenders included), and the rightmost dark column.</summary>
+    static (int Inside, int Outside, int Right) Ink(PlotText font, string text, float size)
+    {
+        const float X = 10, Baseline = 40;
+        using var bitmap = new SKBitmap(new SKImageInfo(220, 64, SKColorType.Rgba8888, SKAlphaType.Premul));
+        using (var canvas = new SKCanvas(bitmap))
+        {
+            canvas.Clear(SKColors.White);
+            font.Draw(canvas, text, X, Baseline, size, SKColors.Black);
+        }
+        float width = font.Measure(text, size);
+        int inside = 0, outside = 0, right = -1;
+        for (int y = 0; y < bitmap.Height; y++)
+            for (int x = 0; x < bitmap.Width; x++)
+            {
+                if (bitmap.GetPixel(x, y).Red >= 128) continue;
+                bool inBox = x >= X - 2 && x <= X + width + 2 && y >= Baseline - size && y <= Baseline + size / 3;
+                if (inBox) inside++; else outside++;
+                right = Math.Max(right, x);
+            }
+        return (inside, outside, right);
     }
 
     [Fact]

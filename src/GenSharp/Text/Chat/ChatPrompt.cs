@@ -39,11 +39,56 @@ public sealed record ChatPrompt(string Text, int Tokens, IReadOnlyList<ChatMessa
         {
             var kept = messages.Take(pinned).Concat(messages.Skip(s)).ToArray();
             var text = template.Render(kept, addGenerationPrompt: true, beginOfText);
-            int tokens = tokenizer.Encode(text).Length;
+            int tokens = Count(tokenizer, text, kept);
             last = new ChatPrompt(text, tokens, kept, s - pinned, tokens > budget);
             if (tokens <= budget) return last;
         }
         return last!;
+    }
+
+    /// <summary>
+    /// One line on how the context is shared, for the start of a chat: the tokens kept for the reply and the
+    /// tokens left for the conversation (system prompt, kept turns and the template's own text).
+    /// </summary>
+    public static string DescribeBudget(int contextLength, int maxNewTokens)
+    {
+        int budget = Budget(contextLength, maxNewTokens);
+        int reserved = contextLength - budget;
+        string capped = reserved < maxNewTokens ? $" (of {maxNewTokens} asked; at most half the context)" : "";
+        return $"the model's context is {contextLength} tokens: {reserved} reserved for the reply{capped}, so the conversation " +
+               $"(system prompt, turns and template text) keeps at most {budget} tokens; older turns are dropped beyond that";
+    }
+
+    /// <summary>
+    /// Token count of a rendered prompt. A tokenizer error (a character a char tokenizer never saw) counts positions
+    /// in the rendered prompt, which the user never typed: it is re-reported against the message that holds the character.
+    /// </summary>
+    static int Count(ITokenizer tokenizer, string text, IReadOnlyList<ChatMessage> messages)
+    {
+        try { return tokenizer.Encode(text).Length; }
+        catch (GenSharpException e) { throw Locate(tokenizer, messages, e); }
+    }
+
+    static GenSharpException Locate(ITokenizer tokenizer, IReadOnlyList<ChatMessage> messages, GenSharpException error)
+    {
+        int lastUser = -1;
+        for (int i = 0; i < messages.Count; i++) if (messages[i].Role == ChatRole.User) lastUser = i;
+        var seen = new Dictionary<ChatRole, int>();
+        for (int i = 0; i < messages.Count; i++)
+        {
+            var role = messages[i].Role;
+            seen[role] = seen.GetValueOrDefault(role) + 1;
+            try { tokenizer.Encode(messages[i].Content); }
+            catch (GenSharpException inner)
+            {
+                string which = i == lastUser ? "your message"
+                    : role == ChatRole.System ? (messages.Count(m => m.Role == ChatRole.System) == 1 ? "the system prompt" : $"system message {seen[role]}")
+                    : $"{role.ToString().ToLowerInvariant()} message {seen[role]} of the conversation";
+                return new GenSharpException($"in {which}: {inner.Message}", inner);
+            }
+        }
+        // Every message encodes alone: the template's own text (e.g. "User: ") holds what the tokenizer lacks.
+        return new GenSharpException($"in the chat template's own text: {error.Message}", error);
     }
 
     /// <summary>

@@ -59,6 +59,12 @@ public sealed class ChatSession
     }
 
     /// <summary>
+    /// One line for the start of a chat: how many tokens of the model's context the conversation may use after
+    /// reserving room for replies of <paramref name="options"/>' length, so a short context's trimming is no surprise.
+    /// </summary>
+    public string DescribeContext(GenerationOptions options) => ChatPrompt.DescribeBudget(_model.ContextLength, options.MaxNewTokens);
+
+    /// <summary>
     /// Sends <paramref name="userMessage"/> and streams the reply as it is decoded (leading white space
     /// skipped). The template's stop sequences are added to those of <paramref name="options"/>. When the
     /// enumeration completes, the message and the reply join the history and <see cref="LastReply"/> is
@@ -73,7 +79,11 @@ public sealed class ChatSession
         options.Validate();
         var prompt = ChatPrompt.Fit(Template, _tokenizer, Conversation(userMessage), ChatPrompt.Budget(_model.ContextLength, options.MaxNewTokens));
         if (prompt.Dropped > 0)
-            notice?.Invoke($"dropped the {prompt.Dropped} oldest message(s) to fit the model's context of {_model.ContextLength} tokens");
+        {
+            int budget = ChatPrompt.Budget(_model.ContextLength, options.MaxNewTokens);
+            notice?.Invoke($"dropped the {prompt.Dropped} oldest message(s) to fit the model's context of {_model.ContextLength} tokens " +
+                           $"({_model.ContextLength - budget} reserved for the reply leave {budget} for the conversation; it keeps {prompt.Tokens} now)");
+        }
         if (prompt.OverBudget)
             notice?.Invoke($"the prompt ({prompt.Tokens} tokens) is longer than the {_model.ContextLength}-token context allows with room for the reply; the model sees only its end");
         var results = new GenerationResult[1];

@@ -68,8 +68,9 @@ public static class ChatTemplates
 
     /// <summary>
     /// The template for a model folder: <paramref name="name"/> when given (from <c>--template</c>), else
-    /// the folder's recognised <c>chat_template</c>, else a fallback with a notice: <c>chatml</c> or
-    /// <c>llama3</c> when the tokenizer config names their special tokens, otherwise <c>plain</c>.
+    /// the folder's recognised <c>chat_template</c>, else a fallback with a notice: <c>plain</c> for a GenSharp
+    /// checkpoint (one line: it has no template), <c>chatml</c> or <c>llama3</c> when the tokenizer config names
+    /// their special tokens, otherwise <c>plain</c>.
     /// </summary>
     public static ChatTemplateSelection Select(string? name, string folder)
     {
@@ -80,6 +81,11 @@ public static class ChatTemplates
     /// <summary>Auto-detection from a model folder (see <see cref="Select"/>).</summary>
     public static ChatTemplateSelection FromFolder(string folder)
     {
+        // A GenSharp checkpoint's tokenizer has no special tokens, so no template but the plain one can apply:
+        // say that in one line instead of the Jinja advice meant for Hugging Face folders.
+        if (IsGenSharpCheckpoint(folder))
+            return new ChatTemplateSelection(Plain, "fallback",
+                "template 'plain' (System:/User:/Assistant: lines): a GenSharp checkpoint has no chat template and no special tokens");
         var configPath = Path.Combine(folder, "tokenizer_config.json");
         var jinjaPath = Path.Combine(folder, "chat_template.jinja");
         string? configText = File.Exists(configPath) ? File.ReadAllText(configPath) : null;
@@ -105,6 +111,22 @@ public static class ChatTemplates
         var f = Fallback(configText);
         return new ChatTemplateSelection(f, "fallback",
             $"{folder} has no chat template ({Hint}); using the built-in '{f.Name}' template");
+    }
+
+    /// <summary>True when the folder's <c>tokenizer.json</c> is GenSharp's own (char or bpe), not a Hugging Face one.</summary>
+    static bool IsGenSharpCheckpoint(string folder)
+    {
+        var file = Path.Combine(folder, Tokenizers.FileName);
+        if (!File.Exists(file)) return false;
+        try
+        {
+            using var stream = File.OpenRead(file);
+            using var doc = JsonDocument.Parse(stream);
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("kind", out var kind) && kind.ValueKind == JsonValueKind.String
+                && !doc.RootElement.TryGetProperty("model", out _);
+        }
+        catch (JsonException) { return false; }                             // the tokenizer loader reports a broken file
     }
 
     /// <summary>ChatML or Llama-3 when their special tokens appear anywhere in the tokenizer config (e.g. its added tokens or eos_token), else plain.</summary>
