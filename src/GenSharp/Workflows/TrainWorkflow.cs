@@ -148,9 +148,9 @@ public static class TrainWorkflow
         var recordedPath = recordedData?["source"]?.GetValue<string>();
         var path = req.Data ?? (req.Resume ? recordedPath : null)
             ?? throw new ParameterException("data", $"FILE.txt is needed: {family.Name} trains on a UTF-8 text file");
-        if (req.Resume && recordedPath is not null && Path.GetFullPath(recordedPath) != Path.GetFullPath(path))
-            throw new GenSharpException($"--resume: {req.OutDir} was trained on {recordedPath}, not {path}; resume without --data to continue on the same text, or start a new --out");
         var text = TextCorpus.ReadText(path);
+        if (req.Resume && recordedPath is not null && !SameText(recordedPath, recordedData?["characters"]?.GetValue<long>(), path, text.Length))
+            throw new GenSharpException($"--resume: {req.OutDir} was trained on {recordedPath}, not {path}; resume without --data to continue on the same text, or start a new --out");
         req.Log?.Invoke($"data: {path} ({text.Length:N0} characters)");
 
         long seed = req.Seed ?? resumeState?["seed"]?.GetValue<long>() ?? 0;
@@ -225,6 +225,15 @@ public static class TrainWorkflow
         var trainer = new Trainer(model, batches, options, req.OutDir, manifest, device, progress, Validate, files);
         return trainer.Run(req.Resume, cancel);
     }
+
+    /// <summary>
+    /// Whether a resumed text run reads the text it was trained on: the same absolute path; runs written before paths
+    /// were recorded absolute kept the path as typed, so for those the file name and the character count must match.
+    /// </summary>
+    static bool SameText(string recorded, long? recordedCharacters, string path, long characters) =>
+        Path.IsPathRooted(recorded)
+            ? Path.GetFullPath(recorded) == Path.GetFullPath(path)
+            : Path.GetFileName(recorded) == Path.GetFileName(path) && (recordedCharacters is null || recordedCharacters == characters);
 
     /// <summary>
     /// Where a run's image data came from: the manifest's <c>location</c>, or for runs written before it was recorded,
