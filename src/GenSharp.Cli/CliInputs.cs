@@ -47,13 +47,17 @@ public static class CliInputs
         return GenSharp.Media.ImageInput.Load(source, channels, size);
     }
 
+    /// <summary>The value of an option the command cannot run without, or the one-line usage error naming it.</summary>
+    public static string Required(string? value, string option, string command) =>
+        value ?? throw new UsageException($"'{command}' needs --{option}; see 'gensharp {command} --help'");
+
     /// <summary>Checks that an output file name ends in one of the extensions.</summary>
     public static string Output(string? path, string command, params string[] extensions)
     {
-        if (path is null) throw new UsageException($"'{command}' needs --out; see 'gensharp {command} --help'");
-        if (extensions.Length > 0 && !extensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
-            throw new GenSharpException($"--out {path}: expected a {string.Join(" or ", extensions)} file name");
-        return path;
+        var file = Required(path, "out", command);
+        if (extensions.Length > 0 && !extensions.Any(e => file.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+            throw new GenSharpException($"--out {file}: expected a {string.Join(" or ", extensions)} file name");
+        return file;
     }
 
     /// <summary>Loads a checkpoint for a command.</summary>

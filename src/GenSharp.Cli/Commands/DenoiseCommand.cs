@@ -39,9 +39,9 @@ public sealed class DenoiseCommand : Command<DenoiseSettings>
     {
         GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
-        if (s.Data is null) throw new UsageException("'denoise' needs --data; see 'gensharp denoise --help'");
-        var noise = ImageNoise.Parse(s.Noise ?? throw new UsageException("'denoise' needs --noise; see 'gensharp denoise --help'"));
-        using var data = CliInputs.TestData(s.Data, s.Limit);
+        var location = CliInputs.Required(s.Data, "data", "denoise");
+        var noise = ImageNoise.Parse(CliInputs.Required(s.Noise, "noise", "denoise"));
+        using var data = CliInputs.TestData(location, s.Limit);
         var outPath = CliInputs.Output(s.Out, "denoise", ".png");
         using var r = Denoising.Run(m.Model, data, noise, s.Seed);
         ImageFiles.SaveRows(new[] { r.Clean, r.Noisy, r.Denoised }, outPath);

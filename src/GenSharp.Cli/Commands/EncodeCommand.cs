@@ -34,8 +34,7 @@ public sealed class EncodeCommand : Command<EncodeSettings>
     {
         GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
-        if (s.Data is null) throw new UsageException("'encode' needs --data; see 'gensharp encode --help'");
-        using var data = CliInputs.TestData(s.Data, s.Limit);
+        using var data = CliInputs.TestData(CliInputs.Required(s.Data, "data", "encode"), s.Limit);
         var outPath = CliInputs.Output(s.Out, "encode");
         var ae = DecodeCommand.AsAutoencoder(m);
         var codes = LatentCoding.Encode(ae, data, s.Bits);

@@ -83,8 +83,6 @@ public sealed class EvalCommandSettings : SamplerSettings
 /// <summary><c>gensharp eval CKPT</c>: the family's own test metrics and, with --classifier, sample and inpainting quality.</summary>
 public sealed class EvalCommand : Command<EvalCommandSettings>
 {
-    static readonly GenSharpCli.Entry Me = GenSharpCli.Commands.First(c => c.Name == "eval");
-
     public override int Execute(CommandContext context, EvalCommandSettings s, CancellationToken cancel)
     {
         GenSharpCli.Prepare(s);
@@ -188,7 +186,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         var sampler = m.Model as IImageSampler
             ?? throw new GenSharpException("a classifier cannot sample; give a generative checkpoint or --samples FILE.npy");
         var options = sampler.DefaultSamplerOptions.With(s.SamplerValues(inpainting: false), m.Family.Name);
-        foreach (var (k, v) in sampler.RecordSampler(options)) json[k] = v is null ? null : JsonValue.Create(v);
+        Record(json, sampler.RecordSampler(options));
         // The global generator, which the sample-quality workflow seeds, drives the sampler's noise.
         return (n, labels) => sampler.Sample(n, labels, options, null);
     }
@@ -253,8 +251,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         json["step"] = m.Step;
         json["classifier"] = c.Path;
         json["mask"] = maskSpec;
-        foreach (var (k, v) in inpainter.RecordSampler(options))
-            if (k is not ("guidance_scale" or "init")) json[k] = v is null ? null : JsonValue.Create(v);
+        Record(json, inpainter.RecordSampler(options), "guidance_scale", "init");   // inpainting takes no class and starts from noise
         Action<string>? log = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"eval: {line}");
         var r = InpaintQuality.Evaluate(m.Model, (images, known, gen) => inpainter.Inpaint(images, known, null, options, gen),
             classifier, test, mask, n, s.BatchSize ?? 64, seed, log);
@@ -266,6 +263,13 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         foreach (var (k, v) in r) json[k] = Round6(v);
         Console.WriteLine(json.ToJsonString());
         return 0;
+    }
+
+    /// <summary>Copies the sampler options a metric record keeps into <paramref name="json"/>, leaving out <paramref name="skip"/>.</summary>
+    static void Record(JsonObject json, IReadOnlyDictionary<string, object?> values, params string[] skip)
+    {
+        foreach (var (k, v) in values)
+            if (!skip.Contains(k)) json[k] = v is null ? null : JsonValue.Create(v);
     }
 
     static double Round6(double v) => double.Parse(v.ToString("G6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);

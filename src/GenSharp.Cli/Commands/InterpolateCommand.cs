@@ -34,11 +34,11 @@ public sealed class InterpolateCommand : Command<InterpolateSettings>
         GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
         if (m.Model is not IAutoencoder ae) throw new GenSharpException($"{m.Family.Name} has no encoder; interpolate needs vae, realnvp or glow");
-        if (s.Data is null) throw new UsageException("'interpolate' needs --data; see 'gensharp interpolate --help'");
+        var location = CliInputs.Required(s.Data, "data", "interpolate");
         var outPath = CliInputs.Output(s.Out, "interpolate", ".png");
         if (s.Pairs < 1 || s.Pairs > 64) throw new GenSharpException($"--pairs must be in [1, 64], got {s.Pairs}");
         if (s.Steps < 2 || s.Steps > 64) throw new GenSharpException($"--steps must be in [2, 64], got {s.Steps}");
-        using var data = CliInputs.TestData(s.Data, null);
+        using var data = CliInputs.TestData(location, null);
         ImageWorkflows.WriteInterpolation(ae, data, outPath, s.Pairs, s.Steps);
         Console.WriteLine($"wrote {outPath} ({s.Pairs} pairs × {s.Steps} steps)");
         return 0;

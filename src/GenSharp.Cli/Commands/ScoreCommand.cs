@@ -42,8 +42,7 @@ public sealed class ScoreCommand : Command<ScoreSettings>
     {
         GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
-        if (s.Data is null) throw new UsageException("'score' needs --data; see 'gensharp score --help'");
-        using var data = CliInputs.TestData(s.Data, s.Limit);
+        using var data = CliInputs.TestData(CliInputs.Required(s.Data, "data", "score"), s.Limit);
         var outPath = CliInputs.Output(s.Out, "score", ".csv");
         var likelihood = m.Model as ILikelihoodModel
             ?? throw new GenSharpException($"{m.Family.Name} gives no likelihood to score with; use a likelihood family such as vae");

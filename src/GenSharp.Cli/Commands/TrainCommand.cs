@@ -81,7 +81,7 @@ public sealed class TrainCommand : Command<TrainSettings>
     public override int Execute(CommandContext context, TrainSettings s, CancellationToken cancel)
     {
         var family = FamilyRegistry.Get(s.Family);
-        var outDir = s.Out ?? throw new UsageException("'train' needs --out DIR; see 'gensharp train --help'");
+        var outDir = CliInputs.Required(s.Out, "out", "train");
         if (s.Steps is not null && s.Epochs is not null) throw new GenSharpException("give --steps or --epochs, not both");
         GenSharpCli.Prepare(s);
         var req = new TrainRequest

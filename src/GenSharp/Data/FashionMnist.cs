@@ -126,20 +126,19 @@ public static class FashionMnist
         var needed = new[] { imagesName + ".gz", labelsName + ".gz" };
         bool ready = true;
         string? why = null;
-        var inner = log;
         // A download's failure note starts with its URL ("URL: HTTP 404 Not Found", "URL: download failed (...)").
-        log = line => { if (line.StartsWith("http", StringComparison.Ordinal) && line.Contains(": ")) why = line; inner?.Invoke(line); };
+        Action<string> note = line => { if (line.StartsWith("http", StringComparison.Ordinal) && line.Contains(": ")) why = line; log?.Invoke(line); };
         foreach (var file in needed)
         {
             var path = Path.Combine(cacheDirectory, file);
             if (File.Exists(path))
             {
                 if (VerifyFile(path, OfficialMd5[file])) continue;
-                log?.Invoke($"{path}: checksum mismatch, deleting it");
+                note($"{path}: checksum mismatch, deleting it");
                 TryDelete(path);
             }
-            if (!download(file, cacheDirectory, log)) { ready = false; break; }
-            log($"downloaded {file} into {cacheDirectory} (MD5 checked)");
+            if (!download(file, cacheDirectory, note)) { ready = false; break; }
+            note($"downloaded {file} into {cacheDirectory} (MD5 checked)");
             why = null;
         }
         if (!ready)

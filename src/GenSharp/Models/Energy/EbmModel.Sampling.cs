@@ -13,11 +13,17 @@ public sealed partial class EbmModel : IImageInpainter, IImageDenoiser
         return Sample(n, o.Steps, o.Init == "buffer");
     }
 
-    public IReadOnlyDictionary<string, object?> RecordSampler(SamplerOptions options) =>
-        new Dictionary<string, object?> { ["langevin_steps"] = Options(options).Steps, ["init"] = Options(options).Init };
+    public IReadOnlyDictionary<string, object?> RecordSampler(SamplerOptions options)
+    {
+        var o = Options(options);
+        return new Dictionary<string, object?> { ["langevin_steps"] = o.Steps, ["init"] = o.Init };
+    }
 
-    public string DescribeSampler(SamplerOptions options) =>
-        $"Langevin {Options(options).Steps} steps from {(Options(options).Init == "buffer" ? "the replay buffer" : "uniform noise")}";
+    public string DescribeSampler(SamplerOptions options)
+    {
+        var o = Options(options);
+        return $"Langevin {o.Steps} steps from {(o.Init == "buffer" ? "the replay buffer" : "uniform noise")}";
+    }
 
     /// <summary>Clamped Langevin from noise; <see cref="LangevinSamplerOptions.Init"/> does not apply.</summary>
     public Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, SamplerOptions options, Generator generator)
