@@ -111,7 +111,7 @@ static class TextBench
     public static int DecodeFolder(string path, int newTokens, int threads, string? dataPath)
     {
         var data = dataPath ?? FindData();
-        using var loaded = GenSharp.Workflows.TextWorkflows.Load(path, torch.CPU);
+        using var loaded = GenSharp.Checkpoints.Checkpoint.LoadTextModel(path, torch.CPU);
         var text = TextCorpus.ReadText(data);
         var corpus = TextCorpus.FromText(data, text[..Math.Min(text.Length, 200_000)], loaded.Tokenizer);
         long parameters = loaded.Owner is IGenerativeModel g ? g.Model.parameters().Sum(p => p.numel())

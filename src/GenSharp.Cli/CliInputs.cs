@@ -1,6 +1,6 @@
 using System.Globalization;
+using GenSharp.Checkpoints;
 using GenSharp.Data;
-using GenSharp.Workflows;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -61,5 +61,5 @@ public static class CliInputs
     }
 
     /// <summary>Loads a checkpoint for a command.</summary>
-    public static LoadedModel Load(string path, CliSettings s) => ModelLoader.Load(path, s.TorchDevice);
+    public static LoadedModel Load(string path, CliSettings s) => Checkpoint.LoadModel(path, s.TorchDevice);
 }

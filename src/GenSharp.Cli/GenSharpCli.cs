@@ -104,6 +104,10 @@ public static class GenSharpCli
             "count" or "per_image" => "n",
             "strip_columns" => "strip",
             "frames" => "gif",
+            "sets" => "set",
+            "config_file" => "config",
+            "out_dir" => "out",
+            "ema_decay" => "ema",
             _ => parameter.Replace('_', '-'),
         };
         return entry is not null && OptionsOf(entry.Settings).ContainsKey(flag) ? $"--{flag}" : parameter.Replace('_', ' ');

@@ -1,9 +1,9 @@
 using System.Runtime.CompilerServices;
+using GenSharp.Checkpoints;
 using GenSharp.Models;
 using GenSharp.Sampling;
 using GenSharp.Text;
 using GenSharp.Text.Chat;
-using GenSharp.Workflows;
 using Microsoft.Extensions.AI;
 using GChatMessage = GenSharp.Text.Chat.ChatMessage;
 using GChatRole = GenSharp.Text.Chat.ChatRole;
@@ -76,7 +76,7 @@ public sealed class GenSharpChatClient : IChatClient
     public static GenSharpChatClient Open(string path, string? template = null, TorchSharp.torch.Device? device = null,
         GenerationOptions? defaults = null, Action<string>? notice = null)
     {
-        var loaded = TextWorkflows.Load(path, device ?? TorchSharp.torch.CPU);
+        var loaded = Checkpoint.LoadTextModel(path, device ?? TorchSharp.torch.CPU);
         try
         {
             var (model, tokenizer) = (loaded.Model, loaded.Tokenizer);

@@ -1,6 +1,6 @@
 using System.ComponentModel;
+using GenSharp.Checkpoints;
 using GenSharp.Text.Chat;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;
@@ -26,7 +26,7 @@ public sealed class ChatCommand : Command<ChatSettings>
     public override int Execute(CommandContext context, ChatSettings s, CancellationToken cancel)
     {
         GenSharpCli.Prepare(s);
-        using var m = TextWorkflows.Load(s.Checkpoint, s.TorchDevice);
+        using var m = Checkpoint.LoadTextModel(s.Checkpoint, s.TorchDevice);
         var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var selection = ChatTemplates.Select(s.Template, m.Path);
         if (selection.Notice is not null) Console.Error.WriteLine($"gensharp chat: {selection.Notice}");

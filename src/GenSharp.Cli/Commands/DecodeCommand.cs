@@ -1,8 +1,8 @@
 using System.ComponentModel;
+using GenSharp.Checkpoints;
 using GenSharp.Models;
 using GenSharp.Media;
 using GenSharp.Pipelines;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;

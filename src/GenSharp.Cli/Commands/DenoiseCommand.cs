@@ -1,9 +1,9 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
 using GenSharp.Evaluation;
 using GenSharp.Media;
 using GenSharp.Pipelines;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;

@@ -1,8 +1,8 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
 using GenSharp.Media;
 using GenSharp.Pipelines;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;

@@ -1,11 +1,11 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
 using GenSharp.Data;
 using GenSharp.Models;
 using GenSharp.Models.Pretrained;
 using GenSharp.Pipelines;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 using static TorchSharp.torch;
 
@@ -90,7 +90,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         {
             if (HfModelFolder.IsHfFolder(path)) return EvalText(s, path);
             var dir = GenSharp.Checkpoints.CheckpointFolder.Resolve(path);
-            if (ModelLoader.ReadManifest(dir).Family is ITextFamily) return EvalText(s, dir);
+            if (Checkpoint.Open(dir).Family is ITextFamily) return EvalText(s, dir);
         }
         if (s.Classifier is null)
             foreach (var (flag, given) in new[] { ("samples", s.Samples is not null), ("n", s.N is not null), ("batch-size", s.BatchSize is not null) })
@@ -124,12 +124,12 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         foreach (var (flag, given) in new[] { ("limit", s.Limit is not null), ("n", s.N is not null), ("scheduler", s.Scheduler is not null),
                                               ("steps", s.Steps is not null), ("eta", s.Eta is not null), ("guidance-scale", s.GuidanceScale is not null) })
             if (given) throw new GenSharpException($"--{flag} does not apply to text checkpoints");
-        using var m = TextWorkflows.Load(dir, s.TorchDevice);
+        using var m = Checkpoint.LoadTextModel(dir, s.TorchDevice);
         var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var data = s.Data ?? throw new UsageException("'eval' of a text model needs --data FILE.txt; see 'gensharp eval --help'");
         // Pretrained contexts run to 32k+ tokens: score 1024-token windows unless --context says otherwise.
         int ctx = s.Context ?? (m.Pretrained ? Math.Min(lm.ContextLength, 1024) : lm.ContextLength);
-        var r = TextWorkflows.Evaluate(lm, tokenizer, data, s.BatchSize ?? (m.Pretrained ? 8 : 32), ctx);
+        var r = TextEvaluation.Run(lm, tokenizer, data, s.BatchSize ?? (m.Pretrained ? 8 : 32), ctx);
         Console.WriteLine($"validation: the last 10% of {data} ({r["val_tokens"]} predicted tokens, {tokenizer.Kind.ToString().ToLowerInvariant()} tokenizer, " +
             $"context {ctx}, disjoint windows); loss in nats/token, perplexity = e^loss, bits/char = total bits / characters");
         Console.WriteLine($"val loss {r["val_loss"]:F4} nats/token · perplexity {r["val_perplexity"]:F3} · {r["val_bits_per_char"]:F4} bits/char · {r["tokens_per_s"]:F0} tokens/s");

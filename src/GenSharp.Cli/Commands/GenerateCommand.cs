@@ -2,8 +2,8 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using GenSharp.Checkpoints;
 using GenSharp.Sampling;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;
@@ -33,7 +33,7 @@ public sealed class GenerateCommand : Command<GenerateSettings>
     public override int Execute(CommandContext context, GenerateSettings s, CancellationToken cancel)
     {
         GenSharpCli.Prepare(s);
-        using var m = TextWorkflows.Load(s.Checkpoint, s.TorchDevice);
+        using var m = Checkpoint.LoadTextModel(s.Checkpoint, s.TorchDevice);
         var (lm, tokenizer) = (m.Model, m.Tokenizer);
         IReadOnlyList<string> prompts = s.Prompt;
         if (prompts.Count == 0 && tokenizer.AddBosToken) prompts = new[] { "" };    // the start-of-sequence token is prompt enough

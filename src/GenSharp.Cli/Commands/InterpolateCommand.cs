@@ -1,6 +1,7 @@
 using System.ComponentModel;
+using GenSharp.Checkpoints;
 using GenSharp.Models;
-using GenSharp.Workflows;
+using GenSharp.Training;
 using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;
@@ -39,7 +40,7 @@ public sealed class InterpolateCommand : Command<InterpolateSettings>
         if (s.Pairs < 1 || s.Pairs > 64) throw new GenSharpException($"--pairs must be in [1, 64], got {s.Pairs}");
         if (s.Steps < 2 || s.Steps > 64) throw new GenSharpException($"--steps must be in [2, 64], got {s.Steps}");
         using var data = CliInputs.TestData(location, null);
-        ImageWorkflows.WriteInterpolation(ae, data, outPath, s.Pairs, s.Steps);
+        AutoencoderPictures.WriteInterpolation(ae, data, outPath, s.Pairs, s.Steps);
         Console.WriteLine($"wrote {outPath} ({s.Pairs} pairs × {s.Steps} steps)");
         return 0;
     }

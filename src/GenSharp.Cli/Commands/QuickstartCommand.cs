@@ -1,11 +1,11 @@
 using System.ComponentModel;
 using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
 using GenSharp.Data;
 using GenSharp.Media;
 using GenSharp.Models;
 using GenSharp.Pipelines;
 using GenSharp.Training;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 using TorchSharp;
 
@@ -38,22 +38,22 @@ public sealed class QuickstartCommand : Command<QuickstartSettings>
         var progress = ConsoleProgress.Create();
         long every = Math.Max(1, s.Steps / 3);
         Console.WriteLine($"GenSharp quickstart → {outDir} (embedded Fashion-MNIST subset, CPU)");
-        var vae = TrainWorkflow.Run(new TrainRequest
+        var vae = TrainingRun.Run(new TrainRequest
         {
             Family = "vae", OutDir = Path.Combine(outDir, "vae"), Data = "embedded", Steps = s.Steps, BatchSize = 64, Seed = 0,
             CheckpointEvery = every, SampleEvery = every,
         }, progress);
-        var gan = TrainWorkflow.Run(new TrainRequest
+        var gan = TrainingRun.Run(new TrainRequest
         {
             Family = "dcgan", OutDir = Path.Combine(outDir, "dcgan"), Data = "embedded", Steps = s.Steps, BatchSize = 64, Seed = 0,
             CheckpointEvery = every, SampleEvery = every, Sets = new[] { "conditional=true", "generator_channels=32", "discriminator_channels=32" },
         }, progress);
-        using var m = ModelLoader.Load(vae.CheckpointPath, torch.CPU);
+        using var m = Checkpoint.LoadModel(vae.CheckpointPath, torch.CPU);
         using var test = FashionMnist.Load("embedded", train: false);
         var r = Pipelines.Evaluation.Run(m.Model, test, new GenSharp.Models.EvalSettings(100, 0));
         using (var samples = ImageSampling.Run((IImageSampler)m.Model, new ImageSamplingOptions { Count = 64, ClassGrid = true }))
             ImageFiles.Save(samples.Images, Path.Combine(outDir, "vae_samples.png"), samples.Columns);
-        using var g = ModelLoader.Load(gan.CheckpointPath, torch.CPU);
+        using var g = Checkpoint.LoadModel(gan.CheckpointPath, torch.CPU);
         using (var samples = ImageSampling.Run((IImageSampler)g.Model, new ImageSamplingOptions { Count = 100, ClassGrid = true }))
             ImageFiles.Save(samples.Images, Path.Combine(outDir, "dcgan_samples.png"), samples.Columns);
         Console.WriteLine($"VAE  : {vae.Step} steps, {vae.Seconds:F0}s; test NLL (IWAE, k=100) {r["iwae_nll"]:F2} nats = {r["iwae_nll_bpd"]:F4} bits/dim; neg. ELBO {r["neg_elbo"]:F2} nats");

@@ -1,9 +1,9 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using GenSharp.Checkpoints;
 using GenSharp.Media;
 using GenSharp.Models;
 using GenSharp.Pipelines;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 using TorchSharp;
 

@@ -6,7 +6,6 @@ using GenSharp.Checkpoints;
 using GenSharp.Media;
 using GenSharp.Models;
 using GenSharp.Pipelines;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;

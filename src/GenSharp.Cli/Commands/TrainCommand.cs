@@ -5,7 +5,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.Models;
 using GenSharp.Training;
-using GenSharp.Workflows;
 using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;
@@ -112,7 +111,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         });
         try
         {
-            var r = TrainWorkflow.Run(req, ConsoleProgress.Create(), cts.Token);
+            var r = TrainingRun.Run(req, ConsoleProgress.Create(), cts.Token);
             if (r.Interrupted)
             {
                 Console.WriteLine($"interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved to {r.CheckpointPath}; continue with the same command plus --resume");

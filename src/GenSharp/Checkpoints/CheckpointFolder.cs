@@ -58,8 +58,8 @@ public static class CheckpointFolder
             if (File.Exists(Path.Combine(old, ConfigFile))) return old;
         }
         if (!Directory.Exists(path) && !File.Exists(path))
-            throw new GenSharpException($"checkpoint '{path}' does not exist; pass a checkpoint folder or the --out folder of a training run");
-        throw new GenSharpException($"'{path}' is not a checkpoint (no config.json + model.safetensors in it or in {RunSubfolder}/); pass the --out folder of a training run");
+            throw new GenSharpException($"checkpoint '{path}' does not exist; pass a checkpoint folder or the output folder of a training run");
+        throw new GenSharpException($"'{path}' is not a checkpoint (no config.json + model.safetensors in it or in {RunSubfolder}/); pass the output folder of a training run");
     }
 
     /// <summary>True when the folder (or a run folder) holds a checkpoint.</summary>

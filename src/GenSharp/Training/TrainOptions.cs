@@ -29,16 +29,16 @@ public sealed record TrainOptions
     /// <summary>Throws a one-line error for impossible values.</summary>
     public void Validate()
     {
-        if (Steps is <= 0) throw new GenSharpException($"--steps must be ≥ 1, got {Steps}");
-        if (Epochs is <= 0) throw new GenSharpException($"--epochs must be ≥ 1, got {Epochs}");
-        if (BatchSize <= 0) throw new GenSharpException($"--batch-size must be ≥ 1, got {BatchSize}");
-        if (CheckpointEvery < 0) throw new GenSharpException("checkpoint_every must be ≥ 0");
-        if (SampleEvery < 0) throw new GenSharpException("sample_every must be ≥ 0");
-        if (LogEvery <= 0) throw new GenSharpException("log_every must be ≥ 1");
-        if (ValidateEvery < 0) throw new GenSharpException("validate_every must be ≥ 0");
-        if (SampleCount <= 0) throw new GenSharpException("sample_count must be ≥ 1");
-        if (!Enum.IsDefined(NonFinite)) throw new GenSharpException($"non_finite must be stop or skip, got {NonFinite}");
-        if (MaxConsecutiveSkips < 1) throw new GenSharpException($"max_consecutive_skips must be ≥ 1, got {MaxConsecutiveSkips}");
-        if (EmaDecay is { } d && !(d >= 0 && d < 1)) throw new GenSharpException($"ema_decay must be in [0, 1), got {d}");
+        if (Steps is <= 0) throw new ParameterException("steps", $"must be ≥ 1, got {Steps}");
+        if (Epochs is <= 0) throw new ParameterException("epochs", $"must be ≥ 1, got {Epochs}");
+        if (BatchSize <= 0) throw new ParameterException("batch_size", $"must be ≥ 1, got {BatchSize}");
+        if (CheckpointEvery < 0) throw new ParameterException("checkpoint_every", $"must be ≥ 0, got {CheckpointEvery}");
+        if (SampleEvery < 0) throw new ParameterException("sample_every", $"must be ≥ 0, got {SampleEvery}");
+        if (LogEvery <= 0) throw new ParameterException("log_every", $"must be ≥ 1, got {LogEvery}");
+        if (ValidateEvery < 0) throw new ParameterException("validate_every", $"must be ≥ 0, got {ValidateEvery}");
+        if (SampleCount <= 0) throw new ParameterException("sample_count", $"must be ≥ 1, got {SampleCount}");
+        if (!Enum.IsDefined(NonFinite)) throw new ParameterException("non_finite", $"must be stop or skip, got {NonFinite}");
+        if (MaxConsecutiveSkips < 1) throw new ParameterException("max_consecutive_skips", $"must be ≥ 1, got {MaxConsecutiveSkips}");
+        if (EmaDecay is { } d && !(d >= 0 && d < 1)) throw new ParameterException("ema_decay", $"must be in [0, 1), got {d}");
     }
 }

@@ -27,7 +27,6 @@ namespace GenSharp.Training;
 /// </remarks>
 public sealed class Trainer
 {
-    const int StateFormatVersion = 1;
     /// <summary>Steps between collections of unreachable tensor handles (see <see cref="TorchRuntime.ReleaseUnreachableTensors"/>).</summary>
     const int NativeCollectEvery = 10;
     readonly ITrainable _model;
@@ -91,16 +90,16 @@ public sealed class Trainer
         long skipped = 0;
         if (resume)
         {
-            if (!CheckpointFolder.Exists(_outDir))
-                throw new GenSharpException($"--resume: no checkpoint in {_outDir}; start a new run without --resume");
-            (start, skipped) = LoadTrainerState(CheckpointFolder.Resolve(_outDir), ema, runner);
+            if (!Checkpoint.Exists(_outDir))
+                throw new ParameterException("resume", $"finds no checkpoint in {_outDir}; start a new run without it");
+            (start, skipped) = LoadTrainerState(Checkpoint.OpenFolder(_outDir), ema, runner);
             TruncateMetrics(start);
             if (start >= total)
-                throw new GenSharpException($"--resume: the checkpoint is already at step {start} of {total}; ask for more with --steps");
+                throw new ParameterException("steps", $"must be more than the {start} steps the checkpoint already has to resume it, got {total}");
         }
-        else if (CheckpointFolder.Exists(_outDir))
+        else if (Checkpoint.Exists(_outDir))
         {
-            throw new GenSharpException($"{_outDir} already holds a checkpoint; pass --resume to continue it or choose another --out");
+            throw new ParameterException("resume", $"is needed to continue the checkpoint {_outDir} already holds; or write the run to another folder");
         }
         else if (File.Exists(MetricsPath))
         {
@@ -326,74 +325,35 @@ public sealed class Trainer
                 if (!torch.isfinite(p).all().item<bool>())
                     throw new TrainingDivergedException($"parameter {name} is not finite at step {step}; checkpoint not written, {CheckpointDir} keeps the last good one");
         }
-        var config = (JsonObject)_checkpointConfig.DeepClone();
-        config["step"] = step;
-        CheckpointFolder.Save(CheckpointDir, dir =>
-        {
-            AtomicFile.WriteAllText(Path.Combine(dir, CheckpointFolder.ConfigFile),
-                config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            Safetensors.Save(Path.Combine(dir, CheckpointFolder.ModelFile), ModuleState.Collect(_model.Model),
-                new Dictionary<string, string> { ["format"] = "pt", ["step"] = step.ToString(CultureInfo.InvariantCulture) });
-            foreach (var (name, text) in _extraFiles) AtomicFile.WriteAllText(Path.Combine(dir, name), text);
-            if (ema is not null)
-                Safetensors.Save(Path.Combine(dir, CheckpointFolder.EmaFile), ema.Shadow.ToDictionary(kv => kv.Key, kv => kv.Value));
-            AtomicFile.Write(Path.Combine(dir, CheckpointFolder.OptimizerFile), stream =>
-            {
-                using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-                runner.SaveState(w);
-            });
-            using var rng = torch.get_rng_state();
-            var state = new JsonObject
-            {
-                ["format_version"] = StateFormatVersion,
-                ["step"] = step,
-                ["seed"] = _options.Seed,
-                ["batch_size"] = _options.BatchSize,
-                ["total_steps"] = TotalSteps,
-                ["ema_decay"] = _options.EmaDecay,
-                ["optimizers"] = runner.Optimizers.Count,
-                [SkippedStepsMetric] = skipped,
-                ["rng_state"] = Convert.ToBase64String(rng.data<byte>().ToArray()),
-            };
-            AtomicFile.WriteAllText(Path.Combine(dir, CheckpointFolder.TrainerStateFile),
-                state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        });
+        var manifest = (JsonObject)_checkpointConfig.DeepClone();
+        manifest["step"] = step;
+        using var rng = torch.get_rng_state();
+        var state = new TrainerState(step, _options.Seed, _options.BatchSize, TotalSteps, _options.EmaDecay, runner.Optimizers.Count,
+            skipped, rng.data<byte>().ToArray());
+        Checkpoint.Save(CheckpointDir, manifest, ModuleState.Collect(_model.Model), ema?.Shadow, state, runner.SaveState, _extraFiles);
     }
 
     /// <summary>Restores weights, EMA, optimizer state and RNG; returns the step and the steps skipped so far.</summary>
-    (long Step, long Skipped) LoadTrainerState(string dir, Ema? ema, StepRunner runner)
+    (long Step, long Skipped) LoadTrainerState(Checkpoint checkpoint, Ema? ema, StepRunner runner)
     {
-        var statePath = Path.Combine(dir, CheckpointFolder.TrainerStateFile);
-        if (!File.Exists(statePath))
-            throw new GenSharpException($"{dir} has no {CheckpointFolder.TrainerStateFile}; it cannot be resumed (it was exported without trainer state)");
-        JsonObject state;
-        try { state = JsonNode.Parse(File.ReadAllText(statePath))!.AsObject(); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
-        { throw new GenSharpException($"{statePath} is not valid JSON: {e.Message.Split('\n')[0]}"); }
-        int version = state["format_version"]?.GetValue<int>() ?? -1;
-        if (version != StateFormatVersion)
-            throw new GenSharpException($"{statePath}: trainer state format {version} is not supported (expected {StateFormatVersion})");
-        long seed = state["seed"]!.GetValue<long>();
-        int batch = state["batch_size"]!.GetValue<int>();
-        if (seed != _options.Seed || batch != _options.BatchSize)
-            throw new GenSharpException($"--resume: the checkpoint was trained with --seed {seed} --batch-size {batch}; pass the same values to continue it exactly");
+        var state = checkpoint.ReadTrainerState()
+            ?? throw new GenSharpException($"{checkpoint.Path} has no {CheckpointFolder.TrainerStateFile}; it cannot be resumed (it was exported without trainer state)");
+        if (state.Seed != _options.Seed)
+            throw new ParameterException("seed", $"must be {state.Seed}, as the checkpoint was trained with (batch size {state.BatchSize}), to continue it exactly; got {_options.Seed}");
+        if (state.BatchSize != _options.BatchSize)
+            throw new ParameterException("batch_size", $"must be {state.BatchSize}, as the checkpoint was trained with (seed {state.Seed}), to continue it exactly; got {_options.BatchSize}");
 
-        using (var model = Safetensors.Load(Path.Combine(dir, CheckpointFolder.ModelFile)))
-            ModuleState.Load(_model.Model, model.Tensors, CheckpointFolder.ModelFile, _model.ObsoleteTensorNames);
+        checkpoint.LoadWeights(_model, preferEma: false);
         if (ema is not null)
         {
-            var emaPath = Path.Combine(dir, CheckpointFolder.EmaFile);
-            if (!File.Exists(emaPath)) throw new GenSharpException($"--resume: {dir} has no EMA weights; resume without ema_decay or from a run that used it");
-            using var e = Safetensors.Load(emaPath);
+            using var e = checkpoint.OpenEmaWeights("ema_decay");
             ema.Load(e.Tensors);
         }
-        using (var fs = File.OpenRead(Path.Combine(dir, CheckpointFolder.OptimizerFile)))
+        using (var fs = checkpoint.OpenOptimizerState())
         using (var r = new BinaryReader(fs))
-            runner.LoadState(r, dir);
-        var rng = Convert.FromBase64String(state["rng_state"]!.GetValue<string>());
-        using (var t = torch.tensor(rng, dtype: ScalarType.Byte)) torch.set_rng_state(t);
-        long step = state["step"]!.GetValue<long>();
-        runner.StepsDone = step;
-        return (step, state[SkippedStepsMetric]?.GetValue<long>() ?? 0);
+            runner.LoadState(r, checkpoint.Path);
+        using (var t = torch.tensor(state.RngState, dtype: ScalarType.Byte)) torch.set_rng_state(t);
+        runner.StepsDone = state.Step;
+        return (state.Step, state.SkippedSteps);
     }
 }

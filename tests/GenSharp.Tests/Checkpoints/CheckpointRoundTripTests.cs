@@ -4,7 +4,6 @@ using GenSharp.Models;
 using GenSharp.Models.Gan;
 using GenSharp.Models.Vae;
 using GenSharp.Runtime;
-using GenSharp.Workflows;
 using TorchSharp;
 using GenSharp.Training;
 using Xunit;
@@ -38,7 +37,7 @@ public class CheckpointRoundTripTests
                 new JsonObject { ["family"] = name, ["config"] = ConfigJson.ToJson(config) }.ToJsonString());
             Safetensors.Save(Path.Combine(d, CheckpointFolder.ModelFile), ModuleState.Collect(model.Model));
         });
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         Assert.Equal(config, loaded.Model.Config);
 
         using var labels = torch.arange(4, dtype: torch.ScalarType.Int64);

@@ -1,6 +1,5 @@
 using GenSharp.Checkpoints;
 using GenSharp.Training;
-using GenSharp.Workflows;
 using Xunit;
 
 namespace GenSharp.Tests;
@@ -29,7 +28,7 @@ public class LegacyResumeTests
         int threads = TorchSharp.torch.get_num_threads();
         try
         {
-            return TrainWorkflow.Run(new TrainRequest
+            return TrainingRun.Run(new TrainRequest
             {
             Family = family,
             OutDir = dir,

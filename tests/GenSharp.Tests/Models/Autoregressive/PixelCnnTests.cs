@@ -6,7 +6,6 @@ using GenSharp.Evaluation;
 using GenSharp.Models;
 using GenSharp.Models.Autoregressive;
 using GenSharp.Runtime;
-using GenSharp.Workflows;
 using TorchSharp;
 using GenSharp.Training;
 using Xunit;
@@ -229,7 +228,7 @@ public class PixelCnnTests(ITestOutputHelper output)
                 new JsonObject { ["family"] = "pixelcnn", ["config"] = ConfigJson.ToJson(config) }.ToJsonString());
             Safetensors.Save(Path.Combine(d, CheckpointFolder.ModelFile), ModuleState.Collect(model.Model));
         });
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         Assert.Equal(config, loaded.Model.Config);
         using var labels = torch.arange(4, dtype: ScalarType.Int64);
         torch.manual_seed(7);

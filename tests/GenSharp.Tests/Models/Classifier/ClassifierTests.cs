@@ -5,7 +5,6 @@ using GenSharp.Models;
 using GenSharp.Models.Classifier;
 using GenSharp.Runtime;
 using GenSharp.Training;
-using GenSharp.Workflows;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -89,7 +88,7 @@ public class ClassifierTests
                 new JsonObject { ["family"] = "classifier", ["config"] = ConfigJson.ToJson(config) }.ToJsonString());
             Safetensors.Save(Path.Combine(d, CheckpointFolder.ModelFile), ModuleState.Collect(model.Model));
         });
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         Assert.Equal(config, loaded.Model.Config);
         using var x = Images01(5);
         using var a = model.Features(x);

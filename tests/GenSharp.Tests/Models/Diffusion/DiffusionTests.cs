@@ -6,7 +6,6 @@ using GenSharp.Models.Diffusion;
 using GenSharp.Models.Vae;
 using GenSharp.Runtime;
 using GenSharp.Sampling;
-using GenSharp.Workflows;
 using TorchSharp;
 using GenSharp.Training;
 using Xunit;
@@ -257,7 +256,7 @@ public class DiffusionTests
         using var model = (DdpmModel)FamilyRegistry.Get("ddpm").Build(config, torch.CPU);
         Perturb(model.UNet!);
         var dir = SaveCheckpoint(model, config);
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         Assert.Equal(config, loaded.Model.Config);   // value equality, channel_mult and attention_resolutions included
         Assert.NotEqual(config, config with { ChannelMult = new[] { 1, 3 } });
         var sampler = Assert.IsAssignableFrom<IDiffusionSampler>(loaded.Model);
@@ -282,7 +281,7 @@ public class DiffusionTests
             runner.Step(RandomImages(8, 8), torch.zeros(8, dtype: ScalarType.Int64));
         }
         var dir = SaveCheckpoint(model, Tiny);
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         var sampler = (IDiffusionSampler)loaded.Model;
         var seen = new List<int>();
         using var g1 = new Generator(4);
@@ -342,7 +341,7 @@ public class DiffusionTests
         var dir = SaveCheckpoint(model, saved);
         Directory.Delete(vaeDir, recursive: true);
         Assert.Contains("vae.encoder.0.weight", ModuleState.Collect(model.Model).Keys);
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         var sampler = (IDiffusionSampler)loaded.Model;
         var labels = torch.tensor(new long[] { 0, 2, 1 });
         using var g1 = new Generator(5);

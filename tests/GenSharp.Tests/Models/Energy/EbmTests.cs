@@ -3,7 +3,6 @@ using GenSharp.Data;
 using GenSharp.Models;
 using GenSharp.Models.Energy;
 using GenSharp.Runtime;
-using GenSharp.Workflows;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using GenSharp.Training;
@@ -152,7 +151,7 @@ public class EbmTests
                 new JsonObject { ["family"] = "ebm", ["config"] = ConfigJson.ToJson(config) }.ToJsonString());
             Safetensors.Save(Path.Combine(d, CheckpointFolder.ModelFile), ModuleState.Collect(model.Model));
         });
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         Assert.Equal(config, loaded.Model.Config);
         var names = ModuleState.Collect(loaded.Model.Model).Keys.ToArray();
         Assert.Contains("replay", names);

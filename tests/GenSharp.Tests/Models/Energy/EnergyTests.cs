@@ -3,7 +3,6 @@ using GenSharp.Data;
 using GenSharp.Models;
 using GenSharp.Models.Energy;
 using GenSharp.Runtime;
-using GenSharp.Workflows;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using GenSharp.Training;
@@ -269,7 +268,7 @@ public class EnergyTests
                 new JsonObject { ["family"] = "rbm", ["config"] = ConfigJson.ToJson(config) }.ToJsonString());
             Safetensors.Save(Path.Combine(d, CheckpointFolder.ModelFile), ModuleState.Collect(model.Model));
         });
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         Assert.Equal(config, loaded.Model.Config);
         var names = ModuleState.Collect(loaded.Model.Model).Keys.Order().ToArray();
         Assert.Equal(new[] { "hidden_bias", "input_count", "input_mean", "persistent", "visible_bias", "weight" }, names);
@@ -335,7 +334,7 @@ public class EnergyTests
                 new JsonObject { ["family"] = "dbn", ["config"] = ConfigJson.ToJson(config) }.ToJsonString());
             Safetensors.Save(Path.Combine(d, CheckpointFolder.ModelFile), ModuleState.Collect(model.Model));
         });
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         Assert.Equal(config.HiddenLayers, ((DbnConfig)loaded.Model.Config).HiddenLayers);
         Assert.Equal(7L, runner.StepsDone);
         Assert.DoesNotContain("steps_done", ModuleState.Collect(loaded.Model.Model).Keys);   // the update count lives in the trainer state

@@ -5,7 +5,6 @@ using GenSharp.Models;
 using GenSharp.Models.Flows;
 using GenSharp.Runtime;
 using GenSharp.Training;
-using GenSharp.Workflows;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -354,7 +353,7 @@ public class GlowTests
                 new JsonObject { ["family"] = "glow", ["config"] = ConfigJson.ToJson(config) }.ToJsonString());
             Safetensors.Save(Path.Combine(d, CheckpointFolder.ModelFile), ModuleState.Collect(model.Model));
         });
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         Assert.Equal(config, loaded.Model.Config);
 
         torch.manual_seed(7);

@@ -5,7 +5,6 @@ using GenSharp.Models;
 using GenSharp.Models.Flows;
 using GenSharp.Runtime;
 using GenSharp.Training;
-using GenSharp.Workflows;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -332,7 +331,7 @@ public class RealNvpTests
         Assert.Contains("scales.0.layers.0.conditioner.out_conv.weight", names);
         Assert.Contains("scales.0.layers.0.scale", names);
         if (norm == RealNvpNorm.Batchnorm) Assert.Contains("scales.0.layers.1.running_var", names);
-        using var loaded = ModelLoader.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
         Assert.Equal(config, loaded.Model.Config);
         torch.manual_seed(7);
         using var a = model.Sample(4, null)!;

@@ -5,7 +5,6 @@ using GenSharp.Models.Gpt;
 using GenSharp.Models.Pretrained;
 using GenSharp.Sampling;
 using GenSharp.Text;
-using GenSharp.Workflows;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -101,7 +100,7 @@ public class HfModelTests
 
     static void AssertLoadedEqual(PretrainedLanguageModel m, string dir, double atol = 1e-5)
     {
-        using var loaded = TextWorkflows.Load(dir, torch.CPU);
+        using var loaded = Checkpoint.LoadTextModel(dir, torch.CPU);
         Assert.True(loaded.Pretrained);
         Assert.Equal(m.Config.ModelType, loaded.Name);
         using var x = Tokens(2, 9);
@@ -189,10 +188,10 @@ public class HfModelTests
         var other = (JsonObject)config.DeepClone();
         other["intermediate_size"] = 40;
         File.WriteAllText(Path.Combine(dir, "config.json"), other.ToJsonString());
-        var e = Assert.Throws<GenSharpException>(() => TextWorkflows.Load(dir, torch.CPU));
+        var e = Assert.Throws<GenSharpException>(() => Checkpoint.LoadTextModel(dir, torch.CPU));
         Assert.Contains("mlp.gate_proj.weight", e.Message);
         File.Delete(Path.Combine(dir, "model.safetensors"));
-        Assert.Contains("model.safetensors", Assert.Throws<GenSharpException>(() => TextWorkflows.Load(dir, torch.CPU)).Message);
+        Assert.Contains("model.safetensors", Assert.Throws<GenSharpException>(() => Checkpoint.LoadTextModel(dir, torch.CPU)).Message);
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using GenSharp.Workflows;
+using GenSharp.Checkpoints;
 using TorchSharp;
 using Xunit;
 
@@ -19,7 +19,7 @@ public class HfReferenceTests
         var expected = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "expected.json")))!;
         var ids = expected["tokens"]!.AsArray().Select(n => (long)n!.GetValue<int>()).ToArray();
         var reference = expected["logits"]!.AsArray().Select(r => r!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).ToArray();
-        using var m = TextWorkflows.Load(dir, torch.CPU);
+        using var m = Checkpoint.LoadTextModel(dir, torch.CPU);
         using var x = torch.tensor(ids, new long[] { 1, ids.Length });
         using var full = m.Model.Logits(x);
         AssertClose(reference, full.data<float>().ToArray(), 0, ids.Length, name + " full pass");

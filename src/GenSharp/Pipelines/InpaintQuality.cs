@@ -7,7 +7,7 @@ using GenSharp.Models.Classifier;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace GenSharp.Workflows;
+namespace GenSharp.Pipelines;
 
 /// <summary>
 /// Fills the unknown pixels of a batch: raw uint8 images (B, C, H, W), a bool known mask (B, 1, H, W; true = keep) and
@@ -30,8 +30,8 @@ public static class InpaintQuality
     public static Dictionary<string, double> Evaluate(IGenerativeModel model, BatchInpainter inpaint, IImageClassifier classifier,
         ImageDataset test, Tensor knownMask, int n, int batchSize, long seed, Action<string>? log = null)
     {
-        if (n < 2 || n > test.Count) throw new GenSharpException($"--n must be in [2, {test.Count}] test images to inpaint, got {n}");
-        if (batchSize < 1) throw new GenSharpException($"--batch-size must be ≥ 1, got {batchSize}");
+        if (n < 2 || n > test.Count) throw new ParameterException("n", $"must be in [2, {test.Count}] test images to inpaint, got {n}");
+        if (batchSize < 1) throw new ParameterException("batch_size", $"must be ≥ 1, got {batchSize}");
         var cfg = ImageFamilyConfig.Of(model);
         int size = cfg.ImageSize;
         if (test.Channels != cfg.ImageChannels || test.Height != size || classifier.ImageSize != size)

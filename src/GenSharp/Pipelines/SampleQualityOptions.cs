@@ -1,4 +1,4 @@
-namespace GenSharp.Workflows;
+namespace GenSharp.Pipelines;
 
 /// <summary>Settings of <see cref="SampleQuality"/>.</summary>
 public sealed record SampleQualityOptions
@@ -28,10 +28,10 @@ public sealed record SampleQualityOptions
     /// <summary>Throws a one-line error for impossible values.</summary>
     public void Validate()
     {
-        if (N is < 10 or > 100_000) throw new GenSharpException($"--n must be in [10, 100000], got {N}");
-        if (BatchSize is < 1 or > 100_000) throw new GenSharpException($"--batch-size must be in [1, 100000], got {BatchSize}");
-        if (KidSubsets < 1) throw new GenSharpException($"KID subsets must be ≥ 1, got {KidSubsets}");
-        if (KidSubsetSize is { } m && (m < 2 || m > N)) throw new GenSharpException($"KID subset size must be in [2, N = {N}], got {m}");
-        if (PrecisionRecallK < 1 || PrecisionRecallK >= N) throw new GenSharpException($"precision/recall k must be in [1, N − 1], got {PrecisionRecallK}");
+        if (N is < 10 or > 100_000) throw new ParameterException("n", $"must be in [10, 100000], got {N}");
+        if (BatchSize is < 1 or > 100_000) throw new ParameterException("batch_size", $"must be in [1, 100000], got {BatchSize}");
+        if (KidSubsets < 1) throw new ParameterException("kid_subsets", $"must be ≥ 1, got {KidSubsets}");
+        if (KidSubsetSize is { } m && (m < 2 || m > N)) throw new ParameterException("kid_subset_size", $"must be in [2, N = {N}], got {m}");
+        if (PrecisionRecallK < 1 || PrecisionRecallK >= N) throw new ParameterException("precision_recall_k", $"must be in [1, N − 1], got {PrecisionRecallK}");
     }
 }

@@ -3,10 +3,10 @@ using GenSharp.Media;
 using GenSharp.Models;
 using GenSharp.Pipelines;
 
-namespace GenSharp.Workflows;
+namespace GenSharp.Training;
 
 /// <summary>Pictures a training run leaves beside its checkpoint (autoencoders: reconstructions and interpolations).</summary>
-public static class ImageWorkflows
+public static class AutoencoderPictures
 {
     /// <summary>Writes a grid: a row of test images over a row of their reconstructions.</summary>
     public static void WriteReconstructions(IAutoencoder ae, ImageDataset data, string path, int n = 16)

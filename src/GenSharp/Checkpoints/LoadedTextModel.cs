@@ -1,7 +1,7 @@
 using GenSharp.Models;
 using GenSharp.Text;
 
-namespace GenSharp.Workflows;
+namespace GenSharp.Checkpoints;
 
 /// <summary>A text model ready to decode or score: a GenSharp text checkpoint or a Hugging Face model folder.</summary>
 /// <param name="Model">The language model.</param>

@@ -7,7 +7,7 @@ using GenSharp.Models.Classifier;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace GenSharp.Workflows;
+namespace GenSharp.Pipelines;
 
 /// <summary>
 /// Sample quality of any image generator, measured in the domain classifier's feature space against
@@ -97,7 +97,7 @@ public static class SampleQuality
         if (samplesU8.dtype != ScalarType.Byte || samplesU8.dim() != 4)
             throw new GenSharpException($"samples must be a uint8 N×C×H×W array, got {samplesU8.dtype} ({string.Join("×", samplesU8.shape)})");
         if (samplesU8.shape[0] < options.N)
-            throw new GenSharpException($"the samples hold {samplesU8.shape[0]} images but N = {options.N}; pass --n {samplesU8.shape[0]} or more samples");
+            throw new ParameterException("n", $"is {options.N} but the samples hold {samplesU8.shape[0]} images; lower it to {samplesU8.shape[0]} or pass more samples");
         CheckData(classifier, test, train, options.N);
         var cfg = classifier;
         if (samplesU8.shape[1] != cfg.ImageChannels || samplesU8.shape[2] != cfg.ImageSize || samplesU8.shape[3] != cfg.ImageSize)
@@ -197,7 +197,7 @@ public static class SampleQuality
             if (d.Channels != cfg.ImageChannels || d.Height != cfg.ImageSize || d.Width != cfg.ImageSize)
                 throw new GenSharpException($"the {what} images ({d.Source}) are {d.Channels}×{d.Height}×{d.Width} but the classifier takes {cfg.ImageChannels}×{cfg.ImageSize}×{cfg.ImageSize}");
             if (d.Count < n)
-                throw new GenSharpException($"N = {n} but the {what} split of {d.Source} holds only {d.Count} images; lower --n");
+                throw new ParameterException("n", $"is {n} but the {what} split of {d.Source} holds only {d.Count} images; lower it");
         }
     }
 }

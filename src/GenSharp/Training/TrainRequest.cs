@@ -1,9 +1,8 @@
 using System.Text.Json.Nodes;
-using GenSharp.Training;
 
-namespace GenSharp.Workflows;
+namespace GenSharp.Training;
 
-/// <summary>Everything a training run needs, as the CLI collects it.</summary>
+/// <summary>Everything a <see cref="TrainingRun"/> needs, as a front end collects it.</summary>
 public sealed record TrainRequest
 {
     public required string Family { get; init; }
