@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using GenSharp.Data;
 using GenSharp.Evaluation;
 using GenSharp.Media;
@@ -8,12 +7,6 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GenSharp.Pipelines;
-
-/// <summary>
-/// Fills the unknown pixels of a batch: raw uint8 images (B, C, H, W), a bool known mask (B, 1, H, W; true = keep) and
-/// the run's generator in; float images in [0,1] (B, C, H, W) whose known pixels equal the input's out.
-/// </summary>
-public delegate Tensor BatchInpainter(Tensor images, Tensor knownMask, Generator gen);
 
 /// <summary>Inpainting scored by the domain classifier, for any family that inpaints (diffusion, energy).</summary>
 public static class InpaintQuality
@@ -43,18 +36,8 @@ public static class InpaintQuality
         var images = test.Images.index_select(0, index);                                     // (N, C, H, W) uint8
         var labels = test.Labels.index_select(0, index);                                     // (N)
         var mask = knownMask.to(ScalarType.Bool).expand(n, 1, size, size);
-        var parts = new List<Tensor>();
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < n; i += batchSize)
-        {
-            int len = Math.Min(batchSize, n - i);
-            using var batchScope = torch.NewDisposeScope();
-            var done = inpaint(images.narrow(0, i, len), mask.narrow(0, i, len), gen);
-            parts.Add(ImageGrid.ToUint8(done).MoveToOuterDisposeScope());
-            log?.Invoke($"inpainted {i + len}/{n}");
-        }
-        double seconds = clock.Elapsed.TotalSeconds;
-        var inpainted = torch.cat(parts, 0);                                                 // (N, C, H, W) uint8
+        var inpainted = SampleQuality.Generate(n, batchSize, (i, len) => inpaint(images.narrow(0, i, len), mask.narrow(0, i, len), gen),
+            "inpainted", log, out double seconds);                                         // (N, C, H, W) uint8
         var original01 = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);
         var masked = ImageGrid.ToUint8(torch.where(mask.expand_as(original01), original01, torch.full_like(original01, 0.5)));
         var (li, fi) = SampleQuality.Features(classifier, inpainted, batchSize);

@@ -48,28 +48,17 @@ public static class SampleQuality
         Tensor? asked = null;
         if (conditionalClasses > 0)
             asked = (torch.arange(n, dtype: ScalarType.Int64) * conditionalClasses).div(n, rounding_mode: RoundingMode.floor); // (N) class-major, balanced
-        var parts = new List<Tensor>();
-        var clock = Stopwatch.StartNew();
         try
         {
             torch.manual_seed(options.Seed);
-            for (int i = 0; i < n; i += options.BatchSize)
+            using var samples = Generate(n, options.BatchSize, (i, len) =>
             {
-                int len = Math.Min(options.BatchSize, n - i);
-                using var scope = torch.NewDisposeScope();
-                using var noGrad = torch.no_grad();
-                var labels = asked?.narrow(0, i, len);
-                var x = sampler(len, labels);
+                var x = sampler(len, asked?.narrow(0, i, len));
                 var cfg = classifier;
                 if (x.dim() != 4 || x.shape[0] != len || x.shape[1] != cfg.ImageChannels || x.shape[2] != cfg.ImageSize || x.shape[3] != cfg.ImageSize)
                     throw new GenSharpException($"the sampler gave ({string.Join("×", x.shape)}) images, the classifier takes {len}×{cfg.ImageChannels}×{cfg.ImageSize}×{cfg.ImageSize}");
-                // Quantise to 8 bits exactly as `gensharp sample --out x.npy` does, so a sampler and its
-                // saved samples give the same numbers.
-                parts.Add(ImageGrid.ToUint8(x.cpu()).MoveToOuterDisposeScope());
-                log?.Invoke($"sampled {i + len}/{n}");
-            }
-            double seconds = clock.Elapsed.TotalSeconds;
-            using var samples = torch.cat(parts, 0);   // (N, C, H, W) uint8
+                return x.cpu();
+            }, "sampled", log, out double seconds);   // (N, C, H, W) uint8
             var report = new Dictionary<string, double>();
             var metrics = Score(samples, asked, classifier, test, train, options, log);
             report["n"] = n;
@@ -80,8 +69,35 @@ public static class SampleQuality
         }
         finally
         {
-            foreach (var p in parts) p.Dispose();
             asked?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="n"/> images drawn in batches of <paramref name="batchSize"/> by <paramref name="draw"/>(first index,
+    /// count) → float images in [0,1] (count, C, H, W), without gradients, as uint8 (N, C, H, W). Quantised to 8 bits exactly
+    /// as saved samples are, so a sampler and its saved samples give the same numbers. Logs "<paramref name="verb"/> k/n".
+    /// </summary>
+    internal static Tensor Generate(int n, int batchSize, Func<int, int, Tensor> draw, string verb, Action<string>? log, out double seconds)
+    {
+        var parts = new List<Tensor>();
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            for (int i = 0; i < n; i += batchSize)
+            {
+                int len = Math.Min(batchSize, n - i);
+                using var scope = torch.NewDisposeScope();
+                using var noGrad = torch.no_grad();
+                parts.Add(ImageGrid.ToUint8(draw(i, len)).MoveToOuterDisposeScope());
+                log?.Invoke($"{verb} {i + len}/{n}");
+            }
+            seconds = clock.Elapsed.TotalSeconds;
+            return torch.cat(parts, 0);
+        }
+        finally
+        {
+            foreach (var p in parts) p.Dispose();
         }
     }
 

@@ -88,6 +88,7 @@ public class CliTests
 
         var again = Run("train", "vae", "--out", run, "--data", "embedded", "--steps", "6");
         Assert.Equal(1, again.Code);  // refuses to overwrite
+        Assert.Contains("--resume", again.Err);
         var resumed = Run("train", "vae", "--out", run, "--data", "embedded", "--steps", "8", "--resume", "--exclude-class", "9", "--limit", "300");
         Assert.True(resumed.Code == 0, resumed.Err);
 
