@@ -253,7 +253,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         json["mask"] = maskSpec;
         Record(json, inpainter.RecordSampler(options), "guidance_scale", "init");   // inpainting takes no class and starts from noise
         Action<string>? log = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"eval: {line}");
-        var r = InpaintQuality.Evaluate(m.Model, (images, known, gen) => inpainter.Inpaint(images, known, null, options, gen),
+        var r = SampleQuality.EvaluateInpainting(m.Model, (images, known, gen) => inpainter.Inpaint(images, known, null, options, gen),
             classifier, test, mask, n, s.BatchSize ?? 64, seed, log);
         Console.WriteLine($"inpainting: {n} random test images of {test.Source}, mask {maskSpec} ({r["known_fraction"] * 100:F0}% known), no class given, " +
             inpainter.DescribeSampler(options));

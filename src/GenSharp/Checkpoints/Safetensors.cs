@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace GenSharp.Checkpoints;

@@ -339,9 +339,9 @@ public sealed class Trainer
         var state = checkpoint.ReadTrainerState()
             ?? throw new GenSharpException($"{checkpoint.Path} has no {CheckpointFolder.TrainerStateFile}; it cannot be resumed (it was exported without trainer state)");
         if (state.Seed != _options.Seed)
-            throw new ParameterException("seed", $"must be {state.Seed}, as the checkpoint was trained with (batch size {state.BatchSize}), to continue it exactly; got {_options.Seed}");
+            throw new ParameterException("seed", $"must be {state.Seed} to continue the checkpoint exactly (it was trained with seed {state.Seed}, batch size {state.BatchSize}); got {_options.Seed}");
         if (state.BatchSize != _options.BatchSize)
-            throw new ParameterException("batch_size", $"must be {state.BatchSize}, as the checkpoint was trained with (seed {state.Seed}), to continue it exactly; got {_options.BatchSize}");
+            throw new ParameterException("batch_size", $"must be {state.BatchSize} to continue the checkpoint exactly (it was trained with seed {state.Seed}, batch size {state.BatchSize}); got {_options.BatchSize}");
 
         checkpoint.LoadWeights(_model, preferEma: false);
         if (ema is not null)
