@@ -104,6 +104,7 @@ public static class GenSharpCli
             "count" or "per_image" => "n",
             "strip_columns" => "strip",
             "frames" => "gif",
+            "max_new_tokens" => "max-tokens",
             _ => parameter.Replace('_', '-'),
         };
         return entry is not null && OptionsOf(entry.Settings).ContainsKey(flag) ? $"--{flag}" : parameter.Replace('_', ' ');
