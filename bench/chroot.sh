@@ -41,7 +41,9 @@ if [[ $mode == run ]]; then
   [[ $# -gt 0 ]] || { echo "chroot.sh run: give a command after --" >&2; exit 2; }
   mount_all
   chroot "$DIR" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
-    OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" bash -c 'cd /repo && "$@"' bash "$@"
+    OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" ${OPENBLAS_NUM_THREADS:+OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS} \
+    ${MALLOC_MMAP_THRESHOLD_:+MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_} ${MALLOC_TRIM_THRESHOLD_:+MALLOC_TRIM_THRESHOLD_=$MALLOC_TRIM_THRESHOLD_} \
+    bash -c 'cd /repo && "$@"' bash "$@"
   exit $?
 fi
 

@@ -1,7 +1,11 @@
 # Shared plumbing of bench/run.sh and bench/run_exact.sh (sourced after THREADS, DATE, OUT are set):
 # PyTorch thread settings, waiting for and watching competing GenSharp.Cli runs, building the C#
 # bench, run() to log a measurement and keep its JSON line, and finish() for the closing report.
-PY=/usr/bin/python3
+# The peers (PyTorch 2.14 and friends) live in the Debian sid chroot of bench/chroot.sh (SID, default /work/sid),
+# which runs commands in this repository (mounted at /repo) with the thread and malloc variables below passed in.
+SID=${SID:-/work/sid}
+[[ -x "$SID/usr/bin/python3" ]] || { echo "no peer chroot at $SID: run 'bench/chroot.sh $SID' first (root, ~5 min)" >&2; exit 1; }
+PY=(bench/chroot.sh run "$SID" -- python3)
 # PyTorch thread settings: ATen/oneDNN intra-op pool via OpenMP = THREADS; OpenBLAS (used by
 # Linear/addmm in the Debian build) single-threaded — the pthread OpenBLAS pool and the OpenMP pool
 # otherwise oversubscribe the 2 cores and PyTorch gets ~10x slower (measured, see docs/benchmarks.md).

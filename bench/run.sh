@@ -15,7 +15,7 @@ else
   WARMUP=${WARMUP:-10}; VAE_STEPS=${VAE_STEPS:-200}; DCGAN_STEPS=${DCGAN_STEPS:-80}; FWD_STEPS=${FWD_STEPS:-40}; MEM_STEPS=${MEM_STEPS:-2000}
 fi
 DATE=$(date -u +%Y-%m-%d)
-OUT=bench/results
+OUT=bench/results; [[ "${QUICK:-0}" == 1 ]] && OUT=bench/results/quick   # smoke runs are not results
 mkdir -p "$OUT"
 source bench/common.sh
 
@@ -24,9 +24,9 @@ for model in vae dcgan; do
   : > "$file"
   steps=$VAE_STEPS; [[ $model == dcgan ]] && steps=$DCGAN_STEPS
   run "$file" "${GS[@]}" "$model" --steps "$steps" --warmup "$WARMUP" --threads "$THREADS"
-  run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py "$model" --steps "$steps" --warmup "$WARMUP" --threads "$THREADS"
+  run "$file" "${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py "$model" --steps "$steps" --warmup "$WARMUP" --threads "$THREADS"
   run "$file" "${GS[@]}" "$model" --mode forward --steps "$FWD_STEPS" --warmup "$WARMUP" --threads "$THREADS"
-  run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py "$model" --mode forward --steps "$FWD_STEPS" --warmup "$WARMUP" --threads "$THREADS"
+  run "$file" "${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py "$model" --mode forward --steps "$FWD_STEPS" --warmup "$WARMUP" --threads "$THREADS"
 done
 
 # Per-op dispatch cost (interop/dispatcher overhead, no real compute) and a PyTorch thread-setting
@@ -34,17 +34,17 @@ done
 file="$OUT/$DATE-overhead.json"
 : > "$file"
 run "$file" "${GS[@]}" vae --mode opcost --steps 200 --threads "$THREADS"
-run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py vae --mode opcost --steps 200 --threads "$THREADS"
-run "$file" env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" "$PY" bench/pytorch/bench.py vae \
+run "$file" "${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py vae --mode opcost --steps 200 --threads "$THREADS"
+run "$file" env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" "${PY[@]}" bench/pytorch/bench.py vae \
   --steps "$(( VAE_STEPS < 10 ? VAE_STEPS : 10 ))" --warmup 2 --threads "$THREADS"
 
 if (( MEM_STEPS > 0 )); then
   file="$OUT/$DATE-vae-memory.json"
   : > "$file"
   run "$file" "${GS[@]}" vae --steps "$MEM_STEPS" --warmup 0 --threads "$THREADS"
-  run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py vae --steps "$MEM_STEPS" --warmup 0 --threads "$THREADS"
+  run "$file" "${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py vae --steps "$MEM_STEPS" --warmup 0 --threads "$THREADS"
 fi
 
-$PY bench/table.py "$OUT/$DATE-vae.json" "$OUT/$DATE-dcgan.json" "$OUT/$DATE-overhead.json" "$OUT/$DATE-vae-memory.json"
+"${PY[@]}" bench/table.py "$OUT/$DATE-vae.json" "$OUT/$DATE-dcgan.json" "$OUT/$DATE-overhead.json" "$OUT/$DATE-vae-memory.json"
 
 finish

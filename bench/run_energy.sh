@@ -11,7 +11,7 @@ THREADS=${THREADS:-2}
 if [[ "${QUICK:-0}" == 1 ]]; then WARMUP=${WARMUP:-2}; STEPS=${STEPS:-10}
 else WARMUP=${WARMUP:-10}; STEPS=${STEPS:-200}; fi
 DATE=$(date -u +%Y-%m-%d)
-OUT=bench/results
+OUT=bench/results; [[ "${QUICK:-0}" == 1 ]] && OUT=bench/results/quick   # smoke runs are not results
 mkdir -p "$OUT"
 source bench/common.sh
 
@@ -20,16 +20,16 @@ file="$OUT/$DATE-rbm.json"
 for setting in cd_steps=1 cd_steps=25 persistent=true; do
   steps=$STEPS; [[ $setting == cd_steps=25 ]] && steps=$(( STEPS / 5 > 2 ? STEPS / 5 : 2 ))
   run "$file" "${GS[@]}" rbm --steps "$steps" --warmup "$WARMUP" --threads "$THREADS" --set "$setting"
-  run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py rbm --steps "$steps" --warmup "$WARMUP" --threads "$THREADS" --set "$setting"
+  run "$file" "${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py rbm --steps "$steps" --warmup "$WARMUP" --threads "$THREADS" --set "$setting"
 done
-$PY bench/table.py "$file"
+"${PY[@]}" bench/table.py "$file"
 
 file="$OUT/$DATE-ebm.json"
 : > "$file"
 ebm_steps=$(( STEPS / 10 > 2 ? STEPS / 10 : 2 ))   # one EBM update is K+1 forward/backward passes
 for setting in langevin_steps=20 langevin_steps=60; do
   run "$file" "${GS[@]}" ebm --steps "$ebm_steps" --warmup 2 --threads "$THREADS" --set "$setting"
-  run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py ebm --steps "$ebm_steps" --warmup 2 --threads "$THREADS" --set "$setting"
+  run "$file" "${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py ebm --steps "$ebm_steps" --warmup 2 --threads "$THREADS" --set "$setting"
 done
-$PY bench/table.py "$file"
+"${PY[@]}" bench/table.py "$file"
 finish

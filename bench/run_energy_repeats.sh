@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 THREADS=1
 REPS=${REPS:-3}; RBM_STEPS=${RBM_STEPS:-400}; EBM_STEPS=${EBM_STEPS:-20}
 DATE=$(date -u +%Y-%m-%d)
-OUT=bench/results
+OUT=bench/results; [[ "${QUICK:-0}" == 1 ]] && OUT=bench/results/quick   # smoke runs are not results
 mkdir -p "$OUT"
 SKIP_WAIT=${SKIP_WAIT:-0}
 source bench/common.sh
@@ -18,11 +18,11 @@ file="$OUT/$DATE-energy-repeats.json"
 : > "$file"
 for rep in $(seq "$REPS"); do
   run "$file" "${GS[@]}" rbm --steps "$RBM_STEPS" --warmup 10 --threads 1 --set cd_steps=25
-  run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py rbm --steps "$RBM_STEPS" --warmup 10 --threads 1 --set cd_steps=25
+  run "$file" "${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py rbm --steps "$RBM_STEPS" --warmup 10 --threads 1 --set cd_steps=25
   run "$file" "${GS[@]}" ebm --steps "$EBM_STEPS" --warmup 2 --threads 1 --set langevin_steps=60
-  run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py ebm --steps "$EBM_STEPS" --warmup 2 --threads 1 --set langevin_steps=60
+  run "$file" "${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py ebm --steps "$EBM_STEPS" --warmup 2 --threads 1 --set langevin_steps=60
 done
-$PY - "$file" <<'PYEOF'
+"${PY[@]}" - "$file" <<'PYEOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print("| model | params (both sides) | GenSharp ms/update per rep | PyTorch ms/update per rep | speed ratio per rep | median ratio |")

@@ -12,7 +12,7 @@ if [[ "${QUICK:-0}" == 1 ]]; then WARMUP=${WARMUP:-1}; STEPS=${STEPS:-3}; PIXELC
 else WARMUP=${WARMUP:-3}; STEPS=${STEPS:-40}; PIXELCNN_STEPS=${PIXELCNN_STEPS:-10}; fi
 FAMILIES=${FAMILIES:-pixelcnn realnvp glow}
 DATE=$(date -u +%Y-%m-%d)
-OUT=bench/results
+OUT=bench/results; [[ "${QUICK:-0}" == 1 ]] && OUT=bench/results/quick   # smoke runs are not results
 mkdir -p "$OUT"
 source bench/common.sh
 
@@ -21,7 +21,7 @@ file="$OUT/$DATE-exact.json"
 for family in $FAMILIES; do
   steps=$STEPS; [[ $family == pixelcnn ]] && steps=$PIXELCNN_STEPS
   run "$file" "${GS[@]}" "$family" --steps "$steps" --warmup "$WARMUP" --threads "$THREADS"
-  run "$file" "${PY_ENV[@]}" "$PY" bench/pytorch/bench.py "$family" --steps "$steps" --warmup "$WARMUP" --threads "$THREADS"
+  run "$file" "${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py "$family" --steps "$steps" --warmup "$WARMUP" --threads "$THREADS"
 done
-$PY bench/table.py "$file"
+"${PY[@]}" bench/table.py "$file"
 finish

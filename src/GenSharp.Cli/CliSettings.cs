@@ -27,3 +27,18 @@ public class CheckpointSettings : CliSettings
     [Description("a run folder or its checkpoint/ folder")]
     public string Checkpoint { get; init; } = "";
 }
+
+/// <summary>Options of a command that runs a checkpoint over the test split of an image data set.</summary>
+public class TestSplitSettings : CheckpointSettings
+{
+    [CommandOption("--data <PATH>")]
+    [Description("a Fashion-MNIST folder or 'embedded'; the command reads its test split (required)")]
+    public string? Data { get; init; }
+
+    [CommandOption("--limit <N>")]
+    [Description("use the first N test images only")]
+    public int? Limit { get; init; }
+
+    /// <summary>The test split <paramref name="command"/> needs: --data is required, --limit applied.</summary>
+    public Data.ImageDataset TestSplit(string command) => CliInputs.TestData(CliInputs.Required(Data, "data", command), Limit);
+}

@@ -104,6 +104,7 @@ public static class GenSharpCli
             "count" or "per_image" => "n",
             "strip_columns" => "strip",
             "frames" => "gif",
+            "max_new_tokens" => "max-tokens",
             "sets" => "set",
             "config_file" => "config",
             "out_dir" => "out",

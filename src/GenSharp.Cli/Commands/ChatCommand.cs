@@ -30,7 +30,7 @@ public sealed class ChatCommand : Command<ChatSettings>
         var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var selection = ChatTemplates.Select(s.Template, m.Path);
         if (selection.Notice is not null) Console.Error.WriteLine($"gensharp chat: {selection.Notice}");
-        else Console.Error.WriteLine($"gensharp chat: template {selection.Template.Name} (from {selection.Source})");
+        else Console.Error.WriteLine($"gensharp chat: template {selection.Template.Name} (from {(selection.Source == "template" ? "--template" : selection.Source)})");
         var options = s.Options(0.7);
         var session = new ChatSession(lm, tokenizer, selection.Template, s.System);
         Console.Error.WriteLine($"gensharp chat: {session.DescribeContext(options)} (--max-tokens sets the reply's share)");

@@ -8,12 +8,8 @@ using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;
 
-public sealed class DenoiseSettings : CheckpointSettings
+public sealed class DenoiseSettings : TestSplitSettings
 {
-    [CommandOption("--data <PATH>")]
-    [Description("a Fashion-MNIST folder or 'embedded'; its test split is corrupted and denoised (required)")]
-    public string? Data { get; init; }
-
     [CommandOption("--noise <KIND:LEVEL>")]
     [Description("gaussian:SIGMA (pixels in [[0,1]]) or saltpepper:FRACTION (required)")]
     public string? Noise { get; init; }
@@ -21,10 +17,6 @@ public sealed class DenoiseSettings : CheckpointSettings
     [CommandOption("--out <FILE>")]
     [Description("the PNG to write: rows clean, noisy, denoised (required)")]
     public string? Out { get; init; }
-
-    [CommandOption("--limit <N>")]
-    [Description("use the first N test images only")]
-    public int? Limit { get; init; }
 
     [CommandOption("--seed <N>")]
     [Description("seeds the noise")]
@@ -39,9 +31,8 @@ public sealed class DenoiseCommand : Command<DenoiseSettings>
     {
         GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
-        var location = CliInputs.Required(s.Data, "data", "denoise");
+        using var data = s.TestSplit("denoise");
         var noise = ImageNoise.Parse(CliInputs.Required(s.Noise, "noise", "denoise"));
-        using var data = CliInputs.TestData(location, s.Limit);
         var outPath = CliInputs.Output(s.Out, "denoise", ".png");
         using var r = Denoising.Run(m.Model, data, noise, s.Seed);
         ImageFiles.SaveRows(new[] { r.Clean, r.Noisy, r.Denoised }, outPath);

@@ -7,12 +7,8 @@ using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;
 
-public sealed class EncodeSettings : CheckpointSettings
+public sealed class EncodeSettings : TestSplitSettings
 {
-    [CommandOption("--data <PATH>")]
-    [Description("a Fashion-MNIST folder or 'embedded'; its test split is encoded (required)")]
-    public string? Data { get; init; }
-
     [CommandOption("--out <FILE>")]
     [Description("the code file to write (required)")]
     public string? Out { get; init; }
@@ -21,10 +17,6 @@ public sealed class EncodeSettings : CheckpointSettings
     [Description("bits per latent coordinate (2^B equal-probability bins of the prior)")]
     [DefaultValue(8)]
     public int Bits { get; init; } = 8;
-
-    [CommandOption("--limit <N>")]
-    [Description("encode the first N test images only")]
-    public int? Limit { get; init; }
 }
 
 /// <summary><c>gensharp encode CKPT</c>: test images to quantised latent codes.</summary>
@@ -34,7 +26,7 @@ public sealed class EncodeCommand : Command<EncodeSettings>
     {
         GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
-        using var data = CliInputs.TestData(CliInputs.Required(s.Data, "data", "encode"), s.Limit);
+        using var data = s.TestSplit("encode");
         var outPath = CliInputs.Output(s.Out, "encode");
         var ae = DecodeCommand.AsAutoencoder(m);
         var codes = LatentCoding.Encode(ae, data, s.Bits);

@@ -10,12 +10,8 @@ using Spectre.Console.Cli;
 
 namespace GenSharp.Cli.Commands;
 
-public sealed class ScoreSettings : CheckpointSettings
+public sealed class ScoreSettings : TestSplitSettings
 {
-    [CommandOption("--data <PATH>")]
-    [Description("a Fashion-MNIST folder or 'embedded'; its test split is scored (required)")]
-    public string? Data { get; init; }
-
     [CommandOption("--out <FILE>")]
     [Description("CSV to write: index,label,score (required)")]
     public string? Out { get; init; }
@@ -23,10 +19,6 @@ public sealed class ScoreSettings : CheckpointSettings
     [CommandOption("--anomaly-class <K>")]
     [Description("print the AUROC of class K (held out in training with --exclude-class) against the rest")]
     public int? AnomalyClass { get; init; }
-
-    [CommandOption("--limit <N>")]
-    [Description("score the first N test images only")]
-    public int? Limit { get; init; }
 
     [CommandOption("--seed <N>")]
     [Description("seeds the stochastic parts of the score")]
@@ -41,7 +33,7 @@ public sealed class ScoreCommand : Command<ScoreSettings>
     {
         GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
-        using var data = CliInputs.TestData(CliInputs.Required(s.Data, "data", "score"), s.Limit);
+        using var data = s.TestSplit("score");
         var outPath = CliInputs.Output(s.Out, "score", ".csv");
         var likelihood = m.Model as ILikelihoodModel
             ?? throw new GenSharpException($"{m.Family.Name} gives no likelihood to score with; use a likelihood family such as vae");

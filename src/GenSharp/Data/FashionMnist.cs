@@ -22,7 +22,7 @@ public static class FashionMnist
 
     /// <summary>What the error says to do when no copy of the data set can be found or fetched.</summary>
     public const string NotFoundMessage =
-        "install the Debian package dataset-fashion-mnist, pass --data DIR, or use --data embedded";
+        "install the Debian package dataset-fashion-mnist, give a folder holding the four IDX files, or use 'embedded' (the built-in subset)";
 
     /// <summary>The 10 class names, indexed by label.</summary>
     public static IReadOnlyList<string> ClassNames { get; } = Array.AsReadOnly(new[]

@@ -18,7 +18,7 @@ public sealed class TextBatches : IBatchSource
     /// <param name="seed">Seed of the window offsets.</param>
     public TextBatches(IReadOnlyList<int> tokens, int batchSize, int context, long seed)
     {
-        if (batchSize < 1) throw new GenSharpException($"--batch-size must be ≥ 1, got {batchSize}");
+        if (batchSize < 1) throw new ParameterException("batch_size", $"must be ≥ 1, got {batchSize}");
         if (tokens.Count < context + 1)
             throw new GenSharpException($"the text has {tokens.Count} tokens, fewer than one window of context {context} + 1; use a longer text or a smaller block_size");
         _tokens = tokens;

@@ -35,11 +35,11 @@ public sealed class TextCorpus
     /// <summary>Reads a UTF-8 file (a byte-order mark is skipped); invalid UTF-8 is an error naming the file.</summary>
     public static string ReadText(string path)
     {
-        if (string.IsNullOrEmpty(path)) throw new GenSharpException("text families need --data FILE.txt (a UTF-8 text file)");
-        if (Directory.Exists(path)) throw new GenSharpException($"--data {path} is a folder; text families read one UTF-8 text file");
-        if (!File.Exists(path)) throw new GenSharpException($"--data {path}: file not found");
+        if (string.IsNullOrEmpty(path)) throw new ParameterException("data", "is required: text families read a UTF-8 text file");
+        if (Directory.Exists(path)) throw new ParameterException("data", $"{path} is a folder; text families read one UTF-8 text file");
+        if (!File.Exists(path)) throw new ParameterException("data", $"{path}: file not found");
         try { return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(path)).TrimStart('\uFEFF'); }
-        catch (DecoderFallbackException) { throw new GenSharpException($"--data {path} is not valid UTF-8 text; convert it to UTF-8 first"); }
+        catch (DecoderFallbackException) { throw new ParameterException("data", $"{path} is not valid UTF-8 text; convert it to UTF-8 first"); }
     }
 
     /// <summary>Tokenizes <paramref name="text"/> with <paramref name="tokenizer"/>.</summary>

@@ -106,13 +106,13 @@ public static class TorchRuntime
         if (n == "cuda" || n.StartsWith("cuda:"))
         {
             if (!torch.cuda.is_available())
-                throw new GenSharpException($"--device {name}: CUDA is not available in this build (install a libtorch-cuda package and run on a machine with a GPU), use --device cpu");
+                throw new ParameterException("device", $"{name}: CUDA is not available in this build (install a libtorch-cuda package and run on a machine with a GPU); use cpu");
             int index = 0;
             if (n.Length > 5 && !int.TryParse(n[5..], out index))
-                throw new GenSharpException($"--device {name}: expected cuda or cuda:N");
+                throw new ParameterException("device", $"{name}: expected cuda or cuda:N");
             return torch.device(DeviceType.CUDA, index);
         }
-        throw new GenSharpException($"--device {name}: expected cpu, cuda or cuda:N");
+        throw new ParameterException("device", $"{name}: expected cpu, cuda or cuda:N");
     }
 
     /// <summary>Seeds libtorch's generator (and thereby every torch random op) for repeatable runs.</summary>

@@ -27,12 +27,12 @@ public sealed record GenerationOptions
     /// <summary>Throws a one-line error naming the first bad option.</summary>
     public void Validate()
     {
-        if (MaxNewTokens < 0 || MaxNewTokens > 1_000_000) throw new GenSharpException($"--max-tokens must be in [0, 1000000], got {MaxNewTokens}");
-        if (!(Temperature >= 0 && Temperature <= 100)) throw new GenSharpException($"--temperature must be in [0, 100] (0 = greedy), got {Temperature}");
-        if (TopK < 0) throw new GenSharpException($"--top-k must be ≥ 0 (0 = off), got {TopK}");
-        if (!(TopP > 0 && TopP <= 1)) throw new GenSharpException($"--top-p must be in (0, 1] (1 = off), got {TopP}");
-        if (!(MinP >= 0 && MinP <= 1)) throw new GenSharpException($"--min-p must be in [0, 1] (0 = off), got {MinP}");
-        if (!(RepetitionPenalty > 0 && RepetitionPenalty <= 100)) throw new GenSharpException($"--repetition-penalty must be in (0, 100] (1 = off), got {RepetitionPenalty}");
-        if (StopSequences.Any(string.IsNullOrEmpty)) throw new GenSharpException("--stop must not be empty");
+        if (MaxNewTokens < 0 || MaxNewTokens > 1_000_000) throw new ParameterException("max_new_tokens", $"must be in [0, 1000000], got {MaxNewTokens}");
+        if (!(Temperature >= 0 && Temperature <= 100)) throw new ParameterException("temperature", $"must be in [0, 100] (0 = greedy), got {Temperature}");
+        if (TopK < 0) throw new ParameterException("top_k", $"must be ≥ 0 (0 = off), got {TopK}");
+        if (!(TopP > 0 && TopP <= 1)) throw new ParameterException("top_p", $"must be in (0, 1] (1 = off), got {TopP}");
+        if (!(MinP >= 0 && MinP <= 1)) throw new ParameterException("min_p", $"must be in [0, 1] (0 = off), got {MinP}");
+        if (!(RepetitionPenalty > 0 && RepetitionPenalty <= 100)) throw new ParameterException("repetition_penalty", $"must be in (0, 100] (1 = off), got {RepetitionPenalty}");
+        if (StopSequences.Any(string.IsNullOrEmpty)) throw new ParameterException("stop", "must not be empty");
     }
 }

@@ -51,8 +51,8 @@ public static class RePaintPlan
     {
         if (steps < 1) throw new GenSharpException($"inpainting needs at least 1 sampling step, got {steps}");
         if (jump < 1 || jump > steps)
-            throw new GenSharpException($"--jump must be in [1, {steps}] (the sampling steps), got {jump}");
+            throw new ParameterException("jump", $"must be in [1, {steps}] (the sampling steps), got {jump}");
         if (resample < 1 || resample > 100)
-            throw new GenSharpException($"--resample must be in [1, 100] passes per segment, got {resample}");
+            throw new ParameterException("resample", $"must be in [1, 100] passes per segment, got {resample}");
     }
 }

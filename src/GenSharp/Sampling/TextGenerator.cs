@@ -68,7 +68,7 @@ public sealed class TextGenerator
         var eos = options.IgnoreEos ? new HashSet<int>() : _tokenizer.EosTokenIds.ToHashSet();
         var promptIds = prompts.Select(p =>
         {
-            if (string.IsNullOrEmpty(p) && bos is null) throw new GenSharpException("the prompt must not be empty (the model has no start-of-text token); give --prompt TEXT");
+            if (string.IsNullOrEmpty(p) && bos is null) throw new ParameterException("prompt", "must not be empty: the model has no start-of-text token to begin from");
             var ids = _tokenizer.Encode(p ?? "");
             if (bos is { } b) ids = ids.Prepend(b).ToArray();                   // the tokenizer asks for a start-of-sequence token
             return ids.Length > context ? ids[^context..] : ids;               // the model cannot see further back

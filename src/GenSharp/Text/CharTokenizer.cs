@@ -49,7 +49,7 @@ public sealed class CharTokenizer : ITokenizer
             if (!_ids.TryGetValue(r, out int id))
                 throw new GenSharpException(
                     $"character {Describe(r)} at position {ids.Count} is not in the character vocabulary learned from the training text " +
-                    $"({_vocab.Length} characters); remove it from the input or train with --set tokenizer=bpe");
+                    $"({_vocab.Length} characters); remove it from the input or train with the config field tokenizer=bpe");
             ids.Add(id);
         }
         return ids.ToArray();

@@ -25,7 +25,7 @@ public class InterruptTests
     [Theory]
     [InlineData("INT", 130)]
     [InlineData("TERM", 143)]
-    public void SignalSavesACheckpointAndExits(string signal, int exitCode)
+    public async Task SignalSavesACheckpointAndExits(string signal, int exitCode)
     {
         if (!OperatingSystem.IsLinux()) return;
         var dir = Path.Combine(TestData.TempDir(), "run");
@@ -41,7 +41,7 @@ public class InterruptTests
         if (!File.Exists(metrics))
         {
             if (!p.HasExited) p.Kill();
-            Assert.Fail("training did not start: " + stderrTask.Result);
+            Assert.Fail("training did not start: " + await stderrTask);
         }
 
         using (var kill = Process.Start("kill", $"-{signal} {p.Id}")) kill.WaitForExit();

@@ -155,7 +155,9 @@ public class SchedulerTests
             Assert.Equal(RePaintPlan.NetworkCalls(n, j, r), down);
             Assert.All(plan.Zip(plan.Skip(1)), p => Assert.True(p.Second == p.First + 1 || p.Second < p.First));
         }
-        Assert.Contains("--jump", Assert.Throws<GenSharpException>(() => RePaintPlan.Positions(5, 6, 2)).Message);
+        var e = Assert.Throws<ParameterException>(() => RePaintPlan.Positions(5, 6, 2));
+        Assert.Equal("jump", e.Parameter);
+        Assert.Contains("must be in [1, 5]", e.Detail);
     }
 
     [Fact]

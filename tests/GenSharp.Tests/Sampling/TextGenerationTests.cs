@@ -98,9 +98,9 @@ public class TextGenerationTests
     public void BadOptionsAreOneLineErrors()
     {
         var g = Generator();
-        Assert.Contains("--top-p", Assert.Throws<GenSharpException>(() => g.Generate(new[] { "x" }, new GenerationOptions { TopP = 0 })).Message);
-        Assert.Contains("--temperature", Assert.Throws<GenSharpException>(() => g.Generate(new[] { "x" }, new GenerationOptions { Temperature = -1 })).Message);
-        Assert.Contains("prompt must not be empty", Assert.Throws<GenSharpException>(() => g.Generate(new[] { "" }, new GenerationOptions())).Message);
+        Assert.Equal("top_p", Assert.Throws<ParameterException>(() => g.Generate(new[] { "x" }, new GenerationOptions { TopP = 0 })).Parameter);
+        Assert.Equal("temperature", Assert.Throws<ParameterException>(() => g.Generate(new[] { "x" }, new GenerationOptions { Temperature = -1 })).Parameter);
+        Assert.Contains("prompt must not be empty", Assert.Throws<ParameterException>(() => g.Generate(new[] { "" }, new GenerationOptions())).Message);
         Assert.Contains("not in the character vocabulary", Assert.Throws<GenSharpException>(() => g.Generate(new[] { "q" }, new GenerationOptions())).Message);
     }
 }

@@ -59,7 +59,7 @@ public class ChatTemplateTests
         Assert.Same(ChatTemplates.ChatML, ChatTemplates.ByName("ChatML"));
         Assert.Same(ChatTemplates.Llama3, ChatTemplates.ByName("llama3"));
         Assert.Same(ChatTemplates.Plain, ChatTemplates.ByName("plain"));
-        var e = Assert.Throws<GenSharpException>(() => ChatTemplates.ByName("alpaca"));
+        var e = Assert.Throws<ParameterException>(() => ChatTemplates.ByName("alpaca"));
         Assert.Contains("chatml, llama3, plain", e.Message);
         var s = ChatTemplates.Select("llama3", TestData.TempDir());                 // --template wins, no notice
         Assert.Same(ChatTemplates.Llama3, s.Template);

@@ -52,7 +52,7 @@ public static class ChatTemplates
         "chatml" => ChatML,
         "llama3" or "llama-3" => Llama3,
         "plain" => Plain,
-        _ => throw new GenSharpException($"--template {name}: expected one of {string.Join(", ", Names)}"),
+        _ => throw new ParameterException("template", $"{name}: expected one of {string.Join(", ", Names)}"),
     };
 
     /// <summary>
@@ -67,14 +67,14 @@ public static class ChatTemplates
     }
 
     /// <summary>
-    /// The template for a model folder: <paramref name="name"/> when given (from <c>--template</c>), else
+    /// The template for a model folder: <paramref name="name"/> when given (the caller's choice), else
     /// the folder's recognised <c>chat_template</c>, else a fallback with a notice: <c>plain</c> for a GenSharp
     /// checkpoint (one line: it has no template), <c>chatml</c> or <c>llama3</c> when the tokenizer config names
     /// their special tokens, otherwise <c>plain</c>.
     /// </summary>
     public static ChatTemplateSelection Select(string? name, string folder)
     {
-        if (!string.IsNullOrWhiteSpace(name)) return new ChatTemplateSelection(ByName(name), "--template", null);
+        if (!string.IsNullOrWhiteSpace(name)) return new ChatTemplateSelection(ByName(name), "template", null);
         return FromFolder(folder);
     }
 
@@ -100,7 +100,7 @@ public static class ChatTemplates
             jinja = File.ReadAllText(jinjaPath);
             where = "chat_template.jinja";
         }
-        const string Hint = "GenSharp does not run Jinja, it recognises ChatML and Llama-3 templates by their markers; choose with --template chatml|llama3|plain";
+        const string Hint = "GenSharp does not run Jinja, it recognises ChatML and Llama-3 templates by their markers; choose the template chatml, llama3 or plain by name";
         if (jinja is not null)
         {
             if (Recognise(jinja) is { } known) return new ChatTemplateSelection(known, where!, null);

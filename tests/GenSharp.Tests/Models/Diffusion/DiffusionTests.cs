@@ -214,8 +214,8 @@ public class DiffusionTests
         Assert.Equal(18, counter!.Steps);     // every 2-step segment three times
         Assert.Equal(expected.masked_select(known).data<float>().ToArray(), resampled.masked_select(known).data<float>().ToArray());
         Assert.True((plain - resampled).abs().max().item<float>() > 1e-3);
-        Assert.Contains("--jump", Assert.Throws<GenSharpException>(() => Run(2, 7)).Message);
-        Assert.Contains("--resample", Assert.Throws<GenSharpException>(() => Run(0, 2)).Message);
+        Assert.Equal("jump", Assert.Throws<ParameterException>(() => Run(2, 7)).Parameter);
+        Assert.Equal("resample", Assert.Throws<ParameterException>(() => Run(0, 2)).Parameter);
     }
 
     /// <summary>Delegates to a scheduler and counts its reverse steps (one per network call).</summary>
