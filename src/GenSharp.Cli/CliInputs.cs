@@ -61,5 +61,10 @@ public static class CliInputs
     }
 
     /// <summary>Loads a checkpoint for a command.</summary>
-    public static LoadedModel Load(string path, CliSettings s) => Checkpoint.LoadModel(path, s.TorchDevice);
+    public static LoadedModel Load(string path, CliSettings s)
+    {
+        if (Models.Pretrained.HfModelFolder.IsHfFolder(path))
+            throw new GenSharpException($"{path} is a Hugging Face model folder, a text model: use 'gensharp generate', 'gensharp chat' or 'gensharp eval --data FILE.txt'");
+        return Checkpoint.LoadModel(path, s.TorchDevice);
+    }
 }

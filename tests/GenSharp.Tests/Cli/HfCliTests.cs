@@ -34,5 +34,6 @@ public class HfCliTests
         var notImages = CliTests.Run("sample", dir, "--out", Path.Combine(dir, "x.png"));
         Assert.Equal(1, notImages.Code);
         Assert.Contains("Hugging Face model folder", notImages.Err);
+        Assert.Contains("gensharp generate", notImages.Err);
     }
 }
