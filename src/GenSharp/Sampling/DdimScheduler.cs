@@ -15,7 +15,7 @@ namespace GenSharp.Sampling;
 /// so the last step returns x̂0 and draws no noise.</para>
 /// <para><see cref="DiffusionScheduler.SetTimesteps"/> spaces any number of steps "trailing" (see <see cref="DiffusionScheduler"/>):
 /// T-1, T-1-T/n, ..., T/n-1, so sampling always starts from the pure-noise end of the schedule.</para>
-/// <para>With <see cref="ClipSample"/> (default) x̂0 is clamped to [-1, 1] and ε̂ is re-derived from the clamped x̂0,
+/// <para>With <see cref="DiffusionScheduler.ClipSample"/> (default) x̂0 is clamped to [-1, 1] and ε̂ is re-derived from the clamped x̂0,
 /// keeping both terms of eq. 12 consistent with x_t.</para>
 /// </remarks>
 public sealed class DdimScheduler : DiffusionScheduler
@@ -27,12 +27,11 @@ public sealed class DdimScheduler : DiffusionScheduler
     /// <param name="clipSample">Clamp x̂0 to [-1, 1] (and re-derive ε̂ from it).</param>
     public DdimScheduler(NoiseSchedule schedule, PredictionType prediction = PredictionType.Epsilon,
         double eta = 0.0, bool clipSample = true)
-        : base(schedule, prediction)
+        : base(schedule, prediction, clipSample)
     {
         if (!(eta >= 0.0 && eta <= 1.0))
             throw new GenSharpException($"eta must be in [0, 1] (0 = deterministic DDIM, 1 = DDPM-like), got {eta}");
         Eta = eta;
-        ClipSample = clipSample;
     }
 
     /// <inheritdoc/>
@@ -41,18 +40,13 @@ public sealed class DdimScheduler : DiffusionScheduler
     /// <summary>η of eq. 16, scaling the noise of each step; 0 makes sampling deterministic.</summary>
     public double Eta { get; }
 
-    /// <summary>Whether x̂0 is clamped to [-1, 1].</summary>
-    public bool ClipSample { get; }
-
     /// <inheritdoc/>
     public override SchedulerStep Step(Tensor modelOutput, long t, Tensor sample, Generator? generator = null)
     {
-        long prev = CheckStep(modelOutput, t, sample);
+        var (prev, alphaBar, alphaBarPrev) = BeginStep(modelOutput, t, sample);
         using var scope = torch.NewDisposeScope();
-        double alphaBar = Schedule.AlphaCumprodAt(t);
-        double alphaBarPrev = Schedule.AlphaCumprodAt(prev);      // 1 after the last visited timestep
 
-        var (x0, eps) = Predict(modelOutput, t, sample, ClipSample);
+        var (x0, eps) = Predict(modelOutput, t, sample);
         // σ_t(η), Song et al. 2021 eq. 16.
         double sigma = Eta * Math.Sqrt((1.0 - alphaBarPrev) / (1.0 - alphaBar) * (1.0 - alphaBar / alphaBarPrev));
         // Eq. 12: "predicted x0" + "direction pointing to x_t" + random noise. The max guards rounding at η = 1.

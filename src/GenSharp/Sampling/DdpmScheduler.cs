@@ -17,7 +17,7 @@ namespace GenSharp.Sampling;
 /// diffusers' default "leading") makes the first step start at T-1, where x_T is pure noise. After the last
 /// visited timestep ᾱ_{t'} = 1 (clean data).</para>
 /// <para>The last step returns the posterior mean without noise. x̂0 is clamped to [-1, 1] first unless
-/// <see cref="ClipSample"/> is off (data scaled to [-1, 1] is assumed).</para>
+/// <see cref="DiffusionScheduler.ClipSample"/> is off (data scaled to [-1, 1] is assumed).</para>
 /// </remarks>
 public sealed class DdpmScheduler : DiffusionScheduler
 {
@@ -28,12 +28,11 @@ public sealed class DdpmScheduler : DiffusionScheduler
     /// <param name="clipSample">Clamp x̂0 to [-1, 1] before forming the posterior mean.</param>
     public DdpmScheduler(NoiseSchedule schedule, PredictionType prediction = PredictionType.Epsilon,
         DdpmVariance variance = DdpmVariance.FixedSmall, bool clipSample = true)
-        : base(schedule, prediction)
+        : base(schedule, prediction, clipSample)
     {
         if (!Enum.IsDefined(variance))
             throw new GenSharpException($"unknown DDPM variance {variance}; use FixedSmall or FixedLarge");
         Variance = variance;
-        ClipSample = clipSample;
     }
 
     /// <inheritdoc/>
@@ -42,20 +41,15 @@ public sealed class DdpmScheduler : DiffusionScheduler
     /// <summary>σ² of each reverse step.</summary>
     public DdpmVariance Variance { get; }
 
-    /// <summary>Whether x̂0 is clamped to [-1, 1].</summary>
-    public bool ClipSample { get; }
-
     /// <inheritdoc/>
     public override SchedulerStep Step(Tensor modelOutput, long t, Tensor sample, Generator? generator = null)
     {
-        long prev = CheckStep(modelOutput, t, sample);
+        var (prev, alphaBar, alphaBarPrev) = BeginStep(modelOutput, t, sample);
         using var scope = torch.NewDisposeScope();
-        double alphaBar = Schedule.AlphaCumprodAt(t);
-        double alphaBarPrev = Schedule.AlphaCumprodAt(prev);      // 1 after the last visited timestep
         double alpha = alphaBar / alphaBarPrev;                     // respaced α (= α_t when no step is skipped)
         double beta = 1.0 - alpha;
 
-        var (x0, _) = Predict(modelOutput, t, sample, ClipSample);
+        var (x0, _) = Predict(modelOutput, t, sample);
         // Posterior mean, Ho et al. 2020 eq. 7:
         // μ̃ = sqrt(ᾱ_{t'})·β/(1 − ᾱ_t)·x0 + sqrt(α)·(1 − ᾱ_{t'})/(1 − ᾱ_t)·x_t
         double cX0 = Math.Sqrt(alphaBarPrev) * beta / (1.0 - alphaBar);

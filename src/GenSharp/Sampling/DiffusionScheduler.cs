@@ -26,12 +26,14 @@ public abstract class DiffusionScheduler
     /// <summary>Creates a scheduler that visits all T timesteps, T-1 down to 0.</summary>
     /// <param name="schedule">The noise schedule the network was trained with.</param>
     /// <param name="prediction">What the network predicts.</param>
-    protected DiffusionScheduler(NoiseSchedule schedule, PredictionType prediction)
+    /// <param name="clipSample">Clamp x̂0 to [-1, 1] in each step (data scaled to [-1, 1] is assumed).</param>
+    protected DiffusionScheduler(NoiseSchedule schedule, PredictionType prediction, bool clipSample = true)
     {
         Schedule = schedule ?? throw new GenSharpException("schedule is null; pass the model's NoiseSchedule");
         if (!Enum.IsDefined(prediction))
             throw new GenSharpException($"unknown prediction type {prediction}; use Epsilon or V");
         Prediction = prediction;
+        ClipSample = clipSample;
         var all = new long[schedule.Timesteps];
         for (int i = 0; i < all.Length; i++) all[i] = schedule.Timesteps - 1 - i;
         (_timesteps, _positions) = Index(all);
@@ -42,6 +44,9 @@ public abstract class DiffusionScheduler
 
     /// <summary>What the network predicts (ε or v).</summary>
     public PredictionType Prediction { get; }
+
+    /// <summary>Whether x̂0 is clamped to [-1, 1].</summary>
+    public bool ClipSample { get; }
 
     /// <summary>The timesteps to visit, strictly descending, each in 0..T-1; all T of them until <see cref="SetTimesteps"/>.</summary>
     public IReadOnlyList<long> Timesteps => _timesteps;
@@ -130,8 +135,14 @@ public abstract class DiffusionScheduler
         return result;
     }
 
-    /// <summary>Checks that the step inputs are usable and returns the next timestep.</summary>
-    protected long CheckStep(Tensor? modelOutput, long t, Tensor? sample)
+    /// <summary>Checks the step inputs; returns the next visited timestep and ᾱ at t and at it (1 after the last).</summary>
+    protected (long Prev, double AlphaBar, double AlphaBarPrev) BeginStep(Tensor? modelOutput, long t, Tensor? sample)
+    {
+        long prev = CheckStep(modelOutput, t, sample);
+        return (prev, Schedule.AlphaCumprodAt(t), Schedule.AlphaCumprodAt(prev));
+    }
+
+    long CheckStep(Tensor? modelOutput, long t, Tensor? sample)
     {
         if (sample is null) throw new GenSharpException("sample is null; pass x_t as a tensor");
         if (modelOutput is null) throw new GenSharpException("modelOutput is null; pass the network's output at x_t");
@@ -154,11 +165,11 @@ public abstract class DiffusionScheduler
 
     /// <summary>
     /// The network output at timestep <paramref name="t"/> turned into x0 and ε, with scalar coefficients from the
-    /// float64 schedule (no host round trip). With <paramref name="clip"/>, x0 is clamped to [-1, 1] and ε is
+    /// float64 schedule (no host round trip). With <see cref="ClipSample"/>, x0 is clamped to [-1, 1] and ε is
     /// re-derived from the clamped x0, so that the pair stays consistent with x_t = sqrt(ᾱ_t)·x0 + sqrt(1 − ᾱ_t)·ε.
     /// The tensors belong to the current dispose scope.
     /// </summary>
-    protected (Tensor X0, Tensor Epsilon) Predict(Tensor modelOutput, long t, Tensor sample, bool clip)
+    protected (Tensor X0, Tensor Epsilon) Predict(Tensor modelOutput, long t, Tensor sample)
     {
         double alphaBar = Schedule.AlphaCumprodAt(t);
         double a = Math.Sqrt(alphaBar), b = Math.Sqrt(1.0 - alphaBar);
@@ -173,7 +184,7 @@ public abstract class DiffusionScheduler
             x0 = a * sample - b * modelOutput;             // Salimans & Ho 2022, §4
             eps = a * modelOutput + b * sample;
         }
-        if (clip)
+        if (ClipSample)
         {
             x0 = x0.clamp(-1.0, 1.0);
             eps = (sample - a * x0) / b;
