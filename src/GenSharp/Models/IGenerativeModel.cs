@@ -1,5 +1,4 @@
 using GenSharp.Training;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models;
 

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models;
 
 /// <summary>An autoregressive model over token ids: next-token logits with an optional KV cache, and its loss.</summary>

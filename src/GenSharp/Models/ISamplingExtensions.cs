@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models;
 
 /// <summary>A model whose sampler has a temperature (flows: z ~ N(0, T²·I)).</summary>

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Autoregressive;
 
 public sealed partial class PixelCnnModel : IImageSampler

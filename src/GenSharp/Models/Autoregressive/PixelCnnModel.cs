@@ -1,7 +1,5 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
 namespace GenSharp.Models.Autoregressive;

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Classifier;
 
 /// <summary>Registry entry for <c>classifier</c>.</summary>

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Diffusion;
 
 /// <summary>Registry entry for <c>ddpm</c>.</summary>

@@ -4,8 +4,6 @@ using GenSharp.Data;
 using GenSharp.Models.Vae;
 using GenSharp.Sampling;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Diffusion;
 

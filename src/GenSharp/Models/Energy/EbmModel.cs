@@ -1,7 +1,5 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Energy;
 

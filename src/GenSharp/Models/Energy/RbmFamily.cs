@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Energy;
 
 /// <summary>Registry entry for <c>rbm</c>.</summary>

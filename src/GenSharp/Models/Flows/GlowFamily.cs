@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Flows;
 
 /// <summary>Registry entry for <c>glow</c>.</summary>

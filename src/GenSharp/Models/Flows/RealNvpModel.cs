@@ -1,8 +1,6 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Flows;
 

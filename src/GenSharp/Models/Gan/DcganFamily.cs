@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Gan;
 
 /// <summary>Registry entry for <c>dcgan</c>.</summary>

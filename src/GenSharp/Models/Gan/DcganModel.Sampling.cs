@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Gan;
 
 public sealed partial class DcganModel : IImageSampler

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using GenSharp.Text;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Gpt;
 

@@ -1,6 +1,4 @@
 using GenSharp.Models.Gpt;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Pretrained;
 

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Vae;
 
 /// <summary>Registry entry for <c>vae</c>.</summary>
