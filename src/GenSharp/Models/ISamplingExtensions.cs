@@ -6,14 +6,17 @@ public interface ITemperatureSampler
     /// <summary>
     /// Draws <paramref name="n"/> samples at temperature <paramref name="temperature"/> (1 = the model's
     /// own distribution, 0 = the mode of the prior), as float images in [0,1], (n,C,H,W) on the CPU.
-    /// Uses torch's global generator. <paramref name="labels"/> as in <see cref="Training.ITrainable.Sample"/>.
+    /// Uses torch's global generator. <paramref name="labels"/> as in <see cref="IImageSampler.Sample"/>.
     /// </summary>
     Tensor Sample(int n, Tensor? labels, double temperature);
 }
 
 /// <summary>An autoregressive model that can complete an image given its first pixels in raster order.</summary>
-public interface IImageCompletion
+public interface IImageCompletion : IImageSampler
 {
+    /// <summary>Device the model lives on (labels go there).</summary>
+    Device Device { get; }
+
     /// <summary>
     /// Keeps the first <paramref name="knownPixels"/> pixels (raster order: row by row, every channel
     /// of a pixel known together) of each raw uint8 image (B,C,H,W) and samples the rest from the model.

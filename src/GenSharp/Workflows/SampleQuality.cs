@@ -23,7 +23,7 @@ public static class SampleQuality
     /// (n, C, H, W) on the CPU. Families with sampler options wrap their own.
     /// </summary>
     public static Func<int, Tensor?, Tensor> SamplerOf(IGenerativeModel model) =>
-        (n, labels) => model.Sample(n, labels) ?? throw new GenSharpException($"{model.Family} cannot sample; sample-quality metrics need a generative checkpoint");
+        (n, labels) => (model as IImageSampler ?? throw new GenSharpException($"{model.Family} cannot sample; sample-quality metrics need a generative checkpoint")).Sample(n, labels);
 
     /// <summary>
     /// Draws N samples with <paramref name="sampler"/> (after seeding torch's RNG with the seed) and scores

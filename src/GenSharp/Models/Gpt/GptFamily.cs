@@ -37,4 +37,8 @@ public sealed class GptFamily : Family<GptConfig>, ITextFamily
     }
 
     public int ContextLength(FamilyConfig config) => ((GptConfig)config).BlockSize;
+
+    public int ValidationEvery(FamilyConfig config) => ((GptConfig)config).EvalInterval;
+
+    public int ValidationBatches(FamilyConfig config) => ((GptConfig)config).EvalIters;
 }
