@@ -27,7 +27,7 @@ public static class FamilyRegistry
             new("0.3 s", "400 MB", 1500)));
         Register(new Family<PixelCnnConfig>(PixelCnnModel.FamilyName, (config, device) => new PixelCnnModel(config, device),
             "Gated PixelCNN, autoregressive over pixels; exact likelihood (256-way softmax or Bernoulli), class-conditional, image completion",
-            new("3 s", "3.7 GB", 300, "slow and memory-hungry at 64 channels; --set channels=32 for a quick look")));
+            new("3 s", "3.7 GB", 300, "slow and memory-hungry at 64 channels; set channels=32 for a quick look")));
         Register(new Family<GlowConfig>(GlowModel.FamilyName, (config, device) => new GlowModel(config, device),
             "Glow flow: ActNorm, invertible 1×1 convs, affine coupling, multi-scale learned priors; exact likelihood, temperature sampling, exact encode/decode",
             new("0.25 s", "500 MB", 1000)));

@@ -52,7 +52,7 @@ public sealed partial class DdpmModel : FamilyModel<DdpmConfig, nn.Module>, IDif
     static VaeConfig ReadVae(string path, out Dictionary<string, Tensor> weights)
     {
         if (!CheckpointFolder.Exists(path))
-            throw new GenSharpException($"latent_from={path}: no checkpoint there; train a vae first (gensharp train vae --out DIR) and pass DIR");
+            throw new GenSharpException($"latent_from={path}: no checkpoint there; train a vae first and pass its checkpoint folder");
         var dir = CheckpointFolder.Resolve(path);
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, CheckpointFolder.ConfigFile)))?.AsObject();
         if (manifest?["family"]?.GetValue<string>() != VaeModel.FamilyName)
@@ -130,9 +130,9 @@ public sealed partial class DdpmModel : FamilyModel<DdpmConfig, nn.Module>, IDif
     public DiffusionScheduler CreateScheduler(string name, int steps, double eta = 0)
     {
         if (steps < 1 || steps > _config.Timesteps)
-            throw new GenSharpException($"--steps must be in [1, {_config.Timesteps}] (the model's timesteps), got {steps}");
+            throw new ParameterException("steps", $"must be in [1, {_config.Timesteps}] (the model's timesteps), got {steps}");
         if (!(eta >= 0 && double.IsFinite(eta)))
-            throw new GenSharpException($"--eta must be a finite number ≥ 0, got {eta}");
+            throw new ParameterException("eta", $"must be a finite number ≥ 0, got {eta}");
         // Pixels live in [−1, 1], so clamping x̂0 there helps; latents are unbounded.
         var scheduler = Schedulers.Create(name, _schedule, _config.Prediction, eta, clipSample: _latent is null);
         scheduler.SetTimesteps(steps);

@@ -40,7 +40,7 @@ public sealed class DbnModel : FamilyModel<DbnConfig, DbnNetwork>, ILikelihoodMo
     public string LikelihoodDescription => Depth == 1
         ? "one-layer DBN = RBM: log p(v) = −F(v) − log Z with log Z by AIS (low in expectation, so nll is optimistic if AIS has not converged); binarized test set, fixed seed"
         : "DBN variational lower bound on log p(v) (Hinton et al. 2006; Salakhutdinov & Murray 2008 eq. 19) with the up-pass recognition " +
-          "distribution, Monte-Carlo over --k up-pass samples per image, log Z of the top RBM by AIS: bound_nll = −bound is an upper bound on " +
+          "distribution, Monte-Carlo over k up-pass samples per image, log Z of the top RBM by AIS: bound_nll = −bound is an upper bound on " +
           "−log p(v) up to the AIS error in log Z (AIS is low in expectation, making bound_nll optimistic by that error); binarized test set, fixed seed. " +
           "score: −bound without log Z (one constant)";
 

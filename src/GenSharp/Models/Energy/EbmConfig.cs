@@ -22,7 +22,7 @@ public sealed record EbmConfig : ImageFamilyConfig
     public int LangevinSteps { get; init; } = 60;
     /// <summary>Clamp each pixel's drift (ε/2)·∂E/∂x to ±this per step (Du &amp; Mordatch clip the Langevin gradient); 0 = off.</summary>
     public double LangevinDriftClip { get; init; } = 0.03;
-    /// <summary>Samples kept in the replay buffer (a buffer of the module, so checkpoints and --resume carry it).</summary>
+    /// <summary>Samples kept in the replay buffer (a buffer of the module, so checkpoints and resumed runs carry it).</summary>
     public int ReplaySize { get; init; } = 10_000;
     /// <summary>Fraction of each negative batch started from fresh uniform noise instead of the buffer.</summary>
     public double FreshFraction { get; init; } = 0.05;

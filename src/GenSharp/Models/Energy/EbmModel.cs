@@ -7,7 +7,7 @@ namespace GenSharp.Models.Energy;
 /// An energy-based model ready to train, sample, inpaint, denoise, evaluate and score. Images are scaled to [-1, 1];
 /// p(x) ∝ exp(−E(x)). Training is contrastive divergence with short-run Langevin negatives started from a replay
 /// buffer (Du &amp; Mordatch 2019): loss = mean E(x⁺) − mean E(x⁻) + α·mean(E(x⁺)² + E(x⁻)²). The replay buffer is a
-/// buffer of <see cref="EnergyNet"/>, so it is saved in <c>model.safetensors</c> and <c>--resume</c> continues it.
+/// buffer of <see cref="EnergyNet"/>, so it is saved in <c>model.safetensors</c> and a resumed run continues it.
 /// </summary>
 public sealed partial class EbmModel : FamilyModel<EbmConfig, EnergyNet>, ILikelihoodModel, IClampedInpainting
 {

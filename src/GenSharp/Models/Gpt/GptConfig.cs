@@ -40,7 +40,7 @@ public sealed record GptConfig : FamilyConfig
     public double MinLearningRate { get; init; } = 1e-4;
     /// <summary>Linear warm-up steps.</summary>
     public int WarmupSteps { get; init; } = 100;
-    /// <summary>Step at which the cosine decay reaches <see cref="MinLearningRate"/>; 0 = the run's --steps.</summary>
+    /// <summary>Step at which the cosine decay reaches <see cref="MinLearningRate"/>; 0 = the run's total steps.</summary>
     public long LrDecaySteps { get; init; }
     /// <summary>Decoupled weight decay (AdamW), applied to matrices and embeddings only (parameters with ≥ 2 dimensions).</summary>
     public double WeightDecay { get; init; } = 0.1;
@@ -71,7 +71,7 @@ public sealed record GptConfig : FamilyConfig
         Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
         Require(MinLearningRate >= 0 && MinLearningRate <= LearningRate, "min_learning_rate", $"in [0, learning_rate = {LearningRate}]", MinLearningRate);
         Require(WarmupSteps >= 0, "warmup_steps", "≥ 0", WarmupSteps);
-        Require(LrDecaySteps >= 0, "lr_decay_steps", "≥ 0 (0 = the run's --steps)", LrDecaySteps);
+        Require(LrDecaySteps >= 0, "lr_decay_steps", "≥ 0 (0 = the run's total steps)", LrDecaySteps);
         Require(WeightDecay is >= 0 and < 10, "weight_decay", "in [0, 10)", WeightDecay);
         Require(Beta1 is >= 0 and < 1, "beta1", "in [0, 1)", Beta1);
         Require(Beta2 is >= 0 and < 1, "beta2", "in [0, 1)", Beta2);
