@@ -17,7 +17,7 @@ namespace GenSharp.Models.Energy;
 /// sampled layer below) and log Z_top by AIS. For one layer it is the RBM's own −F(v) − log Z.
 /// </para>
 /// </summary>
-public sealed class DbnModel : FamilyModel<DbnConfig, DbnNetwork>, ILikelihoodModel, IImageSampler<GibbsSamplerOptions>
+public sealed class DbnModel : FamilyModel<DbnConfig, DbnNetwork>, ILikelihoodModel, IGibbsSampler
 {
     readonly AisCache _ais = new();
 
@@ -72,14 +72,10 @@ public sealed class DbnModel : FamilyModel<DbnConfig, DbnNetwork>, ILikelihoodMo
         ctx.Log("layer", l);
     }
 
-    public SamplerOptions DefaultSamplerOptions => new GibbsSamplerOptions { Steps = _config.SampleSteps };
+    public int SampleSteps => _config.SampleSteps;
 
     /// <summary>Chains of the config's sample_steps sweeps.</summary>
     public Tensor Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps);
-
-    /// <summary>Gibbs chains from the training pixel means; they draw from torch's global generator.</summary>
-    public Tensor Sample(int n, Tensor? labels, GibbsSamplerOptions options, Generator? generator, Action<int, Tensor>? onStep) =>
-        Sample(n, options.Steps);
 
     /// <summary>
     /// <paramref name="steps"/> Gibbs sweeps in the top RBM from its inputs' mean, then a downward pass sampling each

@@ -10,7 +10,7 @@ namespace GenSharp.Models.Energy;
 /// binarized images. log p(v) = −F(v) − log Z needs log Z, which <see cref="EvaluateBatch"/> estimates once
 /// by annealed importance sampling and reuses for every batch with the same settings.
 /// </summary>
-public sealed class RbmModel : FamilyModel<RbmConfig, Rbm>, ILikelihoodModel, IImageSampler<GibbsSamplerOptions>
+public sealed class RbmModel : FamilyModel<RbmConfig, Rbm>, ILikelihoodModel, IGibbsSampler
 {
     readonly AisCache _ais = new();
 
@@ -45,14 +45,10 @@ public sealed class RbmModel : FamilyModel<RbmConfig, Rbm>, ILikelihoodModel, II
         return RbmTraining.Step(_net, 0, v0, _config.CdSteps, "rbm", ctx);
     }
 
-    public SamplerOptions DefaultSamplerOptions => new GibbsSamplerOptions { Steps = _config.SampleSteps };
+    public int SampleSteps => _config.SampleSteps;
 
     /// <summary>Chains of the config's sample_steps sweeps.</summary>
     public Tensor Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps);
-
-    /// <summary>Gibbs chains from the training pixel means; they draw from torch's global generator.</summary>
-    public Tensor Sample(int n, Tensor? labels, GibbsSamplerOptions options, Generator? generator, Action<int, Tensor>? onStep) =>
-        Sample(n, options.Steps);
 
     /// <summary>
     /// Runs <paramref name="n"/> Gibbs chains for <paramref name="steps"/> sweeps from v ~ Bernoulli(training pixel means)

@@ -9,7 +9,7 @@ namespace GenSharp.Models.Flows;
 /// −log p(y) + D·log 256 in nats per image (Kingma &amp; Dhariwal 2018, §2; Theis et al. 2016).
 /// Adam with gradient-norm clipping and linear learning-rate warm-up.
 /// </summary>
-public sealed class GlowModel : FamilyModel<GlowConfig, GlowNetwork>, ILikelihoodModel, ITemperatureSampler, IAutoencoder, IImageSampler<FlowSamplerOptions>
+public sealed class GlowModel : FamilyModel<GlowConfig, GlowNetwork>, ILikelihoodModel, ITemperatureSampler, IAutoencoder
 {
     readonly long _dims;
 
@@ -62,14 +62,8 @@ public sealed class GlowModel : FamilyModel<GlowConfig, GlowNetwork>, ILikelihoo
         yield return new LossTerm(0, loss) { Diagnose = () => "glow: lower learning_rate, grad_clip or raise warmup_steps" };
     }
 
-    public SamplerOptions DefaultSamplerOptions => new FlowSamplerOptions();
-
     /// <summary>Samples at temperature 1.</summary>
     public Tensor Sample(int n, Tensor? labels) => Sample(n, labels, 1.0);
-
-    /// <summary>z ~ N(0, T²·I) from torch's global generator, through the inverse flow.</summary>
-    public Tensor Sample(int n, Tensor? labels, FlowSamplerOptions options, Generator? generator, Action<int, Tensor>? onStep) =>
-        Sample(n, labels, options.Temperature);
 
     public Tensor Sample(int n, Tensor? labels, double temperature)
     {

@@ -10,7 +10,7 @@ namespace GenSharp.Models.Flows;
 /// −log p(y) + D·log 256 nats per image, an upper bound on −log P(x) of the 8-bit pixels
 /// (<see cref="FlowMath.DiscreteNll"/>), also reported as bits/dim.
 /// </summary>
-public sealed class RealNvpModel : FamilyModel<RealNvpConfig, RealNvpFlow>, ILikelihoodModel, ITemperatureSampler, IAutoencoder, IImageSampler<FlowSamplerOptions>
+public sealed class RealNvpModel : FamilyModel<RealNvpConfig, RealNvpFlow>, ILikelihoodModel, ITemperatureSampler, IAutoencoder
 {
     readonly Parameter[] _decayed;
     readonly long _dims;
@@ -70,14 +70,8 @@ public sealed class RealNvpModel : FamilyModel<RealNvpConfig, RealNvpFlow>, ILik
         return first is null ? "" : $" (first non-finite output or log-det: {first})";
     }
 
-    public SamplerOptions DefaultSamplerOptions => new FlowSamplerOptions();
-
     /// <summary>Samples at temperature 1.</summary>
     public Tensor Sample(int n, Tensor? labels) => Sample(n, labels, 1.0);
-
-    /// <summary>z ~ N(0, T²·I) from torch's global generator, through the inverse flow.</summary>
-    public Tensor Sample(int n, Tensor? labels, FlowSamplerOptions options, Generator? generator, Action<int, Tensor>? onStep) =>
-        Sample(n, labels, options.Temperature);
 
     /// <summary>Every latent ~ N(0, T²·I), then x = f⁻¹(z), clamped to [0,1]: (n, C, H, W) on the CPU.</summary>
     public Tensor Sample(int n, Tensor? labels, double temperature)

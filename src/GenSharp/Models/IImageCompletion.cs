@@ -1,16 +1,5 @@
 namespace GenSharp.Models;
 
-/// <summary>A model whose sampler has a temperature (flows: z ~ N(0, T²·I)).</summary>
-public interface ITemperatureSampler
-{
-    /// <summary>
-    /// Draws <paramref name="n"/> samples at temperature <paramref name="temperature"/> (1 = the model's
-    /// own distribution, 0 = the mode of the prior), as float images in [0,1], (n,C,H,W) on the CPU.
-    /// Uses torch's global generator. <paramref name="labels"/> as in <see cref="IImageSampler.Sample"/>.
-    /// </summary>
-    Tensor Sample(int n, Tensor? labels, double temperature);
-}
-
 /// <summary>An autoregressive model that can complete an image given its first pixels in raster order.</summary>
 public interface IImageCompletion : IImageSampler
 {
