@@ -15,4 +15,8 @@ public abstract record FamilyConfig
     {
         if (!ok) throw new GenSharpException($"config field {field} must be {allowed}, got {value}");
     }
+
+    /// <summary>Throws a one-line error unless <paramref name="min"/> ≤ <paramref name="value"/> ≤ <paramref name="max"/>.</summary>
+    protected static void RequireIn(long value, string field, long min, long max) =>
+        Require(value >= min && value <= max, field, $"in [{min}, {max}]", value);
 }

@@ -57,17 +57,17 @@ public sealed record GptConfig : FamilyConfig
 
     public override void Validate()
     {
-        Require(NLayer is >= 1 and <= 256, "n_layer", "in [1, 256]", NLayer);
-        Require(NHead is >= 1 and <= 256, "n_head", "in [1, 256]", NHead);
-        Require(NEmbd is >= 1 and <= 65536, "n_embd", "in [1, 65536]", NEmbd);
+        RequireIn(NLayer, "n_layer", 1, 256);
+        RequireIn(NHead, "n_head", 1, 256);
+        RequireIn(NEmbd, "n_embd", 1, 65536);
         Require(NEmbd % NHead == 0, "n_embd", $"a multiple of n_head ({NHead})", NEmbd);
-        Require(BlockSize is >= 1 and <= 1 << 20, "block_size", "in [1, 1048576]", BlockSize);
+        RequireIn(BlockSize, "block_size", 1, 1 << 20);
         Require(Dropout is >= 0 and < 1, "dropout", "in [0, 1)", Dropout);
         Require(LayerNormEpsilon > 0 && LayerNormEpsilon < 1, "layer_norm_epsilon", "in (0, 1)", LayerNormEpsilon);
         Require(Enum.IsDefined(Activation), "activation", "gelu or gelu_tanh", Activation);
         Require(VocabSize is >= 0 and <= 1 << 24, "vocab_size", "in [0, 16777216] (0 = set from the tokenizer)", VocabSize);
         Require(Enum.IsDefined(Tokenizer), "tokenizer", "char or bpe", Tokenizer);
-        Require(BpeVocabSize is >= 256 and <= 1 << 20, "bpe_vocab_size", "in [256, 1048576]", BpeVocabSize);
+        RequireIn(BpeVocabSize, "bpe_vocab_size", 256, 1 << 20);
         Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
         Require(MinLearningRate >= 0 && MinLearningRate <= LearningRate, "min_learning_rate", $"in [0, learning_rate = {LearningRate}]", MinLearningRate);
         Require(WarmupSteps >= 0, "warmup_steps", "≥ 0", WarmupSteps);
