@@ -21,7 +21,6 @@ namespace GenSharp.Models.Autoregressive;
 /// </summary>
 public sealed class PixelCnnModel : FamilyModel<PixelCnnConfig, PixelCnnNetwork>, ILikelihoodModel, IImageCompletion, IPlainImageSampler
 {
-
     /// <summary>Registry name.</summary>
     public const string FamilyName = "pixelcnn";
 

@@ -10,7 +10,6 @@ namespace GenSharp.Models.Classifier;
 /// </summary>
 public sealed class ClassifierModel : FamilyModel<ClassifierConfig, ClassifierNetwork>, IImageClassifier
 {
-
     /// <summary>Registry name.</summary>
     public const string FamilyName = "classifier";
 

@@ -74,9 +74,6 @@ public sealed class DbnModel : FamilyModel<DbnConfig, DbnNetwork>, ILikelihoodMo
 
     public int SampleSteps => _config.SampleSteps;
 
-    /// <summary>Chains of the config's sample_steps sweeps.</summary>
-    public Tensor Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps);
-
     /// <summary>
     /// <paramref name="steps"/> Gibbs sweeps in the top RBM from its inputs' mean, then a downward pass sampling each
     /// h_{l−1} ~ p(h_{l−1} | h_l); returns p(v = 1 | h₁) as images (n, C, H, W) in [0, 1] on the CPU.

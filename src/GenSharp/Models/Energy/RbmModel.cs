@@ -47,9 +47,6 @@ public sealed class RbmModel : FamilyModel<RbmConfig, Rbm>, ILikelihoodModel, IG
 
     public int SampleSteps => _config.SampleSteps;
 
-    /// <summary>Chains of the config's sample_steps sweeps.</summary>
-    public Tensor Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps);
-
     /// <summary>
     /// Runs <paramref name="n"/> Gibbs chains for <paramref name="steps"/> sweeps from v ~ Bernoulli(training pixel means)
     /// and returns the mean-field p(v = 1 | h) of the last sweep as images (n, C, H, W) in [0, 1] on the CPU.

@@ -55,15 +55,9 @@ public sealed class GlowModel : FamilyModel<GlowConfig, GlowNetwork>, ILikelihoo
     public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
-        var y = ImageTransforms.Dequantize(images);                             // (B, C, H, W) in [0, 1)
-        var loss = DiscreteNll(y).mean();
-        ctx.Log("loss", loss);
-        ctx.Log("bpd", FlowMath.BitsPerDim(loss, _dims));
+        var (loss, _) = FlowMath.TrainingLoss(images, DiscreteNll, _dims, ctx);
         yield return new LossTerm(0, loss) { Diagnose = () => "glow: lower learning_rate, grad_clip or raise warmup_steps" };
     }
-
-    /// <summary>Samples at temperature 1.</summary>
-    public Tensor Sample(int n, Tensor? labels) => Sample(n, labels, 1.0);
 
     public Tensor Sample(int n, Tensor? labels, double temperature)
     {

@@ -44,10 +44,7 @@ public sealed class RealNvpModel : FamilyModel<RealNvpConfig, RealNvpFlow>, ILik
     public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
-        var y = ImageTransforms.Dequantize(images);           // (B, C, H, W) in [0, 1)
-        var loss = DiscreteNll(y).mean();
-        ctx.Log("loss", loss);
-        ctx.Log("bpd", FlowMath.BitsPerDim(loss, _dims));
+        var (loss, y) = FlowMath.TrainingLoss(images, DiscreteNll, _dims, ctx);
         var objective = loss;
         if (_config.WeightDecay > 0)
             objective = loss + _decayed.Select(w => w.square().sum()).Aggregate((a, b) => a + b) * _config.WeightDecay;
@@ -69,9 +66,6 @@ public sealed class RealNvpModel : FamilyModel<RealNvpConfig, RealNvpFlow>, ILik
         });
         return first is null ? "" : $" (first non-finite output or log-det: {first})";
     }
-
-    /// <summary>Samples at temperature 1.</summary>
-    public Tensor Sample(int n, Tensor? labels) => Sample(n, labels, 1.0);
 
     /// <summary>Every latent ~ N(0, T²·I), then x = f⁻¹(z), clamped to [0,1]: (n, C, H, W) on the CPU.</summary>
     public Tensor Sample(int n, Tensor? labels, double temperature)

@@ -10,7 +10,6 @@ namespace GenSharp.Models.Gpt;
 /// </summary>
 public sealed class GptModel : FamilyModel<GptConfig, GptNetwork>, ILanguageModel
 {
-
     /// <summary>Registry name.</summary>
     public const string FamilyName = "gpt";
 

@@ -10,7 +10,6 @@ namespace GenSharp.Models.Vae;
 /// </summary>
 public sealed class VaeModel : FamilyModel<VaeConfig, ConvVae>, ILikelihoodModel, IAutoencoder, IPlainImageSampler
 {
-
     /// <summary>Registry name.</summary>
     public const string FamilyName = "vae";
 
