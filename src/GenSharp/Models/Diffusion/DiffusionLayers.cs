@@ -17,4 +17,16 @@ internal static class DiffusionLayers
         norm.bias!.zero_();
         return norm;
     }
+
+    /// <summary>
+    /// The conditioning vector of a denoiser, (B, E): the time MLP of the sinusoidal features of steps t (B), plus the
+    /// class embedding of <paramref name="labels"/> (B) when the denoiser is class-conditional.
+    /// </summary>
+    public static Tensor Conditioning(Sequential timeMlp, Embedding? classEmbedding, int timeFeatures, Tensor t, Tensor? labels)
+    {
+        var emb = timeMlp.forward(TimeEmbedding.Sinusoidal(t, timeFeatures));      // (B, E)
+        if (classEmbedding is null) return emb;
+        if (labels is null) throw new GenSharpException("this ddpm is class-conditional: labels are required");
+        return emb + classEmbedding.forward(labels);                                // (B, E)
+    }
 }
