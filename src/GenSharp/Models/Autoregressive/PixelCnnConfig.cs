@@ -40,7 +40,7 @@ public sealed record PixelCnnConfig : ImageFamilyConfig
         RequireIn(OutputHiddenChannels, "output_hidden_channels", 1, 4096);
         Require(Enum.IsDefined(Output), "output", "softmax256 or bernoulli", Output);
         Require(!Conditional || NumClasses >= 2, "num_classes", "≥ 2 for a conditional model", NumClasses);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0 (0 = off)", GradClip);
+        RequireLearningRate(LearningRate);
+        RequireGradClip(GradClip);
     }
 }

@@ -38,7 +38,7 @@ public sealed record ClassifierConfig : ImageFamilyConfig
         RequireIn(ConvsPerStage, "convs_per_stage", 1, 4);
         RequireIn(FeatureDim, "feature_dim", 2, 8192);
         Require(Dropout >= 0 && Dropout < 1, "dropout", "in [0, 1)", Dropout);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
+        RequireLearningRate(LearningRate);
         Require(DecaySteps >= 0, "decay_steps", "≥ 0", DecaySteps);
         Require(WeightDecay >= 0 && WeightDecay < 1, "weight_decay", "in [0, 1)", WeightDecay);
     }

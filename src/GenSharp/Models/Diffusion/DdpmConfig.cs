@@ -97,8 +97,8 @@ public sealed record DdpmConfig : ImageFamilyConfig
         Require(Enum.IsDefined(Prediction), "prediction", "epsilon or v", Prediction);
         Require(!Conditional || NumClasses >= 2, "num_classes", "≥ 2 for a conditional model", NumClasses);
         Require(LabelDropout is >= 0 and <= 1, "label_dropout", "in [0, 1]", LabelDropout);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0 (0 = off)", GradClip);
+        RequireLearningRate(LearningRate);
+        RequireGradClip(GradClip);
         Require(Sampler is "ddpm" or "ddim", "sampler", "ddpm or ddim", Sampler);
         Require(SamplerSteps >= 1 && SamplerSteps <= Timesteps, "sampler_steps", $"in [1, timesteps = {Timesteps}]", SamplerSteps);
         Require(SamplerGuidance >= 0 && double.IsFinite(SamplerGuidance), "sampler_guidance", "a finite number ≥ 0", SamplerGuidance);

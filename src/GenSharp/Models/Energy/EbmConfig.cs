@@ -57,9 +57,8 @@ public sealed record EbmConfig : ImageFamilyConfig
         Require(FreshFraction >= 0 && FreshFraction <= 1, "fresh_fraction", "in [0, 1]", FreshFraction);
         Require(EnergyPenalty >= 0 && EnergyPenalty <= 1e3, "energy_penalty", "in [0, 1000]", EnergyPenalty);
         Require(DataNoise >= 0 && DataNoise <= 1, "data_noise", "in [0, 1]", DataNoise);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(Beta1 >= 0 && Beta1 < 1, "beta1", "in [0, 1)", Beta1);
-        Require(Beta2 >= 0 && Beta2 < 1, "beta2", "in [0, 1)", Beta2);
+        RequireLearningRate(LearningRate);
+        RequireAdamBetas(Beta1, Beta2);
         Require(GradClip >= 0, "grad_clip", "≥ 0 (0 = off)", GradClip);
         RequireIn(SampleSteps, "sample_steps", 0, 1_000_000);
         RequireIn(DenoiseSteps, "denoise_steps", 0, 1_000_000);

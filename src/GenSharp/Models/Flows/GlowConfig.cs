@@ -28,8 +28,8 @@ public sealed record GlowConfig : ImageFamilyConfig
         Require(ImageSize % (1 << Levels) == 0, "image_size", $"divisible by 2^levels = {1 << Levels}", ImageSize);
         RequireIn(StepsPerLevel, "steps_per_level", 1, 64);
         RequireIn(HiddenChannels, "hidden_channels", 1, 2048);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0 (0 = off)", GradClip);
+        RequireLearningRate(LearningRate);
+        RequireGradClip(GradClip);
         RequireIn(WarmupSteps, "warmup_steps", 0, 1_000_000);
     }
 }

@@ -39,8 +39,8 @@ public sealed record RealNvpConfig : ImageFamilyConfig
         RequireIn(ResidualBlocks, "residual_blocks", 0, 32);
         Require(LogitAlpha >= 0 && LogitAlpha < 0.5, "logit_alpha", "in [0, 0.5)", LogitAlpha);
         Require(Enum.IsDefined(Norm), "norm", "batchnorm, actnorm or none", Norm);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0 (0 = off)", GradClip);
+        RequireLearningRate(LearningRate);
+        RequireGradClip(GradClip);
         Require(WeightDecay >= 0 && WeightDecay < 1, "weight_decay", "in [0, 1)", WeightDecay);
     }
 }

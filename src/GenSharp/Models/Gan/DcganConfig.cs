@@ -30,8 +30,7 @@ public sealed record DcganConfig : ImageFamilyConfig
         RequireIn(DiscriminatorChannels, "discriminator_channels", 1, 2048);
         RequireIn(ClassEmbedding, "class_embedding", 1, 4096);
         Require(!Conditional || NumClasses >= 2, "num_classes", "≥ 2 for a conditional model", NumClasses);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(Beta1 >= 0 && Beta1 < 1, "beta1", "in [0, 1)", Beta1);
-        Require(Beta2 >= 0 && Beta2 < 1, "beta2", "in [0, 1)", Beta2);
+        RequireLearningRate(LearningRate);
+        RequireAdamBetas(Beta1, Beta2);
     }
 }

@@ -68,13 +68,12 @@ public sealed record GptConfig : FamilyConfig
         Require(VocabSize is >= 0 and <= 1 << 24, "vocab_size", "in [0, 16777216] (0 = set from the tokenizer)", VocabSize);
         Require(Enum.IsDefined(Tokenizer), "tokenizer", "char or bpe", Tokenizer);
         RequireIn(BpeVocabSize, "bpe_vocab_size", 256, 1 << 20);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
+        RequireLearningRate(LearningRate);
         Require(MinLearningRate >= 0 && MinLearningRate <= LearningRate, "min_learning_rate", $"in [0, learning_rate = {LearningRate}]", MinLearningRate);
         Require(WarmupSteps >= 0, "warmup_steps", "≥ 0", WarmupSteps);
         Require(LrDecaySteps >= 0, "lr_decay_steps", "≥ 0 (0 = the run's total steps)", LrDecaySteps);
         Require(WeightDecay is >= 0 and < 10, "weight_decay", "in [0, 10)", WeightDecay);
-        Require(Beta1 is >= 0 and < 1, "beta1", "in [0, 1)", Beta1);
-        Require(Beta2 is >= 0 and < 1, "beta2", "in [0, 1)", Beta2);
+        RequireAdamBetas(Beta1, Beta2);
         Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0", GradClip);
         Require(EvalInterval >= 1, "eval_interval", "≥ 1", EvalInterval);
         Require(EvalIters >= 1, "eval_iters", "≥ 1", EvalIters);

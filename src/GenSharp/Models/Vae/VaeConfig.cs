@@ -26,7 +26,7 @@ public sealed record VaeConfig : ImageFamilyConfig
         RequireIn(Channels, "channels", 1, 1024);
         RequireIn(Hidden, "hidden", 1, 65536);
         Require(Beta >= 0 && double.IsFinite(Beta), "beta", "a finite number ≥ 0", Beta);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
+        RequireLearningRate(LearningRate);
         Require(InputNoise >= 0 && InputNoise <= 2, "input_noise", "in [0, 2]", InputNoise);
     }
 }
