@@ -99,7 +99,7 @@ static class Program
         Console.WriteLine($"data: {data.Source}, {data.Count} images, {loader.BatchesPerEpoch} batches/epoch");
 
         if (mode == "opcost") return OpCost(steps, threads);
-        using var runner = new GenSharp.Training.StepRunner(model);   // the optimizers the trainer would build
+        using var runner = new GenSharp.Training.StepRunner(model.Trainable());   // the optimizers the trainer would build
         if (mode == "phases" && model is GenSharp.Models.Flows.GlowModel glow)
         {
             var opt = runner.Optimizers[0];

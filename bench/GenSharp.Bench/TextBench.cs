@@ -56,13 +56,15 @@ static class TextBench
     {
         var batches = new TextBatches(corpus.TrainTokens, batch, lm.ContextLength, seed: seed);
         var validation = new TextBatches(corpus.ValidationTokens, batch, lm.ContextLength, seed: 0);
+        var text = (ITextFamily)FamilyRegistry.Get(model.Family);
+        int validationEvery = text.ValidationEvery(model.Config), validationBatches = text.ValidationBatches(model.Config);
         double ValLoss()
         {
             double sum = 0;
-            foreach (var (x, y) in validation.FixedBatches(lm.ValidationBatches)) { using (x) using (y) sum += lm.Loss(x, y); }
-            return sum / lm.ValidationBatches;
+            foreach (var (x, y) in validation.FixedBatches(validationBatches)) { using (x) using (y) sum += lm.Loss(x, y); }
+            return sum / validationBatches;
         }
-        using var runner = new GenSharp.Training.StepRunner(model);
+        using var runner = new GenSharp.Training.StepRunner(model.Trainable());
         var evals = new List<Dictionary<string, double>>();
         var sw = new Stopwatch();
         double last = double.NaN;
@@ -76,7 +78,7 @@ static class TextBench
             }
             int done = s + 1;
             if (done % 10 == 0) TorchRuntime.ReleaseUnreachableTensors();
-            if (done % lm.ValidationEvery == 0 || done == steps)
+            if (done % validationEvery == 0 || done == steps)
             {
                 sw.Stop();                                                    // validation is not timed
                 double v = ValLoss();

@@ -214,8 +214,9 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         {
             options = options with { N = s.N ?? 1000 };
             var sampler = SamplerFor(s, m!, json);
-            r = SampleQuality.Evaluate(sampler, m!.Model.ConditionalClasses, classifier, test, train, options, log);
-            what = $"{options.N} samples of {m.Family.Name}" + (m.Model.ConditionalClasses > 0 ? $" ({m.Model.ConditionalClasses} classes asked equally)" : "");
+            int classes = ((IImageSampler)m!.Model).ConditionalClasses;
+            r = SampleQuality.Evaluate(sampler, classes, classifier, test, train, options, log);
+            what = $"{options.N} samples of {m.Family.Name}" + (classes > 0 ? $" ({classes} classes asked equally)" : "");
         }
         Console.WriteLine($"sample quality: {what} vs {options.N} random test images of {test.Source}; FD-cls, KID (unbiased MMD², cubic kernel), " +
             $"precision/recall (k = {options.PrecisionRecallK}) on the {classifier.FeatureDim}-d penultimate features of {c.Path}" +

@@ -26,7 +26,7 @@ public sealed class ListCommand : Command<ListSettings>
     public static void PrintFamily(IFamily f, bool fields)
     {
         Console.WriteLine($"{f.Name} — {f.Summary} (default batch size {f.DefaultBatchSize})");
-        if (f.Guidance is { } g) Console.WriteLine($"    {g}");
+        if (f.Guidance is { } g) Console.WriteLine($"    {g.Describe("--steps")}");
         if (fields) Console.WriteLine($"\n{f.Name} config fields (train --set key=value):");
         foreach (var field in ConfigFields.Of(f.DefaultConfig))
             Console.WriteLine(fields && field.Description.Length > 0

@@ -90,7 +90,7 @@ public sealed class Checkpoint
     public LoadedModel Load(Device device, bool preferEma = true)
     {
         var model = Family.Build(Config, device);
-        try { LoadWeights(model, preferEma); }
+        try { LoadWeights(model.Model, model.ObsoleteTensorNames, preferEma); }
         catch
         {
             model.Dispose();
@@ -100,21 +100,21 @@ public sealed class Checkpoint
     }
 
     /// <summary>
-    /// Copies the checkpoint's weights into <paramref name="model"/>'s module (then its EMA weights over them when
-    /// <paramref name="preferEma"/> and the run kept them). Tensors of older releases the model names in
-    /// <see cref="Training.ITrainable.ObsoleteTensorNames"/> are skipped.
+    /// Copies the checkpoint's weights into <paramref name="module"/> (then its EMA weights over them when
+    /// <paramref name="preferEma"/> and the run kept them). Tensors of older releases named in
+    /// <paramref name="obsoleteNames"/> (the model's <c>ObsoleteTensorNames</c>) are skipped.
     /// </summary>
-    public void LoadWeights(Training.ITrainable model, bool preferEma)
+    public void LoadWeights(nn.Module module, IReadOnlyCollection<string> obsoleteNames, bool preferEma)
     {
         var weights = FileIn(CheckpointFolder.ModelFile);
         if (!File.Exists(weights)) throw new GenSharpException($"{Path} has no {CheckpointFolder.ModelFile}; the checkpoint is incomplete");
         using (var st = Safetensors.Load(weights))
-            ModuleState.Load(model.Model, st.Tensors, weights, model.ObsoleteTensorNames);
+            ModuleState.Load(module, st.Tensors, weights, obsoleteNames);
         if (preferEma && HasEma)
         {
             var ema = FileIn(CheckpointFolder.EmaFile);
             using var st = Safetensors.Load(ema);
-            ModuleState.Load(model.Model, st.Tensors, ema, model.ObsoleteTensorNames);
+            ModuleState.Load(module, st.Tensors, ema, obsoleteNames);
         }
     }
 

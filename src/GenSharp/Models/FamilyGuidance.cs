@@ -7,6 +7,9 @@ namespace GenSharp.Models;
 /// </summary>
 public sealed record FamilyGuidance(string StepTime, string Memory, long FirstRunSteps, string? Note = null)
 {
-    public override string ToString() =>
-        $"≈{StepTime} per step, ≈{Memory} resident on 2 cores; first run: --steps {FirstRunSteps}" + (Note is null ? "" : $" ({Note})");
+    /// <summary>The figures in one line; <paramref name="steps"/> names the step count as the reader sets it (the CLI: <c>--steps</c>).</summary>
+    public string Describe(string steps = "steps") =>
+        $"≈{StepTime} per step, ≈{Memory} resident on 2 cores; first run: {steps} {FirstRunSteps}" + (Note is null ? "" : $" ({Note})");
+
+    public override string ToString() => Describe();
 }

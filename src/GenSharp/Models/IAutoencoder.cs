@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models;
 
 /// <summary>A model with an encoder to a latent vector and a decoder back to images.</summary>

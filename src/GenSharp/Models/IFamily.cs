@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models;
 
@@ -23,6 +22,6 @@ public interface IFamily
     IGenerativeModel Build(FamilyConfig config, Device device);
     /// <summary>Cost of a first run on 2 CPU cores (step time, memory, a suggested step count); null when not measured.</summary>
     FamilyGuidance? Guidance => null;
-    /// <summary>EMA decay used when the user gives no <c>--ema</c>; null = no EMA (diffusion recipes sample from an EMA).</summary>
+    /// <summary>EMA decay used when the user gives none; null = no EMA (diffusion recipes sample from an EMA).</summary>
     double? DefaultEmaDecay => null;
 }

@@ -1,5 +1,4 @@
 using GenSharp.Data;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models;
 

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models;
 
 /// <summary>A model that cleans up corrupted images by its own means (an energy model descends its energy from them).</summary>

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models;
 
 /// <summary>A model that fills the unknown region of images and keeps the known pixels (diffusion, energy models).</summary>

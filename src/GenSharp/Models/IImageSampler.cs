@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models;
 
 /// <summary>A model that draws new images, with sampler options chosen at sampling time.</summary>

@@ -1,5 +1,4 @@
 using GenSharp.Sampling;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models;
 

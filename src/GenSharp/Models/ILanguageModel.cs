@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models;
 
 /// <summary>An autoregressive model over token ids: next-token logits with an optional KV cache, and its loss.</summary>
@@ -26,10 +24,4 @@ public interface ILanguageModel
 
     /// <summary>Mean next-token cross-entropy in nats/token of <paramref name="targets"/> (B, T) given <paramref name="inputs"/> (B, T), in eval mode.</summary>
     double Loss(Tensor inputs, Tensor targets);
-
-    /// <summary>Validation every N training steps (from the config).</summary>
-    int ValidationEvery { get; }
-
-    /// <summary>Batches of validation windows per estimate (from the config).</summary>
-    int ValidationBatches { get; }
 }

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models;
 
 /// <summary>A model that gives log p(x) exactly or as a bound (the description says which).</summary>

@@ -17,4 +17,10 @@ public interface ITextFamily : IFamily
 
     /// <summary>Tokens per training window.</summary>
     int ContextLength(FamilyConfig config);
+
+    /// <summary>Training estimates the validation loss every this many steps (and at the end).</summary>
+    int ValidationEvery(FamilyConfig config);
+
+    /// <summary>Batches of validation windows in each estimate.</summary>
+    int ValidationBatches(FamilyConfig config);
 }

@@ -2,7 +2,7 @@ namespace GenSharp.Models;
 
 /// <summary>
 /// Config of a family that models images: the geometry and class count of its training data, which
-/// `gensharp train` sets from the data before any <c>--set</c> override.
+/// training sets from the data before any override of the config.
 /// </summary>
 public abstract record ImageFamilyConfig : FamilyConfig
 {

@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models;
 
@@ -17,7 +15,7 @@ public sealed class LatentCodes
 
     public LatentCodes(int latentDim, int bits, int channels, int height, int width, ushort[] codes)
     {
-        if (bits is < 1 or > 16) throw new GenSharpException($"--bits must be in [1, 16], got {bits}");
+        if (bits is < 1 or > 16) throw new ParameterException("bits", $"must be in [1, 16], got {bits}");
         if (codes.Length % latentDim != 0) throw new ArgumentException("codes length is not a multiple of latent_dim");
         (LatentDim, Bits, Channels, Height, Width, Codes) = (latentDim, bits, channels, height, width, codes);
     }
@@ -36,7 +34,7 @@ public sealed class LatentCodes
     /// <summary>Quantises latents (N, D) to codes.</summary>
     public static LatentCodes Quantize(Tensor latents, int bits, int channels, int height, int width)
     {
-        if (bits is < 1 or > 16) throw new GenSharpException($"--bits must be in [1, 16], got {bits}");
+        if (bits is < 1 or > 16) throw new ParameterException("bits", $"must be in [1, 16], got {bits}");
         using var scope = torch.NewDisposeScope();
         int levels = 1 << bits;
         var u = (torch.erf(latents.cpu().to(ScalarType.Float64) / Math.Sqrt(2)) + 1) * 0.5; // Φ(z) ∈ (0, 1)

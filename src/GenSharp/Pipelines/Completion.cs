@@ -25,17 +25,16 @@ public static class Completion
     /// <summary>Completes raw uint8 <paramref name="images"/> (B, C, H, W), <see cref="CompletionOptions.PerImage"/> times each.</summary>
     public static FilledImages Run(IImageCompletion model, Tensor images, CompletionOptions options)
     {
-        var sampler = (IImageSampler)model;
-        var cfg = ImageFamilyConfig.Of(sampler);
+        var cfg = ImageFamilyConfig.Of(model);
         long pixels = (long)cfg.ImageSize * cfg.ImageSize;
         if (options.KnownPixels < 0 || options.KnownPixels > pixels)
             throw new ParameterException("known_pixels", $"{options.KnownPixels}: known pixels must be in [0, {pixels}] (rows in [0, {cfg.ImageSize}])");
         if (options.PerImage < 1 || options.PerImage > 64) throw new ParameterException("per_image", $"must be in [1, 64] completions per image, got {options.PerImage}");
         if (images.shape[0] > Inpainting.MaxImages) throw new ParameterException("images", $"takes at most {Inpainting.MaxImages} images at once, got {images.shape[0]}");
         Inpainting.CheckImages(images, cfg);
-        if (sampler.ConditionalClasses > 0 && options.Class is null)
+        if (model.ConditionalClasses > 0 && options.Class is null)
             throw new ParameterException("class", "is needed: this model is class-conditional; give the class of the completions");
-        ImageSampling.CheckClass(options.Class, sampler.ConditionalClasses);
+        ImageSampling.CheckClass(options.Class, model.ConditionalClasses);
 
         torch.manual_seed(options.Seed);
         using var _ = torch.no_grad();
@@ -43,7 +42,7 @@ public static class Completion
         long n = images.shape[0];
         int k = options.PerImage;
         var repeated = images.repeat_interleave(k, 0);                                        // (n·k, C, H, W), image-major
-        var device = ((IGenerativeModel)model).Device;
+        var device = model.Device;
         Tensor? labels = options.Class is { } cls ? torch.full(repeated.shape[0], cls, dtype: ScalarType.Int64, device: device) : null;
         var clock = Stopwatch.StartNew();
         var done = model.Complete(repeated.to(device), options.KnownPixels, labels).cpu()

@@ -18,13 +18,6 @@ namespace GenSharp.Pipelines;
 public static class SampleQuality
 {
     /// <summary>
-    /// The plain sampler of a model: <c>(n, labels) → model.Sample(n, labels)</c>, float images in [0,1]
-    /// (n, C, H, W) on the CPU. Families with sampler options wrap their own.
-    /// </summary>
-    public static Func<int, Tensor?, Tensor> SamplerOf(IGenerativeModel model) =>
-        (n, labels) => model.Sample(n, labels) ?? throw new GenSharpException($"{model.Family} cannot sample; sample-quality metrics need a generative checkpoint");
-
-    /// <summary>
     /// Draws N samples with <paramref name="sampler"/> (after seeding torch's RNG with the seed) and scores
     /// them. For a conditional model (<paramref name="conditionalClasses"/> &gt; 0) it asks for the classes in
     /// equal numbers (class-major; equal exactly when N is a multiple of the class count) and reports

@@ -49,13 +49,4 @@ public interface ITrainable
     /// <c>steps_done</c> step counters, now in the trainer state); loading skips them. Empty for most families.
     /// </summary>
     IReadOnlyCollection<string> ObsoleteTensorNames => Array.Empty<string>();
-
-    /// <summary>
-    /// Draws <paramref name="n"/> samples as float images in [0,1], (n,C,H,W) on the CPU, or null
-    /// when the family cannot sample. <paramref name="labels"/> selects classes when conditional.
-    /// </summary>
-    Tensor? Sample(int n, Tensor? labels);
-
-    /// <summary>Number of classes the model is conditioned on (0 when unconditional).</summary>
-    int ConditionalClasses { get; }
 }

@@ -343,7 +343,7 @@ public sealed class Trainer
         if (state.BatchSize != _options.BatchSize)
             throw new ParameterException("batch_size", $"must be {state.BatchSize} to continue the checkpoint exactly (it was trained with seed {state.Seed}, batch size {state.BatchSize}); got {_options.BatchSize}");
 
-        checkpoint.LoadWeights(_model, preferEma: false);
+        checkpoint.LoadWeights(_model.Model, _model.ObsoleteTensorNames, preferEma: false);
         if (ema is not null)
         {
             using var e = checkpoint.OpenEmaWeights("ema_decay");

@@ -100,7 +100,7 @@ public static class TrainingRun
         var loader = new BatchLoader(data, batch, seed, shuffle: true, dropLast: true);
         // The built model's config (latent ddpm embeds its VAE's).
         var manifest = Checkpoint.NewManifest(family, model.Config, RecordedData.Images(data, location, train.Source, req.ExcludeClass));
-        var trainer = new Trainer(model, loader, options, req.OutDir, manifest, device, progress);
+        var trainer = new Trainer(model.Trainable(), loader, options, req.OutDir, manifest, device, progress);
         var result = trainer.Run(req.Resume, cancel);
         if (!result.Interrupted && model is IAutoencoder ae)
             WriteAutoencoderPictures(ae, req);
@@ -180,14 +180,14 @@ public static class TrainingRun
         TorchRuntime.Seed(seed); // weights are initialised from this seed
         using var model = family.Build(config, device);
         var lm = (ILanguageModel)model;
-        options = options with { ValidateEvery = lm.ValidationEvery };
+        options = options with { ValidateEvery = family.ValidationEvery(config) };
         var validation = new TextBatches(corpus.ValidationTokens, batch, context, seed);
         var manifest = Checkpoint.NewManifest(family, model.Config, RecordedData.Text(recordedPath ?? Path.GetFullPath(path), corpus));
         IReadOnlyDictionary<string, double> Validate()
         {
             double sum = 0;
             int n = 0;
-            foreach (var (x, y) in validation.FixedBatches(lm.ValidationBatches))
+            foreach (var (x, y) in validation.FixedBatches(family.ValidationBatches(config)))
             {
                 using (x) using (y) sum += lm.Loss(x, y);
                 n++;
@@ -195,7 +195,7 @@ public static class TrainingRun
             return new Dictionary<string, double> { ["val_loss"] = sum / n };
         }
         var files = new Dictionary<string, string> { [GenSharp.Text.Tokenizers.FileName] = GenSharp.Text.Tokenizers.ToJsonText(tokenizer) };
-        var trainer = new Trainer(model, batches, options, req.OutDir, manifest, device, progress, Validate, files);
+        var trainer = new Trainer(model.Trainable(), batches, options, req.OutDir, manifest, device, progress, Validate, files);
         return trainer.Run(req.Resume, cancel);
     }
 

@@ -17,8 +17,6 @@ sealed class PoisonedTrainable(ITrainable inner, Func<long, bool> poisoned) : IT
     public nn.Module Model => inner.Model;
     public IReadOnlyList<OptimizerSpec> OptimizerSpecs => inner.OptimizerSpecs;
     public IReadOnlyCollection<string> LossMetrics => inner.LossMetrics;
-    public int ConditionalClasses => inner.ConditionalClasses;
-    public Tensor? Sample(int n, Tensor? labels) => inner.Sample(n, labels);
 
     public IEnumerable<LossTerm> TrainStep(Tensor inputs, Tensor targets, StepContext ctx)
     {
@@ -32,8 +30,6 @@ sealed class ObservedTrainable(ITrainable inner, Action<LossTerm> onTerm) : ITra
 {
     public nn.Module Model => inner.Model;
     public IReadOnlyList<OptimizerSpec> OptimizerSpecs => inner.OptimizerSpecs;
-    public int ConditionalClasses => inner.ConditionalClasses;
-    public Tensor? Sample(int n, Tensor? labels) => inner.Sample(n, labels);
 
     public IEnumerable<LossTerm> TrainStep(Tensor inputs, Tensor targets, StepContext ctx)
     {

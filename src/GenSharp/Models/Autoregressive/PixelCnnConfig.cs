@@ -33,14 +33,14 @@ public sealed record PixelCnnConfig : ImageFamilyConfig
     {
         base.Validate();
         Require(ImageChannels == 1, "image_channels", "1 (pixelcnn models grey-level images; the R→G→B channel masks are not implemented)", ImageChannels);
-        Require(Layers is >= 1 and <= 64, "layers", "in [1, 64]", Layers);
-        Require(Channels is >= 1 and <= 1024, "channels", "in [1, 1024]", Channels);
+        RequireIn(Layers, "layers", 1, 64);
+        RequireIn(Channels, "channels", 1, 1024);
         Require(FirstKernelSize is >= 3 and <= 15 && FirstKernelSize % 2 == 1, "first_kernel_size", "odd, in [3, 15]", FirstKernelSize);
         Require(KernelSize is >= 3 and <= 15 && KernelSize % 2 == 1, "kernel_size", "odd, in [3, 15]", KernelSize);
-        Require(OutputHiddenChannels is >= 1 and <= 4096, "output_hidden_channels", "in [1, 4096]", OutputHiddenChannels);
+        RequireIn(OutputHiddenChannels, "output_hidden_channels", 1, 4096);
         Require(Enum.IsDefined(Output), "output", "softmax256 or bernoulli", Output);
         Require(!Conditional || NumClasses >= 2, "num_classes", "≥ 2 for a conditional model", NumClasses);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0 (0 = off)", GradClip);
+        RequireLearningRate(LearningRate);
+        RequireGradClip(GradClip);
     }
 }

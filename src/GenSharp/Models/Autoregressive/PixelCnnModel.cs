@@ -1,7 +1,5 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
 namespace GenSharp.Models.Autoregressive;
@@ -21,30 +19,18 @@ namespace GenSharp.Models.Autoregressive;
 /// full-image passes; a test checks these logits against the full network's.
 /// </para>
 /// </summary>
-public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, IImageCompletion
+public sealed class PixelCnnModel : FamilyModel<PixelCnnConfig, PixelCnnNetwork>, ILikelihoodModel, IImageCompletion, IPlainImageSampler
 {
-    readonly PixelCnnNetwork _net;
-    readonly PixelCnnConfig _config;
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "pixelcnn";
 
-    public PixelCnnModel(PixelCnnConfig config, Device device)
-    {
-        _config = config;
-        Device = device;
-        _net = new PixelCnnNetwork(config);
-        _net.to(device);
-    }
+    public PixelCnnModel(PixelCnnConfig config, Device device) : base(FamilyName, config, new PixelCnnNetwork(config), device) { }
 
-    public string Family => PixelCnnFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _net;
-    /// <summary>The network.</summary>
-    public PixelCnnNetwork Network => _net;
     /// <summary>Adam with gradient-norm clipping at grad_clip.</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
         new[] { OptimizerSpec.Single("pixelcnn", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) with { GradClip = _config.GradClip } };
-    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "bpd" };
-    public int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
+    public override IReadOnlyCollection<string> LossMetrics => new[] { "loss", "bpd" };
+    public override int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
     bool Softmax => _config.Output == PixelCnnOutput.Softmax256;
 
     public string LikelihoodDescription => (Softmax
@@ -79,7 +65,7 @@ public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, 
         return perPixel.flatten(1).sum(1);
     }
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         var levels = Softmax
@@ -91,7 +77,8 @@ public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, 
         yield return new LossTerm(0, loss) { Diagnose = () => "lower learning_rate or set grad_clip" };
     }
 
-    public Tensor? Sample(int n, Tensor? labels)
+    /// <summary>Draws from torch's global generator; the sampler has no options.</summary>
+    public Tensor Sample(int n, Tensor? labels)
     {
         using var _ = torch.no_grad();
         var s = _config.ImageSize;
@@ -198,6 +185,4 @@ public sealed partial class PixelCnnModel : IGenerativeModel, ILikelihoodModel, 
         if (labels.shape[0] != n) throw new GenSharpException($"expected {n} labels, got {labels.shape[0]}");
         return labels.to(Device);
     }
-
-    public void Dispose() => _net.Dispose();
 }

@@ -34,11 +34,11 @@ public sealed record ClassifierConfig : ImageFamilyConfig
     {
         base.Validate();
         Require(NumClasses >= 2, "num_classes", "≥ 2 for a classifier", NumClasses);
-        Require(Channels is >= 1 and <= 1024, "channels", "in [1, 1024]", Channels);
-        Require(ConvsPerStage is >= 1 and <= 4, "convs_per_stage", "in [1, 4]", ConvsPerStage);
-        Require(FeatureDim is >= 2 and <= 8192, "feature_dim", "in [2, 8192]", FeatureDim);
+        RequireIn(Channels, "channels", 1, 1024);
+        RequireIn(ConvsPerStage, "convs_per_stage", 1, 4);
+        RequireIn(FeatureDim, "feature_dim", 2, 8192);
         Require(Dropout >= 0 && Dropout < 1, "dropout", "in [0, 1)", Dropout);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
+        RequireLearningRate(LearningRate);
         Require(DecaySteps >= 0, "decay_steps", "≥ 0", DecaySteps);
         Require(WeightDecay >= 0 && WeightDecay < 1, "weight_decay", "in [0, 1)", WeightDecay);
     }

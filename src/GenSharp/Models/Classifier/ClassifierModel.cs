@@ -1,36 +1,22 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Classifier;
 
 /// <summary>
 /// An image classifier trained with cross-entropy by the shared trainer. It gives class logits, the
 /// penultimate features used by the sample-quality metrics, and test-set accuracy. It cannot sample:
-/// <see cref="Sample"/> returns null, so the trainer writes no sample grids for it.
+/// it is no <see cref="IImageSampler"/>, so the trainer writes no sample grids for it.
 /// </summary>
-public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
+public sealed class ClassifierModel : FamilyModel<ClassifierConfig, ClassifierNetwork>, IImageClassifier
 {
-    readonly ClassifierNetwork _net;
-    readonly ClassifierConfig _config;
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "classifier";
 
-    public ClassifierModel(ClassifierConfig config, Device device)
-    {
-        _config = config;
-        Device = device;
-        _net = new ClassifierNetwork(config);
-        _net.to(device);
-    }
+    public ClassifierModel(ClassifierConfig config, Device device) : base(FamilyName, config, new ClassifierNetwork(config), device) { }
 
-    public string Family => ClassifierFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _net;
-    /// <summary>The network.</summary>
-    public ClassifierNetwork Network => _net;
     /// <summary>AdamW with weight_decay; cosine decay to 1% of learning_rate over decay_steps (constant when 0).</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
     {
         OptimizerSpec.Single("classifier", OptimizerAlgorithm.AdamW, _net.parameters(), _config.LearningRate) with
         {
@@ -39,9 +25,8 @@ public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
         },
     };
     /// <summary>The step counter checkpoints kept before the trainer owned it.</summary>
-    public IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
+    public override IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
     LrSchedule Schedule => LrSchedule.CosineToFraction(_config.DecaySteps, 0.01);
-    public int ConditionalClasses => 0;
     public int ImageChannels => _config.ImageChannels;
     public int ImageSize => _config.ImageSize;
     /// <summary>Width of <see cref="Features"/>.</summary>
@@ -49,7 +34,7 @@ public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
     /// <summary>Number of classes of <see cref="Logits"/>.</summary>
     public int NumClasses => _config.NumClasses;
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         var x = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);       // (B, C, H, W)
@@ -64,8 +49,6 @@ public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
     /// <summary>Learning rate of step <paramref name="step"/> (0-based): cosine from learning_rate to 1% of it over decay_steps.</summary>
     public double LearningRateAt(long step) => Schedule.At(_config.LearningRate, step);
 
-    /// <summary>Not generative: always null.</summary>
-    public Tensor? Sample(int n, Tensor? labels) => null;
 
     /// <summary>Penultimate features (B, feature_dim), float32 on the model's device, for float images in [0,1] (B,C,H,W).</summary>
     public Tensor Features(Tensor images01)
@@ -140,6 +123,4 @@ public sealed partial class ClassifierModel : IGenerativeModel, IImageClassifier
         if (!images01.is_floating_point())
             throw new GenSharpException($"the classifier takes float images in [0, 1], got {images01.dtype}");
     }
-
-    public void Dispose() => _net.Dispose();
 }

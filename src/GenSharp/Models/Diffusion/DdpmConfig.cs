@@ -83,7 +83,7 @@ public sealed record DdpmConfig : ImageFamilyConfig
         int down = 1 << (ChannelMult!.Length - 1);
         Require(ImageSize % down == 0, "channel_mult",
             $"short enough that image_size {ImageSize} divides by 2^(levels−1) = {down}", $"[{string.Join(",", ChannelMult)}]");
-        Require(ResBlocks is >= 1 and <= 4, "res_blocks", "in [1, 4]", ResBlocks);
+        RequireIn(ResBlocks, "res_blocks", 1, 4);
         Require(AttentionResolutions is not null && AttentionResolutions.All(r => r >= 1), "attention_resolutions",
             "a list of side lengths ≥ 1 (may be empty)", AttentionResolutions is null ? "null" : "");
         Require(NormGroups >= 1 && BaseChannels * ChannelMult.Min() % NormGroups == 0 && ChannelMult.All(m => BaseChannels * m % NormGroups == 0),
@@ -93,18 +93,18 @@ public sealed record DdpmConfig : ImageFamilyConfig
         Require(Dropout is >= 0 and < 1, "dropout", "in [0, 1)", Dropout);
         Require(TimeEmbedDim is >= 0 and <= 8192, "time_embed_dim", "in [0, 8192] (0 = 4 × base_channels)", TimeEmbedDim);
         Require(Enum.IsDefined(Schedule), "schedule", "linear or cosine", Schedule);
-        Require(Timesteps is >= 2 and <= 100_000, "timesteps", "in [2, 100000]", Timesteps);
+        RequireIn(Timesteps, "timesteps", 2, 100_000);
         Require(Enum.IsDefined(Prediction), "prediction", "epsilon or v", Prediction);
         Require(!Conditional || NumClasses >= 2, "num_classes", "≥ 2 for a conditional model", NumClasses);
         Require(LabelDropout is >= 0 and <= 1, "label_dropout", "in [0, 1]", LabelDropout);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0 (0 = off)", GradClip);
+        RequireLearningRate(LearningRate);
+        RequireGradClip(GradClip);
         Require(Sampler is "ddpm" or "ddim", "sampler", "ddpm or ddim", Sampler);
         Require(SamplerSteps >= 1 && SamplerSteps <= Timesteps, "sampler_steps", $"in [1, timesteps = {Timesteps}]", SamplerSteps);
         Require(SamplerGuidance >= 0 && double.IsFinite(SamplerGuidance), "sampler_guidance", "a finite number ≥ 0", SamplerGuidance);
         Require(LatentFrom is null || LatentFrom.Length > 0, "latent_from", "a vae checkpoint folder or null", "\"\"");
-        Require(LatentHidden is >= 8 and <= 16384, "latent_hidden", "in [8, 16384]", LatentHidden);
-        Require(LatentBlocks is >= 1 and <= 32, "latent_blocks", "in [1, 32]", LatentBlocks);
+        RequireIn(LatentHidden, "latent_hidden", 8, 16384);
+        RequireIn(LatentBlocks, "latent_blocks", 1, 32);
         if (LatentVae is { } vae)
         {
             vae.Validate();

@@ -1,6 +1,4 @@
 using GenSharp.Sampling;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Diffusion;
 

@@ -1,11 +1,8 @@
-using System.Text.Json.Nodes;
 using GenSharp.Checkpoints;
 using GenSharp.Data;
 using GenSharp.Models.Vae;
 using GenSharp.Sampling;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Diffusion;
 
@@ -15,62 +12,53 @@ namespace GenSharp.Models.Diffusion;
 /// 2022 §4), images scaled to [−1, 1]. Sampling runs any <see cref="DiffusionScheduler"/>.
 /// With <c>latent_from</c> the same process runs on a frozen VAE's scaled latents (<see cref="LatentDiffusionNetwork"/>).
 /// </summary>
-public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IInpainting
+public sealed partial class DdpmModel : FamilyModel<DdpmConfig, nn.Module>, IDiffusionSampler, IInpainting
 {
-    readonly nn.Module _net;                  // the checkpoint root: the UNet, or the latent network
     readonly DdpmUNet? _unet;
     readonly LatentDiffusionNetwork? _latent;
-    readonly DdpmConfig _config;
     readonly NoiseSchedule _schedule;
 
-    public DdpmModel(DdpmConfig config, Device device)
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "ddpm";
+
+    public DdpmModel(DdpmConfig config, Device device) : this(Built(config), device) { }
+
+    // The checkpoint root is the UNet, or the latent network (denoiser + frozen VAE); a latent config gains its VAE's.
+    DdpmModel((DdpmConfig Config, nn.Module Net) built, Device device) : base(FamilyName, built.Config, built.Net, device)
     {
-        _config = config;
-        Device = device;
-        _schedule = new NoiseSchedule(config.Schedule, config.Timesteps);
-        if (config.IsLatent)
+        _schedule = new NoiseSchedule(built.Config.Schedule, built.Config.Timesteps);
+        _unet = built.Net as DdpmUNet;
+        _latent = built.Net as LatentDiffusionNetwork;
+    }
+
+    static (DdpmConfig, nn.Module) Built(DdpmConfig config)
+    {
+        if (!config.IsLatent) return (config, new DdpmUNet(config));
+        Dictionary<string, Tensor>? vaeWeights = null;
+        var vaeConfig = config.LatentVae ?? ReadVae(config.LatentFrom!, out vaeWeights);
+        var latentConfig = config with { LatentVae = vaeConfig };
+        latentConfig.Validate();
+        var latent = new LatentDiffusionNetwork(latentConfig, vaeConfig);
+        if (vaeWeights is not null)
         {
-            Dictionary<string, Tensor>? vaeWeights = null;
-            var vaeConfig = config.LatentVae ?? ReadVae(config.LatentFrom!, out vaeWeights);
-            _config = config with { LatentVae = vaeConfig };
-            _config.Validate();
-            _latent = new LatentDiffusionNetwork(_config, vaeConfig);
-            if (vaeWeights is not null)
-            {
-                ModuleState.Load(_latent.Vae, vaeWeights, config.LatentFrom!);
-                foreach (var t in vaeWeights.Values) t.Dispose();
-            }
-            _net = _latent;
-            _net.to(device);
+            ModuleState.Load(latent.Vae, vaeWeights, config.LatentFrom!);
+            foreach (var t in vaeWeights.Values) t.Dispose();
         }
-        else
-        {
-            _unet = new DdpmUNet(config);
-            _net = _unet;
-            _net.to(device);
-        }
+        return (latentConfig, latent);
     }
 
     /// <summary>Reads a trained vae checkpoint's config and weights (EMA weights when the run kept them).</summary>
     static VaeConfig ReadVae(string path, out Dictionary<string, Tensor> weights)
     {
-        if (!CheckpointFolder.Exists(path))
-            throw new GenSharpException($"latent_from={path}: no checkpoint there; train a vae first (gensharp train vae --out DIR) and pass DIR");
-        var dir = CheckpointFolder.Resolve(path);
-        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, CheckpointFolder.ConfigFile)))?.AsObject();
-        if (manifest?["family"]?.GetValue<string>() != VaeFamily.FamilyName)
-            throw new GenSharpException($"latent_from={path}: holds a {manifest?["family"]} checkpoint; latent diffusion needs a vae checkpoint");
-        var config = ConfigJson.FromJson<VaeConfig>((JsonObject)manifest["config"]!.DeepClone());
-        var file = Path.Combine(dir, File.Exists(Path.Combine(dir, CheckpointFolder.EmaFile)) ? CheckpointFolder.EmaFile : CheckpointFolder.ModelFile);
-        using var st = Safetensors.Load(file);
-        weights = st.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        if (!Checkpoint.Exists(path))
+            throw new GenSharpException($"latent_from={path}: no checkpoint there; train a vae first and pass its checkpoint folder");
+        var vae = Checkpoint.Open(path);
+        if (vae.Config is not VaeConfig config)
+            throw new GenSharpException($"latent_from={path}: holds a {vae.Family.Name} checkpoint; latent diffusion needs a vae checkpoint");
+        weights = vae.ReadWeights(preferEma: true);   // CPU clones, EMA weights when the run kept them; the caller disposes
         return config;
     }
 
-    public string Family => DdpmFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _net;
     /// <summary>The noise-prediction network (pixel space), or null for latent diffusion.</summary>
     public DdpmUNet? UNet => _unet;
     /// <summary>The latent network (denoiser + frozen VAE + scale), or null in pixel space.</summary>
@@ -78,11 +66,11 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
     /// <summary>The training noise schedule.</summary>
     public NoiseSchedule Schedule => _schedule;
     /// <summary>Adam over the noise-prediction network (the latent variant's VAE stays frozen), clipped at grad_clip.</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
     {
         OptimizerSpec.Single("ddpm", OptimizerAlgorithm.Adam, _unet?.parameters() ?? _latent!.Denoiser.parameters(), _config.LearningRate) with { GradClip = _config.GradClip },
     };
-    public int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
+    public override int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
     public int TrainTimesteps => _config.Timesteps;
     /// <summary>Label of the "no class" embedding row used for unconditional passes.</summary>
     public int NullClass => _config.NumClasses;
@@ -117,7 +105,7 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
         return nn.functional.mse_loss(Predict(xt, t, y), target);
     }
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         var x0 = _latent is null
@@ -128,7 +116,7 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
         yield return new LossTerm(0, loss);
     }
 
-    public Tensor? Sample(int n, Tensor? labels)
+    public Tensor Sample(int n, Tensor? labels)
     {
         var scheduler = CreateScheduler(_config.Sampler, _config.SamplerSteps, 0);
         return Sample(n, labels, scheduler, _config.SamplerGuidance, null);
@@ -137,9 +125,9 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
     public DiffusionScheduler CreateScheduler(string name, int steps, double eta = 0)
     {
         if (steps < 1 || steps > _config.Timesteps)
-            throw new GenSharpException($"--steps must be in [1, {_config.Timesteps}] (the model's timesteps), got {steps}");
+            throw new ParameterException("steps", $"must be in [1, {_config.Timesteps}] (the model's timesteps), got {steps}");
         if (!(eta >= 0 && double.IsFinite(eta)))
-            throw new GenSharpException($"--eta must be a finite number ≥ 0, got {eta}");
+            throw new ParameterException("eta", $"must be a finite number ≥ 0, got {eta}");
         // Pixels live in [−1, 1], so clamping x̂0 there helps; latents are unbounded.
         var scheduler = Schedulers.Create(name, _schedule, _config.Prediction, eta, clipSample: _latent is null);
         scheduler.SetTimesteps(steps);
@@ -246,6 +234,4 @@ public sealed partial class DdpmModel : IGenerativeModel, IDiffusionSampler, IIn
 
     Tensor Noise(long[] shape, Generator? gen) =>
         gen is null ? torch.randn(shape, device: Device) : torch.randn(shape, generator: gen).to(Device);
-
-    public void Dispose() => _net.Dispose();
 }

@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace GenSharp.Models.Diffusion;
@@ -70,11 +68,8 @@ public sealed class DdpmUNet : Module
         up = ModuleList(upLevels.ToArray());
 
         norm_out = DiffusionLayers.Norm(c.NormGroups, width);
-        conv_out = Conv2d(width, c.ImageChannels, 3, padding: 1);
+        conv_out = ModuleInit.Zeroed(Conv2d(width, c.ImageChannels, 3, padding: 1));
         RegisterComponents();
-        using var _ = torch.no_grad();
-        conv_out.weight!.zero_();
-        conv_out.bias!.zero_();
     }
 
     /// <summary>
@@ -83,12 +78,7 @@ public sealed class DdpmUNet : Module
     /// </summary>
     public Tensor Forward(Tensor x, Tensor t, Tensor? labels)
     {
-        var emb = time_mlp.forward(TimeEmbedding.Sinusoidal(t, _timeFeatures));      // (B, E)
-        if (class_embedding is not null)
-        {
-            if (labels is null) throw new GenSharpException("this ddpm is class-conditional: labels are required");
-            emb = emb + class_embedding.forward(labels);                                // (B, E)
-        }
+        var emb = DiffusionLayers.Conditioning(time_mlp, class_embedding, _timeFeatures, t, labels);   // (B, E)
         var skips = new Stack<Tensor>();
         var h = conv_in.forward(x);                                                     // (B, base, H, W)
         skips.Push(h);

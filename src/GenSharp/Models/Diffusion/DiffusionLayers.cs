@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Diffusion;
 
@@ -18,5 +16,17 @@ internal static class DiffusionLayers
         norm.weight!.fill_(1);
         norm.bias!.zero_();
         return norm;
+    }
+
+    /// <summary>
+    /// The conditioning vector of a denoiser, (B, E): the time MLP of the sinusoidal features of steps t (B), plus the
+    /// class embedding of <paramref name="labels"/> (B) when the denoiser is class-conditional.
+    /// </summary>
+    public static Tensor Conditioning(Sequential timeMlp, Embedding? classEmbedding, int timeFeatures, Tensor t, Tensor? labels)
+    {
+        var emb = timeMlp.forward(TimeEmbedding.Sinusoidal(t, timeFeatures));      // (B, E)
+        if (classEmbedding is null) return emb;
+        if (labels is null) throw new GenSharpException("this ddpm is class-conditional: labels are required");
+        return emb + classEmbedding.forward(labels);                                // (B, E)
     }
 }

@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace GenSharp.Models.Diffusion;
@@ -30,22 +28,14 @@ public sealed class LatentDenoiser : Module
         proj_in = Linear(latentDim, width);
         blocks = ModuleList(Enumerable.Range(0, c.LatentBlocks).Select(_ => new LatentResBlock(width, emb, c.Dropout)).ToArray());
         norm_out = LayerNorm(width);
-        proj_out = Linear(width, latentDim);
+        proj_out = ModuleInit.Zeroed(Linear(width, latentDim));
         RegisterComponents();
-        using var _ = torch.no_grad();
-        proj_out.weight!.zero_();
-        proj_out.bias!.zero_();
     }
 
     /// <summary>z_t (B, D), steps t (B), labels (B) or null → ε or v (B, D).</summary>
     public Tensor Forward(Tensor z, Tensor t, Tensor? labels)
     {
-        var emb = time_mlp.forward(TimeEmbedding.Sinusoidal(t, _timeFeatures));      // (B, E)
-        if (class_embedding is not null)
-        {
-            if (labels is null) throw new GenSharpException("this ddpm is class-conditional: labels are required");
-            emb = emb + class_embedding.forward(labels);
-        }
+        var emb = DiffusionLayers.Conditioning(time_mlp, class_embedding, _timeFeatures, t, labels);   // (B, E)
         var h = proj_in.forward(z);                                                      // (B, W)
         foreach (var block in blocks) h = block.Forward(h, emb);
         return proj_out.forward(functional.silu(norm_out.forward(h)));                  // (B, D)

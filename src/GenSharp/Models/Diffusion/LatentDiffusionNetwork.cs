@@ -1,7 +1,5 @@
 using GenSharp.Models.Vae;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace GenSharp.Models.Diffusion;

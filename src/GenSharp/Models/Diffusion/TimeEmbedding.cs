@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Diffusion;
 
 /// <summary>Sinusoidal features of the diffusion step (Vaswani et al. 2017 §3.5, as used by Ho et al. 2020 §4).</summary>

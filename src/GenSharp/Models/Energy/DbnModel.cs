@@ -1,7 +1,5 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
 namespace GenSharp.Models.Energy;
@@ -19,47 +17,37 @@ namespace GenSharp.Models.Energy;
 /// sampled layer below) and log Z_top by AIS. For one layer it is the RBM's own −F(v) − log Z.
 /// </para>
 /// </summary>
-public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
+public sealed class DbnModel : FamilyModel<DbnConfig, DbnNetwork>, ILikelihoodModel, IGibbsSampler
 {
-    readonly DbnNetwork _net;
-    readonly DbnConfig _config;
     readonly AisCache _ais = new();
 
-    public DbnModel(DbnConfig config, Device device)
-    {
-        _config = config;
-        Device = device;
-        _net = new DbnNetwork(config);
-        _net.to(device);
-    }
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "dbn";
 
-    public string Family => DbnFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _net;
-    /// <summary>The stack of RBMs.</summary>
-    public DbnNetwork Network => _net;
+    public DbnModel(DbnConfig config, Device device) : base(FamilyName, config, new DbnNetwork(config), device) { }
+
     /// <summary>One SGD optimizer per layer (as <see cref="RbmModel"/>'s), so the frozen layers' momentum and weight decay never touch them.</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
         _net.Layers.Select((rbm, l) => RbmTraining.Optimizer($"layer{l}", rbm, _config.Layer(l))).ToArray();
-    public IReadOnlyCollection<string> LossMetrics => RbmTraining.LossMetrics;
+    public override IReadOnlyCollection<string> LossMetrics => RbmTraining.LossMetrics;
     /// <summary>The update counter checkpoints kept before the trainer owned it.</summary>
-    public IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
-    public int ConditionalClasses => 0;
+    public override IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
     int Depth => _net.Layers.Count;
     Rbm Top => _net.Layers[^1];
+
+    public IReadOnlyCollection<string> EvalParameters => ["k", "ais_chains", "ais_betas", "ais_runs"];
 
     public string LikelihoodDescription => Depth == 1
         ? "one-layer DBN = RBM: log p(v) = −F(v) − log Z with log Z by AIS (low in expectation, so nll is optimistic if AIS has not converged); binarized test set, fixed seed"
         : "DBN variational lower bound on log p(v) (Hinton et al. 2006; Salakhutdinov & Murray 2008 eq. 19) with the up-pass recognition " +
-          "distribution, Monte-Carlo over --k up-pass samples per image, log Z of the top RBM by AIS: bound_nll = −bound is an upper bound on " +
+          "distribution, Monte-Carlo over k up-pass samples per image, log Z of the top RBM by AIS: bound_nll = −bound is an upper bound on " +
           "−log p(v) up to the AIS error in log Z (AIS is low in expectation, making bound_nll optimistic by that error); binarized test set, fixed seed. " +
           "score: −bound without log Z (one constant)";
 
     /// <summary>The layer being trained at update <paramref name="step"/>: each gets layer_steps updates, then the top keeps training.</summary>
     public int TrainingLayer(long step) => (int)Math.Min(step / _config.LayerSteps, Depth - 1);
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         int l = TrainingLayer(ctx.Step);
@@ -84,7 +72,7 @@ public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
         ctx.Log("layer", l);
     }
 
-    public Tensor? Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps);
+    public int SampleSteps => _config.SampleSteps;
 
     /// <summary>
     /// <paramref name="steps"/> Gibbs sweeps in the top RBM from its inputs' mean, then a downward pass sampling each
@@ -160,6 +148,4 @@ public sealed partial class DbnModel : IGenerativeModel, ILikelihoodModel
         r["bound_samples"] = Math.Max(1, settings.ImportanceSamples) * b;
         return r;
     }
-
-    public void Dispose() => _net.Dispose();
 }

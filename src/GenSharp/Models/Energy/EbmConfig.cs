@@ -22,7 +22,7 @@ public sealed record EbmConfig : ImageFamilyConfig
     public int LangevinSteps { get; init; } = 60;
     /// <summary>Clamp each pixel's drift (ε/2)·∂E/∂x to ±this per step (Du &amp; Mordatch clip the Langevin gradient); 0 = off.</summary>
     public double LangevinDriftClip { get; init; } = 0.03;
-    /// <summary>Samples kept in the replay buffer (a buffer of the module, so checkpoints and --resume carry it).</summary>
+    /// <summary>Samples kept in the replay buffer (a buffer of the module, so checkpoints and resumed runs carry it).</summary>
     public int ReplaySize { get; init; } = 10_000;
     /// <summary>Fraction of each negative batch started from fresh uniform noise instead of the buffer.</summary>
     public double FreshFraction { get; init; } = 0.05;
@@ -48,21 +48,20 @@ public sealed record EbmConfig : ImageFamilyConfig
     public override void Validate()
     {
         base.Validate();
-        Require(Channels is >= 1 and <= 1024, "channels", "in [1, 1024]", Channels);
+        RequireIn(Channels, "channels", 1, 1024);
         Require(LangevinStep > 0 && LangevinStep <= 1e4, "langevin_step", "in (0, 10000]", LangevinStep);
         Require(LangevinNoise >= 0 && LangevinNoise <= 10, "langevin_noise", "in [0, 10]", LangevinNoise);
-        Require(LangevinSteps is >= 1 and <= 10_000, "langevin_steps", "in [1, 10000]", LangevinSteps);
+        RequireIn(LangevinSteps, "langevin_steps", 1, 10_000);
         Require(LangevinDriftClip >= 0 && LangevinDriftClip <= 10, "langevin_drift_clip", "in [0, 10] (0 = off)", LangevinDriftClip);
-        Require(ReplaySize is >= 1 and <= 1_000_000, "replay_size", "in [1, 1000000]", ReplaySize);
+        RequireIn(ReplaySize, "replay_size", 1, 1_000_000);
         Require(FreshFraction >= 0 && FreshFraction <= 1, "fresh_fraction", "in [0, 1]", FreshFraction);
         Require(EnergyPenalty >= 0 && EnergyPenalty <= 1e3, "energy_penalty", "in [0, 1000]", EnergyPenalty);
         Require(DataNoise >= 0 && DataNoise <= 1, "data_noise", "in [0, 1]", DataNoise);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(Beta1 >= 0 && Beta1 < 1, "beta1", "in [0, 1)", Beta1);
-        Require(Beta2 >= 0 && Beta2 < 1, "beta2", "in [0, 1)", Beta2);
+        RequireLearningRate(LearningRate);
+        RequireAdamBetas(Beta1, Beta2);
         Require(GradClip >= 0, "grad_clip", "≥ 0 (0 = off)", GradClip);
-        Require(SampleSteps is >= 0 and <= 1_000_000, "sample_steps", "in [0, 1000000]", SampleSteps);
-        Require(DenoiseSteps is >= 0 and <= 1_000_000, "denoise_steps", "in [0, 1000000]", DenoiseSteps);
+        RequireIn(SampleSteps, "sample_steps", 0, 1_000_000);
+        RequireIn(DenoiseSteps, "denoise_steps", 0, 1_000_000);
         Require(SampleInit is "noise" or "buffer", "sample_init", "\"noise\" or \"buffer\"", SampleInit);
     }
 }

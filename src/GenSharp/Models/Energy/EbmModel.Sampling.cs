@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Energy;
 
 public sealed partial class EbmModel : IImageInpainter, IImageDenoiser

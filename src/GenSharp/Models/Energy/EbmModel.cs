@@ -1,7 +1,5 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Energy;
 
@@ -9,33 +7,22 @@ namespace GenSharp.Models.Energy;
 /// An energy-based model ready to train, sample, inpaint, denoise, evaluate and score. Images are scaled to [-1, 1];
 /// p(x) ∝ exp(−E(x)). Training is contrastive divergence with short-run Langevin negatives started from a replay
 /// buffer (Du &amp; Mordatch 2019): loss = mean E(x⁺) − mean E(x⁻) + α·mean(E(x⁺)² + E(x⁻)²). The replay buffer is a
-/// buffer of <see cref="EnergyNet"/>, so it is saved in <c>model.safetensors</c> and <c>--resume</c> continues it.
+/// buffer of <see cref="EnergyNet"/>, so it is saved in <c>model.safetensors</c> and a resumed run continues it.
 /// </summary>
-public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClampedInpainting
+public sealed partial class EbmModel : FamilyModel<EbmConfig, EnergyNet>, ILikelihoodModel, IClampedInpainting
 {
     /// <summary>Samples drawn once per evaluation for the energy statistics of samples.</summary>
     public const int EvalSamples = 256;
 
-    readonly EnergyNet _net;
-    readonly EbmConfig _config;
     (EvalSettings Settings, Dictionary<string, double> Stats)? _sampleStats;
 
-    public EbmModel(EbmConfig config, Device device)
-    {
-        _config = config;
-        Device = device;
-        _net = new EnergyNet(config);
-        _net.to(device);
-    }
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "ebm";
 
-    public string Family => EbmFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _net;
-    /// <summary>The energy network (with the replay buffer).</summary>
-    public EnergyNet Network => _net;
+    public EbmModel(EbmConfig config, Device device) : base(FamilyName, config, new EnergyNet(config), device) { }
+
     /// <summary>Adam(lr, β1, β2) with gradient-norm clipping at grad_clip.</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
     {
         OptimizerSpec.Single("ebm", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) with
         {
@@ -45,8 +32,7 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
         },
     };
     /// <summary>The objective and its contrastive part; the energies themselves are not losses.</summary>
-    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "cd" };
-    public int ConditionalClasses => 0;
+    public override IReadOnlyCollection<string> LossMetrics => new[] { "loss", "cd" };
 
     public string LikelihoodDescription =>
         "EBM energy E(x) on pixels scaled to [-1, 1]: −log p(x) = E(x) + log Z with log Z unknown, so energies are relative " +
@@ -79,7 +65,7 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
         finally { _net.train(wasTraining); }
     }
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         var pos = ImageTransforms.ToFloat(images, PixelScale.MinusOneOne);                 // (B, C, H, W)
         if (_config.DataNoise > 0) pos = pos + _config.DataNoise * torch.randn_like(pos);
@@ -103,7 +89,7 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
         yield return new LossTerm(0, loss) { Diagnose = () => "ebm: lower learning_rate or langevin_step, or raise energy_penalty" };
     }
 
-    public Tensor? Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps, _config.SampleInit == "buffer");
+    public Tensor Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps, _config.SampleInit == "buffer");
 
     /// <summary>
     /// <paramref name="n"/> Langevin chains of <paramref name="steps"/> steps from uniform noise in [-1, 1] or from random
@@ -203,6 +189,4 @@ public sealed partial class EbmModel : IGenerativeModel, ILikelihoodModel, IClam
         _sampleStats = (settings, stats);
         return stats;
     }
-
-    public void Dispose() => _net.Dispose();
 }

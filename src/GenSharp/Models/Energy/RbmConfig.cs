@@ -14,6 +14,6 @@ public sealed record RbmConfig : RbmTrainingConfig
     public override void Validate()
     {
         base.Validate();
-        Require(Hidden is >= 1 and <= 65536, "hidden", "in [1, 65536]", Hidden);
+        RequireIn(Hidden, "hidden", 1, 65536);
     }
 }

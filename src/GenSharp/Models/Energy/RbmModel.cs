@@ -1,7 +1,5 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Energy;
 
@@ -12,30 +10,21 @@ namespace GenSharp.Models.Energy;
 /// binarized images. log p(v) = −F(v) − log Z needs log Z, which <see cref="EvaluateBatch"/> estimates once
 /// by annealed importance sampling and reuses for every batch with the same settings.
 /// </summary>
-public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
+public sealed class RbmModel : FamilyModel<RbmConfig, Rbm>, ILikelihoodModel, IGibbsSampler
 {
-    readonly Rbm _rbm;
-    readonly RbmConfig _config;
     readonly AisCache _ais = new();
 
-    public RbmModel(RbmConfig config, Device device)
-    {
-        _config = config;
-        Device = device;
-        _rbm = new Rbm(config.Visible, config.Hidden, config.Persistent ? config.PersistentChains : 0, config.InitStd);
-        _rbm.to(device);
-    }
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "rbm";
 
-    public string Family => RbmFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _rbm;
-    /// <summary>The RBM.</summary>
-    public Rbm Network => _rbm;
+    public RbmModel(RbmConfig config, Device device)
+        : base(FamilyName, config, new Rbm(config.Visible, config.Hidden, config.Persistent ? config.PersistentChains : 0, config.InitStd), device) { }
+
     /// <summary>SGD with momentum, weight decay on W only.</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[] { RbmTraining.Optimizer("rbm", _rbm, _config) };
-    public IReadOnlyCollection<string> LossMetrics => RbmTraining.LossMetrics;
-    public int ConditionalClasses => 0;
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[] { RbmTraining.Optimizer("rbm", _net, _config) };
+    public override IReadOnlyCollection<string> LossMetrics => RbmTraining.LossMetrics;
+
+    public IReadOnlyCollection<string> EvalParameters => ["k", "ais_chains", "ais_betas", "ais_runs"];
 
     public string LikelihoodDescription =>
         "RBM log-likelihood log p(v) = −F(v) − log Z on binarized pixels (test set binarized stochastically with a fixed seed); " +
@@ -47,16 +36,16 @@ public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
     /// <summary>Raw uint8 images (B, C, H, W) to pixel intensities (B, V) in [0, 1].</summary>
     static Tensor Flatten01(Tensor images) => ImageTransforms.ToFloat(images, PixelScale.ZeroOne).flatten(1);
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
-        _rbm.train();
+        _net.train();
         var x01 = Flatten01(images);                                           // (B, V)
-        _rbm.TrackInputMean(x01);
+        _net.TrackInputMean(x01);
         var v0 = ImageTransforms.Binarize(x01, stochastic: true);               // fresh draws every epoch
-        return RbmTraining.Step(_rbm, 0, v0, _config.CdSteps, "rbm", ctx);
+        return RbmTraining.Step(_net, 0, v0, _config.CdSteps, "rbm", ctx);
     }
 
-    public Tensor? Sample(int n, Tensor? labels) => Sample(n, _config.SampleSteps);
+    public int SampleSteps => _config.SampleSteps;
 
     /// <summary>
     /// Runs <paramref name="n"/> Gibbs chains for <paramref name="steps"/> sweeps from v ~ Bernoulli(training pixel means)
@@ -66,9 +55,9 @@ public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
     {
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        _rbm.eval();
-        var v = torch.bernoulli(_rbm.InputMean.expand(n, _config.Visible).contiguous());   // (n, V)
-        var probs = _rbm.Gibbs(v, steps).VisibleProbs;
+        _net.eval();
+        var v = torch.bernoulli(_net.InputMean.expand(n, _config.Visible).contiguous());   // (n, V)
+        var probs = _net.Gibbs(v, steps).VisibleProbs;
         var s = _config.ImageSize;
         return probs.view(n, _config.ImageChannels, s, s).cpu().MoveToOuterDisposeScope();
     }
@@ -85,14 +74,14 @@ public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
     {
         using var _ = torch.no_grad();
         using var gen = new Generator(0);
-        return _rbm.FreeEnergy(BinarizeForEval(images, gen));
+        return _net.FreeEnergy(BinarizeForEval(images, gen));
     }
 
     /// <summary>
     /// log Z by AIS with the settings' chains, intermediate distributions and runs (cached for the same settings).
     /// Draws from torch's global generator.
     /// </summary>
-    public AisEstimate LogPartition(EvalSettings settings) => _ais.Get(_rbm, settings);
+    public AisEstimate LogPartition(EvalSettings settings) => _ais.Get(_net, settings);
 
     /// <summary>
     /// Sums over the batch: nll = Σ (F(v) + log Ẑ) and free_energy; log Z and its spread are constants, returned
@@ -102,12 +91,10 @@ public sealed partial class RbmModel : IGenerativeModel, ILikelihoodModel
     {
         var ais = LogPartition(settings);
         using var _ = torch.no_grad();
-        _rbm.eval();
+        _net.eval();
         using var gen = new Generator((ulong)settings.Seed);
-        var f = _rbm.FreeEnergy(BinarizeForEval(images, gen)).to_type(ScalarType.Float64);   // (B)
+        var f = _net.FreeEnergy(BinarizeForEval(images, gen)).to_type(ScalarType.Float64);   // (B)
         double b = images.shape[0], sumF = f.sum().item<double>();
         return EnergyReport.Metrics(sumF + b * ais.LogZ, sumF, ais, b);
     }
-
-    public void Dispose() => _rbm.Dispose();
 }

@@ -1,6 +1,4 @@
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Energy;
 

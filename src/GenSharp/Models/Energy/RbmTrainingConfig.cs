@@ -34,12 +34,12 @@ public abstract record RbmTrainingConfig : ImageFamilyConfig
     public override void Validate()
     {
         base.Validate();
-        Require(CdSteps is >= 1 and <= 10_000, "cd_steps", "in [1, 10000]", CdSteps);
-        Require(PersistentChains is >= 1 and <= 100_000, "persistent_chains", "in [1, 100000]", PersistentChains);
+        RequireIn(CdSteps, "cd_steps", 1, 10_000);
+        RequireIn(PersistentChains, "persistent_chains", 1, 100_000);
         Require(LearningRate > 0 && LearningRate < 10, "learning_rate", "in (0, 10)", LearningRate);
         Require(Momentum >= 0 && Momentum < 1, "momentum", "in [0, 1)", Momentum);
         Require(WeightDecay >= 0 && WeightDecay < 1, "weight_decay", "in [0, 1)", WeightDecay);
         Require(InitStd > 0 && InitStd <= 1, "init_std", "in (0, 1]", InitStd);
-        Require(SampleSteps is >= 1 and <= 1_000_000, "sample_steps", "in [1, 1000000]", SampleSteps);
+        RequireIn(SampleSteps, "sample_steps", 1, 1_000_000);
     }
 }

@@ -1,5 +1,5 @@
-using TorchSharp;
-using static TorchSharp.torch;
+using GenSharp.Data;
+using GenSharp.Training;
 
 namespace GenSharp.Models.Flows;
 
@@ -25,6 +25,19 @@ public static class FlowMath
 
     /// <summary>Nats per image to bits per dimension: nats / (D · ln 2).</summary>
     public static double BitsPerDim(double nats, long dims) => nats / (dims * Math.Log(2));
+
+    /// <summary>
+    /// The training loss of a flow on raw uint8 <paramref name="images"/>: dequantized to y in [0, 1), the mean of
+    /// <paramref name="discreteNll"/>(y) over the batch, logged as loss and bpd. Returns the loss and y.
+    /// </summary>
+    public static (Tensor Loss, Tensor Y) TrainingLoss(Tensor images, Func<Tensor, Tensor> discreteNll, long dims, StepContext ctx)
+    {
+        var y = ImageTransforms.Dequantize(images);                             // (B, C, H, W) in [0, 1)
+        var loss = discreteNll(y).mean();
+        ctx.Log("loss", loss);
+        ctx.Log("bpd", BitsPerDim(loss, dims));
+        return (loss, y);
+    }
 
     /// <summary><see cref="BitsPerDim(double, long)"/> of a scalar loss tensor, in float64 (detached).</summary>
     public static Tensor BitsPerDim(Tensor nats, long dims) => nats.detach().to(ScalarType.Float64) / (dims * Math.Log(2));

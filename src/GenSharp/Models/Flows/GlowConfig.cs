@@ -24,12 +24,12 @@ public sealed record GlowConfig : ImageFamilyConfig
     public override void Validate()
     {
         base.Validate();
-        Require(Levels is >= 1 and <= 6, "levels", "in [1, 6]", Levels);
+        RequireIn(Levels, "levels", 1, 6);
         Require(ImageSize % (1 << Levels) == 0, "image_size", $"divisible by 2^levels = {1 << Levels}", ImageSize);
-        Require(StepsPerLevel is >= 1 and <= 64, "steps_per_level", "in [1, 64]", StepsPerLevel);
-        Require(HiddenChannels is >= 1 and <= 2048, "hidden_channels", "in [1, 2048]", HiddenChannels);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0 (0 = off)", GradClip);
-        Require(WarmupSteps is >= 0 and <= 1_000_000, "warmup_steps", "in [0, 1000000]", WarmupSteps);
+        RequireIn(StepsPerLevel, "steps_per_level", 1, 64);
+        RequireIn(HiddenChannels, "hidden_channels", 1, 2048);
+        RequireLearningRate(LearningRate);
+        RequireGradClip(GradClip);
+        RequireIn(WarmupSteps, "warmup_steps", 0, 1_000_000);
     }
 }

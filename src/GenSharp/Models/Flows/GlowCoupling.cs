@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Flows;
 
@@ -25,12 +23,7 @@ public sealed class GlowCoupling : FlowLayer
         _cb = channels - _ca;
         in_conv = nn.Conv2d(_ca, hidden, 3, padding: 1);
         mid_conv = nn.Conv2d(hidden, hidden, 1);
-        out_conv = nn.Conv2d(hidden, 2 * _cb, 3, padding: 1);
-        using (torch.no_grad())
-        {
-            out_conv.weight!.zero_();
-            out_conv.bias!.zero_();
-        }
+        out_conv = ModuleInit.Zeroed(nn.Conv2d(hidden, 2 * _cb, 3, padding: 1));
         RegisterComponents();
     }
 

@@ -1,7 +1,5 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Flows;
 
@@ -11,30 +9,24 @@ namespace GenSharp.Models.Flows;
 /// −log p(y) + D·log 256 in nats per image (Kingma &amp; Dhariwal 2018, §2; Theis et al. 2016).
 /// Adam with gradient-norm clipping and linear learning-rate warm-up.
 /// </summary>
-public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITemperatureSampler, IAutoencoder
+public sealed class GlowModel : FamilyModel<GlowConfig, GlowNetwork>, ILikelihoodModel, ITemperatureSampler, IAutoencoder
 {
-    readonly GlowNetwork _net;
-    readonly GlowConfig _config;
     readonly long _dims;
 
-    public GlowModel(GlowConfig config, Device device)
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "glow";
+
+    public GlowModel(GlowConfig config, Device device) : base(FamilyName, config, new GlowNetwork(Validated(config)), device) =>
+        _dims = (long)config.ImageChannels * config.ImageSize * config.ImageSize;
+
+    static GlowConfig Validated(GlowConfig config)
     {
         config.Validate();
-        _config = config;
-        Device = device;
-        _dims = (long)config.ImageChannels * config.ImageSize * config.ImageSize;
-        _net = new GlowNetwork(config);
-        _net.to(device);
+        return config;
     }
 
-    public string Family => GlowFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _net;
-    /// <summary>The flow.</summary>
-    public GlowNetwork Network => _net;
     /// <summary>Adam with linear learning-rate warm-up over warmup_steps and gradient-norm clipping at grad_clip.</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
     {
         OptimizerSpec.Single("glow", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) with
         {
@@ -42,10 +34,9 @@ public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITem
             Schedule = LrSchedule.LinearWarmup(_config.WarmupSteps),
         },
     };
-    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "bpd" };
+    public override IReadOnlyCollection<string> LossMetrics => new[] { "loss", "bpd" };
     /// <summary>The step counter checkpoints kept before the trainer owned it.</summary>
-    public IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
-    public int ConditionalClasses => 0;
+    public override IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
     public int LatentDim => (int)_dims;
 
     public string LikelihoodDescription =>
@@ -61,17 +52,12 @@ public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITem
     /// <summary>Discrete NLL in nats per item (B) of images dequantized to <paramref name="y01"/> in [0,1).</summary>
     public Tensor DiscreteNll(Tensor y01) => FlowMath.DiscreteNll(_net.LogDensity(Preprocess(y01)), _dims);
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
-        var y = ImageTransforms.Dequantize(images);                             // (B, C, H, W) in [0, 1)
-        var loss = DiscreteNll(y).mean();
-        ctx.Log("loss", loss);
-        ctx.Log("bpd", FlowMath.BitsPerDim(loss, _dims));
+        var (loss, _) = FlowMath.TrainingLoss(images, DiscreteNll, _dims, ctx);
         yield return new LossTerm(0, loss) { Diagnose = () => "glow: lower learning_rate, grad_clip or raise warmup_steps" };
     }
-
-    public Tensor? Sample(int n, Tensor? labels) => Sample(n, labels, 1.0);
 
     public Tensor Sample(int n, Tensor? labels, double temperature)
     {
@@ -134,6 +120,4 @@ public sealed partial class GlowModel : IGenerativeModel, ILikelihoodModel, ITem
         _net.eval();
         return DecodeFlat(EncodeFloat(images01.to(Device).to_type(ScalarType.Float32)));
     }
-
-    public void Dispose() => _net.Dispose();
 }

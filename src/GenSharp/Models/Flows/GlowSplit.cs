@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Flows;
 
@@ -21,12 +19,7 @@ public sealed class GlowSplit : nn.Module
     {
         _keep = channels / 2;
         _out = channels - _keep;
-        prior = nn.Conv2d(_keep, 2 * _out, 3, padding: 1);
-        using (torch.no_grad())
-        {
-            prior.weight!.zero_();
-            prior.bias!.zero_();
-        }
+        prior = ModuleInit.Zeroed(nn.Conv2d(_keep, 2 * _out, 3, padding: 1));
         RegisterComponents();
     }
 

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Flows;
 
 /// <summary>One step of flow (Kingma &amp; Dhariwal 2018, Fig. 2a): ActNorm → invertible 1×1 conv → affine coupling.</summary>

@@ -32,15 +32,15 @@ public sealed record RealNvpConfig : ImageFamilyConfig
     public override void Validate()
     {
         base.Validate();
-        Require(Scales is >= 1 and <= 6, "scales", "in [1, 6]", Scales);
+        RequireIn(Scales, "scales", 1, 6);
         int factor = 1 << (Scales - 1);
         Require(ImageSize % factor == 0, "image_size", $"divisible by 2^(scales − 1) = {factor} for scales = {Scales}", ImageSize);
-        Require(CouplingChannels is >= 1 and <= 1024, "coupling_channels", "in [1, 1024]", CouplingChannels);
-        Require(ResidualBlocks is >= 0 and <= 32, "residual_blocks", "in [0, 32]", ResidualBlocks);
+        RequireIn(CouplingChannels, "coupling_channels", 1, 1024);
+        RequireIn(ResidualBlocks, "residual_blocks", 0, 32);
         Require(LogitAlpha >= 0 && LogitAlpha < 0.5, "logit_alpha", "in [0, 0.5)", LogitAlpha);
         Require(Enum.IsDefined(Norm), "norm", "batchnorm, actnorm or none", Norm);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0 (0 = off)", GradClip);
+        RequireLearningRate(LearningRate);
+        RequireGradClip(GradClip);
         Require(WeightDecay >= 0 && WeightDecay < 1, "weight_decay", "in [0, 1)", WeightDecay);
     }
 }

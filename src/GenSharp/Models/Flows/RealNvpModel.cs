@@ -1,8 +1,6 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Flows;
 
@@ -12,36 +10,28 @@ namespace GenSharp.Models.Flows;
 /// −log p(y) + D·log 256 nats per image, an upper bound on −log P(x) of the 8-bit pixels
 /// (<see cref="FlowMath.DiscreteNll"/>), also reported as bits/dim.
 /// </summary>
-public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, ITemperatureSampler, IAutoencoder
+public sealed class RealNvpModel : FamilyModel<RealNvpConfig, RealNvpFlow>, ILikelihoodModel, ITemperatureSampler, IAutoencoder
 {
-    readonly RealNvpFlow _net;
-    readonly RealNvpConfig _config;
     readonly Parameter[] _decayed;
     readonly long _dims;
 
-    public RealNvpModel(RealNvpConfig config, Device device)
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "realnvp";
+
+    public RealNvpModel(RealNvpConfig config, Device device) : base(FamilyName, config, new RealNvpFlow(config), device)
     {
-        _config = config;
-        Device = device;
-        _net = new RealNvpFlow(config);
-        _net.to(device);
         _dims = (long)config.ImageChannels * config.ImageSize * config.ImageSize;
         // The L2 penalty covers the conditioners' convolution kernels (not biases, scales or norms).
         _decayed = _net.named_parameters().Where(p => p.name.Contains(".conditioner.") && p.parameter.dim() == 4)
             .Select(p => p.parameter).ToArray();
     }
 
-    public string Family => RealNvpFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _net;
     /// <summary>The flow.</summary>
     public RealNvpFlow Flow => _net;
     /// <summary>Adam with gradient-norm clipping at grad_clip (the L2 penalty is part of the loss, not of Adam).</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
         new[] { OptimizerSpec.Single("realnvp", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) with { GradClip = _config.GradClip } };
-    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "bpd" };
-    public int ConditionalClasses => 0;
+    public override IReadOnlyCollection<string> LossMetrics => new[] { "loss", "bpd" };
     public int LatentDim => (int)_net.LatentDim;
 
     public string LikelihoodDescription =>
@@ -51,13 +41,10 @@ public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, I
     /// <summary>−log P(x) bound in nats per item (B) for dequantized images y in [0,1): −log p(y) + D·log 256.</summary>
     public Tensor DiscreteNll(Tensor y) => FlowMath.DiscreteNll(_net.LogProb(y), _dims);
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
-        var y = ImageTransforms.Dequantize(images);           // (B, C, H, W) in [0, 1)
-        var loss = DiscreteNll(y).mean();
-        ctx.Log("loss", loss);
-        ctx.Log("bpd", FlowMath.BitsPerDim(loss, _dims));
+        var (loss, y) = FlowMath.TrainingLoss(images, DiscreteNll, _dims, ctx);
         var objective = loss;
         if (_config.WeightDecay > 0)
             objective = loss + _decayed.Select(w => w.square().sum()).Aggregate((a, b) => a + b) * _config.WeightDecay;
@@ -79,8 +66,6 @@ public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, I
         });
         return first is null ? "" : $" (first non-finite output or log-det: {first})";
     }
-
-    public Tensor? Sample(int n, Tensor? labels) => Sample(n, labels, 1.0);
 
     /// <summary>Every latent ~ N(0, T²·I), then x = f⁻¹(z), clamped to [0,1]: (n, C, H, W) on the CPU.</summary>
     public Tensor Sample(int n, Tensor? labels, double temperature)
@@ -141,6 +126,4 @@ public sealed partial class RealNvpModel : IGenerativeModel, ILikelihoodModel, I
         var back = _net.Inverse(_net.Forward(x).Latents);
         return ((back * 256 - 0.5) / 255).clamp(0, 1);
     }
-
-    public void Dispose() => _net.Dispose();
 }

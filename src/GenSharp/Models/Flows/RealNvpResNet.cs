@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Flows;
 
@@ -21,12 +19,7 @@ public sealed class RealNvpResNet : nn.Module<Tensor, Tensor>
     {
         in_conv = nn.Conv2d(inChannels, width, 3, padding: 1);
         blocks = nn.ModuleList(Enumerable.Range(0, residualBlocks).Select(_ => new ResidualBlock(width)).ToArray());
-        out_conv = nn.Conv2d(width, outChannels, 3, padding: 1);
-        using (torch.no_grad())
-        {
-            out_conv.weight!.zero_();
-            out_conv.bias!.zero_();
-        }
+        out_conv = ModuleInit.Zeroed(nn.Conv2d(width, outChannels, 3, padding: 1));
         RegisterComponents();
     }
 

@@ -25,13 +25,12 @@ public sealed record DcganConfig : ImageFamilyConfig
     public override void Validate()
     {
         base.Validate();
-        Require(LatentDim is >= 1 and <= 4096, "latent_dim", "in [1, 4096]", LatentDim);
-        Require(GeneratorChannels is >= 1 and <= 2048, "generator_channels", "in [1, 2048]", GeneratorChannels);
-        Require(DiscriminatorChannels is >= 1 and <= 2048, "discriminator_channels", "in [1, 2048]", DiscriminatorChannels);
-        Require(ClassEmbedding is >= 1 and <= 4096, "class_embedding", "in [1, 4096]", ClassEmbedding);
+        RequireIn(LatentDim, "latent_dim", 1, 4096);
+        RequireIn(GeneratorChannels, "generator_channels", 1, 2048);
+        RequireIn(DiscriminatorChannels, "discriminator_channels", 1, 2048);
+        RequireIn(ClassEmbedding, "class_embedding", 1, 4096);
         Require(!Conditional || NumClasses >= 2, "num_classes", "≥ 2 for a conditional model", NumClasses);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
-        Require(Beta1 >= 0 && Beta1 < 1, "beta1", "in [0, 1)", Beta1);
-        Require(Beta2 >= 0 && Beta2 < 1, "beta2", "in [0, 1)", Beta2);
+        RequireLearningRate(LearningRate);
+        RequireAdamBetas(Beta1, Beta2);
     }
 }

@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace GenSharp.Models.Gan;
@@ -35,7 +33,7 @@ public sealed class DcganGenerator : Module<Tensor, Tensor?, Tensor>
         var h = z;                                                        // (B, latent)
         if (label_embedding is not null)
         {
-            if (labels is null) throw new GenSharpException("this DCGAN is class-conditional: pass --class K");
+            if (labels is null) throw new ParameterException("class", "is needed: this DCGAN is class-conditional");
             h = torch.cat(new[] { h, label_embedding.forward(labels) }, 1); // (B, latent + emb)
         }
         return net.forward(h.unsqueeze(-1).unsqueeze(-1));               // (B, latent[+emb], 1, 1) → (B, C, S, S)

@@ -1,7 +1,5 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
 namespace GenSharp.Models.Gan;
@@ -10,53 +8,45 @@ namespace GenSharp.Models.Gan;
 /// DCGAN training with the non-saturating loss (Goodfellow et al. 2014, §3): D maximises
 /// log D(x) + log(1 − D(G(z))), G maximises log D(G(z)); both as BCE-with-logits, Adam(lr, β1 = 0.5).
 /// </summary>
-public sealed partial class DcganModel : IGenerativeModel
+public sealed class DcganModel : FamilyModel<DcganConfig, DcganNetworks>, IPlainImageSampler
 {
-    readonly DcganNetworks _nets;
-    readonly DcganConfig _config;
     const int Generator = 0, Discriminator = 1;   // optimizer order (also that of optimizer.bin)
 
-    public DcganModel(DcganConfig config, Device device)
-    {
-        _config = config;
-        Device = device;
-        _nets = new DcganNetworks(config);
-        _nets.to(device);
-    }
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "dcgan";
 
-    public string Family => DcganFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _nets;
-    public DcganNetworks Networks => _nets;
+    public DcganModel(DcganConfig config, Device device) : base(FamilyName, config, new DcganNetworks(config), device) { }
+
+    /// <summary>The generator and the discriminator (<see cref="FamilyModel{TConfig, TNet}.Network"/>).</summary>
+    public DcganNetworks Networks => _net;
     /// <summary>Adam(lr, β1, β2) for the generator, then one for the discriminator.</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
     {
-        OptimizerSpec.Single("generator", OptimizerAlgorithm.Adam, _nets.Generator.parameters(), _config.LearningRate) with { Beta1 = _config.Beta1, Beta2 = _config.Beta2 },
-        OptimizerSpec.Single("discriminator", OptimizerAlgorithm.Adam, _nets.Discriminator.parameters(), _config.LearningRate) with { Beta1 = _config.Beta1, Beta2 = _config.Beta2 },
+        OptimizerSpec.Single("generator", OptimizerAlgorithm.Adam, _net.Generator.parameters(), _config.LearningRate) with { Beta1 = _config.Beta1, Beta2 = _config.Beta2 },
+        OptimizerSpec.Single("discriminator", OptimizerAlgorithm.Adam, _net.Discriminator.parameters(), _config.LearningRate) with { Beta1 = _config.Beta1, Beta2 = _config.Beta2 },
     };
-    public IReadOnlyCollection<string> LossMetrics => new[] { "g_loss", "d_loss" };
-    public int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
+    public override IReadOnlyCollection<string> LossMetrics => new[] { "g_loss", "d_loss" };
+    public override int ConditionalClasses => _config.Conditional ? _config.NumClasses : 0;
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
-        _nets.train();
+        _net.train();
         var real = ImageTransforms.ToFloat(images, PixelScale.MinusOneOne);   // (B, C, S, S) in [-1, 1]
         long b = real.shape[0];
         Tensor? y = _config.Conditional ? labels : null;
         var z = torch.randn(b, _config.LatentDim, device: Device);
-        var fake = _nets.Generator.forward(z, y);
+        var fake = _net.Generator.forward(z, y);
         var ones = torch.ones(b, device: Device);
         var zeros = torch.zeros(b, device: Device);
 
         // Discriminator step: real → 1, fake (detached, so G gets no gradient) → 0.
-        var dReal = _nets.Discriminator.forward(real, y);
-        var dFake = _nets.Discriminator.forward(fake.detach(), y);
+        var dReal = _net.Discriminator.forward(real, y);
+        var dFake = _net.Discriminator.forward(fake.detach(), y);
         var lossD = binary_cross_entropy_with_logits(dReal, ones) + binary_cross_entropy_with_logits(dFake, zeros);
         yield return new LossTerm(Discriminator, lossD);
 
         // Generator step against the discriminator just updated, non-saturating: maximise log D(G(z)) ⇔ BCE(D(G(z)), 1).
-        var dFakeForG = _nets.Discriminator.forward(fake, y);
+        var dFakeForG = _net.Discriminator.forward(fake, y);
         var lossG = binary_cross_entropy_with_logits(dFakeForG, ones);
         yield return new LossTerm(Generator, lossG);
 
@@ -66,10 +56,11 @@ public sealed partial class DcganModel : IGenerativeModel
         ctx.Log("d_fake", torch.sigmoid(dFake).mean());
     }
 
-    public Tensor? Sample(int n, Tensor? labels)
+    /// <summary>Draws from torch's global generator; the sampler has no options.</summary>
+    public Tensor Sample(int n, Tensor? labels)
     {
         using var _ = torch.no_grad();
-        _nets.eval();
+        _net.eval();
         Tensor? y = null;
         if (_config.Conditional)
         {
@@ -78,8 +69,6 @@ public sealed partial class DcganModel : IGenerativeModel
             y = y.to(Device);
         }
         var z = torch.randn(n, _config.LatentDim, device: Device);
-        return ((_nets.Generator.forward(z, y) + 1) / 2).clamp(0, 1).cpu(); // [-1,1] → [0,1]
+        return ((_net.Generator.forward(z, y) + 1) / 2).clamp(0, 1).cpu(); // [-1,1] → [0,1]
     }
-
-    public void Dispose() => _nets.Dispose();
 }

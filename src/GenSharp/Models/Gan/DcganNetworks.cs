@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Gan;
 
 /// <summary>The generator and discriminator under one root, so the checkpoint names are generator.* and discriminator.*.</summary>

@@ -40,7 +40,7 @@ public sealed record GptConfig : FamilyConfig
     public double MinLearningRate { get; init; } = 1e-4;
     /// <summary>Linear warm-up steps.</summary>
     public int WarmupSteps { get; init; } = 100;
-    /// <summary>Step at which the cosine decay reaches <see cref="MinLearningRate"/>; 0 = the run's --steps.</summary>
+    /// <summary>Step at which the cosine decay reaches <see cref="MinLearningRate"/>; 0 = the run's total steps.</summary>
     public long LrDecaySteps { get; init; }
     /// <summary>Decoupled weight decay (AdamW), applied to matrices and embeddings only (parameters with ≥ 2 dimensions).</summary>
     public double WeightDecay { get; init; } = 0.1;
@@ -57,24 +57,23 @@ public sealed record GptConfig : FamilyConfig
 
     public override void Validate()
     {
-        Require(NLayer is >= 1 and <= 256, "n_layer", "in [1, 256]", NLayer);
-        Require(NHead is >= 1 and <= 256, "n_head", "in [1, 256]", NHead);
-        Require(NEmbd is >= 1 and <= 65536, "n_embd", "in [1, 65536]", NEmbd);
+        RequireIn(NLayer, "n_layer", 1, 256);
+        RequireIn(NHead, "n_head", 1, 256);
+        RequireIn(NEmbd, "n_embd", 1, 65536);
         Require(NEmbd % NHead == 0, "n_embd", $"a multiple of n_head ({NHead})", NEmbd);
-        Require(BlockSize is >= 1 and <= 1 << 20, "block_size", "in [1, 1048576]", BlockSize);
+        RequireIn(BlockSize, "block_size", 1, 1 << 20);
         Require(Dropout is >= 0 and < 1, "dropout", "in [0, 1)", Dropout);
         Require(LayerNormEpsilon > 0 && LayerNormEpsilon < 1, "layer_norm_epsilon", "in (0, 1)", LayerNormEpsilon);
         Require(Enum.IsDefined(Activation), "activation", "gelu or gelu_tanh", Activation);
         Require(VocabSize is >= 0 and <= 1 << 24, "vocab_size", "in [0, 16777216] (0 = set from the tokenizer)", VocabSize);
         Require(Enum.IsDefined(Tokenizer), "tokenizer", "char or bpe", Tokenizer);
-        Require(BpeVocabSize is >= 256 and <= 1 << 20, "bpe_vocab_size", "in [256, 1048576]", BpeVocabSize);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
+        RequireIn(BpeVocabSize, "bpe_vocab_size", 256, 1 << 20);
+        RequireLearningRate(LearningRate);
         Require(MinLearningRate >= 0 && MinLearningRate <= LearningRate, "min_learning_rate", $"in [0, learning_rate = {LearningRate}]", MinLearningRate);
         Require(WarmupSteps >= 0, "warmup_steps", "≥ 0", WarmupSteps);
-        Require(LrDecaySteps >= 0, "lr_decay_steps", "≥ 0 (0 = the run's --steps)", LrDecaySteps);
+        Require(LrDecaySteps >= 0, "lr_decay_steps", "≥ 0 (0 = the run's total steps)", LrDecaySteps);
         Require(WeightDecay is >= 0 and < 10, "weight_decay", "in [0, 10)", WeightDecay);
-        Require(Beta1 is >= 0 and < 1, "beta1", "in [0, 1)", Beta1);
-        Require(Beta2 is >= 0 and < 1, "beta2", "in [0, 1)", Beta2);
+        RequireAdamBetas(Beta1, Beta2);
         Require(GradClip >= 0 && double.IsFinite(GradClip), "grad_clip", "a finite number ≥ 0", GradClip);
         Require(EvalInterval >= 1, "eval_interval", "≥ 1", EvalInterval);
         Require(EvalIters >= 1, "eval_iters", "≥ 1", EvalIters);

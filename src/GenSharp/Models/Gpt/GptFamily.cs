@@ -1,20 +1,13 @@
 using System.Text.Json.Nodes;
 using GenSharp.Text;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Gpt;
 
 /// <summary>Registry entry for <c>gpt</c>.</summary>
-public sealed class GptFamily : Family<GptConfig>, ITextFamily
+public sealed class GptFamily() : Family<GptConfig>(GptModel.FamilyName, (config, device) => new GptModel(config, device),
+    "decoder-only transformer language model (GPT-2 layout) on a UTF-8 text file; char or byte-level BPE tokenizer; eval perplexity, generate with a KV cache",
+    new("0.06 s", "300 MB", 2000), defaultBatchSize: 12), ITextFamily
 {
-    /// <summary>Registry name.</summary>
-    public const string FamilyName = "gpt";
-    public override string Name => FamilyName;
-    public override string Summary => "decoder-only transformer language model (GPT-2 layout) on a UTF-8 text file; char or byte-level BPE tokenizer; eval perplexity, generate with a KV cache";
-    public override FamilyGuidance? Guidance => new("0.06 s", "300 MB", 2000);
-    public override int DefaultBatchSize => 12;
-    protected override IGenerativeModel Build(GptConfig config, Device device) => new GptModel(config, device);
-
     /// <summary>
     /// Reads a gpt config. Checkpoints written before text configs lost the image fields carry
     /// image_channels, image_size and num_classes; they never affected a gpt and are dropped.
@@ -38,4 +31,8 @@ public sealed class GptFamily : Family<GptConfig>, ITextFamily
     }
 
     public int ContextLength(FamilyConfig config) => ((GptConfig)config).BlockSize;
+
+    public int ValidationEvery(FamilyConfig config) => ((GptConfig)config).EvalInterval;
+
+    public int ValidationBatches(FamilyConfig config) => ((GptConfig)config).EvalIters;
 }

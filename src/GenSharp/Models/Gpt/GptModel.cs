@@ -1,7 +1,5 @@
 using GenSharp.Training;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Gpt;
 
@@ -10,30 +8,18 @@ namespace GenSharp.Models.Gpt;
 /// parameters of ≥ 2 dimensions only (matrices and embeddings; not biases or LayerNorm gains),
 /// linear warm-up then cosine decay of the learning rate, global gradient-norm clipping.
 /// </summary>
-public sealed class GptModel : IGenerativeModel, ILanguageModel
+public sealed class GptModel : FamilyModel<GptConfig, GptNetwork>, ILanguageModel
 {
-    readonly GptNetwork _net;
-    readonly GptConfig _config;
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "gpt";
 
-    public GptModel(GptConfig config, Device device)
-    {
-        _config = config;
-        Device = device;
-        _net = new GptNetwork(config);
-        _net.to(device);
-    }
+    public GptModel(GptConfig config, Device device) : base(FamilyName, config, new GptNetwork(config), device) { }
 
-    public string Family => GptFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _net;
-    /// <summary>The network.</summary>
-    public GptNetwork Network => _net;
     /// <summary>
     /// AdamW with weight decay on parameters of ≥ 2 dimensions only (first group) and none on the rest (second group),
     /// the warm-up + cosine schedule of <see cref="LearningRateAt"/>, global gradient-norm clipping at grad_clip.
     /// </summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
     {
         new OptimizerSpec
         {
@@ -52,12 +38,9 @@ public sealed class GptModel : IGenerativeModel, ILanguageModel
         },
     };
     /// <summary>The step counter checkpoints kept before the trainer owned it.</summary>
-    public IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
-    public int ConditionalClasses => 0;
+    public override IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
     public int ContextLength => _config.BlockSize;
     public int VocabSize => _config.VocabSize;
-    public int ValidationEvery => _config.EvalInterval;
-    public int ValidationBatches => _config.EvalIters;
 
     /// <summary>Parameters counted once (the tied head adds none).</summary>
     public long ParameterCount => _net.parameters().Sum(p => p.numel());
@@ -71,7 +54,7 @@ public sealed class GptModel : IGenerativeModel, ILanguageModel
 
     static LrSchedule Schedule(GptConfig c) => LrSchedule.WarmupCosine(c.WarmupSteps, c.LrDecaySteps, c.MinLearningRate);
 
-    public IEnumerable<LossTerm> TrainStep(Tensor inputs, Tensor targets, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor inputs, Tensor targets, StepContext ctx)
     {
         _net.train();
         var logits = _net.Forward(inputs);                                    // (B, T, V)
@@ -86,8 +69,4 @@ public sealed class GptModel : IGenerativeModel, ILanguageModel
 
     public double Loss(Tensor inputs, Tensor targets) => _net.Loss(inputs.to(Device), targets.to(Device));
 
-    /// <summary>Text models draw no image grids; text comes from <c>gensharp generate</c>.</summary>
-    public Tensor? Sample(int n, Tensor? labels) => null;
-
-    public void Dispose() => _net.Dispose();
 }

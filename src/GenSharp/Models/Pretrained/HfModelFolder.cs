@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.Text;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Pretrained;
 

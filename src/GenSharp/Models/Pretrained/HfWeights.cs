@@ -1,8 +1,6 @@
 using System.Text.Json.Nodes;
 using GenSharp.Checkpoints;
 using GenSharp.Text;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Pretrained;
 

@@ -1,7 +1,5 @@
 using GenSharp.Models.Gpt;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Pretrained;
 

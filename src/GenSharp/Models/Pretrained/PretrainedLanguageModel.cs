@@ -1,6 +1,4 @@
 using GenSharp.Models.Gpt;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Pretrained;
 
@@ -28,10 +26,6 @@ public sealed class PretrainedLanguageModel : ILanguageModel, IDisposable
     public Device Device { get; }
     public int ContextLength => Config.ContextLength;
     public int VocabSize => Config.VocabSize;
-    /// <summary>Not trained here: no validation schedule.</summary>
-    public int ValidationEvery => 0;
-    /// <summary>Not trained here: no validation schedule.</summary>
-    public int ValidationBatches => 0;
 
     /// <summary>Parameters (a tied head counted once).</summary>
     public long ParameterCount => Network.parameters().Sum(p => p.numel());

@@ -22,11 +22,11 @@ public sealed record VaeConfig : ImageFamilyConfig
     public override void Validate()
     {
         base.Validate();
-        Require(LatentDim is >= 1 and <= 4096, "latent_dim", "in [1, 4096]", LatentDim);
-        Require(Channels is >= 1 and <= 1024, "channels", "in [1, 1024]", Channels);
-        Require(Hidden is >= 1 and <= 65536, "hidden", "in [1, 65536]", Hidden);
+        RequireIn(LatentDim, "latent_dim", 1, 4096);
+        RequireIn(Channels, "channels", 1, 1024);
+        RequireIn(Hidden, "hidden", 1, 65536);
         Require(Beta >= 0 && double.IsFinite(Beta), "beta", "a finite number ≥ 0", Beta);
-        Require(LearningRate > 0 && LearningRate < 1, "learning_rate", "in (0, 1)", LearningRate);
+        RequireLearningRate(LearningRate);
         Require(InputNoise >= 0 && InputNoise <= 2, "input_noise", "in [0, 2]", InputNoise);
     }
 }

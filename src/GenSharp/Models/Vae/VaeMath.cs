@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace GenSharp.Models.Vae;
 
 /// <summary>The ELBO and IWAE terms, per item, in nats.</summary>

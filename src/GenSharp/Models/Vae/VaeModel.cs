@@ -1,7 +1,5 @@
 using GenSharp.Data;
 using GenSharp.Training;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Models.Vae;
 
@@ -10,30 +8,17 @@ namespace GenSharp.Models.Vae;
 /// training binarizes each batch stochastically (x ~ Bernoulli(intensity)), evaluation binarizes the
 /// test set stochastically with a fixed seed, so NLLs are in nats on binarized Fashion-MNIST.
 /// </summary>
-public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAutoencoder
+public sealed class VaeModel : FamilyModel<VaeConfig, ConvVae>, ILikelihoodModel, IAutoencoder, IPlainImageSampler
 {
-    readonly ConvVae _net;
-    readonly VaeConfig _config;
+    /// <summary>Registry name.</summary>
+    public const string FamilyName = "vae";
 
-    public VaeModel(VaeConfig config, Device device)
-    {
-        _config = config;
-        Device = device;
-        _net = new ConvVae(config);
-        _net.to(device);
-    }
+    public VaeModel(VaeConfig config, Device device) : base(FamilyName, config, new ConvVae(config), device) { }
 
-    public string Family => VaeFamily.FamilyName;
-    public FamilyConfig Config => _config;
-    public Device Device { get; }
-    public nn.Module Model => _net;
-    /// <summary>The network (encoder + decoder).</summary>
-    public ConvVae Network => _net;
     /// <summary>Adam over every weight.</summary>
-    public IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
+    public override IReadOnlyList<OptimizerSpec> OptimizerSpecs =>
         new[] { OptimizerSpec.Single("vae", OptimizerAlgorithm.Adam, _net.parameters(), _config.LearningRate) };
-    public IReadOnlyCollection<string> LossMetrics => new[] { "loss", "recon", "kl" };
-    public int ConditionalClasses => 0;
+    public override IReadOnlyCollection<string> LossMetrics => new[] { "loss", "recon", "kl" };
     public int LatentDim => _config.LatentDim;
 
     public string LikelihoodDescription =>
@@ -56,7 +41,7 @@ public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAuto
         return (recon + beta * kl, recon, kl);
     }
 
-    public IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
+    public override IEnumerable<LossTerm> TrainStep(Tensor images, Tensor labels, StepContext ctx)
     {
         _net.train();
         var x01 = ImageTransforms.ToFloat(images, PixelScale.ZeroOne);
@@ -78,7 +63,8 @@ public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAuto
         yield return new LossTerm(0, mean);
     }
 
-    public Tensor? Sample(int n, Tensor? labels)
+    /// <summary>Draws from torch's global generator; the sampler has no options.</summary>
+    public Tensor Sample(int n, Tensor? labels)
     {
         using var _ = torch.no_grad();
         _net.eval();
@@ -151,6 +137,4 @@ public sealed partial class VaeModel : IGenerativeModel, ILikelihoodModel, IAuto
         var (mu, _) = _net.Encode(images01.to(Device));
         return torch.sigmoid(_net.DecodeLogits(mu));
     }
-
-    public void Dispose() => _net.Dispose();
 }

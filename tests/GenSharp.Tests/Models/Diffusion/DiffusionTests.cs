@@ -295,7 +295,7 @@ public class DiffusionTests
             Assert.True(x.min().item<float>() >= 0 && x.max().item<float>() <= 1);
         }
         Assert.True((ddpm - ddim).abs().max().item<float>() > 1e-3);
-        Assert.Throws<GenSharpException>(() => sampler.CreateScheduler("ddim", 21));
+        Assert.Throws<ParameterException>(() => sampler.CreateScheduler("ddim", 21));
     }
 
     [Fact]

@@ -160,7 +160,7 @@ public class EbmTests
         torch.manual_seed(7);
         using var a = model.Sample(4, null)!;
         torch.manual_seed(7);
-        using var b = loaded.Model.Sample(4, null)!;
+        using var b = ((IImageSampler)loaded.Model).Sample(4, null)!;
         Assert.Equal(new long[] { 4, 1, 28, 28 }, a.shape);
         Assert.Equal(a.data<float>().ToArray(), b.data<float>().ToArray());
         Assert.InRange(a.min().item<float>(), 0, 1);

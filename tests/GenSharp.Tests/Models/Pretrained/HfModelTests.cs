@@ -366,8 +366,6 @@ public class HfModelTests
         public int ContextLength => 64;
         public int VocabSize => Vocab;
         public Device Device => torch.CPU;
-        public int ValidationEvery => 0;
-        public int ValidationBatches => 0;
         public KvCache CreateCache() => new(1, ContextLength);
         public double Loss(Tensor inputs, Tensor targets) => 0;
 

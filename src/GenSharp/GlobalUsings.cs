@@ -1,0 +1,3 @@
+// Namespaces nearly every file of the library uses (tensors, modules, devices).
+global using TorchSharp;
+global using static TorchSharp.torch;
