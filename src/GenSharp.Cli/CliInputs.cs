@@ -63,8 +63,16 @@ public static class CliInputs
     /// <summary>Loads a checkpoint for a command.</summary>
     public static LoadedModel Load(string path, CliSettings s)
     {
+        GenSharpCli.Prepare(s);
         if (Models.Pretrained.HfModelFolder.IsHfFolder(path))
             throw new GenSharpException($"{path} is a Hugging Face model folder, a text model: use 'gensharp generate', 'gensharp chat' or 'gensharp eval --data FILE.txt'");
         return Checkpoint.LoadModel(path, s.TorchDevice);
+    }
+
+    /// <summary>Applies the common settings and loads a text model: a GenSharp text checkpoint or a Hugging Face folder.</summary>
+    public static LoadedTextModel LoadText(string path, CliSettings s)
+    {
+        GenSharpCli.Prepare(s);
+        return Checkpoint.LoadTextModel(path, s.TorchDevice);
     }
 }

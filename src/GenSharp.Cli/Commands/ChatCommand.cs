@@ -25,8 +25,7 @@ public sealed class ChatCommand : Command<ChatSettings>
 {
     public override int Execute(CommandContext context, ChatSettings s, CancellationToken cancel)
     {
-        GenSharpCli.Prepare(s);
-        using var m = Checkpoint.LoadTextModel(s.Checkpoint, s.TorchDevice);
+        using var m = CliInputs.LoadText(s.Checkpoint, s);
         var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var selection = ChatTemplates.Select(s.Template, m.Path);
         if (selection.Notice is not null) Console.Error.WriteLine($"gensharp chat: {selection.Notice}");

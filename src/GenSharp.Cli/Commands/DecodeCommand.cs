@@ -23,7 +23,6 @@ public sealed class DecodeCommand : Command<DecodeSettings>
 {
     public override int Execute(CommandContext context, DecodeSettings s, CancellationToken cancel)
     {
-        GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
         var codes = LatentCodes.Load(s.Codes);
         var outPath = CliInputs.Output(s.Out, "decode", ".png", ".npy");

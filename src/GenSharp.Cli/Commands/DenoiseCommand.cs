@@ -29,7 +29,6 @@ public sealed class DenoiseCommand : Command<DenoiseSettings>
 {
     public override int Execute(CommandContext context, DenoiseSettings s, CancellationToken cancel)
     {
-        GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
         using var data = s.TestSplit("denoise");
         var noise = ImageNoise.Parse(CliInputs.Required(s.Noise, "noise", "denoise"));

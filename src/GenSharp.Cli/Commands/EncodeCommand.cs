@@ -24,7 +24,6 @@ public sealed class EncodeCommand : Command<EncodeSettings>
 {
     public override int Execute(CommandContext context, EncodeSettings s, CancellationToken cancel)
     {
-        GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
         using var data = s.TestSplit("encode");
         var outPath = CliInputs.Output(s.Out, "encode");

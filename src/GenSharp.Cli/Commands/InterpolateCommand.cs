@@ -32,7 +32,6 @@ public sealed class InterpolateCommand : Command<InterpolateSettings>
 {
     public override int Execute(CommandContext context, InterpolateSettings s, CancellationToken cancel)
     {
-        GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
         if (m.Model is not IAutoencoder ae) throw new GenSharpException($"{m.Family.Name} has no encoder; interpolate needs vae, realnvp or glow");
         var location = CliInputs.Required(s.Data, "data", "interpolate");

@@ -123,7 +123,6 @@ public sealed class SampleCommand : Command<SampleSettings>
 {
     public override int Execute(CommandContext context, SampleSettings s, CancellationToken cancel)
     {
-        GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
         if (m.Model is ILanguageModel)
             throw new GenSharpException($"{m.Family.Name} checkpoints make text, not images: use 'gensharp generate CKPT --prompt TEXT'");

@@ -31,7 +31,6 @@ public sealed class ScoreCommand : Command<ScoreSettings>
 {
     public override int Execute(CommandContext context, ScoreSettings s, CancellationToken cancel)
     {
-        GenSharpCli.Prepare(s);
         using var m = CliInputs.Load(s.Checkpoint, s);
         using var data = s.TestSplit("score");
         var outPath = CliInputs.Output(s.Out, "score", ".csv");

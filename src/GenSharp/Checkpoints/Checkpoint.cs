@@ -5,7 +5,6 @@ using GenSharp.Models;
 using GenSharp.Models.Pretrained;
 using GenSharp.Runtime;
 using GenSharp.Text;
-using static TorchSharp.torch;
 
 namespace GenSharp.Checkpoints;
 

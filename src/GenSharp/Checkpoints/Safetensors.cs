@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
-using static TorchSharp.torch;
 
 namespace GenSharp.Checkpoints;
 

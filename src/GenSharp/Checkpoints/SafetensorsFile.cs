@@ -1,5 +1,3 @@
-using TorchSharp;
-
 namespace GenSharp.Checkpoints;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace GenSharp.Evaluation;
 
 /// <summary>Peak signal-to-noise ratio for images in [0, 1].</summary>

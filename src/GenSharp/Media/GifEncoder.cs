@@ -1,8 +1,6 @@
 using System.Text;
 using GenSharp.Checkpoints;
 using GenSharp.Runtime;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Media;
 

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Media;
 
 /// <summary>Writes images where a user asked: a PNG grid, or an N×C×H×W uint8 NumPy array for tools.</summary>

@@ -1,8 +1,6 @@
 using GenSharp.Checkpoints;
 using GenSharp.Runtime;
 using SkiaSharp;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Media;
 

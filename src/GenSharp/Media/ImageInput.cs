@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace GenSharp.Media;
 
 /// <summary>Reads user images for conditioning (completion, inpainting): PNG tiles or a .npy array.</summary>

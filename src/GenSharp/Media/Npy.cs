@@ -3,8 +3,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using GenSharp.Runtime;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Media;
 

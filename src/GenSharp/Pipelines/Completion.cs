@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using GenSharp.Data;
 using GenSharp.Models;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Pipelines;
 

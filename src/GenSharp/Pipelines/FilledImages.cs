@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace GenSharp.Pipelines;
 
 /// <summary>Images whose unknown pixels a model filled in (inpainting, completion); dispose to free the tensors.</summary>

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using GenSharp.Models;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Pipelines;
 

@@ -1,6 +1,4 @@
 using GenSharp.Media;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Pipelines;
 

@@ -1,8 +1,6 @@
 using GenSharp.Data;
 using GenSharp.Evaluation;
 using GenSharp.Models;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Pipelines;
 

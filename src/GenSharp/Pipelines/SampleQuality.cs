@@ -3,8 +3,6 @@ using GenSharp.Data;
 using GenSharp.Evaluation;
 using GenSharp.Media;
 using GenSharp.Models;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Pipelines;
 

@@ -1,6 +1,4 @@
 using System.Collections.ObjectModel;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Sampling;
 

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace GenSharp.Sampling;
 
 /// <summary>The result of one reverse diffusion step.</summary>

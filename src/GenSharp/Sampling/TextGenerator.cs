@@ -2,8 +2,6 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using GenSharp.Models;
 using GenSharp.Text;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Sampling;
 

@@ -6,8 +6,6 @@ using GenSharp.Checkpoints;
 using GenSharp.Data;
 using GenSharp.Media;
 using GenSharp.Runtime;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace GenSharp.Training;
 

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace GenSharp.Training;
 
 /// <summary>Loads other weights (e.g. the EMA) into a module for a while and puts the originals back on dispose.</summary>
