@@ -21,7 +21,7 @@ public static class FamilyRegistry
             new("0.08 s", "300 MB", 2000), defaultBatchSize: 128));
         Register(new Family<ClassifierConfig>(ClassifierModel.FamilyName, (config, device) => new ClassifierModel(config, device),
             "CNN image classifier (not generative): test accuracy, and the feature extractor of eval --classifier (FD-cls, KID, precision/recall)",
-            new("0.1 s", "300 MB", 2000), defaultBatchSize: 128));
+            new("0.25 s", "550 MB", 2000), defaultBatchSize: 128));
         Register(new Family<DcganConfig>(DcganModel.FamilyName, (config, device) => new DcganModel(config, device),
             "DCGAN, non-saturating loss, optional class conditioning and spectral norm",
             new("0.3 s", "400 MB", 1500)));
