@@ -89,8 +89,8 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         if (s.Classifier is null && s.Samples is null && s.Checkpoint is { } path)
         {
             if (HfModelFolder.IsHfFolder(path)) return EvalText(s, path);
-            var dir = GenSharp.Checkpoints.CheckpointFolder.Resolve(path);
-            if (Checkpoint.Open(dir).Family is ITextFamily) return EvalText(s, dir);
+            var checkpoint = Checkpoint.Open(path);
+            if (checkpoint.Family is ITextFamily) return EvalText(s, checkpoint.Path);
         }
         if (s.Classifier is null)
             foreach (var (flag, given) in new[] { ("samples", s.Samples is not null), ("n", s.N is not null), ("batch-size", s.BatchSize is not null) })

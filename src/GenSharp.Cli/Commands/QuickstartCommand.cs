@@ -33,7 +33,7 @@ public sealed class QuickstartCommand : Command<QuickstartSettings>
         var outDir = s.Out;
         if (s.Steps < 1) throw new GenSharpException($"--steps must be ≥ 1, got {s.Steps}");
         foreach (var sub in new[] { "vae", "dcgan" })
-            if (GenSharp.Checkpoints.CheckpointFolder.Exists(Path.Combine(outDir, sub)))
+            if (GenSharp.Checkpoints.Checkpoint.Exists(Path.Combine(outDir, sub)))
                 throw new GenSharpException($"{outDir}/{sub} already holds a run; pass another --out or delete it");
         var progress = ConsoleProgress.Create();
         long every = Math.Max(1, s.Steps / 3);
