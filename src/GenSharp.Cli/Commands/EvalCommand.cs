@@ -124,7 +124,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         foreach (var (flag, given) in new[] { ("limit", s.Limit is not null), ("n", s.N is not null), ("scheduler", s.Scheduler is not null),
                                               ("steps", s.Steps is not null), ("eta", s.Eta is not null), ("guidance-scale", s.GuidanceScale is not null) })
             if (given) throw new GenSharpException($"--{flag} does not apply to text checkpoints");
-        using var m = Checkpoint.LoadTextModel(dir, s.TorchDevice);
+        using var m = CliInputs.LoadText(dir, s);
         var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var data = s.Data ?? throw new UsageException("'eval' of a text model needs --data FILE.txt; see 'gensharp eval --help'");
         // Pretrained contexts run to 32k+ tokens: score 1024-token windows unless --context says otherwise.
