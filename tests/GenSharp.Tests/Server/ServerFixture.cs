@@ -1,0 +1,67 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using GenSharp.Server;
+using Xunit;
+
+namespace GenSharp.Tests;
+
+/// <summary>
+/// One in-process server on an ephemeral port over a models folder holding a tiny gpt trained on plain-template
+/// dialogue (<c>chat</c>, context 64, character tokenizer), the tiny Hugging Face qwen2 fixture (<c>qwen2</c>, context
+/// 64, byte-level BPE) and a folder that is no model.
+/// </summary>
+public sealed class ServerFixture : IAsyncLifetime
+{
+    public string ModelsDir { get; } = TestData.TempDir();
+    public GenSharpServer Server { get; private set; } = null!;
+    public HttpClient Http { get; private set; } = null!;
+    public string BaseUrl => Server.BaseAddress.ToString().TrimEnd('/');
+
+    public string ChatModelDir => Path.Combine(ModelsDir, "chat");
+    public string QwenDir => Path.Combine(ModelsDir, "qwen2");
+
+    public async Task InitializeAsync()
+    {
+        var run = ChatCliTests.TinyChatCheckpoint();
+        CopyDir(run, ChatModelDir);
+        var fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "HfReference", "qwen2");
+        Directory.CreateDirectory(QwenDir);
+        foreach (var f in new[] { "config.json", "model.safetensors", "tokenizer.json" })
+            File.Copy(Path.Combine(fixture, f), Path.Combine(QwenDir, f));
+        Directory.CreateDirectory(Path.Combine(ModelsDir, "notes"));
+        File.WriteAllText(Path.Combine(ModelsDir, "notes", "readme.txt"), "not a model");
+        Server = await GenSharpServer.StartAsync(new ServerOptions { ModelsDir = ModelsDir, Port = 0, MaxRequestBodyBytes = 64 * 1024 });
+        Http = new HttpClient { BaseAddress = Server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+    }
+
+    static void CopyDir(string from, string to)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        Http.Dispose();
+        await Server.DisposeAsync();
+    }
+
+    /// <summary>POSTs a raw body; returns the status and the body text.</summary>
+    public async Task<(int Status, string Body)> Post(string path, string json)
+    {
+        using var r = await Http.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"));
+        return ((int)r.StatusCode, await r.Content.ReadAsStringAsync());
+    }
+
+    public async Task<(int Status, JsonObject Body)> PostJson(string path, JsonObject body)
+    {
+        var (status, text) = await Post(path, body.ToJsonString());
+        return (status, JsonNode.Parse(text)!.AsObject());
+    }
+}
+
+[CollectionDefinition("Server")]
+public sealed class ServerCollection : ICollectionFixture<ServerFixture> { }
