@@ -1,4 +1,5 @@
 using GenSharp.Checkpoints;
+using GenSharp.Models;
 using GenSharp.Models.Pretrained;
 using TorchSharp;
 
@@ -75,10 +76,7 @@ public sealed class ModelRegistry : IDisposable
             {
                 if (Find(name) is { } again) return again;
                 // Loading reads weights and builds modules: off the request thread.
-                var loaded = await Task.Run(() => Checkpoint.LoadTextModel(dir, _device), cancel);
-                ServedModel model;
-                try { model = new ServedModel(name, loaded); }
-                catch { loaded.Dispose(); throw; }
+                var model = await Task.Run(() => Load(name, dir), cancel);
                 var evicted = new List<ServedModel>();
                 lock (_sync)
                 {
@@ -96,6 +94,32 @@ public sealed class ModelRegistry : IDisposable
                 gate.Release();
             }
         }
+    }
+
+    /// <summary>Text when the folder is a Hugging Face folder or a text family's checkpoint, else an image sampler.</summary>
+    ServedModel Load(string name, string dir)
+    {
+        if (HfModelFolder.IsHfFolder(dir) || Checkpoint.Open(dir).Family is ITextFamily)
+        {
+            var text = Checkpoint.LoadTextModel(dir, _device);
+            try { return new ServedModel(name, text); }
+            catch { text.Dispose(); throw; }
+        }
+        var loaded = Checkpoint.LoadModel(dir, _device);
+        if (loaded.Model is not IImageSampler sampler)
+        {
+            loaded.Dispose();
+            throw new ApiException(400, $"model '{name}' is a {loaded.Family.Name} checkpoint, which neither generates text nor samples images", "model", "unsupported_model");
+        }
+        return new ServedModel(name, loaded, sampler);
+    }
+
+    /// <summary>"text" or "image" without loading the weights (reads the checkpoint's manifest); null when unreadable.</summary>
+    public static string? KindOf(string dir)
+    {
+        if (HfModelFolder.IsHfFolder(dir)) return "text";
+        try { return Checkpoint.Open(dir).Family is ITextFamily ? "text" : "image"; }
+        catch (GenSharpException) { return null; }
     }
 
     Lease? Find(string name)

@@ -20,6 +20,23 @@ public sealed record ServerOptions
     /// <summary>Largest <c>n</c> (choices per prompt) a request may ask for.</summary>
     public int MaxChoices { get; init; } = 16;
 
+    /// <summary>Largest n × max_tokens (× prompts) one text request may ask for (400 beyond).</summary>
+    public long MaxTotalTokens { get; init; } = 32768;
+    /// <summary>Largest <c>n</c> (images) an image request may ask for.</summary>
+    public int MaxImages { get; init; } = 16;
+    /// <summary>A file of API keys, one a line (blank lines and lines starting with # skipped); null = no keys needed.</summary>
+    public string? ApiKeyFile { get; init; }
+    /// <summary>Requests under /v1 running at once; more wait in a queue.</summary>
+    public int MaxConcurrentRequests { get; init; } = 4;
+    /// <summary>Requests that may wait for a slot; beyond it a 429 with Retry-After.</summary>
+    public int MaxQueuedRequests { get; init; } = 32;
+    /// <summary>Requests per minute under /v1 for each API key (each client address without keys); 0 = no limit.</summary>
+    public int RateLimitPerMinute { get; init; }
+    /// <summary>An origin allowed to call the server from a browser on another origin (CORS); null = CORS off.</summary>
+    public string? CorsOrigin { get; init; }
+    /// <summary>Log prompts and messages (off: logs never contain what users send).</summary>
+    public bool LogPrompts { get; init; }
+
     /// <summary>Throws a <see cref="ParameterException"/> naming the first bad option.</summary>
     public void Validate()
     {
@@ -30,5 +47,13 @@ public sealed record ServerOptions
         if (MaxRequestBodyBytes < 1024) throw new ParameterException("max_request_body_bytes", $"must be ≥ 1024, got {MaxRequestBodyBytes}");
         if (MaxTokensCap < 1) throw new ParameterException("max_tokens_cap", $"must be ≥ 1, got {MaxTokensCap}");
         if (MaxChoices < 1) throw new ParameterException("max_choices", $"must be ≥ 1, got {MaxChoices}");
+        if (MaxTotalTokens < 1) throw new ParameterException("max_total_tokens", $"must be ≥ 1, got {MaxTotalTokens}");
+        if (MaxImages < 1) throw new ParameterException("max_images", $"must be ≥ 1, got {MaxImages}");
+        if (ApiKeyFile is not null && !File.Exists(ApiKeyFile)) throw new ParameterException("api_key_file", $"'{ApiKeyFile}' is not a file");
+        if (MaxConcurrentRequests < 1) throw new ParameterException("max_concurrent", $"must be ≥ 1, got {MaxConcurrentRequests}");
+        if (MaxQueuedRequests < 0) throw new ParameterException("max_queue", $"must be ≥ 0, got {MaxQueuedRequests}");
+        if (RateLimitPerMinute < 0) throw new ParameterException("rate_limit", $"must be ≥ 0 (0 = no limit), got {RateLimitPerMinute}");
+        if (CorsOrigin is not null && !(Uri.TryCreate(CorsOrigin, UriKind.Absolute, out var o) && o.Scheme is "http" or "https" && o.AbsolutePath == "/"))
+            throw new ParameterException("cors", $"must be an origin such as https://example.com, got '{CorsOrigin}'");
     }
 }

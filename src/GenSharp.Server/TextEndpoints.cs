@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.Sampling;
 using GenSharp.Text.Chat;
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace GenSharp.Server;
 
@@ -10,7 +12,7 @@ namespace GenSharp.Server;
 /// <c>POST /v1/completions</c> and <c>POST /v1/chat/completions</c>: parse the request, generate with the model's
 /// <see cref="TextGenerator"/> (n choices as one batch of prompts), answer as OpenAI does, whole or as Server-Sent Events.
 /// </summary>
-sealed class TextEndpoints(ModelRegistry models, ServerOptions options)
+sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMetrics metrics, ILogger log)
 {
     /// <summary>OpenAI's default <c>max_tokens</c> for completions.</summary>
     const int CompletionDefaultMaxTokens = 16;
@@ -26,9 +28,11 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options)
         if (body.Bool("echo") == true) throw ApiException.Invalid("echo", "echo is not supported", "unsupported_parameter");
         if (body.Has("suffix")) throw ApiException.Invalid("suffix", "suffix is not supported", "unsupported_parameter");
         if (body.Integer("best_of", 1) is > 1) throw ApiException.Invalid("best_of", "best_of is not supported; use n", "unsupported_parameter");
+        CheckTotal(request, prompts.Count);
+        if (options.LogPrompts) log.LogInformation("completion prompt for {Model}: {Prompt}", request.Model, string.Join(" | ", prompts));
         var cancel = http.RequestAborted;
         using var lease = await models.AcquireAsync(request.Model, cancel);
-        var m = lease.Model;
+        var m = RequireText(lease.Model);
         await m.Gate.WaitAsync(cancel);
         try
         {
@@ -83,9 +87,12 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options)
         var body = await RequestBody.ReadAsync(http, options.MaxRequestBodyBytes);
         var request = TextRequest.Parse(body, options, ChatDefaultMaxTokens);
         var messages = ParseMessages(body);
+        CheckTotal(request, 1);
+        if (options.LogPrompts)
+            log.LogInformation("chat messages for {Model}: {Messages}", request.Model, string.Join(" | ", messages.Select(x => $"{x.Role}: {x.Content}")));
         var cancel = http.RequestAborted;
         using var lease = await models.AcquireAsync(request.Model, cancel);
-        var m = lease.Model;
+        var m = RequireText(lease.Model);
         await m.Gate.WaitAsync(cancel);
         try
         {
@@ -159,18 +166,41 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options)
     }
 
     /// <summary>Runs the decoder, one step at a time on the thread pool, handing each piece to <paramref name="onPiece"/>.</summary>
-    static async Task<GenerationResult[]> Generate(ServedModel m, string[] prompts, GenerationOptions generation,
+    /// <remarks>Records time to first token (from the request's arrival), inter-token latency and token counts.</remarks>
+    async Task<GenerationResult[]> Generate(ServedModel m, string[] prompts, GenerationOptions generation,
         Func<TextPiece, Task>? onPiece, CancellationToken cancel)
     {
         var results = new GenerationResult[prompts.Length];
+        var clock = Stopwatch.StartNew();
+        TimeSpan? last = null;
         try
         {
             using var pieces = m.Generator.Run(prompts, generation, results, cancel).GetEnumerator();
             while (await Task.Run(pieces.MoveNext, cancel))
+            {
+                var now = clock.Elapsed;
+                if (last is { } before) metrics.InterTokenLatency(now - before);
+                else metrics.TimeToFirstToken(now);
+                last = now;
                 if (onPiece is not null) await onPiece(pieces.Current);
+            }
         }
         catch (ParameterException e) { throw TextRequest.FromLibrary(e); }
+        // The n copies of a prompt are neighbours and read it once (as usage counts it).
+        metrics.Tokens(results.Where((_, i) => i == 0 || prompts[i] != prompts[i - 1]).Sum(r => r.PromptTokens), results.Sum(r => r.GeneratedTokens));
         return results;
+    }
+
+    static ServedModel RequireText(ServedModel m) => m.IsText ? m
+        : throw ApiException.Invalid("model", $"model '{m.Name}' is an image model; use POST /v1/images/generations", "model_not_supported");
+
+    /// <summary>Refuses a request whose choices could generate more than the server's cap in total (n × max_tokens per prompt).</summary>
+    void CheckTotal(TextRequest request, int prompts)
+    {
+        long total = (long)request.N * prompts * request.Options.MaxNewTokens;
+        if (total > options.MaxTotalTokens)
+            throw ApiException.Invalid("n", $"n × max_tokens{(prompts > 1 ? " × prompts" : "")} is {total}, over the server's cap of {options.MaxTotalTokens} tokens per request; lower n or max_tokens",
+                "request_too_large");
     }
 
     static bool AddsBos(ServedModel m) => m.Loaded.Tokenizer.AddBosToken && m.Loaded.Tokenizer.BosTokenId is not null;
