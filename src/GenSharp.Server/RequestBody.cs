@@ -27,14 +27,28 @@ public sealed class RequestBody
             buffer.Write(chunk, 0, read);
         }
         if (buffer.Length == 0) throw new ApiException(400, "the request body is empty; send a JSON object", code: "invalid_json");
+        var bytes = buffer.ToArray();
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ApiException(400, "the request body is not valid UTF-8", code: "invalid_json");
         JsonNode? node;
-        try { node = JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 64 }); }
+        try { node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = 64 }); }
         catch (JsonException e)
         {
             throw new ApiException(400, $"the request body is not valid JSON ({e.Message.Split('\n')[0].Split(" Path:")[0]})", code: "invalid_json");
         }
         if (node is not JsonObject o) throw new ApiException(400, "the request body must be a JSON object", code: "invalid_json");
+        // JsonNode builds objects lazily and throws on a repeated property when first read: find out here.
+        try { Touch(o); }
+        catch (ArgumentException) { throw new ApiException(400, "the request body repeats a property name; send each field once", code: "invalid_json"); }
         return new RequestBody(o);
+    }
+
+    static void Touch(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o: foreach (var (_, v) in o) Touch(v); break;
+            case JsonArray a: foreach (var v in a) Touch(v); break;
+        }
     }
 
     static ApiException TooLarge(long maxBytes) =>
@@ -65,7 +79,9 @@ public sealed class RequestBody
     public double? Number(string name) => Node(name) switch
     {
         null => null,
-        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>(),
+        // 1e400 is valid JSON but no double: a 400, not an overflow.
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<JsonElement>().TryGetDouble(out var x) && double.IsFinite(x)
+            ? x : throw ApiException.Invalid(name, $"{name} must be a finite number, got {v.ToJsonString()}", "invalid_value"),
         var other => throw WrongType(name, "a number", other),
     };
 

@@ -109,7 +109,7 @@ public class ServerClientTests(ServerFixture f)
     public async Task SdkListsTheModelsOfTheFolder()
     {
         var models = (await Client().GetOpenAIModelClient().GetModelsAsync()).Value;
-        Assert.Equal(new[] { "chat", "qwen2" }, models.Select(m => m.Id).ToArray());
+        Assert.Equal(new[] { "chat", "gan", "qwen2" }, models.Select(m => m.Id).ToArray());
         Assert.All(models, m => Assert.Equal("gensharp", m.OwnedBy));
     }
 

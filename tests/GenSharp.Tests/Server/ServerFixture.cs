@@ -8,7 +8,8 @@ namespace GenSharp.Tests;
 /// <summary>
 /// One in-process server on an ephemeral port over a models folder holding a tiny gpt trained on plain-template
 /// dialogue (<c>chat</c>, context 64, character tokenizer), the tiny Hugging Face qwen2 fixture (<c>qwen2</c>, context
-/// 64, byte-level BPE) and a folder that is no model.
+/// 64, byte-level BPE), a tiny class-conditional DCGAN trained for two steps on embedded Fashion-MNIST (<c>gan</c>,
+/// 28×28) and a folder that is no model.
 /// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
@@ -19,6 +20,17 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public string ChatModelDir => Path.Combine(ModelsDir, "chat");
     public string QwenDir => Path.Combine(ModelsDir, "qwen2");
+    public string GanDir => Path.Combine(ModelsDir, "gan");
+
+    /// <summary>A class-conditional DCGAN run folder (10 Fashion-MNIST classes, 28×28), trained for two steps.</summary>
+    internal static string TinyConditionalGan()
+    {
+        var run = Path.Combine(TestData.TempDir(), "gan");
+        var t = CliTests.Run("train", "dcgan", "--out", run, "--data", "embedded", "--steps", "2", "--batch-size", "8",
+            "--set", "conditional=true", "--set", "generator_channels=4", "--set", "discriminator_channels=4", "--set", "latent_dim=8");
+        Assert.True(t.Code == 0, t.Err);
+        return run;
+    }
 
     public async Task InitializeAsync()
     {
@@ -28,13 +40,14 @@ public sealed class ServerFixture : IAsyncLifetime
         Directory.CreateDirectory(QwenDir);
         foreach (var f in new[] { "config.json", "model.safetensors", "tokenizer.json" })
             File.Copy(Path.Combine(fixture, f), Path.Combine(QwenDir, f));
+        CopyDir(TinyConditionalGan(), GanDir);
         Directory.CreateDirectory(Path.Combine(ModelsDir, "notes"));
         File.WriteAllText(Path.Combine(ModelsDir, "notes", "readme.txt"), "not a model");
         Server = await GenSharpServer.StartAsync(new ServerOptions { ModelsDir = ModelsDir, Port = 0, MaxRequestBodyBytes = 64 * 1024 });
         Http = new HttpClient { BaseAddress = Server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
     }
 
-    static void CopyDir(string from, string to)
+    internal static void CopyDir(string from, string to)
     {
         foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
             Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
