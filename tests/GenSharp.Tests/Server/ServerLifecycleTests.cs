@@ -69,4 +69,16 @@ public class ServerLifecycleTests
     [Fact] public void ServeWithoutModels() => CliTests.AssertOneLineError(CliTests.Run("serve"), 1, "--models is required");
     [Fact] public void ServeMissingFolder() => CliTests.AssertOneLineError(CliTests.Run("serve", "--models", "/nonexistent/models", "--port", "0"), 1, "--models '/nonexistent/models' is not a folder");
     [Fact] public void ServeBadHost() => CliTests.AssertOneLineError(CliTests.Run("serve", "--models", TwoModels(), "--host", "nowhere.example", "--port", "0"), 1, "--host");
+    [Fact] public void ServeMissingKeyFile() => CliTests.AssertOneLineError(CliTests.Run("serve", "--models", TwoModels(), "--api-key-file", "/nonexistent/keys", "--port", "0"), 1, "--api-key-file '/nonexistent/keys' is not a file");
+    [Fact] public void ServeBadCors() => CliTests.AssertOneLineError(CliTests.Run("serve", "--models", TwoModels(), "--cors", "*", "--port", "0"), 1, "--cors");
+    [Fact] public void ServeBadConcurrency() => CliTests.AssertOneLineError(CliTests.Run("serve", "--models", TwoModels(), "--max-concurrent", "0", "--port", "0"), 1, "--max-concurrent");
+
+    [Fact]
+    public void ServeHelpDescribesTheOperationalOptions()
+    {
+        var r = CliTests.Run("serve", "--help");
+        Assert.Equal(0, r.Code);
+        foreach (var option in new[] { "--api-key-file", "--max-concurrent", "--max-queue", "--rate-limit", "--max-total-tokens", "--max-images", "--cors", "--log-prompts" })
+            Assert.Contains(option, r.Out);
+    }
 }
