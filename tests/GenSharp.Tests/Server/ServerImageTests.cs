@@ -162,4 +162,45 @@ public class ServerImageTests(ServerFixture f)
         Assert.Contains("gan", models);
         Assert.Contains("chat", models);
     }
+
+    [Fact]
+    public async Task DiffusionTakesStepsAndSchedulerAndIgnoresThePromptWhenUnconditional()
+    {
+        var models = TestData.TempDir();
+        var train = CliTests.Run("train", "ddpm", "--out", Path.Combine(models, "ddpm"), "--data", "embedded", "--steps", "2", "--batch-size", "8",
+            "--sample-every", "0", "--set", "base_channels=8", "--set", "channel_mult=[1,2]", "--set", "attention_resolutions=[14]",
+            "--set", "norm_groups=4", "--set", "attention_heads=2", "--set", "timesteps=20", "--set", "sampler_steps=4");
+        Assert.True(train.Code == 0, train.Err);
+        await using var server = await GenSharpServer.StartAsync(new ServerOptions { ModelsDir = models, Port = 0 });
+        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        async Task<(int Status, JsonNode Body)> Post(JsonObject body)
+        {
+            using var r = await http.PostAsync("/v1/images/generations", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
+            return ((int)r.StatusCode, JsonNode.Parse(await r.Content.ReadAsStringAsync())!);
+        }
+        var request = new JsonObject { ["model"] = "ddpm", ["prompt"] = "anything at all", ["seed"] = 5, ["steps"] = 2, ["scheduler"] = "ddim" };
+        var (status, a) = await Post(request);
+        Assert.Equal(200, status);
+        var item = a["data"]![0]!;
+        Assert.Null(item["revised_prompt"]);                                   // unconditional: no class was read from the prompt
+        var png = Convert.FromBase64String((string)item["b64_json"]!);
+        Assert.Equal((28, 28), Size(png));
+        var parameters = PngText.Read(png)["parameters"];
+        Assert.Contains("Scheduler: ddim", parameters);
+        Assert.Contains("steps: 2", parameters, StringComparison.OrdinalIgnoreCase);   // under the family's recorded name
+        Assert.DoesNotContain("Class:", parameters);
+        static byte[] Pixels(JsonNode body)
+        {
+            using var bitmap = SKBitmap.Decode(Convert.FromBase64String((string)body["data"]![0]!["b64_json"]!));
+            return bitmap.Bytes;
+        }
+        request["prompt"] = "something else";
+        Assert.Equal(Pixels(a), Pixels((await Post(request)).Body));          // the prompt changes the text chunk only
+        request["steps"] = 3;
+        Assert.NotEqual(Pixels(a), Pixels((await Post(request)).Body));
+        request["scheduler"] = "euler";
+        var (bad, error) = await Post(request);
+        Assert.Equal(400, bad);
+        Assert.Equal("scheduler", (string?)error["error"]!["param"]);
+    }
 }
