@@ -199,19 +199,20 @@ public sealed class GenSharpServer : IAsyncDisposable
 
     static async Task ListModels(HttpContext http, ModelRegistry models)
     {
-        var data = new JsonArray(models.List().Select(m => (JsonNode)ModelJson(m.Name, m.Created)).ToArray());
+        var data = new JsonArray(models.List().Select(m => (JsonNode)ModelJson(m.Name, m.Created, ModelRegistry.KindOf(models.Resolve(m.Name)))).ToArray());
         await TextEndpoints.WriteJson(http, 200, new JsonObject { ["object"] = "list", ["data"] = data });
     }
 
     static async Task GetModel(HttpContext http, ModelRegistry models, string name)
     {
         var dir = models.Resolve(name);
-        await TextEndpoints.WriteJson(http, 200, ModelJson(name, new DateTimeOffset(Directory.GetLastWriteTimeUtc(dir), TimeSpan.Zero)));
+        await TextEndpoints.WriteJson(http, 200, ModelJson(name, new DateTimeOffset(Directory.GetLastWriteTimeUtc(dir), TimeSpan.Zero), ModelRegistry.KindOf(dir)));
     }
 
-    static JsonObject ModelJson(string name, DateTimeOffset created) => new()
+    /// <summary>OpenAI's model object, plus GenSharp's <c>kind</c>: "text" (completions, chat) or "image" (generations).</summary>
+    static JsonObject ModelJson(string name, DateTimeOffset created, string? kind) => new()
     {
-        ["id"] = name, ["object"] = "model", ["created"] = created.ToUnixTimeSeconds(), ["owned_by"] = "gensharp",
+        ["id"] = name, ["object"] = "model", ["created"] = created.ToUnixTimeSeconds(), ["owned_by"] = "gensharp", ["kind"] = kind,
     };
 
     /// <summary>Turns what a handler threw into an OpenAI error response; a client that went away is not an error.</summary>

@@ -158,9 +158,11 @@ public class ServerImageTests(ServerFixture f)
         var (status, body) = await f.Post("/v1/chat/completions", "{\"model\":\"gan\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         Assert.Equal(400, status);
         Assert.Contains("image model", body);
-        var models = JsonNode.Parse(await f.Http.GetStringAsync("/v1/models"))!["data"]!.AsArray().Select(m => (string)m!["id"]!).ToList();
-        Assert.Contains("gan", models);
-        Assert.Contains("chat", models);
+        var models = JsonNode.Parse(await f.Http.GetStringAsync("/v1/models"))!["data"]!.AsArray().ToDictionary(m => (string)m!["id"]!, m => (string?)m!["kind"]);
+        Assert.Equal("image", models["gan"]);
+        Assert.Equal("text", models["chat"]);
+        Assert.Equal("text", models["qwen2"]);
+        Assert.Equal("image", (string?)JsonNode.Parse(await f.Http.GetStringAsync("/v1/models/gan"))!["kind"]);
     }
 
     [Fact]
