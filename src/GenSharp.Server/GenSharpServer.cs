@@ -76,6 +76,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         app.MapGet("/v1/models/{name}", (HttpContext http, string name) => GetModel(http, models, name));
         app.MapPost("/v1/completions", text.Completions);
         app.MapPost("/v1/chat/completions", text.ChatCompletions);
+        PlaygroundEndpoints.Map(app, options.ModelsDir);
         try
         {
             await app.StartAsync(cancel);
