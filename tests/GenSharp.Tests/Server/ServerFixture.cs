@@ -8,7 +8,8 @@ namespace GenSharp.Tests;
 /// <summary>
 /// One in-process server on an ephemeral port over a models folder holding a tiny gpt trained on plain-template
 /// dialogue (<c>chat</c>, context 64, character tokenizer), the tiny Hugging Face qwen2 fixture (<c>qwen2</c>, context
-/// 64, byte-level BPE) and a folder that is no model.
+/// 64, byte-level BPE), a folder that is no model, and a training run folder that is no model yet (<c>vae-run</c>:
+/// the metrics.jsonl and sample grids of a tiny vae run, without its checkpoint) for the playground's run API.
 /// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
@@ -19,6 +20,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public string ChatModelDir => Path.Combine(ModelsDir, "chat");
     public string QwenDir => Path.Combine(ModelsDir, "qwen2");
+    public string VaeRunDir => Path.Combine(ModelsDir, "vae-run");
 
     public async Task InitializeAsync()
     {
@@ -30,8 +32,22 @@ public sealed class ServerFixture : IAsyncLifetime
             File.Copy(Path.Combine(fixture, f), Path.Combine(QwenDir, f));
         Directory.CreateDirectory(Path.Combine(ModelsDir, "notes"));
         File.WriteAllText(Path.Combine(ModelsDir, "notes", "readme.txt"), "not a model");
+        var vae = TinyImageRun();
+        Directory.CreateDirectory(VaeRunDir);
+        File.Copy(Path.Combine(vae, "metrics.jsonl"), Path.Combine(VaeRunDir, "metrics.jsonl"));
+        CopyDir(Path.Combine(vae, "samples"), Path.Combine(VaeRunDir, "samples"));
         Server = await GenSharpServer.StartAsync(new ServerOptions { ModelsDir = ModelsDir, Port = 0, MaxRequestBodyBytes = 64 * 1024 });
         Http = new HttpClient { BaseAddress = Server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+    }
+
+    /// <summary>A tiny vae trained for 100 steps: metrics rows at steps 50 and 100, sample grids every 50 steps.</summary>
+    static string TinyImageRun()
+    {
+        var run = Path.Combine(TestData.TempDir(), "vae");
+        var t = CliTests.Run("train", "vae", "--out", run, "--data", "embedded", "--steps", "100", "--batch-size", "8", "--limit", "200",
+                             "--set", "latent_dim=2", "--set", "channels=4", "--set", "hidden=8", "--sample-every", "50");
+        Assert.True(t.Code == 0, t.Err);
+        return run;
     }
 
     static void CopyDir(string from, string to)
