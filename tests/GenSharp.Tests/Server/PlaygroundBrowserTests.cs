@@ -80,20 +80,35 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
     }
 
     [Fact]
-    public async Task StopEndsTheStreamAndKeepsThePartialReply()
+    public async Task StopEndsAStreamThatNeverEndsAndKeepsThePartialReply()
     {
-        var page = await Open("#chat");
+        // The tiny model finishes within its 64-token context faster than a click: stand in a stream that sends one
+        // chunk and then waits forever (until the page aborts it), so only a working Stop button can end it.
+        var context = await browser.Browser.NewContextAsync();
+        context.SetDefaultTimeout(Timeout);
+        await context.AddInitScriptAsync(@"{
+            const real = window.fetch;
+            window.fetch = (url, init) => {
+                if (!String(url).includes('/v1/chat/completions')) return real(url, init);
+                const body = new ReadableStream({ start(c) {
+                    c.enqueue(new TextEncoder().encode('data: {""choices"":[{""index"":0,""delta"":{""content"":""partial""}}]}\n\n'));
+                    init.signal.addEventListener('abort', () => c.error(new DOMException('stopped', 'AbortError')));
+                } });
+                return Promise.resolve(new Response(body, { status: 200, headers: { 'Content-Type': 'text/event-stream' } }));
+            };
+        }");
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(f.BaseUrl + "/#chat");
         await page.Locator("#chat-model option[value='chat']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
-        await page.Locator("#chat-model").SelectOptionAsync("chat");
-        await page.Locator("#chat-max-tokens").FillAsync("4000");
         await page.Locator("#chat-input").FillAsync("hi");
         await page.Locator("#chat-send").ClickAsync();
-        await page.Locator("#chat-stop:not([disabled])").WaitForAsync();
+        await page.WaitForFunctionAsync("() => document.querySelector('.msg.assistant .text')?.textContent === 'partial'");
+        Assert.True(await page.Locator("#chat-send").IsDisabledAsync());       // still streaming
         await page.Locator("#chat-stop").ClickAsync();
         await WaitIdle(page);
-        Assert.Equal(2, await page.Locator("#chat-messages .msg").CountAsync());
+        Assert.Equal(new[] { "hi", "partial" }, await Texts(page, "#chat-messages .text"));
         Assert.True(await page.Locator("#chat-error").IsHiddenAsync());   // stopping is not an error
-        await page.Context.CloseAsync();
+        await context.CloseAsync();
     }
 
     [Fact]
@@ -110,6 +125,39 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
         Assert.Matches(@"HTTP 4\d\d", message);
         Assert.DoesNotContain("{", message);
         Assert.Equal(0, await page.Locator("#images-grid figure").CountAsync());
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task ImagesPageSendsTheSettingsAndShowsAGridOfResults()
+    {
+        // The image endpoint answered by the test (routed in the browser): the page's request and its grid, not the model.
+        var page = await Open("#images");
+        var png = Convert.ToBase64String(File.ReadAllBytes(Path.Combine(f.VaeRunDir, "samples", "step-0000100.png")));
+        JsonObject? sent = null;
+        await page.RouteAsync("**/v1/images/generations", async route =>
+        {
+            sent = JsonNode.Parse(route.Request.PostData!)!.AsObject();
+            var data = new JsonArray(Enumerable.Range(0, (int)sent["n"]!).Select(_ => (JsonNode)new JsonObject { ["b64_json"] = png }).ToArray());
+            await route.FulfillAsync(new() { Status = 200, ContentType = "application/json", Body = new JsonObject { ["created"] = 1, ["data"] = data }.ToJsonString() });
+        });
+        await page.Locator("#images-model option[value='chat']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.Locator("#images-model").SelectOptionAsync("chat");
+        await page.Locator("#images-class").SelectOptionAsync("Trouser");
+        await page.Locator("#images-n").FillAsync("3");
+        await page.Locator("#images-steps").FillAsync("7");
+        await page.Locator("#images-guidance").FillAsync("2.5");
+        await page.Locator("#images-seed").FillAsync("42");
+        await page.Locator("#images-generate").ClickAsync();
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#images-grid img')].filter(i => i.complete && i.naturalWidth > 0).length === 3");
+        Assert.NotNull(sent);
+        Assert.Equal("chat", (string?)sent!["model"]);
+        Assert.Equal("Trouser", (string?)sent["prompt"]);
+        Assert.Equal("b64_json", (string?)sent["response_format"]);
+        Assert.Equal((3, 7, 2.5, 42), ((int)sent["n"]!, (int)sent["steps"]!, (double)sent["guidance_scale"]!, (int)sent["seed"]!));
+        var captions = await Texts(page, "#images-grid figcaption");
+        Assert.Equal(3, captions.Length);
+        Assert.All(captions, c => Assert.Contains("class Trouser · steps 7 · guidance 2.5 · seed 42", c));
         await page.Context.CloseAsync();
     }
 
