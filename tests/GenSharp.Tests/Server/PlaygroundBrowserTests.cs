@@ -10,16 +10,23 @@ namespace GenSharp.Tests;
 public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) : IClassFixture<PlaygroundBrowser>
 {
     const float Timeout = 60_000;
+    readonly List<string> _scriptErrors = new();
 
-    async Task<IPage> Open(string hash)
+    async Task<IPage> Open(string hash, IBrowserContext? context = null)
     {
-        var context = await browser.Browser.NewContextAsync();
+        context ??= await browser.Browser.NewContextAsync();
         context.SetDefaultTimeout(Timeout);
         var page = await context.NewPageAsync();
-        var errors = new List<string>();
-        page.PageError += (_, e) => errors.Add(e);
+        page.PageError += (_, e) => _scriptErrors.Add(e);
         await page.GotoAsync(f.BaseUrl + "/" + hash);
         return page;
+    }
+
+    /// <summary>Closes the page's browser context; the page's scripts threw nothing uncaught meanwhile.</summary>
+    async Task Close(IPage page)
+    {
+        await page.Context.CloseAsync();
+        Assert.Empty(_scriptErrors);
     }
 
     /// <summary>The greedy reply of the server's non-streaming API to the conversation: what the page must assemble from the stream.</summary>
@@ -76,7 +83,7 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
         await page.ReloadAsync();
         await page.Locator("#chat-messages .msg.assistant").WaitForAsync();
         Assert.Equal("yo", (await Texts(page, "#chat-messages .text"))[0]);
-        await page.Context.CloseAsync();
+        await Close(page);
     }
 
     [Fact]
@@ -85,7 +92,6 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
         // The tiny model finishes within its 64-token context faster than a click: stand in a stream that sends one
         // chunk and then waits forever (until the page aborts it), so only a working Stop button can end it.
         var context = await browser.Browser.NewContextAsync();
-        context.SetDefaultTimeout(Timeout);
         await context.AddInitScriptAsync(@"{
             const real = window.fetch;
             window.fetch = (url, init) => {
@@ -97,8 +103,7 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
                 return Promise.resolve(new Response(body, { status: 200, headers: { 'Content-Type': 'text/event-stream' } }));
             };
         }");
-        var page = await context.NewPageAsync();
-        await page.GotoAsync(f.BaseUrl + "/#chat");
+        var page = await Open("#chat", context);
         await page.Locator("#chat-model option[value='chat']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
         await page.Locator("#chat-input").FillAsync("hi");
         await page.Locator("#chat-send").ClickAsync();
@@ -108,7 +113,7 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
         await WaitIdle(page);
         Assert.Equal(new[] { "hi", "partial" }, await Texts(page, "#chat-messages .text"));
         Assert.True(await page.Locator("#chat-error").IsHiddenAsync());   // stopping is not an error
-        await context.CloseAsync();
+        await Close(page);
     }
 
     [Fact]
@@ -125,7 +130,7 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
         Assert.Matches(@"HTTP 4\d\d", message);
         Assert.DoesNotContain("{", message);
         Assert.Equal(0, await page.Locator("#images-grid figure").CountAsync());
-        await page.Context.CloseAsync();
+        await Close(page);
     }
 
     [Fact]
@@ -158,7 +163,7 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
         var captions = await Texts(page, "#images-grid figcaption");
         Assert.Equal(3, captions.Length);
         Assert.All(captions, c => Assert.Contains("class Trouser · steps 7 · guidance 2.5 · seed 42", c));
-        await page.Context.CloseAsync();
+        await Close(page);
     }
 
     [Fact]
@@ -181,6 +186,34 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
             return n;
         }");
         Assert.True(drawn > 50, $"{drawn} curve pixels");
-        await page.Context.CloseAsync();
+        await Close(page);
+    }
+
+    [Fact]
+    public async Task TrainingPageFollowsARunAsItWrites()
+    {
+        var dir = Path.Combine(f.ModelsDir, "live-run");
+        Directory.CreateDirectory(dir);
+        var metrics = Path.Combine(dir, "metrics.jsonl");
+        File.WriteAllText(metrics, "{\"step\":1,\"loss\":4.0}\n");
+        try
+        {
+            var page = await Open("#training");
+            await page.Locator("#training-run option[value='live-run']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+            await page.Locator("#training-run").SelectOptionAsync("live-run");
+            await page.WaitForFunctionAsync("() => document.getElementById('training-status').textContent.startsWith('step 1 ')");
+            Assert.Equal(0, await page.Locator("#training-samples img").CountAsync());
+            // The trainer appends a row and writes a sample grid: the page picks both up on its next poll.
+            File.AppendAllText(metrics, "{\"step\":2,\"loss\":3.0}\n");
+            Directory.CreateDirectory(Path.Combine(dir, "samples"));
+            File.Copy(Path.Combine(f.VaeRunDir, "samples", "step-0000050.png"), Path.Combine(dir, "samples", "step-0000002.png"));
+            await page.WaitForFunctionAsync("() => document.getElementById('training-status').textContent.startsWith('step 2 ')");
+            await page.Locator("#training-samples img[alt='step-0000002.png']").WaitForAsync();
+            await Close(page);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
     }
 }
