@@ -10,19 +10,32 @@ export async function errorMessage(response) {
   return `HTTP ${response.status} ${response.statusText}${text ? ': ' + text.slice(0, 200) : ''}`;
 }
 
+const KEY = 'gensharp.apiKey';
+
+/** The API key the user gave (kept in localStorage), or '' when the server needs none. */
+export function apiKey() { return localStorage.getItem(KEY) || ''; }
+export function setApiKey(key) { key ? localStorage.setItem(KEY, key) : localStorage.removeItem(KEY); }
+
+/** Request headers: JSON, and the API key as a Bearer token when one is set. */
+function headers(json) {
+  const h = json ? { 'Content-Type': 'application/json' } : {};
+  if (apiKey()) h.Authorization = `Bearer ${apiKey()}`;
+  return h;
+}
+
 async function check(response) {
   if (!response.ok) throw new Error(await errorMessage(response));
   return response;
 }
 
 export async function getJson(url, signal) {
-  const response = await check(await fetch(url, { signal, cache: 'no-store' }));
+  const response = await check(await fetch(url, { signal, cache: 'no-store', headers: headers(false) }));
   return response.json();
 }
 
 export async function postJson(url, body, signal) {
   const response = await check(await fetch(url, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal,
+    method: 'POST', headers: headers(true), body: JSON.stringify(body), signal,
   }));
   return response.json();
 }
@@ -33,7 +46,7 @@ export async function postJson(url, body, signal) {
  */
 export async function* streamJson(url, body, signal) {
   const response = await check(await fetch(url, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), signal,
+    method: 'POST', headers: headers(true), body: JSON.stringify(body), signal,
   }));
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';

@@ -2,6 +2,7 @@
 import { initChat } from './chat.js';
 import { initImages } from './images.js';
 import { initTraining } from './training.js';
+import { apiKey, setApiKey } from './api.js';
 
 const pages = { chat: initChat, images: initImages, training: initTraining };
 const started = new Set();
@@ -22,6 +23,11 @@ function show() {
     stops[page].resume();
   }
 }
+
+// Servers started with --api-key-file want a key on every /v1 request; reload so the pages list models with it.
+const keyInput = document.getElementById('api-key');
+keyInput.value = apiKey();
+keyInput.addEventListener('change', () => { setApiKey(keyInput.value.trim()); location.reload(); });
 
 window.addEventListener('hashchange', show);
 show();
