@@ -117,6 +117,7 @@ public sealed class GenSharpServer : IAsyncDisposable
             http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             return http.Response.WriteAsync(metrics.Render(), http.RequestAborted);
         });
+        PlaygroundEndpoints.Map(app, options.ModelsDir);
         IDisposable[] limiters = perKey is null ? new IDisposable[] { concurrency } : new IDisposable[] { concurrency, perKey };
         try
         {
@@ -155,12 +156,16 @@ public sealed class GenSharpServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// API keys (all routes but /health), then for /v1: the key's rate limit and a slot under the concurrency limit,
+    /// API keys (all routes but /health and the playground's page and static files), then for /v1: the key's rate limit and a slot under the concurrency limit,
     /// held until the response ends. 401 without a valid key, 429 with Retry-After over a limit or with the queue full.
     /// </summary>
     static async Task Guard(HttpContext http, RequestDelegate next, ApiKeys? keys, PartitionedRateLimiter<string>? perKey, ConcurrencyLimiter concurrency)
     {
-        if (http.Request.Path.Equals("/health", StringComparison.OrdinalIgnoreCase) || HttpMethods.IsOptions(http.Request.Method))
+        // The health probe, CORS preflights and the playground's own files (no secrets; the page asks for the key) are open.
+        var path = http.Request.Path;
+        bool open = path.Equals("/health", StringComparison.OrdinalIgnoreCase) || HttpMethods.IsOptions(http.Request.Method)
+            || HttpMethods.IsGet(http.Request.Method) && (path.Equals("/") || path.StartsWithSegments("/static"));
+        if (open)
         {
             await next(http);
             return;

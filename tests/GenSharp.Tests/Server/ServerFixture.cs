@@ -9,7 +9,8 @@ namespace GenSharp.Tests;
 /// One in-process server on an ephemeral port over a models folder holding a tiny gpt trained on plain-template
 /// dialogue (<c>chat</c>, context 64, character tokenizer), the tiny Hugging Face qwen2 fixture (<c>qwen2</c>, context
 /// 64, byte-level BPE), a tiny class-conditional DCGAN trained for two steps on embedded Fashion-MNIST (<c>gan</c>,
-/// 28×28) and a folder that is no model.
+/// 28×28), a folder that is no model, and a training run folder that is no model yet (<c>vae-run</c>:
+/// the metrics.jsonl and sample grids of a tiny vae run, without its checkpoint) for the playground's run API.
 /// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
@@ -32,6 +33,8 @@ public sealed class ServerFixture : IAsyncLifetime
         return run;
     }
 
+    public string VaeRunDir => Path.Combine(ModelsDir, "vae-run");
+
     public async Task InitializeAsync()
     {
         var run = ChatCliTests.TinyChatCheckpoint();
@@ -43,8 +46,22 @@ public sealed class ServerFixture : IAsyncLifetime
         CopyDir(TinyConditionalGan(), GanDir);
         Directory.CreateDirectory(Path.Combine(ModelsDir, "notes"));
         File.WriteAllText(Path.Combine(ModelsDir, "notes", "readme.txt"), "not a model");
+        var vae = TinyImageRun();
+        Directory.CreateDirectory(VaeRunDir);
+        File.Copy(Path.Combine(vae, "metrics.jsonl"), Path.Combine(VaeRunDir, "metrics.jsonl"));
+        CopyDir(Path.Combine(vae, "samples"), Path.Combine(VaeRunDir, "samples"));
         Server = await GenSharpServer.StartAsync(new ServerOptions { ModelsDir = ModelsDir, Port = 0, MaxRequestBodyBytes = 64 * 1024 });
         Http = new HttpClient { BaseAddress = Server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+    }
+
+    /// <summary>A tiny vae trained for 100 steps: metrics rows at steps 50 and 100, sample grids every 50 steps.</summary>
+    static string TinyImageRun()
+    {
+        var run = Path.Combine(TestData.TempDir(), "vae");
+        var t = CliTests.Run("train", "vae", "--out", run, "--data", "embedded", "--steps", "100", "--batch-size", "8", "--limit", "200",
+                             "--set", "latent_dim=2", "--set", "channels=4", "--set", "hidden=8", "--sample-every", "50");
+        Assert.True(t.Code == 0, t.Err);
+        return run;
     }
 
     internal static void CopyDir(string from, string to)

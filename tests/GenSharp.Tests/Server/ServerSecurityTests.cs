@@ -67,6 +67,9 @@ public class ServerSecurityTests(ServerFixture f)
         using (var r = await http.SendAsync(Get("/v1/models", bearer: "sk-alpha"))) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         using (var r = await http.SendAsync(Get("/v1/models", xApiKey: "sk-beta"))) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         using (var r = await http.SendAsync(Get("/health"))) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        // The playground's page loads without a key (it asks for one); its API calls and the run files still need it.
+        using (var r = await http.SendAsync(Get("/"))) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        using (var r = await http.SendAsync(Get("/v1/gensharp/runs"))) Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
         var post = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent("{}", Encoding.UTF8, "application/json") };
         using (var r = await http.SendAsync(post)) Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
     }
