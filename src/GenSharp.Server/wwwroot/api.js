@@ -33,6 +33,12 @@ export async function getJson(url, signal) {
   return response.json();
 }
 
+/** An object URL of a file the server guards with the API key (an <img src> cannot send the key itself); revoke it when done. */
+export async function getObjectUrl(url, signal) {
+  const response = await check(await fetch(url, { signal, headers: headers(false) }));
+  return URL.createObjectURL(await response.blob());
+}
+
 export async function postJson(url, body, signal) {
   const response = await check(await fetch(url, {
     method: 'POST', headers: headers(true), body: JSON.stringify(body), signal,

@@ -1,5 +1,5 @@
 // Training page: a run folder's metrics.jsonl as a curve on a <canvas> and its latest sample grids, polled.
-import { fillSelect, getJson, showError } from './api.js';
+import { fillSelect, getJson, getObjectUrl, showError } from './api.js';
 
 const $ = id => document.getElementById(id);
 const POLL_MS = 3000;
@@ -105,11 +105,15 @@ function renderSamples(files) {
   const box = $('training-samples');
   if (box.dataset.key === key) return;
   box.dataset.key = key;
+  for (const old of box.querySelectorAll('img')) if (old.src.startsWith('blob:')) URL.revokeObjectURL(old.src);
   box.replaceChildren(...newest.map(s => {
     const figure = document.createElement('figure');
     const img = new Image();
-    img.src = `${s.url}?v=${s.modified}`;
     img.alt = s.file;
+    // Fetched with the API key (a plain src could not send it), shown from an object URL.
+    getObjectUrl(`${s.url}?v=${s.modified}`)
+      .then(u => { img.src = u; })
+      .catch(e => showError($('training-error'), `Cannot load ${s.file}: ${e.message}`));
     const caption = document.createElement('figcaption');
     caption.textContent = s.file;
     figure.append(img, caption);

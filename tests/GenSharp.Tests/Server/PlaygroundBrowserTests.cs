@@ -167,6 +167,29 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
     }
 
     [Fact]
+    public async Task WithApiKeysThePageLoadsAndItsRequestsAndSampleImagesSendTheKey()
+    {
+        var keys = Path.Combine(TestData.TempDir(), "keys.txt");
+        File.WriteAllLines(keys, new[] { "sk-play" });
+        await using var server = await GenSharp.Server.GenSharpServer.StartAsync(new GenSharp.Server.ServerOptions
+        {
+            ModelsDir = f.ModelsDir, Port = 0, ApiKeyFile = keys,
+        });
+        var context = await browser.Browser.NewContextAsync();
+        context.SetDefaultTimeout(Timeout);
+        var page = await context.NewPageAsync();
+        page.PageError += (_, e) => _scriptErrors.Add(e);
+        await page.GotoAsync(server.BaseAddress.ToString().TrimEnd('/') + "/#training");
+        // Without the key the run list is refused; with it (kept in localStorage, the page reloads) runs and sample grids load.
+        await page.Locator("#api-key").FillAsync("sk-play");
+        await page.Locator("#api-key").DispatchEventAsync("change");
+        await page.Locator("#training-run option[value='vae-run']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.Locator("#training-run").SelectOptionAsync("vae-run");
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#training-samples img')].filter(i => i.complete && i.naturalWidth > 0).length === 2");
+        await Close(page);
+    }
+
+    [Fact]
     public async Task TrainingPageDrawsTheLossCurveAndShowsTheLatestSamples()
     {
         var page = await Open("#training");
