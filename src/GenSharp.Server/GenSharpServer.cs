@@ -1,0 +1,290 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Threading.RateLimiting;
+using GenSharp.Runtime;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace GenSharp.Server;
+
+/// <summary>
+/// The OpenAI-compatible HTTP server (Kestrel, minimal APIs) over the models of a folder: <c>GET /v1/models</c>,
+/// <c>GET /health</c>, <c>GET /metrics</c>, <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c>,
+/// <c>POST /v1/images/generations</c>. Errors are answered in OpenAI's JSON shape; no response carries a stack trace.
+/// With API keys every route but /health needs one; requests under /v1 pass a per-key rate limit and a global
+/// concurrency limit with a bounded queue. Start with <see cref="StartAsync"/>, stop with <see cref="StopAsync"/>.
+/// </summary>
+public sealed class GenSharpServer : IAsyncDisposable
+{
+    readonly WebApplication _app;
+    readonly IDisposable[] _limiters;
+
+    GenSharpServer(WebApplication app, ModelRegistry models, Uri baseAddress, ServerMetrics metrics, IDisposable[] limiters)
+    {
+        _app = app;
+        Models = models;
+        BaseAddress = baseAddress;
+        Metrics = metrics;
+        _limiters = limiters;
+    }
+
+    /// <summary>The counters <c>GET /metrics</c> renders.</summary>
+    public ServerMetrics Metrics { get; }
+
+    /// <summary>Where the server listens, e.g. <c>http://127.0.0.1:8000</c> (the real port when 0 was asked).</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary>The models it serves.</summary>
+    public ModelRegistry Models { get; }
+
+    /// <summary>Starts listening; returns once the port is bound.</summary>
+    /// <param name="options">What to serve and where.</param>
+    /// <param name="logging">Adds log providers (none by default: tests and embedding hosts stay quiet).</param>
+    /// <param name="cancel">Gives up starting.</param>
+    public static async Task<GenSharpServer> StartAsync(ServerOptions options, Action<ILoggingBuilder>? logging = null, CancellationToken cancel = default)
+    {
+        options.Validate();
+        var device = TorchRuntime.ParseDevice(options.Device);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>(), ApplicationName = "GenSharp.Server" });
+        builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            k.AddServerHeader = false;
+            if (options.Host == "localhost") k.ListenLocalhost(options.Port);
+            else if (IPAddress.TryParse(options.Host, out var ip)) k.Listen(ip, options.Port);
+            else throw new ParameterException("host", $"must be an IP address or localhost, got '{options.Host}'");
+        });
+        var keys = options.ApiKeyFile is null ? null : ApiKeys.Load(options.ApiKeyFile);
+        const string CorsPolicy = "gensharp";
+        if (options.CorsOrigin is { } origin)
+            builder.Services.AddCors(c => c.AddPolicy(CorsPolicy, p => p.WithOrigins(origin.TrimEnd('/')).AllowAnyHeader().WithMethods("GET", "POST")));
+        var models = new ModelRegistry(options.ModelsDir, device, options.MaxLoadedModels);
+        builder.Services.AddSingleton(models);
+        var app = builder.Build();
+        var concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = options.MaxConcurrentRequests, QueueLimit = options.MaxQueuedRequests, QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+        PartitionedRateLimiter<string>? perKey = options.RateLimitPerMinute == 0 ? null : PartitionedRateLimiter.Create<string, string>(key =>
+            RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = options.RateLimitPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = true,
+            }));
+        var metrics = new ServerMetrics(() =>
+        {
+            var st = concurrency.GetStatistics()!;
+            return (st.CurrentQueuedCount, options.MaxConcurrentRequests - st.CurrentAvailablePermits);
+        }, () => models.LoadedNames.Count);
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GenSharp.Server");
+        var text = new TextEndpoints(models, options, metrics, log);
+        var images = new ImageEndpoints(models, options, metrics, log);
+        app.Use((http, next) => CountAndLog(http, next, metrics, log));
+        app.Use((http, next) => HandleErrors(http, next, log));
+        if (options.CorsOrigin is not null) app.UseCors(CorsPolicy);
+        app.Use((http, next) => Guard(http, next, keys, perKey, concurrency));
+        app.UseStatusCodePages(async status =>
+        {
+            // Routing found nothing (404) or the route takes another method (405): answer in the same error shape.
+            var http = status.HttpContext;
+            int code = http.Response.StatusCode;
+            string message = code switch
+            {
+                404 => $"no route {http.Request.Method} {http.Request.Path}; the server has GET /v1/models, GET /health, GET /metrics, POST /v1/completions, POST /v1/chat/completions, POST /v1/images/generations",
+                405 => $"{http.Request.Path} does not accept {http.Request.Method}",
+                _ => $"HTTP {code}",
+            };
+            await WriteError(http, new ApiException(code, message, code: code == 405 ? "method_not_allowed" : code == 404 ? "unknown_url" : null));
+        });
+        app.MapGet("/health", () => Results.Json(new { status = "ok" }));
+        app.MapGet("/v1/models", (HttpContext http) => ListModels(http, models));
+        app.MapGet("/v1/models/{name}", (HttpContext http, string name) => GetModel(http, models, name));
+        app.MapPost("/v1/completions", text.Completions);
+        app.MapPost("/v1/chat/completions", text.ChatCompletions);
+        app.MapPost("/v1/images/generations", images.Generations);
+        app.MapGet("/metrics", (HttpContext http) =>
+        {
+            http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            return http.Response.WriteAsync(metrics.Render(), http.RequestAborted);
+        });
+        PlaygroundEndpoints.Map(app, options.ModelsDir);
+        IDisposable[] limiters = perKey is null ? new IDisposable[] { concurrency } : new IDisposable[] { concurrency, perKey };
+        try
+        {
+            await app.StartAsync(cancel);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            models.Dispose();
+            foreach (var l in limiters) l.Dispose();
+            throw;
+        }
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        // Kestrel reports a wildcard or [::1] form; clients need a connectable URL.
+        var uri = new Uri(address.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]"));
+        return new GenSharpServer(app, models, uri, metrics, limiters);
+    }
+
+    /// <summary>
+    /// Counts every request by route pattern and status, and logs method, path, status and time: never the body (prompts
+    /// are logged by the endpoints only with <see cref="ServerOptions.LogPrompts"/>).
+    /// </summary>
+    static async Task CountAndLog(HttpContext http, RequestDelegate next, ServerMetrics metrics, ILogger log)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await next(http);
+        }
+        finally
+        {
+            string route = (http.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            metrics.Request(route, http.Response.StatusCode);
+            log.LogInformation("{Method} {Path} {Status} {Milliseconds:F0} ms", http.Request.Method, http.Request.Path, http.Response.StatusCode, clock.Elapsed.TotalMilliseconds);
+        }
+    }
+
+    /// <summary>
+    /// API keys (all routes but /health and the playground's page and static files), then for /v1: the key's rate limit and a slot under the concurrency limit,
+    /// held until the response ends. 401 without a valid key, 429 with Retry-After over a limit or with the queue full.
+    /// </summary>
+    static async Task Guard(HttpContext http, RequestDelegate next, ApiKeys? keys, PartitionedRateLimiter<string>? perKey, ConcurrencyLimiter concurrency)
+    {
+        // The health probe, CORS preflights and the playground's own files (no secrets; the page asks for the key) are open.
+        var path = http.Request.Path;
+        bool open = path.Equals("/health", StringComparison.OrdinalIgnoreCase) || HttpMethods.IsOptions(http.Request.Method)
+            || HttpMethods.IsGet(http.Request.Method) && (path.Equals("/") || path.StartsWithSegments("/static"));
+        if (open)
+        {
+            await next(http);
+            return;
+        }
+        string client = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (keys is not null)
+        {
+            var presented = ApiKeys.Presented(http.Request);
+            client = keys.Check(presented) ?? throw new ApiException(401,
+                presented is null ? "an API key is required: send Authorization: Bearer KEY or X-Api-Key: KEY" : "the API key is not valid",
+                code: "invalid_api_key", type: "authentication_error");
+        }
+        if (!http.Request.Path.StartsWithSegments("/v1"))
+        {
+            await next(http);
+            return;
+        }
+        if (perKey is not null)
+        {
+            using var rate = perKey.AttemptAcquire(client);
+            if (!rate.IsAcquired)
+            {
+                var wait = rate.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1);
+                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                throw new ApiException(429, "rate limit reached for this API key; retry after the time in Retry-After", code: "rate_limit_exceeded", type: "requests");
+            }
+        }
+        using var slot = await concurrency.AcquireAsync(1, http.RequestAborted);
+        if (!slot.IsAcquired)
+        {
+            http.Response.Headers.RetryAfter = "1";
+            throw new ApiException(429, "the server is busy: every slot is taken and the queue is full; retry after the time in Retry-After", code: "server_busy", type: "requests");
+        }
+        await next(http);
+    }
+
+    static async Task ListModels(HttpContext http, ModelRegistry models)
+    {
+        var data = new JsonArray(models.List().Select(m => (JsonNode)ModelJson(m.Name, m.Created, ModelRegistry.KindOf(models.Resolve(m.Name)))).ToArray());
+        await TextEndpoints.WriteJson(http, 200, new JsonObject { ["object"] = "list", ["data"] = data });
+    }
+
+    static async Task GetModel(HttpContext http, ModelRegistry models, string name)
+    {
+        var dir = models.Resolve(name);
+        await TextEndpoints.WriteJson(http, 200, ModelJson(name, new DateTimeOffset(Directory.GetLastWriteTimeUtc(dir), TimeSpan.Zero), ModelRegistry.KindOf(dir)));
+    }
+
+    /// <summary>OpenAI's model object, plus GenSharp's <c>kind</c>: "text" (completions, chat) or "image" (generations).</summary>
+    static JsonObject ModelJson(string name, DateTimeOffset created, string? kind) => new()
+    {
+        ["id"] = name, ["object"] = "model", ["created"] = created.ToUnixTimeSeconds(), ["owned_by"] = "gensharp", ["kind"] = kind,
+    };
+
+    /// <summary>Turns what a handler threw into an OpenAI error response; a client that went away is not an error.</summary>
+    static async Task HandleErrors(HttpContext http, RequestDelegate next, ILogger log)
+    {
+        try
+        {
+            await next(http);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // The client disconnected: generation stopped with it; nothing to answer.
+        }
+        catch (Exception e)
+        {
+            var error = e switch
+            {
+                ApiException a => a,
+                ParameterException p => TextRequest.FromLibrary(p),
+                GenSharpException g => new ApiException(400, g.Message),
+                BadHttpRequestException b when b.StatusCode == 413 => new ApiException(413, "the request body is too large", code: "request_too_large"),
+                BadHttpRequestException b => new ApiException(b.StatusCode, "bad request"),
+                _ => null,
+            };
+            if (error is null)
+            {
+                log.LogError(e, "unexpected error in {Method} {Path}", http.Request.Method, http.Request.Path);
+                error = new ApiException(500, "internal server error; the server log has the details", code: "internal_error");
+            }
+            if (http.RequestAborted.IsCancellationRequested) return;
+            await WriteError(http, error);
+        }
+    }
+
+    static async Task WriteError(HttpContext http, ApiException e)
+    {
+        var body = new JsonObject
+        {
+            ["error"] = new JsonObject { ["message"] = e.Message, ["type"] = e.Type, ["param"] = e.Param, ["code"] = e.Code },
+        };
+        if (http.Response.HasStarted)
+        {
+            // Mid-stream: the status is sent; tell an SSE client in-band and end the stream.
+            await http.Response.WriteAsync("data: " + body.ToJsonString() + "\n\n", http.RequestAborted);
+            return;
+        }
+        // Clearing drops what a failed handler half-set; Retry-After and CORS headers belong to the error answer too.
+        var keep = http.Response.Headers.Where(h => h.Key == "Retry-After" || h.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase)).ToArray();
+        http.Response.Clear();
+        foreach (var (name, value) in keep) http.Response.Headers[name] = value;
+        await TextEndpoints.WriteJson(http, e.Status, body);
+    }
+
+    /// <summary>Stops accepting requests, lets running ones finish (up to the host's shutdown timeout), unloads the models.</summary>
+    public async Task StopAsync(CancellationToken cancel = default)
+    {
+        await _app.StopAsync(cancel);
+        Models.Dispose();
+        foreach (var l in _limiters) l.Dispose();
+    }
+
+    /// <summary>Completes when the server has stopped.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancel = default) => _app.WaitForShutdownAsync(cancel);
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await StopAsync(); } catch (ObjectDisposedException) { }
+        await _app.DisposeAsync();
+    }
+}

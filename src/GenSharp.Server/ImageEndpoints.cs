@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using GenSharp.Media;
+using GenSharp.Models;
+using GenSharp.Pipelines;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace GenSharp.Server;
+
+/// <summary>
+/// <c>POST /v1/images/generations</c>: draws images from an image checkpoint with <see cref="ImageSampling.Run"/> and
+/// answers them as base64 PNGs whose <c>tEXt</c> chunk "parameters" records the settings. The prompt picks the class of
+/// a conditional model by name; GenSharp extras <c>guidance_scale</c>, <c>steps</c> and <c>scheduler</c> set the
+/// family's sampler options.
+/// </summary>
+sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerMetrics metrics, ILogger log)
+{
+    /// <summary>Sampling seeds torch's process-wide generator: one image request samples at a time, whatever the model.</summary>
+    static readonly SemaphoreSlim Sampling = new(1, 1);
+
+    public async Task Generations(HttpContext http)
+    {
+        var body = await RequestBody.ReadAsync(http, options.MaxRequestBodyBytes);
+        var name = body.RequiredString("model");
+        var prompt = body.RequiredString("prompt");
+        int n = (int)(body.Integer("n", 1, options.MaxImages) ?? 1);
+        switch (body.String("response_format"))
+        {
+            case null or "b64_json": break;
+            case "url": throw ApiException.Invalid("response_format", "response_format 'url' is not supported: GenSharp keeps no image store; use b64_json", "unsupported_parameter");
+            case var other: throw ApiException.Invalid("response_format", $"response_format '{other}' is not supported; use b64_json", "invalid_value");
+        }
+        if (body.String("output_format") is { } format && format != "png")
+            throw ApiException.Invalid("output_format", $"output_format '{format}' is not supported; GenSharp answers PNG", "unsupported_parameter");
+        string? size = body.String("size");
+        long seed = body.Integer("seed") ?? Random.Shared.NextInt64(0, long.MaxValue);
+        var values = new Dictionary<string, string>();
+        if (body.Number("guidance_scale") is { } g) values["guidance_scale"] = Finite("guidance_scale", g).ToString("R", CultureInfo.InvariantCulture);
+        if (body.Integer("steps", 1, 10_000) is { } steps) values["steps"] = steps.ToString(CultureInfo.InvariantCulture);
+        if (body.String("scheduler") is { } scheduler) values["scheduler"] = scheduler;
+        if (options.LogPrompts) log.LogInformation("image prompt for {Model}: {Prompt}", name, prompt);
+
+        var cancel = http.RequestAborted;
+        using var lease = await models.AcquireAsync(name, cancel);
+        var m = lease.Model;
+        var sampler = m.Image ?? throw ApiException.Invalid("model", $"model '{name}' is a text model; use POST /v1/chat/completions or /v1/completions", "model_not_supported");
+        int side = ImageFamilyConfig.Of(sampler).ImageSize;
+        if (size is not null && size != "auto" && size != $"{side}x{side}")
+            throw ApiException.Invalid("size", $"size '{size}' is not supported by model '{name}': it draws {side}x{side} images (or leave size out)", "invalid_value");
+        SamplerOptions samplerOptions;
+        try { samplerOptions = sampler.DefaultSamplerOptions.With(values, sampler.Family); }
+        catch (ParameterException e) { throw ApiException.Invalid(e.Parameter, e.Message, "invalid_value"); }
+        var (cls, className) = ImagePrompt.PickClass(sampler.ConditionalClasses, prompt);
+
+        byte[][] pngs;
+        await m.Gate.WaitAsync(cancel);
+        try
+        {
+            await Sampling.WaitAsync(cancel);
+            try { pngs = await Task.Run(() => Draw(sampler, n, seed, cls, samplerOptions, prompt, name, side, className), cancel); }
+            finally { Sampling.Release(); }
+        }
+        finally { m.Gate.Release(); }
+        metrics.Images(n);
+        var data = new JsonArray(pngs.Select(png =>
+        {
+            var item = new JsonObject { ["b64_json"] = Convert.ToBase64String(png) };
+            if (className is not null) item["revised_prompt"] = className;
+            return (JsonNode)item;
+        }).ToArray());
+        await TextEndpoints.WriteJson(http, 200, new JsonObject { ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), ["data"] = data });
+    }
+
+    static byte[][] Draw(IImageSampler sampler, int n, long seed, int? cls, SamplerOptions samplerOptions, string prompt, string model, int side, string? className)
+    {
+        using var samples = ImageSampling.Run(sampler, new ImageSamplingOptions { Count = n, Seed = seed, Class = cls, Sampler = samplerOptions });
+        var settings = string.Join(", ", sampler.RecordSampler(samples.Sampler).Where(kv => kv.Value is not null)
+            .Select(kv => $"{Capitalise(kv.Key.Replace('_', ' '))}: {Convert.ToString(kv.Value, CultureInfo.InvariantCulture)}"));
+        var pngs = new byte[n][];
+        for (int i = 0; i < n; i++)
+        {
+            using var one = samples.Images.narrow(0, i, 1);
+            var png = ImageGrid.EncodePng(one, columns: 1, padding: 0, scale: 1);
+            // As Stable Diffusion UIs write it: the prompt, then "Key: value" settings on one line.
+            var parameters = new StringBuilder(prompt).Append('\n');
+            if (settings.Length > 0) parameters.Append(settings).Append(", ");
+            parameters.Append($"Seed: {seed}, Batch index: {i}, Size: {side}x{side}, Model: {model}, Family: {sampler.Family}");
+            if (cls is { } k) parameters.Append($", Class: {k} ({className})");
+            pngs[i] = PngText.Add(png, "parameters", parameters.ToString());
+        }
+        return pngs;
+    }
+
+    static string Capitalise(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+
+    static double Finite(string name, double x) =>
+        double.IsFinite(x) ? x : throw ApiException.Invalid(name, $"{name} must be a finite number", "invalid_value");
+}

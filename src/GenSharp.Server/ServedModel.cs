@@ -1,0 +1,93 @@
+using GenSharp.Checkpoints;
+using GenSharp.Models;
+using GenSharp.Sampling;
+using GenSharp.Text.Chat;
+
+namespace GenSharp.Server;
+
+/// <summary>
+/// A loaded model: a text model with its generator and chat template, or an image model (<see cref="Image"/>). One
+/// request uses it at a time (<see cref="Gate"/>; tokenizers and the KV cache are not thread-safe); continuous batching
+/// will replace the gate later.
+/// </summary>
+public sealed class ServedModel
+{
+    int _leases;
+    bool _evicted, _disposed;
+    readonly object _sync = new();
+
+    readonly LoadedTextModel? _text;
+    readonly TextGenerator? _generator;
+    readonly ChatTemplateSelection? _chat;
+    readonly LoadedModel? _imageCheckpoint;
+
+    internal ServedModel(string name, LoadedTextModel loaded)
+    {
+        Name = name;
+        _text = loaded;
+        _generator = new TextGenerator(loaded.Model, loaded.Tokenizer);
+        _chat = ChatTemplates.Select(null, loaded.Path);
+    }
+
+    internal ServedModel(string name, LoadedModel loaded, IImageSampler sampler)
+    {
+        Name = name;
+        _imageCheckpoint = loaded;
+        Image = sampler;
+    }
+
+    /// <summary>The model's name (its folder's name).</summary>
+    public string Name { get; }
+    /// <summary>True for a text model (<see cref="Loaded"/>, <see cref="Generator"/>, <see cref="Chat"/>); false for an image model.</summary>
+    public bool IsText => _text is not null;
+    /// <summary>The image sampler of an image model; null for a text model.</summary>
+    public IImageSampler? Image { get; }
+    /// <summary>The model, its tokenizer and where it came from (text models).</summary>
+    public LoadedTextModel Loaded => _text ?? throw NotText();
+    /// <summary>The decoder over the model (text models).</summary>
+    public TextGenerator Generator => _generator ?? throw NotText();
+    /// <summary>The chat template chosen for the folder (its own when recognised, else a built-in; text models).</summary>
+    public ChatTemplateSelection Chat => _chat ?? throw NotText();
+
+    InvalidOperationException NotText() => new($"model '{Name}' is an image model");
+    /// <summary>Held while a request generates with the model.</summary>
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    /// <summary>Marks the model in use, so that unloading it waits for the request to end. False once unloaded.</summary>
+    internal bool TryLease()
+    {
+        lock (_sync)
+        {
+            if (_evicted) return false;
+            _leases++;
+            return true;
+        }
+    }
+
+    internal void Release()
+    {
+        lock (_sync)
+        {
+            _leases--;
+            if (_evicted && _leases == 0) DisposeNow();
+        }
+    }
+
+    /// <summary>Unloads the model now, or when its last request ends.</summary>
+    internal void Evict()
+    {
+        lock (_sync)
+        {
+            _evicted = true;
+            if (_leases == 0) DisposeNow();
+        }
+    }
+
+    void DisposeNow()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _text?.Dispose();
+        _imageCheckpoint?.Dispose();
+    }
+}
