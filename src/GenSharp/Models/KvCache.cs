@@ -6,7 +6,7 @@ namespace GenSharp.Models;
 /// first use, filled in place and doubled when full (up to MaxLength); H is the model's key/value heads
 /// (fewer than its query heads under grouped-query attention); they live outside any dispose scope until the cache is disposed.
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed class KvCache : IKvCache, IDisposable
 {
     readonly (Tensor K, Tensor V)?[] _layers;
 
@@ -24,11 +24,17 @@ public sealed class KvCache : IDisposable
     /// <summary>Capacity in tokens.</summary>
     public int MaxLength { get; }
 
+    /// <summary>Positions Length … Length + T − 1, shared by every row, (T).</summary>
+    public Tensor Positions(long fresh, Device device) => torch.arange(Length, Length + fresh, dtype: ScalarType.Int64, device: device);
+
+    public int End(long fresh) => Length + (int)fresh;
+
     /// <summary>
     /// Stores the keys/values (B, H, T, D) of T new tokens for <paramref name="layer"/>
-    /// after the <see cref="Length"/> cached ones and returns all of them, (B, H, Length + T, D) views.
+    /// after the <see cref="Length"/> cached ones and returns all of them, (B, H, Length + T, D) views, with no mask
+    /// (the new tokens are the last T).
     /// </summary>
-    public (Tensor K, Tensor V) Append(int layer, Tensor k, Tensor v)
+    public (Tensor K, Tensor V, Tensor? Mask) Append(int layer, Tensor k, Tensor v)
     {
         long t = k.shape[2];
         if (Length + t > MaxLength)
@@ -61,7 +67,7 @@ public sealed class KvCache : IDisposable
             buffers.K.narrow(2, Length, t).copy_(k);
             buffers.V.narrow(2, Length, t).copy_(v);
         }
-        return (buffers.K.narrow(2, 0, Length + t), buffers.V.narrow(2, 0, Length + t));
+        return (buffers.K.narrow(2, 0, Length + t), buffers.V.narrow(2, 0, Length + t), null);
     }
 
     /// <summary>Marks <paramref name="t"/> more tokens as cached (called once per forward pass, after every layer appended).</summary>

@@ -1,6 +1,6 @@
 namespace GenSharp.Sampling;
 
-/// <summary>How text is decoded. The filters apply in this order: repetition penalty, temperature, top-k, top-p, min-p.</summary>
+/// <summary>How text is decoded. The filters apply in this order: repetition penalty, presence and frequency penalties, temperature, top-k, top-p, min-p.</summary>
 public sealed record GenerationOptions
 {
     /// <summary>Tokens to generate after the prompt (per sequence).</summary>
@@ -15,6 +15,10 @@ public sealed record GenerationOptions
     public double MinP { get; init; }
     /// <summary>CTRL repetition penalty θ on tokens already in the sequence (1 = off).</summary>
     public double RepetitionPenalty { get; init; } = 1.0;
+    /// <summary>OpenAI's presence penalty: subtracted once from the logit of every token generated so far (0 = off; −2 … 2).</summary>
+    public double PresencePenalty { get; init; }
+    /// <summary>OpenAI's frequency penalty: subtracted from a token's logit once per time it was generated so far (0 = off; −2 … 2).</summary>
+    public double FrequencyPenalty { get; init; }
     /// <summary>Seed of the sampling generator (independent of torch's global RNG).</summary>
     public long Seed { get; init; }
     /// <summary>Generation of a sequence stops when its text contains one of these; the stop text is not returned.</summary>
@@ -25,6 +29,9 @@ public sealed record GenerationOptions
     public bool IgnoreEos { get; init; }
 
     /// <summary>Throws a one-line error naming the first bad option.</summary>
+    /// <summary>True when presence or frequency penalties need the counts of the generated tokens.</summary>
+    public bool PenalisesGenerated => PresencePenalty != 0 || FrequencyPenalty != 0;
+
     public void Validate()
     {
         if (MaxNewTokens < 0 || MaxNewTokens > 1_000_000) throw new ParameterException("max_new_tokens", $"must be in [0, 1000000], got {MaxNewTokens}");
@@ -33,6 +40,8 @@ public sealed record GenerationOptions
         if (!(TopP > 0 && TopP <= 1)) throw new ParameterException("top_p", $"must be in (0, 1] (1 = off), got {TopP}");
         if (!(MinP >= 0 && MinP <= 1)) throw new ParameterException("min_p", $"must be in [0, 1] (0 = off), got {MinP}");
         if (!(RepetitionPenalty > 0 && RepetitionPenalty <= 100)) throw new ParameterException("repetition_penalty", $"must be in (0, 100] (1 = off), got {RepetitionPenalty}");
+        if (!(PresencePenalty >= -2 && PresencePenalty <= 2)) throw new ParameterException("presence_penalty", $"must be in [-2, 2] (0 = off), got {PresencePenalty}");
+        if (!(FrequencyPenalty >= -2 && FrequencyPenalty <= 2)) throw new ParameterException("frequency_penalty", $"must be in [-2, 2] (0 = off), got {FrequencyPenalty}");
         if (StopSequences.Any(string.IsNullOrEmpty)) throw new ParameterException("stop", "must not be empty");
     }
 }

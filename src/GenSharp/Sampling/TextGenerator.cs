@@ -75,7 +75,7 @@ public sealed class TextGenerator
         var seqs = promptIds.Select(p => new List<int>(p)).ToArray();
         int common = promptIds.Min(p => p.Length);
         foreach (var s in seqs) s.RemoveRange(common, s.Count - common);        // fed in lockstep from here
-        var state = promptIds.Select(_ => new RowState(new TokenStreamDecoder(_tokenizer))).ToArray();
+        var state = promptIds.Select(_ => new StreamedText(new TokenStreamDecoder(_tokenizer))).ToArray();
         int maxStop = options.StopSequences.Count == 0 ? 0 : options.StopSequences.Max(s => s.Length);
 
         // Grad mode and dispose scopes are per thread, and an async consumer may resume this iterator on
@@ -99,7 +99,10 @@ public sealed class TextGenerator
                 using (var scope = torch.NewDisposeScope())
                 {
                     Tensor? previous = options.RepetitionPenalty != 1.0 ? History(seqs) : null;
-                    var next = TokenSampling.Next(pending!, previous, options, generator).data<long>().ToArray();
+                    Tensor? counts = options.PenalisesGenerated
+                        ? TokenSampling.Counts(seqs.Select((s, r) => (IReadOnlyList<int>)s.Skip(promptIds[r].Length).ToArray()).ToArray(), _model.VocabSize)
+                        : null;
+                    var next = TokenSampling.Next(pending!, previous, options, generator, counts).data<long>().ToArray();
                     for (int r = 0; r < rows; r++)
                     {
                         bool inPrompt = length < promptIds[r].Length;
@@ -164,87 +167,5 @@ public sealed class TextGenerator
         for (int r = 0; r < seqs.Length; r++)
             for (int t = 0; t < length; t++) ids[r * length + t] = seqs[r][t];
         return torch.tensor(ids, new long[] { seqs.Length, length });
-    }
-
-    /// <summary>Text state of one sequence: decoded text, what was handed out, stop handling.</summary>
-    sealed class RowState(TokenStreamDecoder decoder)
-    {
-        readonly StringBuilder _text = new();
-        int _emitted;
-
-        public bool Done { get; private set; }
-        public int Generated { get; private set; }
-        public string FinishReason { get; private set; } = "length";
-        public string Text => _text.ToString(0, Math.Min(_text.Length, _end ?? _text.Length));
-        int? _end;
-
-        /// <summary>Adds a generated token; returns the text that became final.</summary>
-        public string Push(int token, GenerationOptions o, int maxStop)
-        {
-            Generated++;
-            int before = _text.Length;
-            _text.Append(decoder.Push(token));
-            if (maxStop > 0)
-            {
-                // Stop sequences are matched on the text, so they may span token boundaries.
-                int from = Math.Max(0, before - maxStop + 1);
-                var window = _text.ToString(from, _text.Length - from);
-                int at = -1;
-                foreach (var s in o.StopSequences)
-                {
-                    int i = window.IndexOf(s, StringComparison.Ordinal);
-                    if (i >= 0 && (at < 0 || i < at)) at = i;
-                }
-                if (at >= 0)
-                {
-                    _end = from + at;
-                    Done = true;
-                    FinishReason = "stop";
-                    return Take(_end.Value);
-                }
-            }
-            if (Generated >= o.MaxNewTokens)
-            {
-                Done = true;
-                _text.Append(decoder.Flush());
-                return Take(_text.Length);
-            }
-            return Take(_text.Length - HeldBack(o.StopSequences));
-        }
-
-        /// <summary>The model generated an end-of-sequence token: the row stops (its text is not added); returns what became final.</summary>
-        public string EndOfSequence()
-        {
-            Generated++;
-            Done = true;
-            FinishReason = "stop";
-            _text.Append(decoder.Flush());
-            return Take(_text.Length);
-        }
-
-        /// <summary>Whatever was not handed out yet (only non-empty when the loop ended early).</summary>
-        public string Finish()
-        {
-            if (!Done) { Done = true; _text.Append(decoder.Flush()); }
-            return Take(_end ?? _text.Length);
-        }
-
-        string Take(int end)
-        {
-            if (end <= _emitted) return "";
-            var s = _text.ToString(_emitted, end - _emitted);
-            _emitted = end;
-            return s;
-        }
-
-        /// <summary>Length of the longest end of the text that is the beginning of a stop sequence.</summary>
-        int HeldBack(IReadOnlyList<string> stops)
-        {
-            int best = 0;
-            foreach (var s in stops)
-                for (int k = Math.Min(s.Length - 1, _text.Length - _emitted); k > best; k--)
-                    if (_text.ToString(_text.Length - k, k) == s[..k]) { best = k; break; }
-            return best;
-        }
     }
 }

@@ -18,6 +18,26 @@ public static class TokenSampling
         return logits.scatter(1, previous, penalised);
     }
 
+    /// <summary>
+    /// OpenAI's presence and frequency penalties: logit[j] − c[j]·frequency − [c[j] &gt; 0]·presence, where
+    /// <paramref name="counts"/> (B, V) holds how often each token was generated so far.
+    /// </summary>
+    public static Tensor PresenceFrequencyPenalty(Tensor logits, Tensor counts, double presence, double frequency)
+    {
+        if (presence == 0 && frequency == 0) return logits;
+        var c = counts.to_type(logits.dtype);
+        return logits - c * frequency - c.gt(0).to_type(logits.dtype) * presence;
+    }
+
+    /// <summary>How often each token occurs in each row of <paramref name="generated"/>, (B, V) float32 on the CPU.</summary>
+    public static Tensor Counts(IReadOnlyList<IReadOnlyList<int>> generated, int vocabSize)
+    {
+        var counts = new float[generated.Count * vocabSize];
+        for (int r = 0; r < generated.Count; r++)
+            foreach (var token in generated[r]) counts[r * vocabSize + token]++;
+        return torch.tensor(counts, new long[] { generated.Count, vocabSize });
+    }
+
     /// <summary>Logits / T (T &gt; 0); T &lt; 1 sharpens, T &gt; 1 flattens.</summary>
     public static Tensor Temperature(Tensor logits, double temperature) =>
         temperature == 1.0 ? logits : logits / temperature;
@@ -54,10 +74,14 @@ public static class TokenSampling
         return logits.masked_fill(probs.lt(threshold), double.NegativeInfinity);
     }
 
-    /// <summary>Applies the options' filters in order: repetition penalty, temperature, top-k, top-p, min-p.</summary>
-    public static Tensor Filter(Tensor logits, Tensor? previous, GenerationOptions o)
+    /// <summary>
+    /// Applies the options' filters in order: repetition penalty (over <paramref name="previous"/> tokens), presence and
+    /// frequency penalties (over the <paramref name="counts"/> of generated tokens), temperature, top-k, top-p, min-p.
+    /// </summary>
+    public static Tensor Filter(Tensor logits, Tensor? previous, GenerationOptions o, Tensor? counts = null)
     {
         var x = previous is null ? logits : RepetitionPenalty(logits, previous, o.RepetitionPenalty);
+        if (counts is not null) x = PresenceFrequencyPenalty(x, counts, o.PresencePenalty, o.FrequencyPenalty);
         if (o.Temperature == 0) return x;
         x = Temperature(x, o.Temperature);
         x = TopK(x, o.TopK);
@@ -69,9 +93,9 @@ public static class TokenSampling
     /// The next token of each row (B) int64: argmax when the temperature is 0, otherwise a draw from
     /// softmax of the filtered logits with <paramref name="generator"/> (which must live on the logits' device).
     /// </summary>
-    public static Tensor Next(Tensor logits, Tensor? previous, GenerationOptions o, Generator? generator)
+    public static Tensor Next(Tensor logits, Tensor? previous, GenerationOptions o, Generator? generator, Tensor? counts = null)
     {
-        var filtered = Filter(logits.to_type(ScalarType.Float32), previous, o);
+        var filtered = Filter(logits.to_type(ScalarType.Float32), previous, o, counts);
         if (o.Temperature == 0) return filtered.argmax(1);
         return torch.multinomial(filtered.softmax(1), 1, generator: generator).squeeze(1);
     }

@@ -20,8 +20,9 @@ public class TextGenerationTests
         public int ValidationEvery => 1;
         public int ValidationBatches => 1;
         public KvCache CreateCache() => new(1, context);
+        public SlotKvCache CreateSlotCache(int slots) => new(1, slots, context);
 
-        public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
+        public Tensor Logits(Tensor tokens, IKvCache? cache = null, bool lastOnly = false)
         {
             cache?.Advance((int)tokens.shape[1]);
             var last = tokens.select(1, tokens.shape[1] - 1).data<long>().ToArray();

@@ -65,9 +65,10 @@ public sealed class CausalSelfAttention : nn.Module
 
     /// <summary>
     /// x (B, T, C) → (B, T, C). With a cache, x continues the cached tokens and its keys/values are appended;
-    /// with <paramref name="rotary"/> tables (T, D) for the tokens' positions, q and k are rotated first.
+    /// with <paramref name="rotary"/> tables for the tokens' positions ((T, D), or (B, 1, T, D) when rows sit at
+    /// different positions), q and k are rotated first.
     /// </summary>
-    public Tensor Forward(Tensor x, KvCache? cache, (Tensor Cos, Tensor Sin)? rotary = null)
+    public Tensor Forward(Tensor x, IKvCache? cache, (Tensor Cos, Tensor Sin)? rotary = null)
     {
         long b = x.shape[0], t = x.shape[1];
         Tensor q, k, v;
@@ -85,8 +86,8 @@ public sealed class CausalSelfAttention : nn.Module
             q = RotaryEmbedding.Apply(q, cos, sin);
             k = RotaryEmbedding.Apply(k, cos, sin);
         }
-        int past = cache?.Length ?? 0;
-        if (cache is not null) (k, v) = cache.Append(_layer, k, v);                 // (B, Hkv, past + T, D)
+        Tensor? mask = null;
+        if (cache is not null) (k, v, mask) = cache.Append(_layer, k, v);           // (B, Hkv, L, D), L = past + T
         if (_kvHeads != _heads)
         {
             // Query head h reads kv head h / (H/Hkv): each kv head repeated in place, as HF's repeat_kv
@@ -94,7 +95,9 @@ public sealed class CausalSelfAttention : nn.Module
             k = k.repeat_interleave(_heads / _kvHeads, 1);                          // (B, H, past + T, D)
             v = v.repeat_interleave(_heads / _kvHeads, 1);
         }
-        var y = Attend(q, k, v, past, training ? _dropout : 0.0);                    // (B, H, T, D)
+        var y = mask is null
+            ? Attend(q, k, v, (int)(k.shape[2] - t), training ? _dropout : 0.0)                       // (B, H, T, D)
+            : nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, false);   // rows at their own positions
         y = y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);           // (B, T, H·D)
         return _residDropout.forward(_out.forward(y));                               // (B, T, C)
     }

@@ -38,7 +38,7 @@ public sealed class DecoderBlock : nn.Module
         DecoderMlp.Gpt(c));
 
     /// <summary>x (B, T, C) → (B, T, C); <paramref name="rotary"/>: cos/sin tables (T, D) for rotary attention, or null.</summary>
-    public Tensor Forward(Tensor x, KvCache? cache, (Tensor Cos, Tensor Sin)? rotary = null)
+    public Tensor Forward(Tensor x, IKvCache? cache, (Tensor Cos, Tensor Sin)? rotary = null)
     {
         x = x + _attn.Forward(_norm1.forward(x), cache, rotary);
         return x + _mlp.forward(_norm2.forward(x));

@@ -24,15 +24,18 @@ public abstract class DecoderNetwork : nn.Module
 
     /// <summary>
     /// Tokens (B, T) → logits (B, T, V), or (B, 1, V) for the last position when <paramref name="lastOnly"/>.
-    /// With a cache the tokens sit at positions cache.Length … and are appended to it.
+    /// With a cache the tokens continue each row's cached ones (<see cref="IKvCache.Positions"/>) and are appended to it.
     /// </summary>
-    public abstract Tensor Forward(Tensor tokens, KvCache? cache = null, bool lastOnly = false);
+    public abstract Tensor Forward(Tensor tokens, IKvCache? cache = null, bool lastOnly = false);
 
     /// <summary>An empty cache for every layer, up to the context length (grouped-query models cache Hkv heads, not H).</summary>
     public KvCache CreateCache() => new(Layers, ContextLength);
 
+    /// <summary>An empty cache of <paramref name="slots"/> independent rows, each up to the context length (continuous batching).</summary>
+    public SlotKvCache CreateSlotCache(int slots) => new(Layers, slots, ContextLength);
+
     /// <summary><see cref="Forward"/> in eval mode without gradients (tokens on the network's device).</summary>
-    public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
+    public Tensor Logits(Tensor tokens, IKvCache? cache = null, bool lastOnly = false)
     {
         using var _ = torch.no_grad();
         eval();
@@ -58,12 +61,16 @@ public abstract class DecoderNetwork : nn.Module
     }
 
     /// <summary>One-line error when <paramref name="fresh"/> tokens after the cached ones exceed the context.</summary>
-    protected static void CheckContext(KvCache? cache, long fresh, int context, string contextKey)
+    protected static void CheckContext(IKvCache? cache, long fresh, int context, string contextKey)
     {
-        int start = cache?.Length ?? 0;
-        if (start + fresh > context)
-            throw new GenSharpException($"{start + fresh} tokens exceed the model's context of {context} ({contextKey})");
+        long end = cache?.End(fresh) ?? fresh;
+        if (end > context)
+            throw new GenSharpException($"{end} tokens exceed the model's context of {context} ({contextKey})");
     }
+
+    /// <summary>Positions of the fed tokens: the cache's ((T) or (B, T)), or 0 … T − 1 without one.</summary>
+    protected static Tensor Positions(IKvCache? cache, long fresh, Device device) =>
+        cache?.Positions(fresh, device) ?? torch.arange(fresh, dtype: ScalarType.Int64, device: device);
 
     /// <summary>Logits of hidden states (B, T, C): the untied <paramref name="lmHead"/>, or the embedding matrix when tied (Press &amp; Wolf 2017).</summary>
     protected static Tensor Head(Tensor hidden, Tensor embedding, Linear? lmHead) =>

@@ -64,8 +64,9 @@ public sealed class GptModel : FamilyModel<GptConfig, GptNetwork>, ILanguageMode
     }
 
     public KvCache CreateCache() => _net.CreateCache();
+    public SlotKvCache CreateSlotCache(int slots) => _net.CreateSlotCache(slots);
 
-    public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false) => _net.Logits(tokens.to(Device), cache, lastOnly);
+    public Tensor Logits(Tensor tokens, IKvCache? cache = null, bool lastOnly = false) => _net.Logits(tokens.to(Device), cache, lastOnly);
 
     public double Loss(Tensor inputs, Tensor targets) => _net.Loss(inputs.to(Device), targets.to(Device));
 

@@ -51,12 +51,11 @@ public sealed class GptNetwork : DecoderNetwork
         }
     }
 
-    public override Tensor Forward(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
+    public override Tensor Forward(Tensor tokens, IKvCache? cache = null, bool lastOnly = false)
     {
         long t = tokens.shape[1];
-        int start = cache?.Length ?? 0;
         CheckContext(cache, t, _blockSize, "block_size");
-        using var pos = torch.arange(start, start + t, dtype: ScalarType.Int64, device: tokens.device); // (T)
+        using var pos = Positions(cache, t, tokens.device);                  // (T), or (B, T) for rows at their own positions
         var x = drop.forward(wte.forward(tokens) + wpe.forward(pos));        // (B, T, C)
         foreach (var block in h) x = block.Forward(x, cache);
         cache?.Advance((int)t);

@@ -26,12 +26,11 @@ internal sealed class LlamaBackbone : nn.Module
 
     public Parameter Embedding => embed_tokens.weight!;
 
-    /// <summary>Tokens (B, T) → normed hidden states (B, T, C), or (B, 1, C) of the last position.</summary>
-    public Tensor Forward(Tensor tokens, RotaryEmbedding rope, KvCache? cache, bool lastOnly)
+    /// <summary>Tokens (B, T) at <paramref name="positions"/> ((T) or (B, T)) → normed hidden states (B, T, C), or (B, 1, C) of the last position.</summary>
+    public Tensor Forward(Tensor tokens, RotaryEmbedding rope, Tensor positions, IKvCache? cache, bool lastOnly)
     {
         long t = tokens.shape[1];
-        int start = cache?.Length ?? 0;
-        var (cos, sin) = rope.Tables(start, t, tokens.device);                    // (T, D)
+        var (cos, sin) = rope.Tables(positions, tokens.device);                   // (T, D) or (B, 1, T, D)
         var x = embed_tokens.forward(tokens);                                      // (B, T, C)
         foreach (var layer in layers) x = layer.Forward(x, cache, (cos, sin));
         cache?.Advance((int)t);

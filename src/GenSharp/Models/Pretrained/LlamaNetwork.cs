@@ -30,10 +30,11 @@ public sealed class LlamaNetwork : DecoderNetwork
     public override int VocabSize => _vocabSize;
     public override int Layers => _layers;
 
-    public override Tensor Forward(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
+    public override Tensor Forward(Tensor tokens, IKvCache? cache = null, bool lastOnly = false)
     {
         CheckContext(cache, tokens.shape[1], _context, "max_position_embeddings or sliding_window");
-        var x = model.Forward(tokens, _rope, cache, lastOnly);                     // (B, T, C)
+        using var positions = Positions(cache, tokens.shape[1], tokens.device);    // (T) or (B, T)
+        var x = model.Forward(tokens, _rope, positions, cache, lastOnly);          // (B, T, C)
         return Head(x, model.Embedding, lm_head);                                 // (B, T, V)
     }
 }

@@ -33,7 +33,10 @@ public sealed class PretrainedLanguageModel : ILanguageModel, IDisposable
     /// <summary>An empty cache of the model's key/value heads (grouped-query models cache Hkv heads, not H).</summary>
     public KvCache CreateCache() => Network.CreateCache();
 
-    public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false) => Network.Logits(tokens.to(Device), cache, lastOnly);
+    /// <summary>An empty cache of <paramref name="slots"/> independent rows (continuous batching).</summary>
+    public SlotKvCache CreateSlotCache(int slots) => Network.CreateSlotCache(slots);
+
+    public Tensor Logits(Tensor tokens, IKvCache? cache = null, bool lastOnly = false) => Network.Logits(tokens.to(Device), cache, lastOnly);
 
     public double Loss(Tensor inputs, Tensor targets) => Network.Loss(inputs.to(Device), targets.to(Device));
 

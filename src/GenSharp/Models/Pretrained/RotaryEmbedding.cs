@@ -28,11 +28,22 @@ public sealed class RotaryEmbedding
     /// <summary>cos and sin tables (T, D) for positions start … start + T − 1 (angles in float64, then float32).</summary>
     public (Tensor Cos, Tensor Sin) Tables(long start, long t, Device device)
     {
+        using var positions = torch.arange(start, start + t, dtype: ScalarType.Int64);
+        return Tables(positions, device);
+    }
+
+    /// <summary>
+    /// cos and sin tables for int64 <paramref name="positions"/>: (T, D) for positions (T) shared by every row, or
+    /// (B, 1, T, D) for rows at their own positions (B, T), ready to broadcast over the heads of (B, H, T, D).
+    /// </summary>
+    public (Tensor Cos, Tensor Sin) Tables(Tensor positions, Device device)
+    {
         using var scope = torch.NewDisposeScope();
-        var pos = torch.arange(start, start + t, dtype: ScalarType.Float64);                     // (T)
+        var pos = positions.cpu().to(ScalarType.Float64);                                         // (T) or (B, T)
         var inv = torch.tensor(_invFreq, dtype: ScalarType.Float64);                              // (D/2)
-        var angles = pos.unsqueeze(1) * inv.unsqueeze(0);                                         // (T, D/2)
-        angles = torch.cat(new[] { angles, angles }, 1);                                          // (T, D): both halves share angles
+        var angles = pos.unsqueeze(-1) * inv;                                                     // (…, T, D/2)
+        angles = torch.cat(new[] { angles, angles }, -1);                                         // (…, T, D): both halves share angles
+        if (angles.dim() == 3) angles = angles.unsqueeze(1);                                      // (B, 1, T, D)
         var cos = angles.cos().to(ScalarType.Float32).to(device);
         var sin = angles.sin().to(ScalarType.Float32).to(device);
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());

@@ -331,7 +331,7 @@ public class HfModelTests
         cache.Append(0, k1, k1);
         cache.Advance(200);
         using var k2 = torch.randn(1, 2, 100, 4);
-        var (k, _) = cache.Append(0, k2, k2);
+        var (k, _, _) = cache.Append(0, k2, k2);
         Assert.Equal(300, k.shape[2]);
         Assert.True(k.narrow(2, 0, 200).allclose(k1, 0, 0));
         Assert.True(k.narrow(2, 200, 100).allclose(k2, 0, 0));
@@ -367,12 +367,13 @@ public class HfModelTests
         public int VocabSize => Vocab;
         public Device Device => torch.CPU;
         public KvCache CreateCache() => new(1, ContextLength);
+        public SlotKvCache CreateSlotCache(int slots) => new(1, slots, ContextLength);
         public double Loss(Tensor inputs, Tensor targets) => 0;
 
-        public Tensor Logits(Tensor tokens, KvCache? cache = null, bool lastOnly = false)
+        public Tensor Logits(Tensor tokens, IKvCache? cache = null, bool lastOnly = false)
         {
             long b = tokens.shape[0], t = tokens.shape[1];
-            int length = (cache?.Length ?? 0) + (int)t;
+            int length = cache?.End(t) ?? (int)t;
             cache?.Advance((int)t);
             var logits = torch.zeros(b, 1, Vocab);
             logits[.., .., length >= eosAfter ? 262 : 'x'] = torch.tensor(10f);
