@@ -69,7 +69,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         const string CorsPolicy = "gensharp";
         if (options.CorsOrigin is { } origin)
             builder.Services.AddCors(c => c.AddPolicy(CorsPolicy, p => p.WithOrigins(origin.TrimEnd('/')).AllowAnyHeader().WithMethods("GET", "POST")));
-        var models = new ModelRegistry(options.ModelsDir, device, options.MaxLoadedModels);
+        var models = new ModelRegistry(options.ModelsDir, device, options.MaxLoadedModels) { MaxBatchRows = options.MaxBatchRows };
         builder.Services.AddSingleton(models);
         var app = builder.Build();
         var concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
@@ -85,7 +85,13 @@ public sealed class GenSharpServer : IAsyncDisposable
         {
             var st = concurrency.GetStatistics()!;
             return (st.CurrentQueuedCount, options.MaxConcurrentRequests - st.CurrentAvailablePermits);
-        }, () => models.LoadedNames.Count);
+        }, () => models.LoadedNames.Count, () =>
+        {
+            long rows = 0, waiting = 0;
+            foreach (var m in models.Loaded.Where(m => m.IsText)) { rows += m.Batcher.Running; waiting += m.Batcher.Waiting; }
+            return (rows, waiting);
+        });
+        models.OnDecodeStep = metrics.DecodeStep;
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GenSharp.Server");
         var text = new TextEndpoints(models, options, metrics, log);
         var images = new ImageEndpoints(models, options, metrics, log);

@@ -25,6 +25,15 @@ public sealed class ModelRegistry : IDisposable
         MaxLoaded = maxLoaded;
     }
 
+    /// <summary>Most sequences a text model decodes at once (its continuous batch); more wait for a row.</summary>
+    public int MaxBatchRows { get; init; } = 16;
+
+    /// <summary>Told after every decode step of a loaded text model, with the number of sequences it fed (for metrics).</summary>
+    public Action<int>? OnDecodeStep { get; set; }
+
+    /// <summary>The loaded models, most recently used first.</summary>
+    internal IReadOnlyList<ServedModel> Loaded { get { lock (_sync) return _lru.ToArray(); } }
+
     /// <summary>Most models kept loaded.</summary>
     public int MaxLoaded { get; }
 
@@ -102,7 +111,12 @@ public sealed class ModelRegistry : IDisposable
         if (HfModelFolder.IsHfFolder(dir) || Checkpoint.Open(dir).Family is ITextFamily)
         {
             var text = Checkpoint.LoadTextModel(dir, _device);
-            try { return new ServedModel(name, text); }
+            try
+            {
+                var served = new ServedModel(name, text, MaxBatchRows);
+                served.Batcher.Decoded += rows => OnDecodeStep?.Invoke(rows);
+                return served;
+            }
             catch { text.Dispose(); throw; }
         }
         var loaded = Checkpoint.LoadModel(dir, _device);

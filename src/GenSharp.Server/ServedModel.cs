@@ -6,9 +6,9 @@ using GenSharp.Text.Chat;
 namespace GenSharp.Server;
 
 /// <summary>
-/// A loaded model: a text model with its generator and chat template, or an image model (<see cref="Image"/>). One
-/// request uses it at a time (<see cref="Gate"/>; tokenizers and the KV cache are not thread-safe); continuous batching
-/// will replace the gate later.
+/// A loaded model: a text model with its continuous batcher and chat template, or an image model (<see cref="Image"/>).
+/// Text requests share the model's <see cref="Batcher"/> (each joins the running batch); image requests take turns
+/// through <see cref="Gate"/>.
 /// </summary>
 public sealed class ServedModel
 {
@@ -17,16 +17,17 @@ public sealed class ServedModel
     readonly object _sync = new();
 
     readonly LoadedTextModel? _text;
-    readonly TextGenerator? _generator;
+    readonly ContinuousBatcher? _batcher;
     readonly ChatTemplateSelection? _chat;
     readonly LoadedModel? _imageCheckpoint;
 
-    internal ServedModel(string name, LoadedTextModel loaded)
+    internal ServedModel(string name, LoadedTextModel loaded, int maxBatchRows)
     {
         Name = name;
         _text = loaded;
-        _generator = new TextGenerator(loaded.Model, loaded.Tokenizer);
         _chat = ChatTemplates.Select(null, loaded.Path);
+        _batcher = new ContinuousBatcher(loaded.Model, loaded.Tokenizer, maxBatchRows);
+        _batcher.Start();
     }
 
     internal ServedModel(string name, LoadedModel loaded, IImageSampler sampler)
@@ -38,19 +39,21 @@ public sealed class ServedModel
 
     /// <summary>The model's name (its folder's name).</summary>
     public string Name { get; }
-    /// <summary>True for a text model (<see cref="Loaded"/>, <see cref="Generator"/>, <see cref="Chat"/>); false for an image model.</summary>
+    /// <summary>True for a text model (<see cref="Loaded"/>, <see cref="Batcher"/>, <see cref="Chat"/>); false for an image model.</summary>
     public bool IsText => _text is not null;
     /// <summary>The image sampler of an image model; null for a text model.</summary>
     public IImageSampler? Image { get; }
     /// <summary>The model, its tokenizer and where it came from (text models).</summary>
     public LoadedTextModel Loaded => _text ?? throw NotText();
-    /// <summary>The decoder over the model (text models).</summary>
-    public TextGenerator Generator => _generator ?? throw NotText();
+    /// <summary>The running batch every text request of the model joins (text models).</summary>
+    public ContinuousBatcher Batcher => _batcher ?? throw NotText();
+    /// <summary>Held while encoding with the model's tokenizer (it caches merges and is not thread-safe).</summary>
+    public object TokenizerLock { get; } = new();
     /// <summary>The chat template chosen for the folder (its own when recognised, else a built-in; text models).</summary>
     public ChatTemplateSelection Chat => _chat ?? throw NotText();
 
     InvalidOperationException NotText() => new($"model '{Name}' is an image model");
-    /// <summary>Held while a request generates with the model.</summary>
+    /// <summary>Held while a request samples images with the model.</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
 
     /// <summary>Marks the model in use, so that unloading it waits for the request to end. False once unloaded.</summary>
@@ -87,6 +90,7 @@ public sealed class ServedModel
     {
         if (_disposed) return;
         _disposed = true;
+        _batcher?.Dispose();
         _text?.Dispose();
         _imageCheckpoint?.Dispose();
     }

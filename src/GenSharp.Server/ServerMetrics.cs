@@ -18,11 +18,14 @@ public sealed class ServerMetrics
     readonly Histogram _timeToFirstToken = new(LatencyBuckets), _interToken = new(LatencyBuckets);
     readonly Func<(long Queued, long Running)> _load;
     readonly Func<int> _modelsLoaded;
+    readonly Func<(long Rows, long Waiting)> _batch;
+    long _decodeSteps, _decodedRows;
 
-    internal ServerMetrics(Func<(long Queued, long Running)> load, Func<int> modelsLoaded)
+    internal ServerMetrics(Func<(long Queued, long Running)> load, Func<int> modelsLoaded, Func<(long Rows, long Waiting)> batch)
     {
         _load = load;
         _modelsLoaded = modelsLoaded;
+        _batch = batch;
     }
 
     internal void Request(string route, int status) => _requests.AddOrUpdate((route, status), 1, (_, c) => c + 1);
@@ -30,6 +33,12 @@ public sealed class ServerMetrics
     {
         Interlocked.Add(ref _promptTokens, prompt);
         Interlocked.Add(ref _completionTokens, completion);
+    }
+    /// <summary>A text model's batch fed <paramref name="rows"/> sequences one token each.</summary>
+    internal void DecodeStep(int rows)
+    {
+        Interlocked.Increment(ref _decodeSteps);
+        Interlocked.Add(ref _decodedRows, rows);
     }
     internal void Images(int n) => Interlocked.Add(ref _images, n);
     internal void TimeToFirstToken(TimeSpan t) => _timeToFirstToken.Observe(t.TotalSeconds);
@@ -50,6 +59,11 @@ public sealed class ServerMetrics
         var (queued, running) = _load();
         Single(s, "gensharp_queue_depth", "gauge", "Requests waiting for a slot under the concurrency limit.", queued);
         Single(s, "gensharp_running_requests", "gauge", "Requests holding a slot under the concurrency limit.", running);
+        var (rows, waiting) = _batch();
+        Single(s, "gensharp_decode_steps_total", "counter", "Decode steps of the text models' batches (each feeds every running sequence one token).", Interlocked.Read(ref _decodeSteps));
+        Single(s, "gensharp_decoded_rows_total", "counter", "Sequence-tokens fed by those steps; divided by the steps, the mean batch size.", Interlocked.Read(ref _decodedRows));
+        Single(s, "gensharp_batch_size", "gauge", "Sequences in the running batches of the text models (continuous batching).", rows);
+        Single(s, "gensharp_batch_waiting", "gauge", "Sequences admitted by the concurrency limit, waiting for a row of their model's batch.", waiting);
         Single(s, "gensharp_models_loaded", "gauge", "Models loaded in memory.", _modelsLoaded());
         return s.ToString();
     }

@@ -26,8 +26,10 @@ public sealed record ServerOptions
     public int MaxImages { get; init; } = 16;
     /// <summary>A file of API keys, one a line (blank lines and lines starting with # skipped); null = no keys needed.</summary>
     public string? ApiKeyFile { get; init; }
-    /// <summary>Requests under /v1 running at once; more wait in a queue.</summary>
-    public int MaxConcurrentRequests { get; init; } = 4;
+    /// <summary>Requests under /v1 running at once (text requests of one model share its batch); more wait in a queue.</summary>
+    public int MaxConcurrentRequests { get; init; } = 64;
+    /// <summary>Sequences a text model decodes at once in its continuous batch (n choices count one each); more wait for a row.</summary>
+    public int MaxBatchRows { get; init; } = 16;
     /// <summary>Requests that may wait for a slot; beyond it a 429 with Retry-After.</summary>
     public int MaxQueuedRequests { get; init; } = 32;
     /// <summary>Requests per minute under /v1 for each API key (each client address without keys); 0 = no limit.</summary>
@@ -51,6 +53,7 @@ public sealed record ServerOptions
         if (MaxImages < 1) throw new ParameterException("max_images", $"must be ≥ 1, got {MaxImages}");
         if (ApiKeyFile is not null && !File.Exists(ApiKeyFile)) throw new ParameterException("api_key_file", $"'{ApiKeyFile}' is not a file");
         if (MaxConcurrentRequests < 1) throw new ParameterException("max_concurrent", $"must be ≥ 1, got {MaxConcurrentRequests}");
+        if (MaxBatchRows < 1 || MaxBatchRows > 256) throw new ParameterException("max_batch", $"must be in [1, 256], got {MaxBatchRows}");
         if (MaxQueuedRequests < 0) throw new ParameterException("max_queue", $"must be ≥ 0, got {MaxQueuedRequests}");
         if (RateLimitPerMinute < 0) throw new ParameterException("rate_limit", $"must be ≥ 0 (0 = no limit), got {RateLimitPerMinute}");
         if (CorsOrigin is not null && !(Uri.TryCreate(CorsOrigin, UriKind.Absolute, out var o) && o.Scheme is "http" or "https" && o.AbsolutePath == "/"))

@@ -3,14 +3,15 @@ using System.Text.Json.Nodes;
 using GenSharp.Sampling;
 using GenSharp.Text.Chat;
 using System.Diagnostics;
+using System.Threading.Channels;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace GenSharp.Server;
 
 /// <summary>
-/// <c>POST /v1/completions</c> and <c>POST /v1/chat/completions</c>: parse the request, generate with the model's
-/// <see cref="TextGenerator"/> (n choices as one batch of prompts), answer as OpenAI does, whole or as Server-Sent Events.
+/// <c>POST /v1/completions</c> and <c>POST /v1/chat/completions</c>: parse the request, add its choices to the model's
+/// running batch (<see cref="ContinuousBatcher"/>), answer as OpenAI does, whole or as Server-Sent Events.
 /// </summary>
 sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMetrics metrics, ILogger log)
 {
@@ -21,8 +22,9 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMe
 
     public async Task Completions(HttpContext http)
     {
+        long arrival = Stopwatch.GetTimestamp();
         var body = await RequestBody.ReadAsync(http, options.MaxRequestBodyBytes);
-        var request = TextRequest.Parse(body, options, CompletionDefaultMaxTokens);
+        var request = TextRequest.Parse(body, options, CompletionDefaultMaxTokens, chat: false);
         var prompts = body.Strings("prompt") ?? throw ApiException.Invalid("prompt", "prompt is required", "missing_required_parameter");
         if (prompts.Count == 0) throw ApiException.Invalid("prompt", "prompt must hold at least one string", "invalid_value");
         if (body.Bool("echo") == true) throw ApiException.Invalid("echo", "echo is not supported", "unsupported_parameter");
@@ -33,59 +35,55 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMe
         var cancel = http.RequestAborted;
         using var lease = await models.AcquireAsync(request.Model, cancel);
         var m = RequireText(lease.Model);
-        await m.Gate.WaitAsync(cancel);
-        try
-        {
-            // The tokenizer is not thread-safe: prompts are counted under the model's gate.
+        var ids = new int[prompts.Count][];
+        lock (m.TokenizerLock)
             for (int i = 0; i < prompts.Count; i++)
-                CheckContext(m, PromptTokens(m, prompts[i]), prompts.Count == 1 ? "prompt" : $"prompt[{i}]", "prompt");
-            var rows = prompts.SelectMany(p => Enumerable.Repeat(p, request.N)).ToArray();
-            string id = "cmpl-" + Guid.NewGuid().ToString("N");
-            long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            JsonObject Chunk(JsonArray choices) => new()
-            {
-                ["id"] = id, ["object"] = "text_completion", ["created"] = created, ["model"] = request.Model, ["choices"] = choices,
-            };
-            if (!request.Stream)
-            {
-                var results = await Generate(m, rows, request.Options, null, cancel);
-                var choices = new JsonArray(results.Select((r, i) => (JsonNode)new JsonObject
-                {
-                    ["index"] = i, ["text"] = r.Text, ["logprobs"] = null, ["finish_reason"] = r.FinishReason,
-                }).ToArray());
-                var response = Chunk(choices);
-                response["usage"] = Usage(results, request.N);
-                await WriteJson(http, 200, response);
-                return;
-            }
-            var sse = new SseWriter(http);
-            var final = await Generate(m, rows, request.Options, piece => sse.SendAsync(Chunk(new JsonArray(new JsonObject
-            {
-                ["index"] = piece.Row, ["text"] = piece.Text, ["logprobs"] = null, ["finish_reason"] = null,
-            }))), cancel);
-            for (int i = 0; i < final.Length; i++)
-                await sse.SendAsync(Chunk(new JsonArray(new JsonObject
-                {
-                    ["index"] = i, ["text"] = "", ["logprobs"] = null, ["finish_reason"] = final[i].FinishReason,
-                })));
-            if (request.IncludeUsage)
-            {
-                var usage = Chunk(new JsonArray());
-                usage["usage"] = Usage(final, request.N);
-                await sse.SendAsync(usage);
-            }
-            await sse.DoneAsync();
-        }
-        finally
+                ids[i] = PromptIds(m, prompts[i], prompts.Count == 1 ? "prompt" : $"prompt[{i}]", "prompt");
+        string id = "cmpl-" + Guid.NewGuid().ToString("N");
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        JsonObject Chunk(JsonArray choices) => new()
         {
-            m.Gate.Release();
+            ["id"] = id, ["object"] = "text_completion", ["created"] = created, ["model"] = request.Model, ["choices"] = choices,
+        };
+        var offsets = new int[ids.Length * request.N];              // text offsets of the logprobs' tokens, per choice
+        JsonNode? Logprobs(int row, IReadOnlyList<TokenLogprob> tokens) =>
+            request.Logprobs < 0 ? null : CompletionLogprobs(tokens, ref offsets[row]);
+        if (!request.Stream)
+        {
+            var (results, logprobs) = await Generate(m, ids, request, null, arrival, cancel);
+            var choices = new JsonArray(results.Select((r, i) => (JsonNode)new JsonObject
+            {
+                ["index"] = i, ["text"] = r.Text, ["logprobs"] = Logprobs(i, logprobs[i]), ["finish_reason"] = r.FinishReason,
+            }).ToArray());
+            var response = Chunk(choices);
+            response["usage"] = Usage(results, request.N);
+            await WriteJson(http, 200, response);
+            return;
         }
+        var sse = new SseWriter(http);
+        var (final, _) = await Generate(m, ids, request, (row, piece) => sse.SendAsync(Chunk(new JsonArray(new JsonObject
+        {
+            ["index"] = row, ["text"] = piece.Text, ["logprobs"] = Logprobs(row, piece.Logprobs), ["finish_reason"] = null,
+        }))), arrival, cancel);
+        for (int i = 0; i < final.Length; i++)
+            await sse.SendAsync(Chunk(new JsonArray(new JsonObject
+            {
+                ["index"] = i, ["text"] = "", ["logprobs"] = null, ["finish_reason"] = final[i].FinishReason,
+            })));
+        if (request.IncludeUsage)
+        {
+            var usage = Chunk(new JsonArray());
+            usage["usage"] = Usage(final, request.N);
+            await sse.SendAsync(usage);
+        }
+        await sse.DoneAsync();
     }
 
     public async Task ChatCompletions(HttpContext http)
     {
+        long arrival = Stopwatch.GetTimestamp();
         var body = await RequestBody.ReadAsync(http, options.MaxRequestBodyBytes);
-        var request = TextRequest.Parse(body, options, ChatDefaultMaxTokens);
+        var request = TextRequest.Parse(body, options, ChatDefaultMaxTokens, chat: true);
         var messages = ParseMessages(body);
         CheckTotal(request, 1);
         if (options.LogPrompts)
@@ -93,102 +91,155 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMe
         var cancel = http.RequestAborted;
         using var lease = await models.AcquireAsync(request.Model, cancel);
         var m = RequireText(lease.Model);
-        await m.Gate.WaitAsync(cancel);
-        try
+        var template = m.Chat.Template;
+        int[] ids;
+        lock (m.TokenizerLock)
         {
-            var template = m.Chat.Template;
             // The whole conversation, never trimmed: a conversation longer than the context is the client's to shorten.
             var prompt = ChatPrompt.Fit(template, m.Loaded.Tokenizer, messages, int.MaxValue);
-            CheckContext(m, prompt.Tokens + (AddsBos(m) ? 1 : 0), "messages", "messages");
-            var generation = request.Options with { StopSequences = request.Options.StopSequences.Concat(template.StopSequences).Distinct().ToArray() };
-            var rows = Enumerable.Repeat(prompt.Text, request.N).ToArray();
-            string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
-            long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            if (!request.Stream)
-            {
-                var results = await Generate(m, rows, generation, null, cancel);
-                var choices = new JsonArray(results.Select((r, i) => (JsonNode)new JsonObject
-                {
-                    ["index"] = i,
-                    ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = r.Text.Trim(), ["refusal"] = null },
-                    ["logprobs"] = null,
-                    ["finish_reason"] = r.FinishReason,
-                }).ToArray());
-                await WriteJson(http, 200, new JsonObject
-                {
-                    ["id"] = id, ["object"] = "chat.completion", ["created"] = created, ["model"] = request.Model,
-                    ["choices"] = choices, ["usage"] = Usage(results, request.N),
-                });
-                return;
-            }
-            JsonObject Chunk(JsonArray choices)
-            {
-                var c = new JsonObject
-                {
-                    ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = created, ["model"] = request.Model, ["choices"] = choices,
-                };
-                if (request.IncludeUsage) c["usage"] = null;
-                return c;
-            }
-            JsonObject Choice(int index, JsonObject delta, string? finish) => new()
-            {
-                ["index"] = index, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finish,
-            };
-            var sse = new SseWriter(http);
-            var trimmers = rows.Select(_ => new ReplyTrimmer()).ToArray();
-            var opened = new bool[rows.Length];
-            var final = await Generate(m, rows, generation, async piece =>
-            {
-                var text = trimmers[piece.Row].Push(piece.Text);
-                if (text.Length == 0) return;
-                var delta = new JsonObject();
-                if (!opened[piece.Row]) { delta["role"] = "assistant"; opened[piece.Row] = true; }
-                delta["content"] = text;
-                await sse.SendAsync(Chunk(new JsonArray(Choice(piece.Row, delta, null))));
-            }, cancel);
-            for (int i = 0; i < final.Length; i++)
-            {
-                var delta = opened[i] ? new JsonObject() : new JsonObject { ["role"] = "assistant", ["content"] = "" };
-                await sse.SendAsync(Chunk(new JsonArray(Choice(i, delta, final[i].FinishReason))));
-            }
-            if (request.IncludeUsage)
-            {
-                var usage = Chunk(new JsonArray());
-                usage["usage"] = Usage(final, request.N);
-                await sse.SendAsync(usage);
-            }
-            await sse.DoneAsync();
+            ids = PromptIds(m, prompt.Text, "messages", "messages");
         }
+        request = request with { Options = request.Options with { StopSequences = request.Options.StopSequences.Concat(template.StopSequences).Distinct().ToArray() } };
+        string id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        JsonNode? Logprobs(IReadOnlyList<TokenLogprob> tokens) =>
+            request.Logprobs < 0 ? null : new JsonObject { ["content"] = ChatLogprobs(tokens), ["refusal"] = null };
+        if (!request.Stream)
+        {
+            var (results, logprobs) = await Generate(m, new[] { ids }, request, null, arrival, cancel);
+            var choices = new JsonArray(results.Select((r, i) => (JsonNode)new JsonObject
+            {
+                ["index"] = i,
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = r.Text.Trim(), ["refusal"] = null },
+                ["logprobs"] = Logprobs(logprobs[i]),
+                ["finish_reason"] = r.FinishReason,
+            }).ToArray());
+            await WriteJson(http, 200, new JsonObject
+            {
+                ["id"] = id, ["object"] = "chat.completion", ["created"] = created, ["model"] = request.Model,
+                ["choices"] = choices, ["usage"] = Usage(results, request.N),
+            });
+            return;
+        }
+        JsonObject Chunk(JsonArray choices)
+        {
+            var c = new JsonObject
+            {
+                ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = created, ["model"] = request.Model, ["choices"] = choices,
+            };
+            if (request.IncludeUsage) c["usage"] = null;
+            return c;
+        }
+        JsonObject Choice(int index, JsonObject delta, JsonNode? logprobs, string? finish) => new()
+        {
+            ["index"] = index, ["delta"] = delta, ["logprobs"] = logprobs, ["finish_reason"] = finish,
+        };
+        var sse = new SseWriter(http);
+        var trimmers = Enumerable.Range(0, request.N).Select(_ => new ReplyTrimmer()).ToArray();
+        var opened = new bool[request.N];
+        var (final, _) = await Generate(m, new[] { ids }, request, async (row, piece) =>
+        {
+            var text = trimmers[row].Push(piece.Text);
+            if (text.Length == 0 && piece.Logprobs.Count == 0) return;
+            var delta = new JsonObject();
+            if (!opened[row]) { delta["role"] = "assistant"; opened[row] = true; }
+            delta["content"] = text;
+            await sse.SendAsync(Chunk(new JsonArray(Choice(row, delta, Logprobs(piece.Logprobs), null))));
+        }, arrival, cancel);
+        for (int i = 0; i < final.Length; i++)
+        {
+            var delta = opened[i] ? new JsonObject() : new JsonObject { ["role"] = "assistant", ["content"] = "" };
+            await sse.SendAsync(Chunk(new JsonArray(Choice(i, delta, null, final[i].FinishReason))));
+        }
+        if (request.IncludeUsage)
+        {
+            var usage = Chunk(new JsonArray());
+            usage["usage"] = Usage(final, request.N);
+            await sse.SendAsync(usage);
+        }
+        await sse.DoneAsync();
+    }
+
+    /// <summary>
+    /// Adds the n choices of every prompt to the model's running batch (choice c sampled with seed + c) and hands each
+    /// piece to <paramref name="onPiece"/> as it arrives, with its choice's index. Returns each choice's result and its
+    /// tokens' log-probabilities. A disconnect (<paramref name="cancel"/>) ends every choice at the batch's next step.
+    /// </summary>
+    /// <remarks>Records time to first token from the request's arrival (<paramref name="arrival"/>, so it includes any wait
+    /// for a row), inter-token latency per choice, and token counts.</remarks>
+    async Task<(GenerationResult[] Results, List<TokenLogprob>[] Logprobs)> Generate(ServedModel m, int[][] prompts, TextRequest request,
+        Func<int, DecodedPiece, Task>? onPiece, long arrival, CancellationToken cancel)
+    {
+        int n = request.N, rows = prompts.Length * n;
+        var sequences = new BatchedSequence[rows];
+        var logprobs = Enumerable.Range(0, rows).Select(_ => new List<TokenLogprob>()).ToArray();
+        try
+        {
+            for (int r = 0; r < rows; r++)
+                sequences[r] = m.Batcher.Add(prompts[r / n], request.Options with { Seed = request.Options.Seed + r % n }, request.Logprobs, cancel);
+            var pieces = Channel.CreateUnbounded<(int Row, DecodedPiece Piece)>(new UnboundedChannelOptions { SingleReader = true });
+            var pumps = sequences.Select((s, r) => Pump(s, r, pieces.Writer, cancel)).ToArray();
+            _ = Task.WhenAll(pumps).ContinueWith(t => pieces.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+            var last = new long?[rows];
+            await foreach (var (row, piece) in pieces.Reader.ReadAllAsync(cancel))
+            {
+                long now = Stopwatch.GetTimestamp();
+                if (last[row] is { } before) metrics.InterTokenLatency(Stopwatch.GetElapsedTime(before, now));
+                else if (last.All(l => l is null)) metrics.TimeToFirstToken(Stopwatch.GetElapsedTime(arrival, now));
+                last[row] = now;
+                logprobs[row].AddRange(piece.Logprobs);
+                if (onPiece is not null) await onPiece(row, piece);
+            }
+            var results = await Task.WhenAll(sequences.Select(s => s.Completion));
+            // The n copies of a prompt read it once (as usage counts it).
+            metrics.Tokens(results.Where((_, i) => i % n == 0).Sum(r => r.PromptTokens), results.Sum(r => r.GeneratedTokens));
+            return (results, logprobs);
+        }
+        catch (ParameterException e) { throw TextRequest.FromLibrary(e); }
         finally
         {
-            m.Gate.Release();
+            // A failed or abandoned request leaves the batch at once.
+            foreach (var s in sequences) s?.Cancel();
         }
     }
 
-    /// <summary>Runs the decoder, one step at a time on the thread pool, handing each piece to <paramref name="onPiece"/>.</summary>
-    /// <remarks>Records time to first token (from the request's arrival), inter-token latency and token counts.</remarks>
-    async Task<GenerationResult[]> Generate(ServedModel m, string[] prompts, GenerationOptions generation,
-        Func<TextPiece, Task>? onPiece, CancellationToken cancel)
+    static async Task Pump(BatchedSequence s, int row, ChannelWriter<(int, DecodedPiece)> into, CancellationToken cancel)
     {
-        var results = new GenerationResult[prompts.Length];
-        var clock = Stopwatch.StartNew();
-        TimeSpan? last = null;
-        try
+        await foreach (var piece in s.Pieces.ReadAllAsync(cancel)) await into.WriteAsync((row, piece), cancel);
+    }
+
+    /// <summary>OpenAI chat's <c>logprobs.content</c>: token, logprob, bytes and top_logprobs per token.</summary>
+    static JsonArray ChatLogprobs(IReadOnlyList<TokenLogprob> tokens)
+    {
+        static JsonObject Entry(TokenLogprob t) => new()
         {
-            using var pieces = m.Generator.Run(prompts, generation, results, cancel).GetEnumerator();
-            while (await Task.Run(pieces.MoveNext, cancel))
+            ["token"] = t.Token, ["logprob"] = t.Logprob, ["bytes"] = new JsonArray(t.Bytes.Select(b => (JsonNode)(int)b).ToArray()),
+        };
+        return new JsonArray(tokens.Select(t =>
+        {
+            var e = Entry(t);
+            e["top_logprobs"] = new JsonArray(t.Top.Select(a => (JsonNode)Entry(a)).ToArray());
+            return (JsonNode)e;
+        }).ToArray());
+    }
+
+    /// <summary>OpenAI completions' <c>logprobs</c>: parallel arrays of tokens, their logprobs, top alternatives and text offsets.</summary>
+    static JsonObject CompletionLogprobs(IReadOnlyList<TokenLogprob> tokens, ref int offset)
+    {
+        var textOffsets = new JsonArray();
+        foreach (var t in tokens) { textOffsets.Add(offset); offset += t.Token.Length; }
+        return new JsonObject
+        {
+            ["tokens"] = new JsonArray(tokens.Select(t => (JsonNode)t.Token).ToArray()),
+            ["token_logprobs"] = new JsonArray(tokens.Select(t => (JsonNode)t.Logprob).ToArray()),
+            ["top_logprobs"] = new JsonArray(tokens.Select(t =>
             {
-                var now = clock.Elapsed;
-                if (last is { } before) metrics.InterTokenLatency(now - before);
-                else metrics.TimeToFirstToken(now);
-                last = now;
-                if (onPiece is not null) await onPiece(pieces.Current);
-            }
-        }
-        catch (ParameterException e) { throw TextRequest.FromLibrary(e); }
-        // The n copies of a prompt are neighbours and read it once (as usage counts it).
-        metrics.Tokens(results.Where((_, i) => i == 0 || prompts[i] != prompts[i - 1]).Sum(r => r.PromptTokens), results.Sum(r => r.GeneratedTokens));
-        return results;
+                var top = new JsonObject();
+                foreach (var a in t.Top) top[a.Token] = a.Logprob;       // OpenAI's shape: a map, so tokens with one text merge
+                return (JsonNode)top;
+            }).ToArray()),
+            ["text_offset"] = textOffsets,
+        };
     }
 
     static ServedModel RequireText(ServedModel m) => m.IsText ? m
@@ -203,21 +254,18 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMe
                 "request_too_large");
     }
 
-    static bool AddsBos(ServedModel m) => m.Loaded.Tokenizer.AddBosToken && m.Loaded.Tokenizer.BosTokenId is not null;
-
-    static int PromptTokens(ServedModel m, string prompt)
+    /// <summary>The prompt's token ids (with the start token the tokenizer asks for), refused with a 400 when longer than the context. Call under the tokenizer lock.</summary>
+    static int[] PromptIds(ServedModel m, string prompt, string what, string param)
     {
-        int tokens = m.Loaded.Tokenizer.Encode(prompt).Length + (AddsBos(m) ? 1 : 0);
-        if (tokens == 0) throw ApiException.Invalid("prompt", "prompt must not be empty: the model has no start-of-text token to begin from", "invalid_value");
-        return tokens;
-    }
-
-    static void CheckContext(ServedModel m, int tokens, string what, string param)
-    {
+        int[] ids;
+        try { ids = ContinuousBatcher.PromptIds(m.Loaded.Tokenizer, prompt); }
+        catch (ParameterException) { throw ApiException.Invalid(param, $"{param} must not be empty: the model has no start-of-text token to begin from", "invalid_value"); }
+        catch (GenSharpException e) { throw ApiException.Invalid(param, $"the {what} cannot be encoded: {e.Message}", "invalid_value"); }
         int context = m.Loaded.Model.ContextLength;
-        if (tokens > context)
-            throw ApiException.Invalid(param, $"the {what} is {tokens} tokens but model '{m.Name}' has a context of {context} tokens; shorten it",
+        if (ids.Length > context)
+            throw ApiException.Invalid(param, $"the {what} is {ids.Length} tokens but model '{m.Name}' has a context of {context} tokens; shorten it",
                 "context_length_exceeded");
+        return ids;
     }
 
     /// <summary>Token counts: each distinct prompt once (the n copies of a prompt share it), every choice's tokens.</summary>

@@ -5,24 +5,25 @@ using GenSharp.Sampling;
 namespace GenSharp.Server;
 
 /// <summary>The fields /v1/completions and /v1/chat/completions share, parsed and checked.</summary>
-public sealed record TextRequest(string Model, GenerationOptions Options, int N, bool Stream, bool IncludeUsage)
+/// <param name="Model">The model's name.</param>
+/// <param name="Options">How to decode (choice c of n uses Seed + c).</param>
+/// <param name="N">Choices per prompt.</param>
+/// <param name="Stream">Answer as Server-Sent Events.</param>
+/// <param name="IncludeUsage">Streaming: end with a usage chunk.</param>
+/// <param name="Logprobs">−1: no log-probabilities; 0: of each generated token; k: and the k most likely alternatives.</param>
+public sealed record TextRequest(string Model, GenerationOptions Options, int N, bool Stream, bool IncludeUsage, int Logprobs)
 {
     /// <summary>
-    /// Parses the shared fields. OpenAI fields the library cannot honour (presence/frequency penalties, logprobs,
-    /// logit_bias, tools) are refused with a 400 rather than ignored; GenSharp extras are <c>top_k</c>, <c>min_p</c>
-    /// and <c>repetition_penalty</c>.
+    /// Parses the shared fields. OpenAI fields the library cannot honour (logit_bias, tools) are refused with a 400
+    /// rather than ignored; GenSharp extras are <c>top_k</c>, <c>min_p</c>, <c>repetition_penalty</c> and llama.cpp's <c>ignore_eos</c>. Log-probabilities
+    /// are asked for as chat does (<c>logprobs: true</c>, <c>top_logprobs: 0…20</c>) or as completions do (<c>logprobs: 0…5</c>).
     /// </summary>
-    public static TextRequest Parse(RequestBody body, ServerOptions server, int defaultMaxTokens)
+    public static TextRequest Parse(RequestBody body, ServerOptions server, int defaultMaxTokens, bool chat)
     {
         var model = body.RequiredString("model");
         long? maxTokens = body.Integer("max_completion_tokens", 1, server.MaxTokensCap) ?? body.Integer("max_tokens", 1, server.MaxTokensCap);
         int n = (int)(body.Integer("n", 1, server.MaxChoices) ?? 1);
-        foreach (var name in new[] { "presence_penalty", "frequency_penalty" })
-            if (body.Number(name) is { } p && p != 0)
-                throw ApiException.Invalid(name, $"{name} is not supported by GenSharp; use repetition_penalty (1 = off) or leave {name} at 0", "unsupported_parameter");
-        if (body.Node("logprobs") is { } lp && !(lp is JsonValue v && v.GetValueKind() == JsonValueKind.False))
-            throw ApiException.Invalid("logprobs", "logprobs is not supported yet", "unsupported_parameter");
-        if (body.Has("top_logprobs")) throw ApiException.Invalid("top_logprobs", "top_logprobs is not supported yet", "unsupported_parameter");
+        int logprobs = chat ? ChatLogprobs(body) : CompletionLogprobs(body);
         if (body.Node("logit_bias") is JsonObject bias && bias.Count > 0)
             throw ApiException.Invalid("logit_bias", "logit_bias is not supported", "unsupported_parameter");
         if (body.Node("tools") is JsonArray tools && tools.Count > 0)
@@ -54,13 +55,33 @@ public sealed record TextRequest(string Model, GenerationOptions Options, int N,
             TopK = (int)(body.Integer("top_k", 0, int.MaxValue) ?? 0),
             MinP = body.Number("min_p") ?? 0,
             RepetitionPenalty = body.Number("repetition_penalty") ?? 1.0,
+            PresencePenalty = body.Number("presence_penalty") ?? 0,
+            FrequencyPenalty = body.Number("frequency_penalty") ?? 0,
             // Without a seed each request draws one, as OpenAI's sampling differs call to call.
             Seed = body.Integer("seed") ?? Random.Shared.NextInt64(),
             StopSequences = stops,
+            // llama.cpp's extension, for benchmarks that need exactly max_tokens from every request.
+            IgnoreEos = body.Bool("ignore_eos") ?? false,
         };
         try { options.Validate(); }
         catch (ParameterException e) { throw FromLibrary(e); }
-        return new TextRequest(model, options, n, stream, includeUsage);
+        return new TextRequest(model, options, n, stream, includeUsage, logprobs);
+    }
+
+    /// <summary>Chat: <c>logprobs</c> a boolean, <c>top_logprobs</c> 0…20 (only with logprobs true).</summary>
+    static int ChatLogprobs(RequestBody body)
+    {
+        bool on = body.Bool("logprobs") ?? false;
+        var top = body.Integer("top_logprobs", 0, 20);
+        if (top is not null && !on) throw ApiException.Invalid("top_logprobs", "top_logprobs needs logprobs: true", "invalid_value");
+        return on ? (int)(top ?? 0) : -1;
+    }
+
+    /// <summary>Completions: <c>logprobs</c> 0…5 alternatives per token (null = none).</summary>
+    static int CompletionLogprobs(RequestBody body)
+    {
+        if (body.Has("top_logprobs")) throw ApiException.Invalid("top_logprobs", "completions take logprobs: 0…5 (the number of alternatives), not top_logprobs", "invalid_value");
+        return (int)(body.Integer("logprobs", 0, 5) ?? -1);
     }
 
     /// <summary>A library parameter error as a 400 naming the JSON field.</summary>

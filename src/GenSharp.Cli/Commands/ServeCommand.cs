@@ -32,9 +32,14 @@ public sealed class ServeSettings : CliSettings
     public string? ApiKeyFile { get; init; }
 
     [CommandOption("--max-concurrent <N>")]
-    [Description("requests under /v1 served at once; more wait in a queue")]
-    [DefaultValue(4)]
-    public int MaxConcurrent { get; init; } = 4;
+    [Description("requests under /v1 served at once (text requests of one model share its batch); more wait in a queue")]
+    [DefaultValue(64)]
+    public int MaxConcurrent { get; init; } = 64;
+
+    [CommandOption("--max-batch <N>")]
+    [Description("sequences a text model decodes at once (continuous batching; each of n choices is one); more wait for a row. 1 = one at a time")]
+    [DefaultValue(16)]
+    public int MaxBatch { get; init; } = 16;
 
     [CommandOption("--max-queue <N>")]
     [Description("requests that may wait for a slot; beyond it a 429 with Retry-After")]
@@ -75,7 +80,7 @@ public sealed class ServeCommand : Command<ServeSettings>
         var options = new ServerOptions
         {
             ModelsDir = s.Models, Host = s.Host, Port = s.Port, Device = s.Device, MaxLoadedModels = s.MaxLoaded,
-            ApiKeyFile = s.ApiKeyFile, MaxConcurrentRequests = s.MaxConcurrent, MaxQueuedRequests = s.MaxQueue, RateLimitPerMinute = s.RateLimit,
+            ApiKeyFile = s.ApiKeyFile, MaxConcurrentRequests = s.MaxConcurrent, MaxBatchRows = s.MaxBatch, MaxQueuedRequests = s.MaxQueue, RateLimitPerMinute = s.RateLimit,
             MaxTotalTokens = s.MaxTotalTokens, MaxImages = s.MaxImages, CorsOrigin = s.Cors, LogPrompts = s.LogPrompts,
         };
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);

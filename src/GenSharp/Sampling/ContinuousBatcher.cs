@@ -53,6 +53,8 @@ public sealed class ContinuousBatcher : IDisposable
     public int Running { get { lock (_sync) return _running.Count; } }
     /// <summary>Sequences waiting for a free row.</summary>
     public int Waiting { get { lock (_sync) return _waiting.Count; } }
+    /// <summary>Raised on the batcher's thread after each decode step with the number of sequences it fed one token.</summary>
+    public event Action<int>? Decoded;
 
     /// <summary>
     /// The prompt's token ids as the model expects them: its start-of-sequence token first when the tokenizer asks for
@@ -250,6 +252,7 @@ public sealed class ContinuousBatcher : IDisposable
         _cache.Select(0, rows);
         var ids = torch.tensor(_running.Select(s => (long)s.Tokens[^1]).ToArray(), new long[] { rows, 1 }, device: _model.Device);
         var logits = _model.Logits(ids, _cache, lastOnly: true).squeeze(1).cpu();                // (B, V)
+        Decoded?.Invoke(rows);
         for (int r = 0; r < rows; r++)
         {
             _running[r].Pending?.Dispose();

@@ -91,7 +91,7 @@ public class ContinuousBatcherTests
             Assert.True(h!.Completion.IsCompletedSuccessfully);
             var lps = new List<TokenLogprob>();
             while (h.Pieces.TryRead(out var piece)) lps.AddRange(piece.Logprobs);
-            return (lps.Select(l => l.Id).ToArray(), lps.Select(l => l.Logprob).ToArray(), h.Completion.Result);
+            return (lps.Select(l => l.Id).ToArray(), lps.Select(l => l.Logprob).ToArray(), Result(h));
         }).ToArray();
     }
 
@@ -127,7 +127,7 @@ public class ContinuousBatcherTests
         using var batcher = new ContinuousBatcher(m, tok, 4);
         var s = batcher.Add(ContinuousBatcher.PromptIds(tok, "the cat sat"), o);
         while (batcher.Step()) { }
-        Assert.Equal(expected, s.Completion.Result);
+        Assert.Equal(expected, Result(s));
         var streamed = new System.Text.StringBuilder();
         while (s.Pieces.TryRead(out var piece)) streamed.Append(piece.Text);
         Assert.Equal(expected.Text, streamed.ToString());
@@ -158,6 +158,30 @@ public class ContinuousBatcherTests
     }
 
     [Fact]
+    public void PresenceAndFrequencyPenaltiesSteerGreedyDecodingAsOpenAiDefinesThem()
+    {
+        using var m = Llama();
+        var prompt = new[] { 4, 4, 4, 4 };
+        var run = Run(m, Tokenizer(), new[] { new Job(prompt, new GenerationOptions { MaxNewTokens = 24, Temperature = 0, FrequencyPenalty = 1.5, PresencePenalty = 0.5 }, 0) }, rows: 2)[0];
+        // By hand: at each position, logit − 1.5·count − 0.5·[count > 0] over the tokens generated so far, then argmax.
+        using var _ = torch.no_grad();
+        var seq = prompt.ToList();
+        var counts = new float[m.VocabSize];
+        bool steered = false;
+        foreach (var id in run.Ids)
+        {
+            var logits = m.Logits(Row(seq))[0, seq.Count - 1];
+            var c = torch.tensor(counts);
+            int best = (int)(logits - 1.5 * c - 0.5 * c.gt(0).to_type(ScalarType.Float32)).argmax().item<long>();
+            steered |= best != (int)logits.argmax().item<long>();
+            Assert.Equal(best, id);
+            seq.Add(id);
+            counts[id]++;
+        }
+        Assert.True(steered, "the penalties never changed a choice: the test would pass without them");
+    }
+
+    [Fact]
     public void CancellingASequenceFreesItsRowForTheNextOne()
     {
         using var m = Llama();
@@ -174,7 +198,7 @@ public class ContinuousBatcherTests
         Assert.True(first.Completion.IsCanceled);
         Assert.Equal((1, 0), (batcher.Running, batcher.Waiting));                                 // the second took the row at once
         while (batcher.Step()) { }
-        Assert.Equal(5, second.Completion.Result.GeneratedTokens);
+        Assert.Equal(5, Result(second).GeneratedTokens);
         // Cancelled while still waiting: it never runs.
         var blocker = batcher.Add(new[] { 5 }, o with { MaxNewTokens = 3 });
         var waiting = batcher.Add(new[] { 6 }, o);
@@ -183,7 +207,7 @@ public class ContinuousBatcherTests
         batcher.Step();
         Assert.True(waiting.Completion.IsCanceled);
         while (batcher.Step()) { }
-        Assert.Equal(3, blocker.Completion.Result.GeneratedTokens);
+        Assert.Equal(3, Result(blocker).GeneratedTokens);
     }
 
     [Fact]
@@ -194,14 +218,21 @@ public class ContinuousBatcherTests
         var s = batcher.Add(Enumerable.Range(1, 60).ToArray(), new GenerationOptions { MaxNewTokens = 50, Temperature = 0 });
         var other = batcher.Add(new[] { 1 }, new GenerationOptions { MaxNewTokens = 10, Temperature = 0 });
         while (batcher.Step()) { }
-        Assert.Equal(("length", 5), (s.Completion.Result.FinishReason, s.Completion.Result.GeneratedTokens));   // positions 60 … 63, then one more sampled
-        Assert.Equal(10, other.Completion.Result.GeneratedTokens);
+        Assert.Equal(("length", 5), (Result(s).FinishReason, Result(s).GeneratedTokens));   // positions 60 … 63, then one more sampled
+        Assert.Equal(10, Result(other).GeneratedTokens);
         var error = Assert.Throws<ParameterException>(() => batcher.Add(Enumerable.Range(1, 65).ToArray(), new GenerationOptions()));
         Assert.Contains("context is 64", error.Message);
     }
 
+    /// <summary>The result of a sequence that has ended.</summary>
+    static GenerationResult Result(BatchedSequence s)
+    {
+        Assert.True(s.Completion.IsCompletedSuccessfully);
+        return s.Completion.GetAwaiter().GetResult();
+    }
+
     [Fact]
-    public void OnItsOwnThreadItServesConcurrentCallersAndStopsOnDispose()
+    public async Task OnItsOwnThreadItServesConcurrentCallersAndStopsOnDispose()
     {
         using var m = Llama();
         var tok = Tokenizer();
@@ -215,8 +246,7 @@ public class ContinuousBatcherTests
             await foreach (var piece in s.Pieces.ReadAllAsync()) text.Append(piece.Text);
             return (text.ToString(), await s.Completion);
         })).ToArray();
-        Assert.True(Task.WaitAll(all, TimeSpan.FromSeconds(60)));
-        foreach (var t in all) Assert.Equal(t.Result.Item1, t.Result.Item2.Text);
+        foreach (var (text, result) in await Task.WhenAll(all).WaitAsync(TimeSpan.FromSeconds(60))) Assert.Equal(text, result.Text);
         var last = batcher.Add(new[] { 1 }, o with { MaxNewTokens = 100_000 });
         batcher.Dispose();
         Assert.True(last.Completion.IsCompleted);                                                 // finished, or cancelled by Dispose

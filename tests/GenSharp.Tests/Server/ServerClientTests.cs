@@ -114,7 +114,7 @@ public class ServerClientTests(ServerFixture f)
     }
 
     [Fact]
-    public async Task CompletionsWithNAreTheLibrarysBatch()
+    public async Task CompletionsWithNAreTheLibrarysGenerationsWithSeedPlusChoice()
     {
         var (status, body) = await f.PostJson("/v1/completions", new JsonObject
         {
@@ -124,10 +124,11 @@ public class ServerClientTests(ServerFixture f)
         Assert.Equal("text_completion", (string?)body["object"]);
         var choices = body["choices"]!.AsArray();
         Assert.Equal(2, choices.Count);
-        // Independent path: the library's batch of the prompt twice, with the same seed.
+        // Independent path: the library's generator on the prompt alone, choice c with seed 17 + c.
         using var m = Checkpoint.LoadTextModel(f.QwenDir, torch.CPU);
-        var direct = new TextGenerator(m.Model, m.Tokenizer).Generate(new[] { "hello world", "hello world" },
-            new GenerationOptions { MaxNewTokens = 6, Temperature = 1, Seed = 17 });
+        var direct = Enumerable.Range(0, 2).Select(c => new TextGenerator(m.Model, m.Tokenizer).Generate(new[] { "hello world" },
+            new GenerationOptions { MaxNewTokens = 6, Temperature = 1, Seed = 17 + c })[0]).ToArray();
+        Assert.NotEqual(direct[0].Text, direct[1].Text);
         for (int i = 0; i < 2; i++)
         {
             Assert.Equal(direct[i].Text, (string?)choices[i]!["text"]);

@@ -109,8 +109,11 @@ public class ServerHttpTests(ServerFixture f)
         AssertError(await f.Post("/v1/chat/completions", Chat(extra: ",\"n\":0")), 400, "n");
         AssertError(await f.Post("/v1/chat/completions", Chat(extra: ",\"stop\":[\"a\",3]")), 400, "stop");
         AssertError(await f.Post("/v1/chat/completions", Chat(extra: ",\"stop\":\"\"")), 400, "stop");
-        AssertError(await f.Post("/v1/chat/completions", Chat(extra: ",\"presence_penalty\":0.5")), 400, "presence_penalty", "unsupported_parameter");
-        AssertError(await f.Post("/v1/chat/completions", Chat(extra: ",\"logprobs\":true")), 400, "logprobs", "unsupported_parameter");
+        AssertError(await f.Post("/v1/chat/completions", Chat(extra: ",\"presence_penalty\":2.5")), 400, "presence_penalty", "invalid_value");
+        AssertError(await f.Post("/v1/chat/completions", Chat(extra: ",\"top_logprobs\":3")), 400, "top_logprobs", "invalid_value");
+        AssertError(await f.Post("/v1/chat/completions", Chat(extra: ",\"logprobs\":true,\"top_logprobs\":21")), 400, "top_logprobs", "invalid_value");
+        AssertError(await f.Post("/v1/completions", """{"model":"qwen2","prompt":"x","logprobs":6}"""), 400, "logprobs", "invalid_value");
+        AssertError(await f.Post("/v1/completions", """{"model":"qwen2","prompt":"x","top_logprobs":2}"""), 400, "top_logprobs", "invalid_value");
         AssertError(await f.Post("/v1/chat/completions", Chat(extra: ",\"stream_options\":{\"include_usage\":true}")), 400, "stream_options");
         AssertError(await f.Post("/v1/chat/completions", """{"model":"chat","messages":"hi"}"""), 400, "messages", "invalid_type");
         AssertError(await f.Post("/v1/chat/completions", """{"model":"chat","messages":[{"role":"tool","content":"x"}]}"""), 400, "messages[0].role");
