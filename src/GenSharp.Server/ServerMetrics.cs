@@ -18,11 +18,17 @@ public sealed class ServerMetrics
     readonly Histogram _timeToFirstToken = new(LatencyBuckets), _interToken = new(LatencyBuckets);
     readonly Func<(long Queued, long Running)> _load;
     readonly Func<int> _modelsLoaded;
+    readonly Func<long> _modelsLoadedBytes;
+    readonly long _memoryBudget;
+    readonly Func<bool> _draining;
 
-    internal ServerMetrics(Func<(long Queued, long Running)> load, Func<int> modelsLoaded)
+    internal ServerMetrics(Func<(long Queued, long Running)> load, Func<int> modelsLoaded, Func<long> modelsLoadedBytes, long memoryBudget, Func<bool> draining)
     {
         _load = load;
         _modelsLoaded = modelsLoaded;
+        _modelsLoadedBytes = modelsLoadedBytes;
+        _memoryBudget = memoryBudget;
+        _draining = draining;
     }
 
     internal void Request(string route, int status) => _requests.AddOrUpdate((route, status), 1, (_, c) => c + 1);
@@ -51,6 +57,9 @@ public sealed class ServerMetrics
         Single(s, "gensharp_queue_depth", "gauge", "Requests waiting for a slot under the concurrency limit.", queued);
         Single(s, "gensharp_running_requests", "gauge", "Requests holding a slot under the concurrency limit.", running);
         Single(s, "gensharp_models_loaded", "gauge", "Models loaded in memory.", _modelsLoaded());
+        Single(s, "gensharp_models_loaded_bytes", "gauge", "Bytes the loaded models are counted as: weights, plus a KV cache allowance for text models.", _modelsLoadedBytes());
+        Single(s, "gensharp_memory_budget_bytes", "gauge", "The budget the loaded models' bytes are kept under (--memory-budget).", _memoryBudget);
+        Single(s, "gensharp_draining", "gauge", "1 while the server is stopping: running requests finish, new ones get 503.", _draining() ? 1 : 0);
         return s.ToString();
     }
 
