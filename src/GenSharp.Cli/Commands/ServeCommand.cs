@@ -114,8 +114,10 @@ public sealed class ServeCommand : Command<ServeSettings>
             Console.Error.WriteLine($"gensharp serve: listening on {server.BaseAddress} (OpenAI API at {server.BaseAddress}v1); Ctrl-C stops");
             try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); }
             catch (OperationCanceledException) { }
+            // StopAsync refuses new requests before it returns its task: the line below is true when printed.
+            var stopping = server.StopAsync(cutOff.Token);
             Console.Error.WriteLine($"gensharp serve: draining: {server.RunningRequests} running request(s) may take up to {s.DrainSeconds} s to finish, new ones get 503; Ctrl-C again stops at once");
-            server.StopAsync(cutOff.Token).GetAwaiter().GetResult();
+            stopping.GetAwaiter().GetResult();
             server.DisposeAsync().AsTask().GetAwaiter().GetResult();
             Console.Error.WriteLine("gensharp serve: stopped");
             return 0;
