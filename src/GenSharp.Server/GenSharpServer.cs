@@ -21,21 +21,35 @@ namespace GenSharp.Server;
 /// <c>GET /health</c>, <c>GET /metrics</c>, <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c>,
 /// <c>POST /v1/images/generations</c>. Errors are answered in OpenAI's JSON shape; no response carries a stack trace.
 /// With API keys every route but /health needs one; requests under /v1 pass a per-key rate limit and a global
-/// concurrency limit with a bounded queue. Start with <see cref="StartAsync"/>, stop with <see cref="StopAsync"/>.
+/// concurrency limit with a bounded queue. Start with <see cref="StartAsync"/>, stop with <see cref="StopAsync"/>, which
+/// drains: running requests finish (up to <see cref="ServerOptions.DrainTimeout"/>) while new ones get 503. The server
+/// never reacts to process signals itself; its host (<c>gensharp serve</c>) calls <see cref="StopAsync"/> on them.
 /// </summary>
 public sealed class GenSharpServer : IAsyncDisposable
 {
     readonly WebApplication _app;
     readonly IDisposable[] _limiters;
+    readonly Drain _drain;
+    readonly TimeSpan _drainTimeout;
+    readonly object _stopSync = new();
+    Task? _stopping;
 
-    GenSharpServer(WebApplication app, ModelRegistry models, Uri baseAddress, ServerMetrics metrics, IDisposable[] limiters)
+    GenSharpServer(WebApplication app, ModelRegistry models, Uri baseAddress, ServerMetrics metrics, IDisposable[] limiters, Drain drain, TimeSpan drainTimeout)
     {
         _app = app;
         Models = models;
         BaseAddress = baseAddress;
         Metrics = metrics;
         _limiters = limiters;
+        _drain = drain;
+        _drainTimeout = drainTimeout;
     }
+
+    /// <summary>True once stopping has begun: new requests get 503 while running ones finish.</summary>
+    public bool Draining => _drain.Draining;
+
+    /// <summary>Requests being answered now (not counting those refused while draining).</summary>
+    public int RunningRequests => _drain.Running;
 
     /// <summary>The counters <c>GET /metrics</c> renders.</summary>
     public ServerMetrics Metrics { get; }
@@ -69,8 +83,11 @@ public sealed class GenSharpServer : IAsyncDisposable
         const string CorsPolicy = "gensharp";
         if (options.CorsOrigin is { } origin)
             builder.Services.AddCors(c => c.AddPolicy(CorsPolicy, p => p.WithOrigins(origin.TrimEnd('/')).AllowAnyHeader().WithMethods("GET", "POST")));
-        var models = new ModelRegistry(options.ModelsDir, device, options.MaxLoadedModels) { MaxBatchRows = options.MaxBatchRows };
+        // Signals are the host's business (gensharp serve drains on them): no console lifetime stopping the app behind its back.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+        var models = new ModelRegistry(options.ModelsDir, device, options.MaxLoadedModels, options.EffectiveMemoryBudget) { MaxBatchRows = options.MaxBatchRows };
         builder.Services.AddSingleton(models);
+        var drain = new Drain();
         var app = builder.Build();
         var concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
@@ -85,7 +102,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         {
             var st = concurrency.GetStatistics()!;
             return (st.CurrentQueuedCount, options.MaxConcurrentRequests - st.CurrentAvailablePermits);
-        }, () => models.LoadedNames.Count, () =>
+        }, () => models.LoadedNames.Count, () => models.LoadedBytes, models.MemoryBudget, () => drain.Draining, () =>
         {
             long rows = 0, waiting = 0;
             foreach (var m in models.Loaded.Where(m => m.IsText)) { rows += m.Batcher.Running; waiting += m.Batcher.Waiting; }
@@ -97,6 +114,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         var images = new ImageEndpoints(models, options, metrics, log);
         app.Use((http, next) => CountAndLog(http, next, metrics, log));
         app.Use((http, next) => HandleErrors(http, next, log));
+        app.Use(drain.Track);
         if (options.CorsOrigin is not null) app.UseCors(CorsPolicy);
         app.Use((http, next) => Guard(http, next, keys, perKey, concurrency));
         app.UseStatusCodePages(async status =>
@@ -139,7 +157,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         // Kestrel reports a wildcard or [::1] form; clients need a connectable URL.
         var uri = new Uri(address.Replace("0.0.0.0", "127.0.0.1").Replace("[::]", "[::1]"));
-        return new GenSharpServer(app, models, uri, metrics, limiters);
+        return new GenSharpServer(app, models, uri, metrics, limiters, drain, options.DrainTimeout);
     }
 
     /// <summary>
@@ -270,19 +288,85 @@ public sealed class GenSharpServer : IAsyncDisposable
             await http.Response.WriteAsync("data: " + body.ToJsonString() + "\n\n", http.RequestAborted);
             return;
         }
-        // Clearing drops what a failed handler half-set; Retry-After and CORS headers belong to the error answer too.
-        var keep = http.Response.Headers.Where(h => h.Key == "Retry-After" || h.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase)).ToArray();
+        // Clearing drops what a failed handler half-set; Retry-After, Connection (draining) and CORS headers belong to the error answer too.
+        var keep = http.Response.Headers.Where(h => h.Key is "Retry-After" or "Connection" || h.Key.StartsWith("Access-Control-", StringComparison.OrdinalIgnoreCase)).ToArray();
         http.Response.Clear();
         foreach (var (name, value) in keep) http.Response.Headers[name] = value;
         await TextEndpoints.WriteJson(http, e.Status, body);
     }
 
-    /// <summary>Stops accepting requests, lets running ones finish (up to the host's shutdown timeout), unloads the models.</summary>
-    public async Task StopAsync(CancellationToken cancel = default)
+    /// <summary>
+    /// Drains, then stops: from now on new requests get 503 (<c>server_shutting_down</c>; <c>/health</c> answers 503
+    /// "draining", <c>/metrics</c> still answers) while running ones, streams included, finish; after
+    /// <see cref="ServerOptions.DrainTimeout"/>, or when <paramref name="cancel"/> fires, those still running are cut off.
+    /// Then the port is closed and the models unloaded. Calling it again waits for the same stop.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancel = default)
     {
-        await _app.StopAsync(cancel);
+        lock (_stopSync) return _stopping ??= StopOnceAsync(cancel);
+    }
+
+    async Task StopOnceAsync(CancellationToken cancel)
+    {
+        bool drained = await _drain.DrainAsync(_drainTimeout, cancel);
+        // Drained: Kestrel closes idle connections and returns. Not drained: a cancelled token makes it abort the
+        // connections still open, which cancels their requests (RequestAborted) and so their generation.
+        await _app.StopAsync(drained ? CancellationToken.None : new CancellationToken(canceled: true));
         Models.Dispose();
         foreach (var l in _limiters) l.Dispose();
+    }
+
+    /// <summary>Counts running requests and refuses new ones once draining has begun.</summary>
+    sealed class Drain
+    {
+        int _running;
+        volatile bool _draining;
+
+        public bool Draining => _draining;
+        public int Running => Volatile.Read(ref _running);
+
+        public async Task Track(HttpContext http, RequestDelegate next)
+        {
+            if (_draining)
+            {
+                // Tell HTTP/1.1 clients not to reuse the connection: the port closes once the running requests end.
+                http.Response.Headers.Connection = "close";
+                var path = http.Request.Path;
+                if (path.Equals("/metrics", StringComparison.OrdinalIgnoreCase)) { await next(http); return; }
+                if (path.Equals("/health", StringComparison.OrdinalIgnoreCase))
+                {
+                    await TextEndpoints.WriteJson(http, 503, new JsonObject { ["status"] = "draining" });
+                    return;
+                }
+                throw new ApiException(503, "the server is shutting down and takes no new requests; retry on another instance or after it restarts",
+                    code: "server_shutting_down");
+            }
+            Interlocked.Increment(ref _running);
+            try { await next(http); }
+            finally { Interlocked.Decrement(ref _running); }
+        }
+
+        /// <summary>Refuses new requests from now on; true once no request runs, false when the time ran out or <paramref name="cancel"/> fired.</summary>
+        public async Task<bool> DrainAsync(TimeSpan timeout, CancellationToken cancel)
+        {
+            _draining = true;
+            var clock = Stopwatch.StartNew();
+            // A request that passed the check just before the flag counts as running, so polling the count is race-free.
+            while (Running > 0)
+            {
+                if (clock.Elapsed >= timeout || cancel.IsCancellationRequested) return false;
+                try { await Task.Delay(TimeSpan.FromMilliseconds(50), cancel); }
+                catch (OperationCanceledException) { return false; }
+            }
+            return true;
+        }
+    }
+
+    /// <summary>A host lifetime that ignores Ctrl-C and SIGTERM (ASP.NET's default one would stop the app without draining).</summary>
+    sealed class EmbeddedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Completes when the server has stopped.</summary>

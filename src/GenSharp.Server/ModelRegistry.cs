@@ -7,22 +7,34 @@ namespace GenSharp.Server;
 
 /// <summary>
 /// The models of a folder: every GenSharp checkpoint or run folder and every Hugging Face model folder directly under
-/// it, named by its folder. Models load on first use and stay loaded, at most <see cref="MaxLoaded"/> of them; beyond
-/// that the least recently used one is unloaded (after its running requests end). Thread-safe.
+/// it, named by its folder. Models load on first use and stay loaded within two limits: at most <see cref="MaxLoaded"/>
+/// of them, and their <see cref="ModelFootprint"/>s (weights, plus a KV cache allowance for text models) summing to at
+/// most <see cref="MemoryBudget"/> bytes. Beyond either the least recently used models are unloaded (each after its
+/// running requests end); a model that alone exceeds the budget is refused with a 507. Thread-safe.
 /// </summary>
 public sealed class ModelRegistry : IDisposable
 {
     readonly string _root;
     readonly torch.Device _device;
     readonly object _sync = new();
-    readonly LinkedList<ServedModel> _lru = new();                 // most recently used first
+    readonly LinkedList<Entry> _lru = new();                       // most recently used first
     readonly Dictionary<string, SemaphoreSlim> _loading = new(StringComparer.Ordinal);
+    readonly Dictionary<string, ModelFootprint> _measured = new(StringComparer.Ordinal);   // footprints of models loaded before
 
-    public ModelRegistry(string root, torch.Device device, int maxLoaded)
+    sealed record Entry(ServedModel Model, ModelFootprint Footprint);
+
+    public ModelRegistry(string root, torch.Device device, int maxLoaded) : this(root, device, maxLoaded, long.MaxValue) { }
+
+    /// <param name="root">The models folder.</param>
+    /// <param name="device">Where models run.</param>
+    /// <param name="maxLoaded">Most models kept loaded.</param>
+    /// <param name="memoryBudget">Most bytes the loaded models' footprints may sum to.</param>
+    public ModelRegistry(string root, torch.Device device, int maxLoaded, long memoryBudget)
     {
         _root = Path.GetFullPath(root);
         _device = device;
         MaxLoaded = maxLoaded;
+        MemoryBudget = memoryBudget;
     }
 
     /// <summary>Most sequences a text model decodes at once (its continuous batch); more wait for a row.</summary>
@@ -32,13 +44,25 @@ public sealed class ModelRegistry : IDisposable
     public Action<int>? OnDecodeStep { get; set; }
 
     /// <summary>The loaded models, most recently used first.</summary>
-    internal IReadOnlyList<ServedModel> Loaded { get { lock (_sync) return _lru.ToArray(); } }
+    internal IReadOnlyList<ServedModel> Loaded { get { lock (_sync) return _lru.Select(e => e.Model).ToArray(); } }
 
     /// <summary>Most models kept loaded.</summary>
     public int MaxLoaded { get; }
 
+    /// <summary>Most bytes the footprints of the loaded models may sum to.</summary>
+    public long MemoryBudget { get; }
+
+    /// <summary>The summed footprints of the loaded models, in bytes.</summary>
+    public long LoadedBytes { get { lock (_sync) return _lru.Sum(e => e.Footprint.TotalBytes); } }
+
+    /// <summary>The footprint of a loaded model, or null when it is not loaded.</summary>
+    public ModelFootprint? FootprintOf(string name)
+    {
+        lock (_sync) return _lru.FirstOrDefault(e => e.Model.Name == name)?.Footprint;
+    }
+
     /// <summary>Names of the loaded models, most recently used first.</summary>
-    public IReadOnlyList<string> LoadedNames { get { lock (_sync) return _lru.Select(m => m.Name).ToArray(); } }
+    public IReadOnlyList<string> LoadedNames { get { lock (_sync) return _lru.Select(e => e.Model.Name).ToArray(); } }
 
     /// <summary>The models in the folder: name and the folder's last write time.</summary>
     public IReadOnlyList<(string Name, DateTimeOffset Created)> List() =>
@@ -84,19 +108,21 @@ public sealed class ModelRegistry : IDisposable
             try
             {
                 if (Find(name) is { } again) return again;
-                // Loading reads weights and builds modules: off the request thread.
-                var model = await Task.Run(() => Load(name, dir), cancel);
-                var evicted = new List<ServedModel>();
-                lock (_sync)
+                // A model measured before: refuse it or make room before reading its weights, not after.
+                ModelFootprint? known;
+                lock (_sync) known = _measured.GetValueOrDefault(name);
+                if (known is not null)
                 {
-                    _lru.AddFirst(model);
-                    while (_lru.Count > MaxLoaded)
-                    {
-                        evicted.Add(_lru.Last!.Value);
-                        _lru.RemoveLast();
-                    }
+                    CheckFits(name, known);
+                    EvictFor(known.TotalBytes, keep: null);
                 }
-                foreach (var e in evicted) e.Evict();
+                // Loading reads weights and builds modules: off the request thread.
+                var (model, footprint) = await Task.Run(() => Load(name, dir), cancel);
+                lock (_sync) _measured[name] = footprint;
+                try { CheckFits(name, footprint); }
+                catch { model.Evict(); throw; }
+                lock (_sync) _lru.AddFirst(new Entry(model, footprint));
+                EvictFor(0, keep: model);
             }
             finally
             {
@@ -105,17 +131,60 @@ public sealed class ModelRegistry : IDisposable
         }
     }
 
-    /// <summary>Text when the folder is a Hugging Face folder or a text family's checkpoint, else an image sampler.</summary>
-    ServedModel Load(string name, string dir)
+    /// <summary>A 507 naming the budget option when the model alone is larger than the whole budget.</summary>
+    void CheckFits(string name, ModelFootprint footprint)
+    {
+        if (footprint.TotalBytes <= MemoryBudget) return;
+        string kv = footprint.KvCacheBytes > 0 ? $" + a KV cache allowance of {ModelFootprint.Describe(footprint.KvCacheBytes)}" : "";
+        throw new ApiException(507,
+            $"model '{name}' needs about {ModelFootprint.Describe(footprint.TotalBytes)} (weights {ModelFootprint.Describe(footprint.WeightBytes)}{kv}), " +
+            $"more than the server's whole memory budget of {ModelFootprint.Describe(MemoryBudget)}; the operator can raise it with gensharp serve --memory-budget",
+            "model", "model_too_large");
+    }
+
+    /// <summary>
+    /// Unloads least recently used models (never <paramref name="keep"/>) until <paramref name="incoming"/> more bytes fit
+    /// the budget and, when a model is incoming, one more fits the count.
+    /// </summary>
+    void EvictFor(long incoming, ServedModel? keep)
+    {
+        var evicted = new List<ServedModel>();
+        lock (_sync)
+        {
+            int slots = keep is null ? 1 : 0;
+            long bytes = _lru.Sum(e => e.Footprint.TotalBytes);
+            var node = _lru.Last;
+            while (node is not null && (_lru.Count + slots > MaxLoaded || bytes + incoming > MemoryBudget))
+            {
+                var before = node.Previous;
+                if (node.Value.Model != keep)
+                {
+                    bytes -= node.Value.Footprint.TotalBytes;
+                    evicted.Add(node.Value.Model);
+                    _lru.Remove(node);
+                }
+                node = before;
+            }
+        }
+        foreach (var e in evicted) e.Evict();
+    }
+
+    /// <summary>
+    /// Text when the folder is a Hugging Face folder or a text family's checkpoint, else an image sampler; with its
+    /// footprint (weights of its modules; for text, the KV cache allowance of <see cref="ModelFootprint"/>).
+    /// </summary>
+    (ServedModel, ModelFootprint) Load(string name, string dir)
     {
         if (HfModelFolder.IsHfFolder(dir) || Checkpoint.Open(dir).Family is ITextFamily)
         {
             var text = Checkpoint.LoadTextModel(dir, _device);
             try
             {
+                var footprint = new ModelFootprint(text.Network is { } net ? ModelFootprint.ModuleBytes(net) : 0,
+                    ModelFootprint.KvCacheAllowance(text.KvCacheBytesPerToken, text.Model.ContextLength, MaxBatchRows));
                 var served = new ServedModel(name, text, MaxBatchRows);
                 served.Batcher.Decoded += rows => OnDecodeStep?.Invoke(rows);
-                return served;
+                return (served, footprint);
             }
             catch { text.Dispose(); throw; }
         }
@@ -125,7 +194,8 @@ public sealed class ModelRegistry : IDisposable
             loaded.Dispose();
             throw new ApiException(400, $"model '{name}' is a {loaded.Family.Name} checkpoint, which neither generates text nor samples images", "model", "unsupported_model");
         }
-        return new ServedModel(name, loaded, sampler);
+        // Image models count their weights: sampling's activations are transient and small next to them.
+        return (new ServedModel(name, loaded, sampler), new ModelFootprint(ModelFootprint.ModuleBytes(loaded.Model.Model), 0));
     }
 
     /// <summary>"text" or "image" without loading the weights (reads the checkpoint's manifest); null when unreadable.</summary>
@@ -142,11 +212,11 @@ public sealed class ModelRegistry : IDisposable
         {
             for (var node = _lru.First; node is not null; node = node.Next)
             {
-                if (node.Value.Name != name) continue;
-                if (!node.Value.TryLease()) return null;
+                if (node.Value.Model.Name != name) continue;
+                if (!node.Value.Model.TryLease()) return null;
                 _lru.Remove(node);
                 _lru.AddFirst(node);
-                return new Lease(node.Value);
+                return new Lease(node.Value.Model);
             }
         }
         return null;
@@ -158,7 +228,7 @@ public sealed class ModelRegistry : IDisposable
         ServedModel[] all;
         lock (_sync)
         {
-            all = _lru.ToArray();
+            all = _lru.Select(e => e.Model).ToArray();
             _lru.Clear();
         }
         foreach (var m in all) m.Evict();

@@ -18,13 +18,20 @@ public sealed class ServerMetrics
     readonly Histogram _timeToFirstToken = new(LatencyBuckets), _interToken = new(LatencyBuckets);
     readonly Func<(long Queued, long Running)> _load;
     readonly Func<int> _modelsLoaded;
+    readonly Func<long> _modelsLoadedBytes;
+    readonly long _memoryBudget;
+    readonly Func<bool> _draining;
     readonly Func<(long Rows, long Waiting)> _batch;
     long _decodeSteps, _decodedRows;
 
-    internal ServerMetrics(Func<(long Queued, long Running)> load, Func<int> modelsLoaded, Func<(long Rows, long Waiting)> batch)
+    internal ServerMetrics(Func<(long Queued, long Running)> load, Func<int> modelsLoaded, Func<long> modelsLoadedBytes, long memoryBudget, Func<bool> draining,
+        Func<(long Rows, long Waiting)> batch)
     {
         _load = load;
         _modelsLoaded = modelsLoaded;
+        _modelsLoadedBytes = modelsLoadedBytes;
+        _memoryBudget = memoryBudget;
+        _draining = draining;
         _batch = batch;
     }
 
@@ -65,6 +72,9 @@ public sealed class ServerMetrics
         Single(s, "gensharp_batch_size", "gauge", "Sequences in the running batches of the text models (continuous batching).", rows);
         Single(s, "gensharp_batch_waiting", "gauge", "Sequences admitted by the concurrency limit, waiting for a row of their model's batch.", waiting);
         Single(s, "gensharp_models_loaded", "gauge", "Models loaded in memory.", _modelsLoaded());
+        Single(s, "gensharp_models_loaded_bytes", "gauge", "Bytes the loaded models are counted as: weights, plus a KV cache allowance for text models.", _modelsLoadedBytes());
+        Single(s, "gensharp_memory_budget_bytes", "gauge", "The budget the loaded models' bytes are kept under (--memory-budget).", _memoryBudget);
+        Single(s, "gensharp_draining", "gauge", "1 while the server is stopping: running requests finish, new ones get 503.", _draining() ? 1 : 0);
         return s.ToString();
     }
 

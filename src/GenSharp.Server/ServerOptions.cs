@@ -13,6 +13,17 @@ public sealed record ServerOptions
     public string Device { get; init; } = "cpu";
     /// <summary>Most models kept loaded at once; the least recently used is unloaded beyond it.</summary>
     public int MaxLoadedModels { get; init; } = 2;
+    /// <summary>
+    /// Most bytes the loaded models may take (<see cref="ModelFootprint"/>: weights, plus a KV cache allowance for text
+    /// models); the least recently used are unloaded beyond it, and a model larger than all of it is refused (507).
+    /// Null = <see cref="DefaultMemoryBudget"/>.
+    /// </summary>
+    public long? MemoryBudgetBytes { get; init; }
+    /// <summary>
+    /// How long stopping waits for running requests (streams included) to finish while new ones get 503; those still
+    /// running after it are cut off.
+    /// </summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Largest request body accepted, in bytes (413 beyond).</summary>
     public long MaxRequestBodyBytes { get; init; } = 1 << 20;
     /// <summary>Largest <c>max_tokens</c> a request may ask for.</summary>
@@ -39,6 +50,39 @@ public sealed record ServerOptions
     /// <summary>Log prompts and messages (off: logs never contain what users send).</summary>
     public bool LogPrompts { get; init; }
 
+    /// <summary>
+    /// Half the memory available to the process (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: the machine's RAM, or
+    /// the container's limit when lower), leaving the rest to request buffers, sampling activations and the runtime.
+    /// </summary>
+    public static long DefaultMemoryBudget => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    /// <summary><see cref="MemoryBudgetBytes"/>, or the default when not set.</summary>
+    public long EffectiveMemoryBudget => MemoryBudgetBytes ?? DefaultMemoryBudget;
+
+    /// <summary>
+    /// Reads a size such as <c>2GB</c>, <c>512MB</c>, <c>1.5G</c>, <c>800KiB</c> or <c>1048576</c> (bytes): binary units,
+    /// 1 KB = 1024 B. A <see cref="ParameterException"/> for <paramref name="parameter"/> otherwise.
+    /// </summary>
+    public static long ParseBytes(string parameter, string text)
+    {
+        var t = text.Trim();
+        int end = t.Length;
+        while (end > 0 && char.IsLetter(t[end - 1])) end--;
+        long unit = t[end..].ToUpperInvariant() switch
+        {
+            "" or "B" => 1,
+            "K" or "KB" or "KIB" => 1L << 10,
+            "M" or "MB" or "MIB" => 1L << 20,
+            "G" or "GB" or "GIB" => 1L << 30,
+            "T" or "TB" or "TIB" => 1L << 40,
+            _ => 0,
+        };
+        if (unit == 0 || !double.TryParse(t[..end].Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var x)
+            || !double.IsFinite(x) || x <= 0 || x * unit >= long.MaxValue)
+            throw new ParameterException(parameter, $"must be a positive size such as 2GB, 512MB or 1.5GB, got '{text}'");
+        return Math.Max(1, (long)(x * unit));
+    }
+
     /// <summary>Throws a <see cref="ParameterException"/> naming the first bad option.</summary>
     public void Validate()
     {
@@ -46,6 +90,8 @@ public sealed record ServerOptions
         if (!Directory.Exists(ModelsDir)) throw new ParameterException("models", $"'{ModelsDir}' is not a folder");
         if (Port is < 0 or > 65535) throw new ParameterException("port", $"must be in [0, 65535], got {Port}");
         if (MaxLoadedModels < 1) throw new ParameterException("max_loaded_models", $"must be ≥ 1, got {MaxLoadedModels}");
+        if (MemoryBudgetBytes is < 1) throw new ParameterException("memory_budget", $"must be > 0 bytes, got {MemoryBudgetBytes}");
+        if (DrainTimeout < TimeSpan.Zero) throw new ParameterException("drain_seconds", $"must be ≥ 0, got {DrainTimeout.TotalSeconds}");
         if (MaxRequestBodyBytes < 1024) throw new ParameterException("max_request_body_bytes", $"must be ≥ 1024, got {MaxRequestBodyBytes}");
         if (MaxTokensCap < 1) throw new ParameterException("max_tokens_cap", $"must be ≥ 1, got {MaxTokensCap}");
         if (MaxChoices < 1) throw new ParameterException("max_choices", $"must be ≥ 1, got {MaxChoices}");

@@ -27,6 +27,15 @@ public sealed class ServeSettings : CliSettings
     [DefaultValue(2)]
     public int MaxLoaded { get; init; } = 2;
 
+    [CommandOption("--memory-budget <SIZE>")]
+    [Description("most memory the loaded models may take, e.g. 2GB or 512MB (weights, plus a KV cache allowance of 4 sequences of up to 4096 tokens for text models); least recently used models are unloaded beyond it, a larger model is refused (HTTP 507); default: half the machine's memory")]
+    public string? MemoryBudget { get; init; }
+
+    [CommandOption("--drain-seconds <N>")]
+    [Description("on Ctrl-C or SIGTERM, how long running requests (streams included) may take to finish while new ones get 503; a second Ctrl-C or SIGTERM cuts them off at once")]
+    [DefaultValue(30)]
+    public int DrainSeconds { get; init; } = 30;
+
     [CommandOption("--api-key-file <FILE>")]
     [Description("a file of API keys, one a line; clients then send Authorization: Bearer KEY or X-Api-Key: KEY (only their SHA-256 hashes are kept in memory; /health stays open)")]
     public string? ApiKeyFile { get; init; }
@@ -70,34 +79,52 @@ public sealed class ServeSettings : CliSettings
     public bool LogPrompts { get; init; }
 }
 
-/// <summary><c>gensharp serve --models DIR</c>: an OpenAI-compatible HTTP server until Ctrl-C or SIGTERM.</summary>
+/// <summary>
+/// <c>gensharp serve --models DIR</c>: an OpenAI-compatible HTTP server until Ctrl-C or SIGTERM, which drain it (running
+/// requests finish, new ones get 503, up to --drain-seconds) and exit 0; a second signal cuts the drain short.
+/// </summary>
 public sealed class ServeCommand : Command<ServeSettings>
 {
     public override int Execute(CommandContext context, ServeSettings s, CancellationToken cancel)
     {
         GenSharpCli.Prepare(s);
         if (s.Models is null) throw new ParameterException("models", "is required: a folder whose sub-folders are models");
+        if (s.DrainSeconds < 0) throw new ParameterException("drain_seconds", $"must be ≥ 0, got {s.DrainSeconds}");
         var options = new ServerOptions
         {
             ModelsDir = s.Models, Host = s.Host, Port = s.Port, Device = s.Device, MaxLoadedModels = s.MaxLoaded,
+            MemoryBudgetBytes = s.MemoryBudget is null ? null : ServerOptions.ParseBytes("memory_budget", s.MemoryBudget),
+            DrainTimeout = TimeSpan.FromSeconds(s.DrainSeconds),
             ApiKeyFile = s.ApiKeyFile, MaxConcurrentRequests = s.MaxConcurrent, MaxBatchRows = s.MaxBatch, MaxQueuedRequests = s.MaxQueue, RateLimitPerMinute = s.RateLimit,
             MaxTotalTokens = s.MaxTotalTokens, MaxImages = s.MaxImages, CorsOrigin = s.Cors, LogPrompts = s.LogPrompts,
         };
+        // The first Ctrl-C or SIGTERM starts the drain; a second one cuts it short.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Cancel(); };
+        using var cutOff = new CancellationTokenSource();
+        void Signal()
+        {
+            if (stop.IsCancellationRequested) cutOff.Cancel();
+            else stop.Cancel();
+        }
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; Signal(); };
         Console.CancelKeyPress += onCancel;
-        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; Signal(); });
         try
         {
             var server = GenSharpServer.StartAsync(options, log => log.AddSimpleConsole(c => c.SingleLine = true).SetMinimumLevel(s.LogPrompts ? LogLevel.Information : LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning))
                 .GetAwaiter().GetResult();
             var models = server.Models.List();
             Console.Error.WriteLine($"gensharp serve: {models.Count} model(s) in {s.Models}: {string.Join(", ", models.Select(m => m.Name))}");
+            Console.Error.WriteLine($"gensharp serve: memory budget {ModelFootprint.Describe(server.Models.MemoryBudget)} for at most {server.Models.MaxLoaded} loaded model(s)");
             Console.Error.WriteLine($"gensharp serve: listening on {server.BaseAddress} (OpenAI API at {server.BaseAddress}v1); Ctrl-C stops");
             try { Task.Delay(Timeout.Infinite, stop.Token).GetAwaiter().GetResult(); }
             catch (OperationCanceledException) { }
-            Console.Error.WriteLine("gensharp serve: stopping (running requests finish first)");
+            // StopAsync refuses new requests before it returns its task: the line below is true when printed.
+            var stopping = server.StopAsync(cutOff.Token);
+            Console.Error.WriteLine($"gensharp serve: draining: {server.RunningRequests} running request(s) may take up to {s.DrainSeconds} s to finish, new ones get 503; Ctrl-C again stops at once");
+            stopping.GetAwaiter().GetResult();
             server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            Console.Error.WriteLine("gensharp serve: stopped");
             return 0;
         }
         finally

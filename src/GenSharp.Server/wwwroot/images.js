@@ -19,6 +19,7 @@ async function generate(e) {
     prompt: $('images-class').value,
     n: int('images-n') ?? 1,
     response_format: 'b64_json',
+    // Blank steps and guidance are left out: only some families' samplers have them (a dcgan refuses both).
     steps: int('images-steps'),
     guidance_scale: parseFloat($('images-guidance').value),
     seed: int('images-seed'),

@@ -157,7 +157,12 @@ public sealed class Checkpoint
         if (HfModelFolder.IsHfFolder(path))
         {
             var (model, tokenizer) = HfModelFolder.Load(path, device);
-            return new LoadedTextModel(model, tokenizer, model.Config.ModelType, path, 0, true, model);
+            var c = model.Config;
+            // Grouped-query models cache KvHeads heads of HeadDim per layer, in float32 (weights are cast when loaded).
+            return new LoadedTextModel(model, tokenizer, c.ModelType, path, 0, true, model)
+            {
+                Network = model.Network, KvCacheBytesPerToken = 2L * c.Layers * c.KvHeads * c.HeadDim * sizeof(float),
+            };
         }
         var checkpoint = Open(path);
         var m = checkpoint.Load(device);
@@ -165,9 +170,23 @@ public sealed class Checkpoint
         {
             if (m.Model is not ILanguageModel lm)
                 throw new GenSharpException($"{m.Path} holds a {m.Family.Name} checkpoint; text generation and evaluation need a text model such as gpt");
-            return new LoadedTextModel(lm, checkpoint.ReadTokenizer(), m.Family.Name, m.Path, m.Step, false, m);
+            return new LoadedTextModel(lm, checkpoint.ReadTokenizer(), m.Family.Name, m.Path, m.Step, false, m)
+            {
+                Network = m.Model.Model, KvCacheBytesPerToken = DecoderKvBytesPerToken(m.Model.Model, lm.VocabSize),
+            };
         }
         catch { m.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// KV bytes per token of a decoder whose attention caches the full residual width (no grouped-query heads, as GenSharp's
+    /// gpt): 2 × layers × width × element size, the width read off the token embedding (the vocabulary × width matrix).
+    /// </summary>
+    static long DecoderKvBytesPerToken(nn.Module network, int vocabSize)
+    {
+        if (network is not Models.Gpt.DecoderNetwork decoder) return 0;
+        var embedding = network.parameters().FirstOrDefault(p => p.dim() == 2 && p.shape[0] == vocabSize);
+        return embedding is null ? 0 : 2L * decoder.Layers * embedding.shape[1] * embedding.element_size();
     }
 
     /// <summary>The manifest of a new run: family, the built model's config, GenSharp version and the data (<see cref="RecordedData"/>).</summary>

@@ -13,5 +13,14 @@ namespace GenSharp.Checkpoints;
 /// <param name="Owner">What disposing releases (the loaded model).</param>
 public sealed record LoadedTextModel(ILanguageModel Model, ITokenizer Tokenizer, string Name, string Path, long Step, bool Pretrained, IDisposable Owner) : IDisposable
 {
+    /// <summary>The module whose parameters and buffers are the model's weights (to measure them); null when the loader did not say.</summary>
+    public nn.Module? Network { get; init; }
+
+    /// <summary>
+    /// Bytes the KV cache holds per token of one sequence: keys and values of every attention layer
+    /// (2 × layers × cached width × element size); 0 when unknown.
+    /// </summary>
+    public long KvCacheBytesPerToken { get; init; }
+
     public void Dispose() => Owner.Dispose();
 }

@@ -167,6 +167,38 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
     }
 
     [Fact]
+    public async Task ImagesPageGeneratesAGridFromTheRealConditionalGan()
+    {
+        // No stub: the page calls the real /v1/images/generations on the fixture's class-conditional DCGAN with the page's
+        // own defaults for everything but model, class, n and seed.
+        var page = await Open("#images");
+        JsonObject? sent = null;
+        page.Request += (_, r) => { if (r.Url.EndsWith("/v1/images/generations")) sent = JsonNode.Parse(r.PostData!)!.AsObject(); };
+        await page.Locator("#images-model option[value='gan']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.Locator("#images-model").SelectOptionAsync("gan");
+        await page.Locator("#images-class").SelectOptionAsync("Sneaker");
+        await page.Locator("#images-n").FillAsync("4");
+        await page.Locator("#images-seed").FillAsync("7");
+        await page.Locator("#images-generate").ClickAsync();
+        await page.WaitForFunctionAsync(@"() => document.querySelectorAll('#images-grid img').length > 0 || !document.getElementById('images-error').hidden");
+        Assert.True(await page.Locator("#images-error").IsHiddenAsync(), await page.Locator("#images-error").InnerTextAsync());
+        await page.WaitForFunctionAsync("() => [...document.querySelectorAll('#images-grid img')].filter(i => i.complete && i.naturalWidth > 0).length === 4");
+        // The model's own 28×28 images, as the server drew them for these settings.
+        var sizes = await page.EvaluateAsync<int[]>("() => [...document.querySelectorAll('#images-grid img')].flatMap(i => [i.naturalWidth, i.naturalHeight])");
+        Assert.Equal(Enumerable.Repeat(28, 8), sizes);
+        Assert.NotNull(sent);
+        Assert.Equal(("gan", "Sneaker", 4, 7), ((string)sent!["model"]!, (string)sent["prompt"]!, (int)sent["n"]!, (int)sent["seed"]!));
+        var (status, direct) = await f.PostJson("/v1/images/generations", sent);
+        Assert.Equal(200, status);
+        var shown = await page.EvaluateAsync<string[]>("() => [...document.querySelectorAll('#images-grid img')].map(i => i.src)");
+        Assert.Equal(direct["data"]!.AsArray().Select(d => "data:image/png;base64," + (string)d!["b64_json"]!), shown);
+        var captions = await Texts(page, "#images-grid figcaption");
+        Assert.Equal(4, captions.Length);
+        for (int i = 0; i < 4; i++) Assert.Equal($"#{i + 1} of 4 · model gan · class Sneaker · seed 7", captions[i]);
+        await Close(page);
+    }
+
+    [Fact]
     public async Task WithApiKeysThePageLoadsAndItsRequestsAndSampleImagesSendTheKey()
     {
         var keys = Path.Combine(TestData.TempDir(), "keys.txt");

@@ -63,6 +63,14 @@ public class ServerMetricsTests(ServerFixture f)
         Assert.Equal(buckets.OrderBy(x => x), buckets);
         Assert.Equal(gaps, buckets[^1]);
         Assert.Equal(2, s["gensharp_models_loaded"]);
+        // The bytes gauge is the two models' footprints: the gpt's weights and KV allowance, the gan's weights.
+        var chatBytes = server.Models.FootprintOf("chat")!;
+        var ganBytes = server.Models.FootprintOf("gan")!;
+        Assert.True(chatBytes.WeightBytes > 0 && ganBytes.WeightBytes > 0 && ganBytes.KvCacheBytes == 0);
+        // The tiny chat gpt (ChatCliTests.TinyChatCheckpoint): 1 layer of width 16, context 64 → K and V of 16 floats a token, 4 sequences.
+        Assert.Equal(2 * 1 * 16 * sizeof(float) * 64 * 16, chatBytes.KvCacheBytes);   // 16 rows: the default batch
+        Assert.Equal(chatBytes.TotalBytes + ganBytes.TotalBytes, s["gensharp_models_loaded_bytes"]);
+        Assert.Equal(0, s["gensharp_draining"]);
         Assert.Equal(0, s["gensharp_queue_depth"]);
         Assert.Equal(0, s["gensharp_running_requests"]);
     }
