@@ -32,7 +32,7 @@ sealed class ImageRequestRunner(HttpClient http, LoadOptions o)
         catch (OperationCanceledException) when (cancel.IsCancellationRequested) { throw; }
         catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or System.Text.Json.JsonException)
         {
-            return new ImageResult(false, $"{e.GetType().Name}: {TextRequestRunner.OneLine(e.Message)}", clock.Elapsed.TotalMilliseconds, 0);
+            return new ImageResult(false, $"{TextRequestRunner.Describe(e)}", clock.Elapsed.TotalMilliseconds, 0);
         }
     }
 }

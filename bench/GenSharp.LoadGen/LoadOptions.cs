@@ -8,7 +8,7 @@ sealed record LoadOptions
     public const string Usage =
         "usage: GenSharp.LoadGen --url http://127.0.0.1:PORT --model NAME [--clients N] (--requests-per-client K | --duration SECONDS)\n" +
         "         [--endpoint completions|chat] [--max-tokens T] [--prompt-tokens P] [--temperature 0.8] [--ignore-eos] [--seed S]\n" +
-        "         [--warmup N] [--pid PID] [--metrics-url URL] [--label TEXT] [--out results.jsonl]\n" +
+        "         [--warmup N] [--pid PID] [--metrics-url URL] [--label TEXT] [--extra KEY=VALUE ...] [--out results.jsonl]\n" +
         "       GenSharp.LoadGen --images --url URL --model NAME [--clients N] (--requests-per-client K | --duration S)\n" +
         "         [--n IMAGES] [--steps N] [--scheduler ddpm|ddim] [--prompt TEXT] [--seed S] [--out results.jsonl]";
 
@@ -28,6 +28,8 @@ sealed record LoadOptions
     public Uri? MetricsUrl { get; init; }
     public string? Label { get; init; }
     public string? Out { get; init; }
+    /// <summary>KEY=VALUE pairs copied into the JSON line as they are (the server's settings, for example).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Extra { get; init; } = [];
     public double RssIntervalSeconds { get; init; } = 10;
     // Image mode.
     public bool Images { get; init; }
@@ -46,6 +48,7 @@ sealed record LoadOptions
         double temperature = 0.8, rssInterval = 10;
         long seed = 0;
         bool ignoreEos = false, images = false;
+        var extra = new List<KeyValuePair<string, string>>();
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
@@ -72,6 +75,12 @@ sealed record LoadOptions
                 case "--metrics-url": metrics = Value(); break;
                 case "--label": label = Value(); break;
                 case "--out": outPath = Value(); break;
+                case "--extra":
+                    var pair = Value();
+                    int eq = pair.IndexOf('=');
+                    if (eq < 1) throw new UsageException($"--extra takes KEY=VALUE, got '{pair}'");
+                    extra.Add(new(pair[..eq], pair[(eq + 1)..]));
+                    break;
                 case "--rss-interval": rssInterval = Real(0.1); break;
                 case "--images": images = true; break;
                 case "--n": n = Int(1); break;
@@ -92,7 +101,7 @@ sealed record LoadOptions
             Url = ParseUrl("--url", url), Model = model, Clients = clients, RequestsPerClient = perClient, DurationSeconds = duration,
             Endpoint = endpoint, MaxTokens = maxTokens, PromptWords = promptWords, Temperature = temperature, IgnoreEos = ignoreEos,
             Seed = seed, Warmup = warmup, Pid = pid, MetricsUrl = metrics is null ? null : ParseUrl("--metrics-url", metrics),
-            Label = label, Out = outPath, RssIntervalSeconds = rssInterval,
+            Label = label, Out = outPath, Extra = extra, RssIntervalSeconds = rssInterval,
             Images = images, ImagesPerRequest = n, Steps = steps, Scheduler = scheduler, Prompt = prompt ?? "an image",
         };
     }

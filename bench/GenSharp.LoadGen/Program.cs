@@ -30,7 +30,9 @@ static class Program
 
     static async Task<int> Run(LoadOptions o)
     {
-        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = o.Clients + 4, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30) };
+        // llama-server closes a keep-alive connection after 5 idle seconds; a POST sent on it as it closes fails and is
+        // not retried, so connections idle for 2 s are not reused (the /metrics one sits idle for the whole run).
+        var handler = new SocketsHttpHandler { MaxConnectionsPerServer = o.Clients + 4, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(2) };
         var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         var result = new JsonObject
         {
@@ -39,6 +41,7 @@ static class Program
             ["clients"] = o.Clients, ["mode"] = o.DurationSeconds is null ? "requests" : "duration",
             ["requests_per_client"] = o.RequestsPerClient, ["duration_s"] = o.DurationSeconds, ["seed"] = o.Seed,
         };
+        foreach (var (key, value) in o.Extra) result[key] = value;
         await CheckServer(http, o);
         await Warmup(http, o);
         string? metricsBefore = o.MetricsUrl is null ? null : await Fetch(http, o.MetricsUrl, "--metrics-url");

@@ -87,7 +87,7 @@ sealed class TextRequestRunner(HttpClient http, LoadOptions o)
         catch (OperationCanceledException) when (cancel.IsCancellationRequested) { throw; }
         catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException)
         {
-            return Failed($"{e.GetType().Name}: {OneLine(e.Message)}", itl);
+            return Failed($"{TextRequestRunner.Describe(e)}", itl);
         }
     }
 
@@ -101,6 +101,14 @@ sealed class TextRequestRunner(HttpClient http, LoadOptions o)
     }
 
     static TextResult Failed(string error, List<double> itl) => new(false, error, null, itl, 0, 0, null, false);
+
+    /// <summary>An exception and its inner ones on one line ("An error occurred while sending the request" says little alone).</summary>
+    internal static string Describe(Exception e)
+    {
+        var parts = new List<string>();
+        for (var x = e; x is not null; x = x.InnerException) parts.Add($"{x.GetType().Name}: {x.Message}");
+        return OneLine(string.Join(" → ", parts));
+    }
 
     internal static string OneLine(string text)
     {
