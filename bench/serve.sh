@@ -7,7 +7,8 @@
 #   HOLD=600 bench/serve.sh    GenSharp under 16 clients for 600 s: resident memory every 10 s, /metrics counter
 #                              deltas against the client's own counts, TCP connections the server keeps afterwards
 #
-# Env overrides: SERVERS (llama gensharp gensharp-serial; HOLD: gensharp), CLIENTS (1 4 16), REQUESTS (per client;
+# Env overrides: SERVERS (llama gensharp gensharp-serial; HOLD: gensharp), ENDPOINT (completions or chat), CLIENTS
+# (1 4 16), REQUESTS (per client;
 # default max(2, 8 / clients)), MAX_TOKENS (128), PROMPT_WORDS (32), TEMPERATURE (0.8), THREADS (2), SLOTS (16,
 # llama-server's parallel slots), SLOT_CONTEXT (tokens per slot; default fits the prompt and MAX_TOKENS), LLAMA_PORT
 # (18080), GS_PORT (18081), SKIP_WAIT (1 = do not wait for other GenSharp.Cli runs to end).
@@ -32,6 +33,7 @@ else
 fi
 if [[ $HOLD != 0 ]]; then SERVERS=${SERVERS:-gensharp}; else SERVERS=${SERVERS:-"llama gensharp gensharp-serial"}; fi
 TEMPERATURE=${TEMPERATURE:-0.8}
+ENDPOINT=${ENDPOINT:-completions}
 SLOTS=${SLOTS:-16}
 # The tokenizer of the random model has no merges: one token per byte, so a prompt word (≤ 8 letters and a space) is
 # up to 9 tokens. Each slot holds one prompt and its reply; rounded up to a multiple of 256.
@@ -108,7 +110,7 @@ load() { # label, url, clients, extra LoadGen options...; prints LoadGen's human
   local mode=(--requests-per-client "${REQUESTS:-$per}")
   [[ $HOLD != 0 ]] && mode=(--duration "$HOLD")
   echo "+ $label: $clients clients ${mode[*]}, max_tokens $MAX_TOKENS, prompt $PROMPT_WORDS words" >&2
-  "${LG[@]}" --url "$url" --model "$NAME" --clients "$clients" "${mode[@]}" --max-tokens "$MAX_TOKENS" \
+  "${LG[@]}" --url "$url" --model "$NAME" --endpoint "$ENDPOINT" --clients "$clients" "${mode[@]}" --max-tokens "$MAX_TOKENS" \
     --prompt-tokens "$PROMPT_WORDS" --temperature "$TEMPERATURE" --ignore-eos --seed 0 --pid "$SERVER_PID" \
     --metrics-url "$url/metrics" --label "$label" --out "$FILE" --extra "quick=$QUICK" --extra "threads=$THREADS" "$@" | sed -n 1p
 }
@@ -131,7 +133,9 @@ for server in $SERVERS; do
       [[ -n $SERVER_PID ]] || { echo "llama-server did not start; see $log" >&2; exit 1; }
       wait_healthy "http://127.0.0.1:$LLAMA_PORT" 300
       for c in $(levels); do
-        load llama-server "http://127.0.0.1:$LLAMA_PORT" "$c" --extra "server_flags=${flags[*]}"
+        # llama-server drops the connection after each streamed response (curl retries on a fresh one): a new
+        # connection per request, so that no request fails on a connection the server has already closed.
+        load llama-server "http://127.0.0.1:$LLAMA_PORT" "$c" --close-connections --extra "server_flags=${flags[*]}"
       done
       stop_server
       ;;

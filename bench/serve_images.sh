@@ -7,7 +7,8 @@
 #   bench/serve_images.sh            full run: 1 and 4 clients, 1 and 16 images per request
 #   QUICK=1 bench/serve_images.sh    smoke test (1 client, 1 and 4 images, DDIM 10 steps), results in bench/results/quick/
 #
-# Env overrides: CLIENTS (1 4), IMAGES ("1 16": images per request), REQUESTS (per client; default 4), DDIM_STEPS (50),
+# Env overrides: CLIENTS (1 4), IMAGES ("1 16": images per request), REQUESTS (ddpm requests per client; default 4),
+# DCGAN_REQUESTS (per client; default 64, a DCGAN request takes milliseconds), DDIM_STEPS (50),
 # THREADS (2), GS_PORT (18082), SKIP_WAIT (1 = do not wait for other GenSharp.Cli runs to end).
 # Every load appends one JSON line to bench/results/<date>-serve-images.jsonl; the server log goes beside it. The
 # checkpoints stay in bench/results/image-models/ (gitignored) for later runs.
@@ -17,9 +18,9 @@ cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
 QUICK=${QUICK:-0}
 if [[ $QUICK == 1 ]]; then
-  CLIENTS=${CLIENTS:-1}; IMAGES=${IMAGES:-"1 4"}; REQUESTS=${REQUESTS:-2}; DDIM_STEPS=${DDIM_STEPS:-10}
+  CLIENTS=${CLIENTS:-1}; IMAGES=${IMAGES:-"1 4"}; REQUESTS=${REQUESTS:-2}; DCGAN_REQUESTS=${DCGAN_REQUESTS:-8}; DDIM_STEPS=${DDIM_STEPS:-10}
 else
-  CLIENTS=${CLIENTS:-"1 4"}; IMAGES=${IMAGES:-"1 16"}; REQUESTS=${REQUESTS:-4}; DDIM_STEPS=${DDIM_STEPS:-50}
+  CLIENTS=${CLIENTS:-"1 4"}; IMAGES=${IMAGES:-"1 16"}; REQUESTS=${REQUESTS:-4}; DCGAN_REQUESTS=${DCGAN_REQUESTS:-64}; DDIM_STEPS=${DDIM_STEPS:-50}
 fi
 GS_PORT=${GS_PORT:-18082}
 DATE=$(date -u +%Y-%m-%d)
@@ -59,18 +60,18 @@ for _ in $(seq 120); do
   sleep 1
 done
 
-load() { # label, model, clients, images per request, extra LoadGen options...
-  local label=$1 model=$2 clients=$3 n=$4; shift 4
-  echo "+ $label: $clients clients × $REQUESTS requests of $n images" >&2
-  "${LG[@]}" --images --url "$url" --model "$model" --clients "$clients" --requests-per-client "$REQUESTS" --n "$n" --seed 0 \
+load() { # label, model, clients, requests per client, images per request, extra LoadGen options...
+  local label=$1 model=$2 clients=$3 requests=$4 n=$5; shift 5
+  echo "+ $label: $clients clients × $requests requests of $n images" >&2
+  "${LG[@]}" --images --url "$url" --model "$model" --clients "$clients" --requests-per-client "$requests" --n "$n" --seed 0 \
     --pid "$SERVER_PID" --metrics-url "$url/metrics" --label "$label" --out "$FILE" --extra "quick=$QUICK" \
     --extra "threads=$THREADS" --extra "server_flags=${flags[*]}" "$@" | sed -n 1p
 }
 
 for c in $CLIENTS; do
   for n in $IMAGES; do
-    load "ddpm-ddim$DDIM_STEPS" ddpm "$c" "$n" --steps "$DDIM_STEPS" --scheduler ddim
-    load dcgan-conditional dcgan-cond "$c" "$n" --prompt "a sneaker"
+    load "ddpm-ddim$DDIM_STEPS" ddpm "$c" "$REQUESTS" "$n" --steps "$DDIM_STEPS" --scheduler ddim
+    load dcgan-conditional dcgan-cond "$c" "$DCGAN_REQUESTS" "$n" --prompt "a sneaker"
   done
 done
 

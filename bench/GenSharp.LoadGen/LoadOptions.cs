@@ -8,7 +8,7 @@ sealed record LoadOptions
     public const string Usage =
         "usage: GenSharp.LoadGen --url http://127.0.0.1:PORT --model NAME [--clients N] (--requests-per-client K | --duration SECONDS)\n" +
         "         [--endpoint completions|chat] [--max-tokens T] [--prompt-tokens P] [--temperature 0.8] [--ignore-eos] [--seed S]\n" +
-        "         [--warmup N] [--pid PID] [--metrics-url URL] [--label TEXT] [--extra KEY=VALUE ...] [--out results.jsonl]\n" +
+        "         [--warmup N] [--pid PID] [--metrics-url URL] [--label TEXT] [--extra KEY=VALUE ...] [--close-connections] [--out results.jsonl]\n" +
         "       GenSharp.LoadGen --images --url URL --model NAME [--clients N] (--requests-per-client K | --duration S)\n" +
         "         [--n IMAGES] [--steps N] [--scheduler ddpm|ddim] [--prompt TEXT] [--seed S] [--out results.jsonl]";
 
@@ -22,6 +22,8 @@ sealed record LoadOptions
     public int PromptWords { get; init; } = 32;
     public double Temperature { get; init; } = 0.8;
     public bool IgnoreEos { get; init; }
+    /// <summary>Send <c>Connection: close</c>: a new TCP connection per request.</summary>
+    public bool CloseConnections { get; init; }
     public long Seed { get; init; }
     public int Warmup { get; init; } = 1;
     public int? Pid { get; init; }
@@ -47,7 +49,7 @@ sealed record LoadOptions
         double? duration = null;
         double temperature = 0.8, rssInterval = 10;
         long seed = 0;
-        bool ignoreEos = false, images = false;
+        bool ignoreEos = false, images = false, close = false;
         var extra = new List<KeyValuePair<string, string>>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -69,6 +71,7 @@ sealed record LoadOptions
                 case "--prompt-tokens": promptWords = Int(1); break;
                 case "--temperature": temperature = Real(0); break;
                 case "--ignore-eos": ignoreEos = true; break;
+                case "--close-connections": close = true; break;
                 case "--seed": seed = Int(0); break;
                 case "--warmup": warmup = Int(0); break;
                 case "--pid": pid = Int(1); break;
@@ -99,7 +102,7 @@ sealed record LoadOptions
         return new LoadOptions
         {
             Url = ParseUrl("--url", url), Model = model, Clients = clients, RequestsPerClient = perClient, DurationSeconds = duration,
-            Endpoint = endpoint, MaxTokens = maxTokens, PromptWords = promptWords, Temperature = temperature, IgnoreEos = ignoreEos,
+            Endpoint = endpoint, MaxTokens = maxTokens, PromptWords = promptWords, Temperature = temperature, IgnoreEos = ignoreEos, CloseConnections = close,
             Seed = seed, Warmup = warmup, Pid = pid, MetricsUrl = metrics is null ? null : ParseUrl("--metrics-url", metrics),
             Label = label, Out = outPath, Extra = extra, RssIntervalSeconds = rssInterval,
             Images = images, ImagesPerRequest = n, Steps = steps, Scheduler = scheduler, Prompt = prompt ?? "an image",

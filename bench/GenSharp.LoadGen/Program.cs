@@ -34,12 +34,16 @@ static class Program
         // not retried, so connections idle for 2 s are not reused (the /metrics one sits idle for the whole run).
         var handler = new SocketsHttpHandler { MaxConnectionsPerServer = o.Clients + 4, PooledConnectionIdleTimeout = TimeSpan.FromSeconds(2) };
         var http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        // llama-server closes the connection after a streamed response although it answers "Keep-Alive"; the next POST
+        // on it fails before reaching the server (curl retries it on a fresh connection). This asks for a new one each time.
+        if (o.CloseConnections) http.DefaultRequestHeaders.ConnectionClose = true;
         var result = new JsonObject
         {
             ["time"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             ["label"] = o.Label, ["url"] = o.Url.ToString(), ["model"] = o.Model, ["kind"] = o.Images ? "images" : o.Endpoint,
             ["clients"] = o.Clients, ["mode"] = o.DurationSeconds is null ? "requests" : "duration",
             ["requests_per_client"] = o.RequestsPerClient, ["duration_s"] = o.DurationSeconds, ["seed"] = o.Seed,
+            ["close_connections"] = o.CloseConnections,
         };
         foreach (var (key, value) in o.Extra) result[key] = value;
         await CheckServer(http, o);

@@ -30,8 +30,8 @@ static class PrometheusText
     }
 
     /// <summary>
-    /// The change of every counter whose name holds "tokens" or "requests" (series without a declared type count as
-    /// counters); series that did not change are left out.
+    /// The change of every counter whose name holds "tokens", "requests" or "images" (series without a declared type
+    /// count as counters); series that did not change are left out.
     /// </summary>
     public static SortedDictionary<string, double> CounterDelta(string before, string after)
     {
@@ -42,7 +42,7 @@ static class PrometheusText
         {
             int brace = series.IndexOf('{');
             var name = brace >= 0 ? series[..brace] : series;
-            if (!(name.Contains("tokens", StringComparison.OrdinalIgnoreCase) || name.Contains("requests", StringComparison.OrdinalIgnoreCase))) continue;
+            if (!new[] { "tokens", "requests", "images" }.Any(w => name.Contains(w, StringComparison.OrdinalIgnoreCase))) continue;
             if (types.TryGetValue(name, out var type) && type != "counter" && type != "untyped") continue;
             double d = value - b.GetValueOrDefault(series);
             if (d != 0) delta[series] = d;
