@@ -10,7 +10,17 @@ sealed record LoadOptions
         "         [--endpoint completions|chat] [--max-tokens T] [--prompt-tokens P] [--temperature 0.8] [--ignore-eos] [--seed S]\n" +
         "         [--warmup N] [--pid PID] [--metrics-url URL] [--label TEXT] [--extra KEY=VALUE ...] [--close-connections] [--out results.jsonl]\n" +
         "       GenSharp.LoadGen --images --url URL --model NAME [--clients N] (--requests-per-client K | --duration S)\n" +
-        "         [--n IMAGES] [--steps N] [--scheduler ddpm|ddim] [--prompt TEXT] [--seed S] [--out results.jsonl]";
+        "         [--n IMAGES] [--steps N] [--scheduler ddpm|ddim] [--prompt TEXT] [--seed S] [--out results.jsonl]\n" +
+        "\n" +
+        "  --clients N (1) concurrent clients, each sending its requests one after another\n" +
+        "  --endpoint (completions) /v1/completions or /v1/chat/completions, streamed with include_usage\n" +
+        "  --max-tokens T (128); --prompt-tokens P (32): a prompt of P words from a fixed list, new for every request\n" +
+        "  --ignore-eos sends \"ignore_eos\": true (llama-server honours it); --temperature (0.8); --seed S (0)\n" +
+        "  --warmup N (1) unmeasured short requests first (model loading stays out of the figures)\n" +
+        "  --pid PID: the server's VmRSS every --rss-interval seconds (10); --metrics-url URL: /metrics counter deltas\n" +
+        "  --close-connections: a new TCP connection per request (needed for llama-server's streamed responses)\n" +
+        "  --images: POST /v1/images/generations, n images per request; --steps/--scheduler are GenSharp extras\n" +
+        "  --out FILE: append the JSON line (also printed last on stdout, after a readable summary)";
 
     public required Uri Url { get; init; }
     public required string Model { get; init; }
@@ -90,7 +100,7 @@ sealed record LoadOptions
                 case "--steps": steps = Int(1); break;
                 case "--scheduler": scheduler = Value(); break;
                 case "--prompt": prompt = Value(); break;
-                case "-h" or "--help": throw new UsageException(null);
+                case "-h" or "--help": throw new HelpRequested();
                 default: throw new UsageException($"unknown option '{a}'");
             }
         }
@@ -114,5 +124,8 @@ sealed record LoadOptions
             ? u : throw new UsageException($"{option} takes an http:// or https:// address, got '{text}'");
 }
 
-/// <summary>A mistake on the command line: printed as one line (or the usage when the message is null), exit code 2.</summary>
-sealed class UsageException(string? message) : Exception(message ?? LoadOptions.Usage);
+/// <summary>A mistake on the command line: printed as one line, exit code 2.</summary>
+sealed class UsageException(string message) : Exception(message);
+
+/// <summary>--help: the usage on stdout, exit code 0.</summary>
+sealed class HelpRequested : Exception;

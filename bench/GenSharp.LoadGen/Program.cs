@@ -15,9 +15,14 @@ static class Program
     {
         LoadOptions o;
         try { o = LoadOptions.Parse(args); }
+        catch (HelpRequested)
+        {
+            Console.WriteLine(LoadOptions.Usage);
+            return 0;
+        }
         catch (UsageException e)
         {
-            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine($"loadgen: {e.Message} (--help lists the options)");
             return 2;
         }
         try { return await Run(o); }
