@@ -7,11 +7,11 @@
 #   HOLD=600 bench/serve.sh    GenSharp under 16 clients for 600 s: resident memory every 10 s, /metrics counter
 #                              deltas against the client's own counts, TCP connections the server keeps afterwards
 #
-# Env overrides: SERVERS (llama gensharp gensharp-serial; HOLD: gensharp), ENDPOINT (completions or chat), CLIENTS
-# (1 4 16), REQUESTS (per client;
-# default max(2, 8 / clients)), MAX_TOKENS (128), PROMPT_WORDS (32), TEMPERATURE (0.8), THREADS (2), SLOTS (16,
-# llama-server's parallel slots), SLOT_CONTEXT (tokens per slot; default fits the prompt and MAX_TOKENS), LLAMA_PORT
-# (18080), GS_PORT (18081), SKIP_WAIT (1 = do not wait for other GenSharp.Cli runs to end).
+# Env overrides: SERVERS (llama gensharp gensharp-serial; HOLD: gensharp), ENDPOINT (completions or chat),
+# CLIENTS (1 4 16), REQUESTS (per client; default max(2, 8 / clients)), MAX_TOKENS (128), PROMPT_WORDS (32),
+# TEMPERATURE (0.8), THREADS (2; both servers), LLAMA_THREADS (THREADS; llama-server's -t and -tb alone), SLOTS (16,
+# llama-server's parallel slots), SLOT_CONTEXT (tokens per slot; default fits the prompt and MAX_TOKENS),
+# LLAMA_PORT (18080), GS_PORT (18081), SKIP_WAIT (1 = do not wait for other GenSharp.Cli runs to end).
 # Every load appends one JSON line (LoadGen's) to bench/results/<date>-serve.jsonl; server logs go to
 # bench/results/<date>-serve-*.log. The model folders (bench/results/models/, bench/results/gguf/) are made on the first
 # run and kept (gitignored).
@@ -24,6 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 THREADS=${THREADS:-2}
+LLAMA_THREADS=${LLAMA_THREADS:-$THREADS}
 QUICK=${QUICK:-0}
 HOLD=${HOLD:-0}
 if [[ $QUICK == 1 ]]; then
@@ -123,10 +124,10 @@ for server in $SERVERS; do
       # -t/-tb: THREADS threads for decoding and for prompt batches; -np: parallel slots, each a sequence in the
       # continuous batch; -c is split evenly between the slots; no prompt cache (GenSharp has none, and a cache hit
       # would skip prefill); --metrics turns on /metrics.
-      flags=(-t "$THREADS" -tb "$THREADS" -np "$SLOTS" -c $(( SLOTS * SLOT_CONTEXT )) --cont-batching --no-cache-prompt --metrics)
+      flags=(-t "$LLAMA_THREADS" -tb "$LLAMA_THREADS" -np "$SLOTS" -c $(( SLOTS * SLOT_CONTEXT )) --cont-batching --no-cache-prompt --metrics)
       log=$OUT/$DATE-serve-llama.log
       echo "+ llama-server ${flags[*]}" >&2
-      env OMP_NUM_THREADS="$THREADS" "${MALLOC_ENV[@]}" "${CHROOT[@]}" llama-server -m "$GGUF" --host 127.0.0.1 \
+      env OMP_NUM_THREADS="$LLAMA_THREADS" "${MALLOC_ENV[@]}" "${CHROOT[@]}" llama-server -m "$GGUF" --host 127.0.0.1 \
         --port "$LLAMA_PORT" --alias "$NAME" "${flags[@]}" > "$log" 2>&1 &
       # The server runs inside the chroot; its own process (not the chroot wrapper) is the one to measure.
       for _ in $(seq 30); do SERVER_PID=$(pgrep -f "^llama-server .*--port $LLAMA_PORT" | head -n 1 || true); [[ -n $SERVER_PID ]] && break; sleep 1; done
