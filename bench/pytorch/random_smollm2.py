@@ -84,7 +84,7 @@ def main(argv=None):
     torch.manual_seed(a.seed)
     c, inter, heads, kv, vocab, layers = a.hidden, a.intermediate, a.heads, a.kv_heads, a.vocab, a.layers
     d = c // heads
-    cfg = dict(model_type="llama", vocab_size=vocab, hidden_size=c, intermediate_size=inter, num_hidden_layers=layers,
+    cfg = dict(architectures=["LlamaForCausalLM"], model_type="llama", vocab_size=vocab, hidden_size=c, intermediate_size=inter, num_hidden_layers=layers,
                num_attention_heads=heads, num_key_value_heads=kv, max_position_embeddings=a.max_positions, rms_norm_eps=1e-5,
                rope_theta=100000.0, hidden_act="silu", tie_word_embeddings=True, rope_scaling=None,
                eos_token_id=0, bos_token_id=0)
