@@ -16,9 +16,9 @@ namespace GenSharp.Sampling;
 /// </summary>
 /// <remarks>
 /// Run it on its own thread with <see cref="Start"/> (as a server does), or drive it with <see cref="Step"/> from one
-/// thread. A prompt is at most the context long; a sequence that fills the context ends with finish reason "length"
-/// (unlike <see cref="TextGenerator"/>, it does not slide its window). Prompts of the same token ids added together
-/// (the n choices of one request) are prefilled once and their cache rows copied.
+/// thread. A prompt is at most the context long. A sequence that fills the context goes on as <see cref="TextGenerator"/>
+/// does: its row is rebuilt from the last half of the context (one prefill every context/2 tokens). Prompts of the same
+/// token ids added together (the n choices of one request) are prefilled once and their cache rows copied.
 /// </remarks>
 public sealed class ContinuousBatcher : IDisposable
 {
@@ -132,11 +132,11 @@ public sealed class ContinuousBatcher : IDisposable
     /// </summary>
     public bool Step()
     {
-        Retire(sampled: false);                                                                    // rows cancelled since the last step
+        Retire();                                                                                  // rows cancelled since the last step
         Admit();
         if (_running.Count == 0) return Waiting > 0;
         Sample();
-        Retire(sampled: true);
+        Retire();
         if (_running.Count > 0) Decode();
         return _running.Count > 0 || Waiting > 0;
     }
@@ -221,17 +221,13 @@ public sealed class ContinuousBatcher : IDisposable
         return new TokenLogprob(id, Encoding.UTF8.GetString(bytes), bytes, logprob, top);
     }
 
-    /// <summary>
-    /// Ends finished and cancelled sequences, and after sampling those whose next token would not fit the context, and
-    /// compacts the batch so running rows stay at the front of the cache.
-    /// </summary>
-    void Retire(bool sampled)
+    /// <summary>Ends finished and cancelled sequences and compacts the batch so running rows stay at the front of the cache.</summary>
+    void Retire()
     {
         for (int slot = _running.Count - 1; slot >= 0; slot--)
         {
             var s = _running[slot];
-            bool full = sampled && !s.Done && !s.Cancelled && _cache.Length(slot) >= _model.ContextLength;
-            if (!s.Done && !s.Cancelled && !full) continue;
+            if (!s.Done && !s.Cancelled) continue;
             s.Finish(cancelled: s.Cancelled && !s.Done);
             int last = _running.Count - 1;
             if (slot != last)
@@ -248,7 +244,20 @@ public sealed class ContinuousBatcher : IDisposable
     {
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        int rows = _running.Count;
+        int rows = _running.Count, context = _model.ContextLength;
+        for (int r = 0; r < rows; r++)
+        {
+            if (_cache.Length(r) < context) continue;
+            // The row's context is full: rebuild it from its last tokens, so that with the new token it holds the last
+            // half of the context (as TextGenerator rebuilds its cache), then the new token is fed with the batch.
+            var seq = _running[r].PromptIds.Concat(_running[r].Tokens).ToArray();
+            int keep = Math.Max(1, context / 2) - 1;
+            _cache.Clear(r);
+            if (keep == 0) continue;
+            _cache.Select(r, 1);
+            var past = seq.AsSpan(seq.Length - 1 - keep, keep).ToArray().Select(x => (long)x).ToArray();
+            _model.Logits(torch.tensor(past, new long[] { 1, keep }, device: _model.Device), _cache, lastOnly: true);
+        }
         _cache.Select(0, rows);
         var ids = torch.tensor(_running.Select(s => (long)s.Tokens[^1]).ToArray(), new long[] { rows, 1 }, device: _model.Device);
         var logits = _model.Logits(ids, _cache, lastOnly: true).squeeze(1).cpu();                // (B, V)

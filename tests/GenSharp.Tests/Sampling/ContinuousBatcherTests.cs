@@ -211,14 +211,19 @@ public class ContinuousBatcherTests
     }
 
     [Fact]
-    public void ASequenceThatFillsTheContextEndsWithLength()
+    public void PastTheContextASequenceGoesOnFromTheLastHalfAsTheTextGeneratorDoes()
     {
         using var m = Llama();                                                                    // context 64
-        using var batcher = new ContinuousBatcher(m, Tokenizer(), 2);
-        var s = batcher.Add(Enumerable.Range(1, 60).ToArray(), new GenerationOptions { MaxNewTokens = 50, Temperature = 0 });
-        var other = batcher.Add(new[] { 1 }, new GenerationOptions { MaxNewTokens = 10, Temperature = 0 });
+        var tok = Tokenizer();
+        using var batcher = new ContinuousBatcher(m, tok, 2);
+        var o = new GenerationOptions { MaxNewTokens = 90, Temperature = 0 };
+        var prompt = string.Concat(Enumerable.Repeat("abc ", 12));                               // 48 tokens: the context fills at token 17, and again later
+        var s = batcher.Add(ContinuousBatcher.PromptIds(tok, prompt), o);
+        var other = batcher.Add(new[] { 1 }, o with { MaxNewTokens = 10 });
         while (batcher.Step()) { }
-        Assert.Equal(("length", 5), (Result(s).FinishReason, Result(s).GeneratedTokens));   // positions 60 … 63, then one more sampled
+        var expected = new TextGenerator(m, tok).Generate(new[] { prompt }, o)[0];
+        Assert.Equal(("length", 90), (Result(s).FinishReason, Result(s).GeneratedTokens));
+        Assert.Equal(expected.Text, Result(s).Text);
         Assert.Equal(10, Result(other).GeneratedTokens);
         var error = Assert.Throws<ParameterException>(() => batcher.Add(Enumerable.Range(1, 65).ToArray(), new GenerationOptions()));
         Assert.Contains("context is 64", error.Message);

@@ -88,19 +88,36 @@ public sealed class CausalSelfAttention : nn.Module
         }
         Tensor? mask = null;
         if (cache is not null) (k, v, mask) = cache.Append(_layer, k, v);           // (B, Hkv, L, D), L = past + T
-        if (_kvHeads != _heads)
+        double dropout = training ? _dropout : 0.0;
+        Tensor y;
+        if (_kvHeads != _heads && t == 1)
         {
-            // Query head h reads kv head h / (H/Hkv): each kv head repeated in place, as HF's repeat_kv
-            // (TorchSharp 0.107's scaled_dot_product_attention has no enable_gqa).
-            k = k.repeat_interleave(_heads / _kvHeads, 1);                          // (B, H, past + T, D)
-            v = v.repeat_interleave(_heads / _kvHeads, 1);
+            // Decoding one token: the G = H/Hkv query heads that share a kv head attend as G queries of that head, so the
+            // cached keys and values are read in place instead of copied G times (a row's mask applies to all G alike).
+            int g = _heads / _kvHeads;
+            var grouped = q.view(b, _kvHeads, g, _headDim);                                  // (B, Hkv, G, D)
+            y = nn.functional.scaled_dot_product_attention(grouped, k, v, mask, dropout, false).view(b, _heads, 1, _headDim);
         }
-        var y = mask is null
-            ? Attend(q, k, v, (int)(k.shape[2] - t), training ? _dropout : 0.0)                       // (B, H, T, D)
-            : nn.functional.scaled_dot_product_attention(q, k, v, mask, training ? _dropout : 0.0, false);   // rows at their own positions
+        else
+        {
+            if (_kvHeads != _heads)
+            {
+                // Query head h reads kv head h / (H/Hkv): each kv head repeated in place, as HF's repeat_kv
+                // (TorchSharp 0.107's scaled_dot_product_attention has no enable_gqa).
+                k = k.repeat_interleave(_heads / _kvHeads, 1);                      // (B, H, past + T, D)
+                v = v.repeat_interleave(_heads / _kvHeads, 1);
+            }
+            y = Attend(q, k, v, mask, dropout);
+        }
         y = y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);           // (B, T, H·D)
         return _residDropout.forward(_out.forward(y));                               // (B, T, C)
     }
+
+    /// <summary>Attention of q (B, H, T, D) over k, v (B, H, L, D): with the cache's per-row mask, else causal with the T queries last.</summary>
+    static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor? mask, double dropout) =>
+        mask is null
+            ? Attend(q, k, v, (int)(k.shape[2] - q.shape[2]), dropout)                                 // (B, H, T, D)
+            : nn.functional.scaled_dot_product_attention(q, k, v, mask, dropout, false);              // rows at their own positions
 
     /// <summary>
     /// softmax(q·kᵀ/√D)·v (Vaswani et al. 2017, Eq. 1) with a causal mask: q (B, H, T, D) at positions past … past + T − 1;
