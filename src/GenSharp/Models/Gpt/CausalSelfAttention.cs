@@ -74,10 +74,10 @@ public sealed class CausalSelfAttention : nn.Module
         Tensor q, k, v;
         if (_qkv is not null)
         {
-            var qkv = _qkv.forward(x).split(_heads * _headDim, 2);                   // 3 × (B, T, H·D)
+            var qkv = FewRowLinear.Forward(_qkv, x).split(_heads * _headDim, 2);                   // 3 × (B, T, H·D)
             (q, k, v) = (qkv[0], qkv[1], qkv[2]);
         }
-        else (q, k, v) = (_q!.forward(x), _k!.forward(x), _v!.forward(x));          // (B, T, H·D), 2 × (B, T, Hkv·D)
+        else (q, k, v) = (FewRowLinear.Forward(_q!, x), FewRowLinear.Forward(_k!, x), FewRowLinear.Forward(_v!, x));          // (B, T, H·D), 2 × (B, T, Hkv·D)
         q = q.view(b, t, _heads, _headDim).transpose(1, 2);                          // (B, H, T, D)
         k = k.view(b, t, _kvHeads, _headDim).transpose(1, 2);                        // (B, Hkv, T, D)
         v = v.view(b, t, _kvHeads, _headDim).transpose(1, 2);
@@ -110,7 +110,7 @@ public sealed class CausalSelfAttention : nn.Module
             y = Attend(q, k, v, mask, dropout);
         }
         y = y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);           // (B, T, H·D)
-        return _residDropout.forward(_out.forward(y));                               // (B, T, C)
+        return _residDropout.forward(FewRowLinear.Forward(_out, y));                               // (B, T, C)
     }
 
     /// <summary>Attention of q (B, H, T, D) over k, v (B, H, L, D): with the cache's per-row mask, else causal with the T queries last.</summary>

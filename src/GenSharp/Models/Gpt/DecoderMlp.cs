@@ -49,9 +49,9 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>
     /// <summary>x (B, T, C) → (B, T, C).</summary>
     public override Tensor forward(Tensor x)
     {
-        var h = _act(_fc.forward(x));                                   // (B, T, hidden)
-        if (_up is not null) h = h * _up.forward(x);
-        h = _proj.forward(h);                                           // (B, T, C)
+        var h = _act(FewRowLinear.Forward(_fc, x));                                   // (B, T, hidden)
+        if (_up is not null) h = h * FewRowLinear.Forward(_up, x);
+        h = FewRowLinear.Forward(_proj, h);                                           // (B, T, C)
         return _dropout is null ? h : _dropout.forward(h);
     }
 

@@ -74,5 +74,5 @@ public abstract class DecoderNetwork : nn.Module
 
     /// <summary>Logits of hidden states (B, T, C): the untied <paramref name="lmHead"/>, or the embedding matrix when tied (Press &amp; Wolf 2017).</summary>
     protected static Tensor Head(Tensor hidden, Tensor embedding, Linear? lmHead) =>
-        lmHead is null ? nn.functional.linear(hidden, embedding) : lmHead.forward(hidden);   // (B, T, V)
+        lmHead is null ? FewRowLinear.Forward(hidden, embedding, null) : FewRowLinear.Forward(lmHead, hidden);   // (B, T, V)
 }
