@@ -147,6 +147,15 @@ static class Program
             result["rss_end_mb"] = rss.Count > 0 ? Math.Round(rss[^1], 1) : null;
             result["rss_max_mb"] = rss.Count > 0 ? Math.Round(rss.Max(), 1) : null;
             result["rss_samples"] = rss.Count;
+            result["rss_mb"] = new JsonArray(rss.Select(x => (JsonNode)Math.Round(x, 1)).ToArray());
+            // Growth after warm-up (caches and allocator arenas reach their size in the first minutes): from the sample a
+            // fifth of the way in to the last one.
+            if (rss.Count >= 5)
+            {
+                double warm = rss[rss.Count / 5];
+                result["rss_warm_mb"] = Math.Round(warm, 1);
+                result["rss_growth_after_warmup_pct"] = Math.Round(100 * (rss[^1] - warm) / warm, 2);
+            }
             human += $"; RSS {result["rss_start_mb"]} → {result["rss_end_mb"]} MB (max {result["rss_max_mb"]})";
         }
         if (o.MetricsUrl is not null)

@@ -173,9 +173,19 @@ public sealed class ContinuousBatcher : IDisposable
                 _cache.Clear(slot);
                 using var _ = torch.no_grad();
                 using var scope = torch.NewDisposeScope();
-                _cache.Select(slot, 1);
-                var ids = torch.tensor(next.PromptIds.Select(x => (long)x).ToArray(), new long[] { 1, next.PromptIds.Length }, device: _model.Device);
-                next.Pending = _model.Logits(ids, _cache, lastOnly: true).squeeze(1).cpu().DetachFromDisposeScope();   // (1, V)
+                try
+                {
+                    _cache.Select(slot, 1);
+                    var ids = torch.tensor(next.PromptIds.Select(x => (long)x).ToArray(), new long[] { 1, next.PromptIds.Length }, device: _model.Device);
+                    next.Pending = _model.Logits(ids, _cache, lastOnly: true).squeeze(1).cpu().DetachFromDisposeScope();   // (1, V)
+                }
+                catch (Exception e)
+                {
+                    // Its prefill failed (out of memory, say): this sequence ends with the error, the batch goes on.
+                    _cache.Clear(slot);
+                    next.Fail(e);
+                    continue;
+                }
             }
             _running.Add(next);
         }
@@ -187,17 +197,23 @@ public sealed class ContinuousBatcher : IDisposable
         foreach (var s in _running)
         {
             if (s.Cancelled) continue;
-            using var scope = torch.NewDisposeScope();
-            var logits = s.Pending!.to_type(ScalarType.Float32);                                   // (1, V)
-            Tensor? previous = s.Options.RepetitionPenalty != 1.0
-                ? torch.tensor(s.PromptIds.Concat(s.Tokens).Select(x => (long)x).ToArray(), new long[] { 1, s.PromptIds.Length + s.Tokens.Count })
-                : null;
-            Tensor? counts = s.Options.PenalisesGenerated ? TokenSampling.Counts(new[] { s.Tokens }, _model.VocabSize) : null;
-            int token = (int)TokenSampling.Next(logits, previous, s.Options, s.Generator, counts).item<long>();
-            bool end = !s.Options.IgnoreEos && _eos.Contains(token);
-            if (s.LogprobCount >= 0 && !end) s.PendingLogprobs.Add(Logprob(logits, token, s.LogprobCount));
-            s.Push(token, end);
+            try { SampleOne(s); }
+            catch (Exception e) { s.Fail(e); }                                                    // this sequence ends with the error; the others go on
         }
+    }
+
+    void SampleOne(BatchedSequence s)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = s.Pending!.to_type(ScalarType.Float32);                                   // (1, V)
+        Tensor? previous = s.Options.RepetitionPenalty != 1.0
+            ? torch.tensor(s.PromptIds.Concat(s.Tokens).Select(x => (long)x).ToArray(), new long[] { 1, s.PromptIds.Length + s.Tokens.Count })
+            : null;
+        Tensor? counts = s.Options.PenalisesGenerated ? TokenSampling.Counts(new[] { s.Tokens }, _model.VocabSize) : null;
+        int token = (int)TokenSampling.Next(logits, previous, s.Options, s.Generator, counts).item<long>();
+        bool end = !s.Options.IgnoreEos && _eos.Contains(token);
+        if (s.LogprobCount >= 0 && !end) s.PendingLogprobs.Add(Logprob(logits, token, s.LogprobCount));
+        s.Push(token, end);
     }
 
     /// <summary>The log-probability of <paramref name="token"/> under the model's distribution (before any sampling filter) and the top <paramref name="top"/> alternatives.</summary>
@@ -227,8 +243,8 @@ public sealed class ContinuousBatcher : IDisposable
         for (int slot = _running.Count - 1; slot >= 0; slot--)
         {
             var s = _running[slot];
-            if (!s.Done && !s.Cancelled) continue;
-            s.Finish(cancelled: s.Cancelled && !s.Done);
+            if (!s.Done && !s.Cancelled && !s.Failed) continue;
+            if (!s.Failed) s.Finish(cancelled: s.Cancelled && !s.Done);
             int last = _running.Count - 1;
             if (slot != last)
             {
@@ -347,6 +363,7 @@ public sealed class BatchedSequence
     internal List<TokenLogprob> PendingLogprobs { get; } = new();
     internal Tensor? Pending { get; set; }                    // (1, V) logits of the next position
     internal bool Cancelled => _cancelled;
+    internal bool Failed { get; private set; }
     internal bool Done => _text.Done;
     internal int Generated => Tokens.Count;
     internal CancellationTokenRegistration Registration { get; set; }
@@ -386,6 +403,7 @@ public sealed class BatchedSequence
 
     internal void Fail(Exception e)
     {
+        Failed = true;
         Pending?.Dispose();
         Pending = null;
         Registration.Dispose();

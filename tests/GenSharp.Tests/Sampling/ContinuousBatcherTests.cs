@@ -229,6 +229,38 @@ public class ContinuousBatcherTests
         Assert.Contains("context is 64", error.Message);
     }
 
+    /// <summary>Logits of zeros, or NaN for rows whose last token is <c>poison</c>.</summary>
+    sealed class PoisonModel(int poison) : ILanguageModel
+    {
+        public int ContextLength => 32;
+        public int VocabSize => HfModelTests.Vocab;
+        public Device Device => torch.CPU;
+        public KvCache CreateCache() => new(1, ContextLength);
+        public SlotKvCache CreateSlotCache(int slots) => new(1, slots, ContextLength);
+        public double Loss(Tensor inputs, Tensor targets) => 0;
+        public Tensor Logits(Tensor tokens, IKvCache? cache = null, bool lastOnly = false)
+        {
+            cache?.Advance((int)tokens.shape[1]);
+            var last = tokens.select(1, tokens.shape[1] - 1).data<long>().ToArray();
+            var logits = torch.zeros(tokens.shape[0], 1, VocabSize);
+            for (int b = 0; b < last.Length; b++) if (last[b] == poison) logits[b] = torch.tensor(float.NaN);
+            return logits;
+        }
+    }
+
+    [Fact]
+    public void ASequenceWhoseSamplingFailsEndsWithTheErrorAndTheOthersGoOn()
+    {
+        using var batcher = new ContinuousBatcher(new PoisonModel(poison: 5), Tokenizer(), 4);
+        var o = new GenerationOptions { MaxNewTokens = 6, Temperature = 1, Seed = 1 };
+        var bad = batcher.Add(new[] { 5 }, o);
+        var good = batcher.Add(new[] { 1 }, o with { Seed = 2 });
+        while (batcher.Step()) { }
+        Assert.True(bad.Completion.IsFaulted);
+        Assert.Equal(6, Result(good).GeneratedTokens);
+        Assert.Equal(0, batcher.Running);
+    }
+
     /// <summary>The result of a sequence that has ended.</summary>
     static GenerationResult Result(BatchedSequence s)
     {
