@@ -11,11 +11,12 @@ namespace GenSharp.Models.Gpt;
 /// (Ainslie et al. 2023): H query heads share Hkv key/value heads, and the KV cache holds only the Hkv heads.
 /// Rotary positions (Su et al. 2021) are applied to q and k when the caller passes their tables.
 /// </summary>
-public sealed class CausalSelfAttention : nn.Module
+public sealed class CausalSelfAttention : nn.Module, IProjectionHost
 {
-    readonly Linear? _qkv;                 // Fused: c_attn, C → 3·H·D
-    readonly Linear? _q, _k, _v;           // Grouped: q_proj C → H·D, k_proj and v_proj C → Hkv·D
-    readonly Linear _out;                  // c_proj / o_proj, H·D → C
+    // Projections (dense Linear layers, or modules put in their place through IProjectionHost.Replace)
+    nn.Module<Tensor, Tensor>? _qkv;              // Fused: c_attn, C → 3·H·D
+    nn.Module<Tensor, Tensor>? _q, _k, _v;        // Grouped: q_proj C → H·D, k_proj and v_proj C → Hkv·D
+    nn.Module<Tensor, Tensor> _out;               // c_proj / o_proj, H·D → C
     readonly Dropout _residDropout;
     readonly int _heads, _kvHeads, _headDim, _layer;
     readonly double _dropout;
@@ -44,6 +45,26 @@ public sealed class CausalSelfAttention : nn.Module
 
     // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
     protected override void RegisterComponents() { }
+
+    public IEnumerable<(string Name, nn.Module<Tensor, Tensor> Projection)> Projections =>
+        _qkv is not null
+            ? new[] { ("c_attn", _qkv), ("c_proj", _out) }
+            : new[] { ("q_proj", _q!), ("k_proj", _k!), ("v_proj", _v!), ("o_proj", _out) };
+
+    public void Replace(string name, nn.Module<Tensor, Tensor> projection)
+    {
+        switch (name)
+        {
+            case "c_attn" when _qkv is not null: _qkv = projection; break;
+            case "c_proj" when _qkv is not null: _out = projection; break;
+            case "q_proj" when _q is not null: _q = projection; break;
+            case "k_proj" when _k is not null: _k = projection; break;
+            case "v_proj" when _v is not null: _v = projection; break;
+            case "o_proj" when _qkv is null: _out = projection; break;
+            default: throw new ArgumentException($"this attention has no projection {name} (it has {string.Join(", ", Projections.Select(p => p.Name))})", nameof(name));
+        }
+        _internal_submodules[name] = projection;
+    }
 
     /// <summary>GPT-2 layout: <c>c_attn</c> makes q, k, v of <paramref name="heads"/> heads in one matrix, <c>c_proj</c> mixes the heads.</summary>
     /// <param name="width">Residual width C (a multiple of <paramref name="heads"/>).</param>
@@ -74,10 +95,10 @@ public sealed class CausalSelfAttention : nn.Module
         Tensor q, k, v;
         if (_qkv is not null)
         {
-            var qkv = FewRowLinear.Forward(_qkv, x).split(_heads * _headDim, 2);                   // 3 × (B, T, H·D)
+            var qkv = Projection.Forward(_qkv, x).split(_heads * _headDim, 2);                   // 3 × (B, T, H·D)
             (q, k, v) = (qkv[0], qkv[1], qkv[2]);
         }
-        else (q, k, v) = (FewRowLinear.Forward(_q!, x), FewRowLinear.Forward(_k!, x), FewRowLinear.Forward(_v!, x));          // (B, T, H·D), 2 × (B, T, Hkv·D)
+        else (q, k, v) = (Projection.Forward(_q!, x), Projection.Forward(_k!, x), Projection.Forward(_v!, x));          // (B, T, H·D), 2 × (B, T, Hkv·D)
         q = q.view(b, t, _heads, _headDim).transpose(1, 2);                          // (B, H, T, D)
         k = k.view(b, t, _kvHeads, _headDim).transpose(1, 2);                        // (B, Hkv, T, D)
         v = v.view(b, t, _kvHeads, _headDim).transpose(1, 2);
@@ -110,7 +131,7 @@ public sealed class CausalSelfAttention : nn.Module
             y = Attend(q, k, v, mask, dropout);
         }
         y = y.transpose(1, 2).contiguous().view(b, t, _heads * _headDim);           // (B, T, H·D)
-        return _residDropout.forward(FewRowLinear.Forward(_out, y));                               // (B, T, C)
+        return _residDropout.forward(Projection.Forward(_out, y));                               // (B, T, C)
     }
 
     /// <summary>Attention of q (B, H, T, D) over k, v (B, H, L, D): with the cache's per-row mask, else causal with the T queries last.</summary>

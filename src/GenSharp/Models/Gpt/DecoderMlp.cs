@@ -7,11 +7,12 @@ namespace GenSharp.Models.Gpt;
 /// <see cref="Gpt"/> is C → 4C → GELU → C → dropout (<c>c_fc</c>, <c>c_proj</c>); <see cref="SwiGlu"/> is Llama's
 /// gated form (Shazeer 2020, Eq. 6), down(silu(gate(x)) ⊙ up(x)) (<c>gate_proj</c>, <c>up_proj</c>, <c>down_proj</c>).
 /// </summary>
-public sealed class DecoderMlp : nn.Module<Tensor, Tensor>
+public sealed class DecoderMlp : nn.Module<Tensor, Tensor>, IProjectionHost
 {
-    readonly Linear _fc;                 // c_fc / gate_proj
-    readonly Linear? _up;                // up_proj (gated only)
-    readonly Linear _proj;               // c_proj / down_proj
+    // Projections (dense Linear layers, or modules put in their place through IProjectionHost.Replace)
+    nn.Module<Tensor, Tensor> _fc;                // c_fc / gate_proj
+    nn.Module<Tensor, Tensor>? _up;               // up_proj (gated only)
+    nn.Module<Tensor, Tensor> _proj;              // c_proj / down_proj
     readonly Dropout? _dropout;
     readonly Func<Tensor, Tensor> _act;
 
@@ -36,6 +37,25 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>
     // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
     protected override void RegisterComponents() { }
 
+    public IEnumerable<(string Name, nn.Module<Tensor, Tensor> Projection)> Projections =>
+        _up is null
+            ? new[] { ("c_fc", _fc), ("c_proj", _proj) }
+            : new[] { ("gate_proj", _fc), ("up_proj", _up), ("down_proj", _proj) };
+
+    public void Replace(string name, nn.Module<Tensor, Tensor> projection)
+    {
+        switch (name)
+        {
+            case "c_fc" when _up is null: _fc = projection; break;
+            case "c_proj" when _up is null: _proj = projection; break;
+            case "gate_proj" when _up is not null: _fc = projection; break;
+            case "up_proj" when _up is not null: _up = projection; break;
+            case "down_proj" when _up is not null: _proj = projection; break;
+            default: throw new ArgumentException($"this MLP has no projection {name} (it has {string.Join(", ", Projections.Select(p => p.Name))})", nameof(name));
+        }
+        _internal_submodules[name] = projection;
+    }
+
     /// <summary>GPT layout of <paramref name="c"/>: C → 4C → GELU (exact or tanh form, as configured) → C → dropout.</summary>
     public static DecoderMlp Gpt(GptConfig c) =>
         new(nn.Linear(c.NEmbd, 4 * c.NEmbd, hasBias: c.Bias), null, nn.Linear(4 * c.NEmbd, c.NEmbd, hasBias: c.Bias), nn.Dropout(c.Dropout),
@@ -49,9 +69,9 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>
     /// <summary>x (B, T, C) → (B, T, C).</summary>
     public override Tensor forward(Tensor x)
     {
-        var h = _act(FewRowLinear.Forward(_fc, x));                                   // (B, T, hidden)
-        if (_up is not null) h = h * FewRowLinear.Forward(_up, x);
-        h = FewRowLinear.Forward(_proj, h);                                           // (B, T, C)
+        var h = _act(Projection.Forward(_fc, x));                                   // (B, T, hidden)
+        if (_up is not null) h = h * Projection.Forward(_up, x);
+        h = Projection.Forward(_proj, h);                                           // (B, T, C)
         return _dropout is null ? h : _dropout.forward(h);
     }
 

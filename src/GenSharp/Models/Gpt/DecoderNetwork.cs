@@ -28,6 +28,34 @@ public abstract class DecoderNetwork : nn.Module
     /// </summary>
     public abstract Tensor Forward(Tensor tokens, IKvCache? cache = null, bool lastOnly = false);
 
+    /// <summary>
+    /// Every projection of the network's blocks by its full parameter prefix (<c>model.layers.0.self_attn.q_proj</c>,
+    /// <c>h.0.attn.c_attn</c>), with its host. The head is not among them.
+    /// </summary>
+    public IEnumerable<(string Name, IProjectionHost Host, string LocalName, nn.Module<Tensor, Tensor> Projection)> NamedProjections()
+    {
+        foreach (var (prefix, module) in named_modules())
+            if (module is IProjectionHost host)
+                foreach (var (local, projection) in host.Projections)
+                    yield return ($"{prefix}.{local}", host, local, projection);
+    }
+
+    /// <summary>
+    /// Replaces projections: <paramref name="replace"/> gets each one's full name and module and returns its stand-in, or
+    /// null to keep it. Returns how many were replaced. The replaced modules are not disposed (a wrapper may hold them).
+    /// </summary>
+    public int ReplaceProjections(Func<string, nn.Module<Tensor, Tensor>, nn.Module<Tensor, Tensor>?> replace)
+    {
+        int replaced = 0;
+        foreach (var (name, host, local, projection) in NamedProjections().ToList())
+            if (replace(name, projection) is { } stand)
+            {
+                host.Replace(local, stand);
+                replaced++;
+            }
+        return replaced;
+    }
+
     /// <summary>An empty cache for every layer, up to the context length (grouped-query models cache Hkv heads, not H).</summary>
     public KvCache CreateCache() => new(Layers, ContextLength);
 
