@@ -74,13 +74,13 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost" or "phases" or "decode")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases or decode (text)"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "phases" or "decode" or "speed")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text)"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);
         TorchRuntime.Seed(0);
 
-        if (Directory.Exists(modelName)) return TextBench.DecodeFolder(modelName, steps, threads, dataPath);
+        if (Directory.Exists(modelName)) return TextBench.DecodeFolder(modelName, mode, steps, threads, dataPath);
         var family = FamilyRegistry.Get(modelName);
         int batch = batchArg ?? family.DefaultBatchSize;
         if (family is ITextFamily text) return TextBench.Run(text, mode, sets, batch, steps, warmup, threads, dataPath, seed);

@@ -4,6 +4,8 @@
 //   GenSharp.Bench gpt [--steps 2000] [--warmup 10] [--batch-size 12] [--threads 2] [--data data/tinyshakespeare.txt] [--seed S] [--set key=value ...]
 //   GenSharp.Bench gpt --mode decode [--set block_size=1024] [--steps 128]     tokens/s at contexts 64/256/1024 (≤ block_size)
 //   GenSharp.Bench FOLDER --mode decode [--steps 128]     the same for a text checkpoint or a Hugging Face model folder
+//   GenSharp.Bench FOLDER --mode speed [--steps 64]       greedy decode tokens/s at depths 64/512/2048 (≤ context) and prefill of 960 tokens
+//                                                          (llama-bench's tg at -d DEPTH and pp960), as one JSON line
 using System.Diagnostics;
 using System.Text.Json;
 using GenSharp.Data;
@@ -110,8 +112,9 @@ static class TextBench
     }
 
     /// <summary>Decoding speed of a saved text model: a GenSharp checkpoint or a Hugging Face folder (random or real weights).</summary>
-    public static int DecodeFolder(string path, int newTokens, int threads, string? dataPath)
+    public static int DecodeFolder(string path, string mode, int newTokens, int threads, string? dataPath)
     {
+        if (mode is not ("decode" or "speed")) return Fail($"--mode for a model folder is decode or speed, got {mode}");
         var data = dataPath ?? FindData();
         using var loaded = GenSharp.Checkpoints.Checkpoint.LoadTextModel(path, torch.CPU);
         var text = TextCorpus.ReadText(data);
@@ -120,7 +123,60 @@ static class TextBench
             : loaded.Model is GenSharp.Models.Pretrained.PretrainedLanguageModel pm ? pm.ParameterCount : -1;
         Console.WriteLine($"GenSharp {TorchRuntime.GenSharpVersion}, TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion}");
         Console.WriteLine($"model={loaded.Name} ({path}) params={parameters} threads={torch.get_num_threads()} vocab={loaded.Tokenizer.VocabSize} context={loaded.Model.ContextLength}");
-        return Decode(loaded.Model, loaded.Tokenizer, corpus, Math.Max(1, newTokens), threads);
+        return mode == "speed"
+            ? Speed(loaded.Model, loaded.Tokenizer, corpus, Math.Max(2, newTokens), threads, path)
+            : Decode(loaded.Model, loaded.Tokenizer, corpus, Math.Max(1, newTokens), threads);
+    }
+
+    /// <summary>
+    /// Greedy decoding speed after a prompt of D tokens (the depth: what the cache holds when decoding starts), for D = 64, 512
+    /// and 2048 where the context allows, and prefill speed of a 960-token prompt: what llama-bench reports as tg at -d D and pp960.
+    /// Each figure is the best of three runs (the machine's noise only ever slows a run down).
+    /// </summary>
+    static int Speed(ILanguageModel lm, ITokenizer tokenizer, TextCorpus corpus, int newTokens, int threads, string path)
+    {
+        var gen = new TextGenerator(lm, tokenizer);
+        int bos = tokenizer.AddBosToken && tokenizer.BosTokenId is not null ? 1 : 0;
+        string Prompt(int tokens) => tokenizer.Decode(corpus.TrainTokens.Take(tokens - bos));
+        var results = new Dictionary<string, object?>();
+        gen.Generate(new[] { Prompt(64) }, new GenerationOptions { MaxNewTokens = 4, Temperature = 0, IgnoreEos = true });   // warm-up
+        foreach (int depth in new[] { 64, 512, 2048 }.Where(d => d + newTokens <= lm.ContextLength))
+        {
+            var prompt = Prompt(depth);
+            double best = 0;
+            for (int rep = 0; rep < 3; rep++)
+            {
+                var o = new GenerationOptions { MaxNewTokens = newTokens, Temperature = 0, IgnoreEos = true };
+                var result = new GenerationResult[1];
+                var sw = Stopwatch.StartNew();
+                double? first = null;
+                foreach (var _ in gen.Run(new[] { prompt }, o, result)) first ??= sw.Elapsed.TotalSeconds;
+                // tokens after the first (whose time is the prompt's prefill)
+                best = Math.Max(best, (result[0].GeneratedTokens - 1) / (sw.Elapsed.TotalSeconds - (first ?? 0)));
+            }
+            results[$"tg_d{depth}"] = Math.Round(best, 2);
+            Console.WriteLine($"decode at depth {depth}: {best:F2} tokens/s");
+        }
+        if (lm.ContextLength > 961)
+        {
+            var prompt = Prompt(960);
+            double best = 0;
+            for (int rep = 0; rep < 3; rep++)
+            {
+                var sw = Stopwatch.StartNew();
+                gen.Generate(new[] { prompt }, new GenerationOptions { MaxNewTokens = 1, Temperature = 0, IgnoreEos = true });
+                best = Math.Max(best, 960 / sw.Elapsed.TotalSeconds);
+            }
+            results["pp960"] = Math.Round(best, 1);
+            Console.WriteLine($"prefill of 960 tokens: {best:F1} tokens/s");
+        }
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["impl"] = "gensharp", ["mode"] = "speed", ["model"] = path, ["threads"] = threads, ["new_tokens"] = newTokens, ["results"] = results,
+            ["peak_rss_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), 1),
+            ["versions"] = $"TorchSharp {TorchRuntime.TorchSharpVersion} / libtorch {TorchRuntime.LibTorchVersion}",
+        }));
+        return 0;
     }
 
     /// <summary>Generates <paramref name="newTokens"/> tokens after a prompt that fills the context up to them, cached and not.</summary>

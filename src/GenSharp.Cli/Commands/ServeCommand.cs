@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using System.ComponentModel;
 using System.Runtime.InteropServices;
 using GenSharp.Server;
@@ -98,6 +99,8 @@ public sealed class ServeCommand : Command<ServeSettings>
             ApiKeyFile = s.ApiKeyFile, MaxConcurrentRequests = s.MaxConcurrent, MaxBatchRows = s.MaxBatch, MaxQueuedRequests = s.MaxQueue, RateLimitPerMinute = s.RateLimit,
             MaxTotalTokens = s.MaxTotalTokens, MaxImages = s.MaxImages, CorsOrigin = s.Cors, LogPrompts = s.LogPrompts,
         };
+        // A server's many allocating threads would otherwise keep opening glibc arenas (resident memory creeping up for minutes).
+        TorchRuntime.LimitMallocArenas(2);
         // The first Ctrl-C or SIGTERM starts the drain; a second one cuts it short.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         using var cutOff = new CancellationTokenSource();
