@@ -30,6 +30,9 @@ public sealed class DecoderBlock : nn.Module
     // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
     protected override void RegisterComponents() { }
 
+    /// <summary>Whether one-token steps at inference run as TorchScript (<see cref="DecoderNetwork.ScriptedDecoding"/>).</summary>
+    internal bool ScriptedDecoding { get; set; } = ScriptedDecode.EnabledByDefault;
+
     /// <summary>GPT block <paramref name="layer"/> of <paramref name="c"/>.</summary>
     public static DecoderBlock Gpt(GptConfig c, int layer) => new(GptNames,
         new GptLayerNorm(c.NEmbd, c.Bias, c.LayerNormEpsilon),
@@ -40,6 +43,15 @@ public sealed class DecoderBlock : nn.Module
     /// <summary>x (B, T, C) → (B, T, C); <paramref name="rotary"/>: cos/sin tables (T, D) for rotary attention, or null.</summary>
     public Tensor Forward(Tensor x, IKvCache? cache, (Tensor Cos, Tensor Sin)? rotary = null)
     {
+        // One token per sequence at inference, every projection dense: the block as two TorchScript calls (ScriptedDecode).
+        if (ScriptedDecoding && !training && ScriptedDecode.Applies(x) && _norm1 is IScriptableNorm n1 && _norm2 is IScriptableNorm n2
+            && _attn.DenseWeights() is { } a && _mlp.DenseWeights() is { } m)
+        {
+            var (q, k, v) = ScriptedDecode.AttentionIn(x, n1.Weights, a, rotary);
+            Tensor? mask = null;
+            if (cache is not null) (k, v, mask) = cache.Append(_attn.Layer, k, v);
+            return ScriptedDecode.AttentionOutMlp(x, q, k, v, mask, a, n2.Weights, m);
+        }
         x = x + _attn.Forward(_norm1.forward(x), cache, rotary);
         return x + _mlp.forward(_norm2.forward(x));
     }

@@ -15,10 +15,11 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>, IProjectionHost
     nn.Module<Tensor, Tensor> _proj;              // c_proj / down_proj
     readonly Dropout? _dropout;
     readonly Func<Tensor, Tensor> _act;
+    readonly bool _geluTanh;
 
-    DecoderMlp(Linear fc, Linear? up, Linear proj, Dropout? dropout, Func<Tensor, Tensor> act) : base(nameof(DecoderMlp))
+    DecoderMlp(Linear fc, Linear? up, Linear proj, Dropout? dropout, Func<Tensor, Tensor> act, bool geluTanh = false) : base(nameof(DecoderMlp))
     {
-        (_fc, _up, _proj, _dropout, _act) = (fc, up, proj, dropout, act);
+        (_fc, _up, _proj, _dropout, _act, _geluTanh) = (fc, up, proj, dropout, act, geluTanh);
         // The names are the checkpoint keys of each layout (GPT-2 / Hugging Face Llama).
         if (up is null)
         {
@@ -36,6 +37,14 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>, IProjectionHost
 
     // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
     protected override void RegisterComponents() { }
+
+    /// <summary>The projections' weights when all are dense layers (the scripted decoder reads them), else null.</summary>
+    internal MlpWeights? DenseWeights()
+    {
+        if (Projection.Dense(_fc) is not { } fc || Projection.Dense(_proj) is not { } down) return null;
+        if (_up is null) return new(fc.weight!, fc.bias, null, null, down.weight!, down.bias, _geluTanh);
+        return Projection.Dense(_up) is { } up ? new(fc.weight!, fc.bias, up.weight!, up.bias, down.weight!, down.bias, false) : null;
+    }
 
     public IEnumerable<(string Name, nn.Module<Tensor, Tensor> Projection)> Projections =>
         _up is null
@@ -59,7 +68,7 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>, IProjectionHost
     /// <summary>GPT layout of <paramref name="c"/>: C → 4C → GELU (exact or tanh form, as configured) → C → dropout.</summary>
     public static DecoderMlp Gpt(GptConfig c) =>
         new(nn.Linear(c.NEmbd, 4 * c.NEmbd, hasBias: c.Bias), null, nn.Linear(4 * c.NEmbd, c.NEmbd, hasBias: c.Bias), nn.Dropout(c.Dropout),
-            c.Activation == GptActivation.GeluTanh ? GeluTanh : x => x.gelu());
+            c.Activation == GptActivation.GeluTanh ? GeluTanh : x => x.gelu(), c.Activation == GptActivation.GeluTanh);
 
     /// <summary>SwiGLU layout: width → hidden (gate and up) → width.</summary>
     public static DecoderMlp SwiGlu(int width, int hidden, bool bias) =>

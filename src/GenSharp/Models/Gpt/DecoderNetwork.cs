@@ -29,6 +29,17 @@ public abstract class DecoderNetwork : nn.Module
     public abstract Tensor Forward(Tensor tokens, IKvCache? cache = null, bool lastOnly = false);
 
     /// <summary>
+    /// Whether decoding steps (one new token per sequence, inference, CPU, every projection dense) run each block as
+    /// TorchScript instead of op by op: same kernels and results up to float rounding, a fraction of the fixed cost per
+    /// operation. On by default; GENSHARP_SCRIPTED_DECODE=0 turns it off for networks built afterwards.
+    /// </summary>
+    public bool ScriptedDecoding
+    {
+        get => modules().OfType<DecoderBlock>().FirstOrDefault()?.ScriptedDecoding ?? false;
+        set { foreach (var block in modules().OfType<DecoderBlock>()) block.ScriptedDecoding = value; }
+    }
+
+    /// <summary>
     /// Every projection of the network's blocks by its full parameter prefix (<c>model.layers.0.self_attn.q_proj</c>,
     /// <c>h.0.attn.c_attn</c>), with its host. The head is not among them.
     /// </summary>

@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 namespace GenSharp.Models.Gpt;
 
 /// <summary>LayerNorm over the last dimension with an optional bias (nanoGPT drops it when bias = false).</summary>
-public sealed class GptLayerNorm : nn.Module<Tensor, Tensor>
+public sealed class GptLayerNorm : nn.Module<Tensor, Tensor>, IScriptableNorm
 {
     private readonly Parameter weight;
     private readonly Parameter? bias;
@@ -18,6 +18,8 @@ public sealed class GptLayerNorm : nn.Module<Tensor, Tensor>
         if (hasBias) bias = new Parameter(torch.zeros(dim));
         RegisterComponents();
     }
+
+    NormWeights IScriptableNorm.Weights => new(weight, bias, _eps, Rms: false);
 
     public override Tensor forward(Tensor x) => nn.functional.layer_norm(x, new[] { _dim }, weight, bias, _eps);
 }
