@@ -42,7 +42,7 @@ def linear(x: Tensor, w: Tensor, b: Optional[Tensor], blocks: int) -> Tensor:
 
 def norm(x: Tensor, w: Tensor, b: Optional[Tensor], eps: float, rms: bool) -> Tensor:
     if rms:
-        return torch.rms_norm(x, [x.size(-1)], w, eps)
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
     return torch.layer_norm(x, [x.size(-1)], w, b, eps)
 
 def rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
