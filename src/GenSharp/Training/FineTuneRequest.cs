@@ -15,6 +15,8 @@ public sealed record FineTuneRequest
     /// <summary>Local projection names to adapt (q_proj, v_proj, …); null: the attention's query and value projections (c_attn for gpt).</summary>
     public IReadOnlyList<string>? Targets { get; init; }
     public long Steps { get; init; } = 200;
+    /// <summary>Steps of the cosine decay of the learning rate; null: <see cref="Steps"/>. A resumed run keeps its first run's, so raising --steps on resume continues the same schedule.</summary>
+    public long? LrDecaySteps { get; init; }
     public double LearningRate { get; init; } = 2e-4;
     public int BatchSize { get; init; } = 4;
     public long Seed { get; init; }

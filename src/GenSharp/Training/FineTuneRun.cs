@@ -40,7 +40,7 @@ public static class FineTuneRun
                 Data = s["data"]!.GetValue<string>(), Rank = s["r"]!.GetValue<int>(), Alpha = s["lora_alpha"]!.GetValue<double>(),
                 Dropout = s["lora_dropout"]!.GetValue<double>(), Targets = s["target_modules"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray(),
                 LearningRate = s["lr"]!.GetValue<double>(), Context = s["context"]!.GetValue<int>(), Template = s["template"]?.GetValue<string>(),
-                Steps = Math.Max(req.Steps, 1),
+                LrDecaySteps = s["lr_decay_steps"]!.GetValue<long>(),
             };
         }
         var data = req.Data ?? throw new ParameterException("data", "FILE.txt or CHAT.jsonl is needed");
@@ -101,6 +101,7 @@ public static class FineTuneRun
             req.Log?.Invoke($"held-out loss before: {before:F4}");
         }
 
+        long decaySteps = req.LrDecaySteps ?? req.Steps;
         var manifest = new JsonObject
         {
             ["family"] = ManifestFamily,
@@ -109,7 +110,7 @@ public static class FineTuneRun
             {
                 ["model"] = Path.GetFullPath(req.Model), ["data"] = Path.GetFullPath(data), ["r"] = lora.Rank, ["lora_alpha"] = lora.Alpha,
                 ["lora_dropout"] = lora.Dropout, ["target_modules"] = new JsonArray(targets.Select(t => (JsonNode?)t).ToArray()),
-                ["lr"] = req.LearningRate, ["context"] = context, ["template"] = template,
+                ["lr"] = req.LearningRate, ["lr_decay_steps"] = decaySteps, ["context"] = context, ["template"] = template,
             },
         };
         var options = new TrainOptions
@@ -117,7 +118,7 @@ public static class FineTuneRun
             Steps = req.Steps, BatchSize = req.BatchSize, Seed = req.Seed, CheckpointEvery = req.CheckpointEvery, SampleEvery = 0,
             ValidateEvery = req.ValidateEvery, LogEvery = Math.Clamp(req.Steps / 20, 1, 50),
         };
-        var trainer = new Trainer(new LoraTrainable(network, req.LearningRate, req.Steps), batches, options, req.OutDir, manifest, device, progress,
+        var trainer = new Trainer(new LoraTrainable(network, req.LearningRate, decaySteps), batches, options, req.OutDir, manifest, device, progress,
             () => new Dictionary<string, double> { ["val_loss"] = Held() });
         var result = trainer.Run(req.Resume, cancel);
 

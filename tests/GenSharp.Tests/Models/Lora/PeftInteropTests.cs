@@ -5,6 +5,7 @@ using GenSharp.Models.Lora;
 using GenSharp.Models.Pretrained;
 using TorchSharp;
 using Xunit;
+using static TorchSharp.torch;
 
 namespace GenSharp.Tests;
 
