@@ -7,8 +7,8 @@ using TorchSharp;
 namespace GenSharp.Server;
 
 /// <summary>
-/// The models of a folder: every GenSharp checkpoint or run folder and every Hugging Face model folder directly under
-/// it, named by its folder. Models load on first use and stay loaded within two limits: at most <see cref="MaxLoaded"/>
+/// The models of a folder: every GenSharp checkpoint or run folder, every Hugging Face model folder and every LoRA
+/// adapter folder (PEFT format; its base merged at load) directly under it, named by its folder. Models load on first use and stay loaded within two limits: at most <see cref="MaxLoaded"/>
 /// of them, and their <see cref="ModelFootprint"/>s (weights, plus a KV cache allowance for text models) summing to at
 /// most <see cref="MemoryBudget"/> bytes. Beyond either the least recently used models are unloaded (each after its
 /// running requests end); a model that alone exceeds the budget is refused with a 507. Thread-safe.
