@@ -47,6 +47,8 @@ public static class FineTuneRun
         if (!File.Exists(data)) throw new ParameterException("data", $"{data}: file not found");
 
         using var loaded = Checkpoint.LoadTextModel(req.Model, device);
+        if (loaded.Adapter is not null)
+            throw new ParameterException("model", $"{req.Model} is a LoRA adapter; fine-tune its base, or merge it first ('gensharp merge-adapter {req.Model} --out DIR') and fine-tune the merged model");
         var network = loaded.Network as DecoderNetwork ?? throw new GenSharpException($"{req.Model} is not a decoder language model; LoRA fine-tuning needs gpt, gpt2 or a llama-family model");
         bool hfGpt2 = loaded.Pretrained && loaded.Name == "gpt2";
         var targets = req.Targets ?? DefaultTargets(network);
