@@ -28,7 +28,7 @@ public class LoraCliTests
     }
 
     [Fact]
-    public void Finetune_a_gpt_checkpoint_on_chat_then_generate_eval_merge_and_serve()
+    public async Task Finetune_a_gpt_checkpoint_on_chat_then_generate_eval_merge_and_serve()
     {
         // A tiny gpt trained briefly on text that holds every character the chat uses.
         var text = Path.Combine(TestData.TempDir(), "t.txt");
@@ -75,7 +75,7 @@ public class LoraCliTests
         using var registry = new ModelRegistry(root, torch.CPU, 4);
         Assert.Contains("gpt-chat", registry.List().Select(x => x.Name));
         Assert.Equal("text", ModelRegistry.KindOf(tuned));
-        using var lease = registry.AcquireAsync("gpt-chat", CancellationToken.None).GetAwaiter().GetResult();
+        using var lease = await registry.AcquireAsync("gpt-chat", CancellationToken.None);
         Assert.True(lease.Model.IsText);
         Assert.NotNull(lease.Model.Loaded.Adapter);
     }
