@@ -10,6 +10,7 @@
 //
 // --mode convcost times conv2d forward+backward alone for Glow's few-channel 3×3 shapes (batch 64, 14×14).
 // --mode phases (glow) times forward, backward, gradient clipping and the optimizer step apart.
+// --mode lora|full on a text model folder: trainable parameters, peak memory and ms/step of LoRA vs full fine-tuning (LoraBench.cs).
 // --mode forward times only the forward pass + loss (no backward, no optimizer) under no_grad,
 // to separate per-op/interop overhead from kernel speed when comparing with PyTorch.
 using System.Diagnostics;
@@ -74,12 +75,13 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost" or "phases" or "decode" or "speed")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text)"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "phases" or "decode" or "speed" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);
         TorchRuntime.Seed(0);
 
+        if (Directory.Exists(modelName) && mode is "lora" or "full") return LoraBench.Run(modelName, mode == "full", steps, batchArg ?? 4, sets);
         if (Directory.Exists(modelName)) return TextBench.DecodeFolder(modelName, mode, steps, threads, dataPath);
         var family = FamilyRegistry.Get(modelName);
         int batch = batchArg ?? family.DefaultBatchSize;

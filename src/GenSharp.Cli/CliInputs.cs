@@ -70,9 +70,9 @@ public static class CliInputs
     }
 
     /// <summary>Applies the common settings and loads a text model: a GenSharp text checkpoint or a Hugging Face folder.</summary>
-    public static LoadedTextModel LoadText(string path, CliSettings s)
+    public static LoadedTextModel LoadText(string path, CliSettings s, string? adapter = null)
     {
         GenSharpCli.Prepare(s);
-        return Checkpoint.LoadTextModel(path, s.TorchDevice);
+        return Checkpoint.LoadTextModel(path, s.TorchDevice, adapter);
     }
 }

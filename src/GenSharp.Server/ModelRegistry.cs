@@ -1,13 +1,14 @@
 using GenSharp.Checkpoints;
 using GenSharp.Models;
+using GenSharp.Models.Lora;
 using GenSharp.Models.Pretrained;
 using TorchSharp;
 
 namespace GenSharp.Server;
 
 /// <summary>
-/// The models of a folder: every GenSharp checkpoint or run folder and every Hugging Face model folder directly under
-/// it, named by its folder. Models load on first use and stay loaded within two limits: at most <see cref="MaxLoaded"/>
+/// The models of a folder: every GenSharp checkpoint or run folder, every Hugging Face model folder and every LoRA
+/// adapter folder (PEFT format; its base merged at load) directly under it, named by its folder. Models load on first use and stay loaded within two limits: at most <see cref="MaxLoaded"/>
 /// of them, and their <see cref="ModelFootprint"/>s (weights, plus a KV cache allowance for text models) summing to at
 /// most <see cref="MemoryBudget"/> bytes. Beyond either the least recently used models are unloaded (each after its
 /// running requests end); a model that alone exceeds the budget is refused with a 507. Thread-safe.
@@ -72,7 +73,10 @@ public sealed class ModelRegistry : IDisposable
             .OrderBy(m => m.Item1, StringComparer.Ordinal)
             .ToArray();
 
-    static bool IsModelFolder(string dir) => HfModelFolder.IsHfFolder(dir) || Checkpoint.Exists(dir);
+    // A LoRA adapter folder (PEFT format) is a model of its own: its base (named by base_model_name_or_path, e.g. a sibling
+    // folder) with the adapter merged at load. Each adapter is a full copy of the base in memory: the continuous batcher
+    // decodes one set of weights per model, so adapters do not share the base's tensors.
+    static bool IsModelFolder(string dir) => HfModelFolder.IsHfFolder(dir) || PeftAdapter.IsAdapterFolder(dir) || Checkpoint.Exists(dir);
 
     /// <summary>
     /// The folder of model <paramref name="name"/>; a 400 for a name that is not a plain folder name (it could escape the
@@ -175,7 +179,7 @@ public sealed class ModelRegistry : IDisposable
     /// </summary>
     (ServedModel, ModelFootprint) Load(string name, string dir)
     {
-        if (HfModelFolder.IsHfFolder(dir) || Checkpoint.Open(dir).Family is ITextFamily)
+        if (HfModelFolder.IsHfFolder(dir) || PeftAdapter.IsAdapterFolder(dir) || Checkpoint.Open(dir).Family is ITextFamily)
         {
             var text = Checkpoint.LoadTextModel(dir, _device);
             try
@@ -201,7 +205,7 @@ public sealed class ModelRegistry : IDisposable
     /// <summary>"text" or "image" without loading the weights (reads the checkpoint's manifest); null when unreadable.</summary>
     public static string? KindOf(string dir)
     {
-        if (HfModelFolder.IsHfFolder(dir)) return "text";
+        if (HfModelFolder.IsHfFolder(dir) || PeftAdapter.IsAdapterFolder(dir)) return "text";
         try { return Checkpoint.Open(dir).Family is ITextFamily ? "text" : "image"; }
         catch (GenSharpException) { return null; }
     }

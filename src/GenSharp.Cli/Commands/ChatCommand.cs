@@ -25,7 +25,7 @@ public sealed class ChatCommand : Command<ChatSettings>
 {
     public override int Execute(CommandContext context, ChatSettings s, CancellationToken cancel)
     {
-        using var m = CliInputs.LoadText(s.Checkpoint, s);
+        using var m = CliInputs.LoadText(s.Checkpoint, s, s.Adapter);
         var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var selection = ChatTemplates.Select(s.Template, m.Path);
         if (selection.Notice is not null) Console.Error.WriteLine($"gensharp chat: {selection.Notice}");

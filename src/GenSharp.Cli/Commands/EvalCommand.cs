@@ -35,6 +35,10 @@ public sealed class EvalCommandSettings : SamplerSettings
     [DefaultValue(0L)]
     public long? Seed { get; init; }
 
+    [CommandOption("--adapter <DIR>")]
+    [Description("text models: a LoRA adapter in PEFT's format merged into the model's weights at load")]
+    public string? Adapter { get; init; }
+
     [CommandOption("--classifier <CLS_CKPT>")]
     [Description("a 'gensharp train classifier' checkpoint: adds sample-quality metrics in its feature space")]
     public string? Classifier { get; init; }
@@ -88,7 +92,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         GenSharpCli.Prepare(s);
         if (s.Classifier is null && s.Samples is null && s.Checkpoint is { } path)
         {
-            if (HfModelFolder.IsHfFolder(path)) return EvalText(s, path);
+            if (HfModelFolder.IsHfFolder(path) || s.Adapter is not null || Models.Lora.PeftAdapter.IsAdapterFolder(path)) return EvalText(s, path);
             var checkpoint = Checkpoint.Open(path);
             if (checkpoint.Family is ITextFamily) return EvalText(s, checkpoint.Path);
         }
@@ -124,7 +128,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         foreach (var (flag, given) in new[] { ("limit", s.Limit is not null), ("n", s.N is not null), ("scheduler", s.Scheduler is not null),
                                               ("steps", s.Steps is not null), ("eta", s.Eta is not null), ("guidance-scale", s.GuidanceScale is not null) })
             if (given) throw new GenSharpException($"--{flag} does not apply to text checkpoints");
-        using var m = CliInputs.LoadText(dir, s);
+        using var m = CliInputs.LoadText(dir, s, s.Adapter);
         var (lm, tokenizer) = (m.Model, m.Tokenizer);
         var data = s.Data ?? throw new UsageException("'eval' of a text model needs --data FILE.txt; see 'gensharp eval --help'");
         // Pretrained contexts run to 32k+ tokens: score 1024-token windows unless --context says otherwise.

@@ -32,7 +32,7 @@ public sealed class GenerateCommand : Command<GenerateSettings>
 {
     public override int Execute(CommandContext context, GenerateSettings s, CancellationToken cancel)
     {
-        using var m = CliInputs.LoadText(s.Checkpoint, s);
+        using var m = CliInputs.LoadText(s.Checkpoint, s, s.Adapter);
         var (lm, tokenizer) = (m.Model, m.Tokenizer);
         IReadOnlyList<string> prompts = s.Prompt;
         if (prompts.Count == 0 && tokenizer.AddBosToken) prompts = new[] { "" };    // the start-of-sequence token is prompt enough

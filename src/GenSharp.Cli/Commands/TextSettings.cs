@@ -8,8 +8,12 @@ namespace GenSharp.Cli.Commands;
 public class TextSettings : CliSettings
 {
     [CommandArgument(0, "<CKPT>")]
-    [Description("a gpt run folder or a Hugging Face model folder (gpt2, llama, qwen2, mistral)")]
+    [Description("a gpt run folder, a Hugging Face model folder (gpt2, llama, qwen2, mistral), or a LoRA adapter folder whose base_model_name_or_path is a folder here")]
     public string Checkpoint { get; init; } = "";
+
+    [CommandOption("--adapter <DIR>")]
+    [Description("a LoRA adapter in PEFT's format (adapter_config.json + adapter_model.safetensors) merged into the model's weights at load")]
+    public string? Adapter { get; init; }
 
     [CommandOption("--max-tokens <N>")]
     [Description("most tokens to generate per reply")]

@@ -152,7 +152,37 @@ public sealed class Checkpoint
     /// Loads a text model: a GenSharp text checkpoint (folder or run folder) or a Hugging Face model folder
     /// (config.json with model_type; see <see cref="HfModelFolder"/>) onto <paramref name="device"/>.
     /// </summary>
-    public static LoadedTextModel LoadTextModel(string path, Device device)
+    /// <remarks>
+    /// With a LoRA adapter in PEFT's format (<see cref="Models.Lora.PeftAdapter"/>) merged into its
+    /// weights: <paramref name="adapter"/> over the base <paramref name="path"/>; or, without one, an adapter folder as
+    /// <paramref name="path"/>, whose <c>base_model_name_or_path</c> names the base (resolved as
+    /// <see cref="Models.Lora.PeftAdapter.ResolveBase"/> says). Merged, it decodes as fast as the base.
+    /// </remarks>
+    public static LoadedTextModel LoadTextModel(string path, Device device, string? adapter = null)
+    {
+        if (adapter is null && Models.Lora.PeftAdapter.IsAdapterFolder(path))
+        {
+            adapter = path;
+            using var peek = Models.Lora.PeftAdapter.Load(path);
+            path = peek.ResolveBase()
+                ?? throw new GenSharpException($"{path} is a LoRA adapter whose base model \"{peek.BaseModel}\" is not a folder here; put the base beside it, or load the base with --adapter {path}");
+        }
+        var loaded = LoadBaseTextModel(path, device);
+        if (adapter is null) return loaded;
+        try
+        {
+            var network = loaded.Network as Models.Gpt.DecoderNetwork
+                ?? throw new GenSharpException($"{path}: adapters apply to decoder language models");
+            using var peft = Models.Lora.PeftAdapter.Load(adapter);
+            peft.ApplyTo(network, Models.Lora.PeftAdapter.ModulePrefix(loaded.Pretrained && loaded.Name == "gpt2"));
+            Models.Lora.LoraAdapters.Merge(network);
+            network.eval();
+            return loaded with { Adapter = System.IO.Path.GetFullPath(adapter) };
+        }
+        catch { loaded.Dispose(); throw; }
+    }
+
+    static LoadedTextModel LoadBaseTextModel(string path, Device device)
     {
         if (HfModelFolder.IsHfFolder(path))
         {

@@ -16,6 +16,9 @@ public sealed record LoadedTextModel(ILanguageModel Model, ITokenizer Tokenizer,
     /// <summary>The module whose parameters and buffers are the model's weights (to measure them); null when the loader did not say.</summary>
     public nn.Module? Network { get; init; }
 
+    /// <summary>The LoRA adapter folder merged into the weights at load, or null.</summary>
+    public string? Adapter { get; init; }
+
     /// <summary>
     /// Bytes the KV cache holds per token of one sequence: keys and values of every attention layer
     /// (2 × layers × cached width × element size); 0 when unknown.

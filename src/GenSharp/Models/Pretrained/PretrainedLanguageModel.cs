@@ -5,7 +5,8 @@ namespace GenSharp.Models.Pretrained;
 /// <summary>
 /// A pretrained Hugging Face decoder as an <see cref="ILanguageModel"/>: gpt2 runs on GenSharp's own
 /// <see cref="GptNetwork"/> (config mapped by <see cref="HfModelConfig.ToGptConfig"/>, tensor names by
-/// <see cref="HfTensorNames"/>), llama/qwen2/mistral on <see cref="LlamaNetwork"/>. Inference only: computed in float32.
+/// <see cref="HfTensorNames"/>), llama/qwen2/mistral on <see cref="LlamaNetwork"/>. Computed in float32. The model itself
+/// only decodes and scores; its <see cref="Network"/> is fine-tuned with low-rank adapters (<see cref="Training.FineTuneRun"/>).
 /// </summary>
 public sealed class PretrainedLanguageModel : ILanguageModel, IDisposable
 {
