@@ -87,10 +87,13 @@ public static class QuantizedCheckpoint
             throw new GenSharpException($"{folder} holds {spec.Describe()} weights, which run on the CPU (libtorch's low-bit kernels are CPU kernels); load it on the CPU");
         var file = System.IO.Path.Combine(folder, CheckpointFolder.ModelFile);
         if (!File.Exists(file)) throw new GenSharpException($"{folder} has no {CheckpointFolder.ModelFile}; the quantized model is incomplete");
-        using var st = Safetensors.Load(file);
-        var used = QuantizedDecoder.Load(network, spec, st.Tensors, file);
-        var rest = st.Tensors.Where(kv => !used.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        ModuleState.Load(network, rest, file);
+        using (var st = Safetensors.Load(file))
+        {
+            var used = QuantizedDecoder.Load(network, spec, st.Tensors, file);
+            var rest = st.Tensors.Where(kv => !used.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            ModuleState.Load(network, rest, file);
+        }
+        Runtime.TorchRuntime.ReturnFreeMemory();   // the float layers just replaced and the file's tensors
     }
 
     /// <summary>The source's float network, what disposing releases, its config.json to extend, the files to copy, and its folder.</summary>

@@ -10,6 +10,7 @@ public sealed class Int4Linear : nn.Module<Tensor, Tensor>
 {
     readonly Tensor _packed, _scalesAndZeros, _bias;
     readonly int _groupSize;
+    const long PackRows = 4096;
 
     /// <summary>From the saved layout: packed codes (N, K/2) uint8, scales and minimums (N, K/g), optional bias (N). The inputs are not kept.</summary>
     public Int4Linear(Tensor qweight, Tensor scales, Tensor mins, int groupSize, Tensor? bias) : base(nameof(Int4Linear))
@@ -22,17 +23,26 @@ public sealed class Int4Linear : nn.Module<Tensor, Tensor>
         using var _ = torch.no_grad();
         using (var scope = torch.NewDisposeScope())
         {
-            var codes = WeightQuantizer.UnpackInt4(qweight.cpu());                                     // (N, K) in [0, 15]
+            // Packed a block of rows at a time, so that the int32 codes the kernel's packing wants stay small for a large
+            // head; its layout is made of 64-row blocks, so blocks of a multiple of 64 rows pack the same as the whole.
+            long block = padded % 64 == 0 ? PackRows : padded;
+            var packed = new List<Tensor>();
+            for (long start = 0; start < padded; start += block)
+            {
+                using var part = torch.NewDisposeScope();
+                long rows = Math.Min(block, padded - start), real = Math.Clamp(OutFeatures - start, 0, rows);
+                var codes = WeightQuantizer.UnpackInt4(qweight.narrow(0, start, real).cpu());           // (rows, K) in [0, 15]
+                if (real < rows) codes = torch.cat(new[] { codes, torch.full(rows - real, InFeatures, 8, dtype: ScalarType.Int32) });
+                packed.Add(QuantizedKernels.Int4Pack(codes.contiguous()).MoveToOuterDisposeScope());
+            }
+            _packed = (packed.Count == 1 ? packed[0] : torch.cat(packed)).MoveToOuterDisposeScope();
             var s = scales.cpu().to(ScalarType.Float32);
-            var zero = mins.cpu().to(ScalarType.Float32) + 8 * s;                                     // the kernel computes (q − 8)·s + zero
+            var zero = mins.cpu().to(ScalarType.Float32) + 8 * s;                                       // the kernel computes (q − 8)·s + zero
             if (padded > OutFeatures)
             {
-                long extra = padded - OutFeatures;
-                codes = torch.cat(new[] { codes, torch.full(extra, InFeatures, 8, dtype: ScalarType.Int32) });
-                s = torch.cat(new[] { s, torch.zeros(extra, s.shape[1]) });
-                zero = torch.cat(new[] { zero, torch.zeros(extra, s.shape[1]) });
+                s = torch.cat(new[] { s, torch.zeros(padded - OutFeatures, s.shape[1]) });               // padded rows: W = 0
+                zero = torch.cat(new[] { zero, torch.zeros(padded - OutFeatures, s.shape[1]) });
             }
-            _packed = QuantizedKernels.Int4Pack(codes.contiguous()).MoveToOuterDisposeScope();
             _scalesAndZeros = torch.stack(new[] { s.t(), zero.t() }, 2).to(ScalarType.BFloat16).contiguous().MoveToOuterDisposeScope();  // (K/g, N, 2)
             _bias = (bias is null ? torch.zeros(OutFeatures) : bias.cpu().to(ScalarType.Float32).contiguous()).MoveToOuterDisposeScope();
         }

@@ -21,7 +21,10 @@ public sealed class Int8Linear : nn.Module<Tensor, Tensor>
         using var _ = torch.no_grad();
         using (var scope = torch.NewDisposeScope())
         {
-            var q = qweight.cpu().to(ScalarType.Float32).div(2).round().clamp(-63, 63).to(ScalarType.Int8).contiguous();
+            var halved = qweight.cpu().to(ScalarType.Int16);                                       // 2 bytes a weight while packing
+            halved.add_(1).floor_divide_(2).clamp_(-63, 63);                                        // ⌊(q + 1) / 2⌋: halves, rounding half up
+            var q = halved.to(ScalarType.Int8).contiguous();
+            halved.Dispose();
             _packed = QuantizedKernels.Int8Pack(q).MoveToOuterDisposeScope();
             _colSums = q.to(ScalarType.Int32).sum(1).to(ScalarType.Int32).MoveToOuterDisposeScope();   // the kernel's zero-point correction
             _scales = (scales.cpu().to(ScalarType.Float32) * 2).contiguous().MoveToOuterDisposeScope();
