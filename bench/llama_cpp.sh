@@ -18,8 +18,9 @@
 # the whole command: model, caches, runtime). llama-bench's own JSON fields are kept as it writes them.
 #
 # What is comparable: decode tokens/s at the same depth (llama-bench -d D -n NGEN: NGEN tokens after D cached ones;
-# GenSharp.Bench --mode decode: its own contexts, see its JSON); prefill of PREFILL tokens (llama-bench -p; GenSharp:
-# `generate` of a PREFILL-token prompt with one new token, time to first token, which includes the first call's warm-up);
+# GenSharp: `generate` of NGEN tokens after a D-token prompt, counted after the first new token; the full run adds
+# GenSharp.Bench --mode decode at its own contexts); prefill of PREFILL tokens (llama-bench -p; GenSharp: `generate` of a
+# PREFILL-token prompt with one new token, time to first token, which includes the first call's warm-up);
 # and the perplexity change F32 → 8 → 4 bits within each implementation. Absolute perplexities differ in how they score
 # (llama-perplexity scores the second half of each window, `gensharp eval` every token of disjoint windows) and mean
 # nothing on random weights; the trained gpt gives GenSharp's change on real weights (llama.cpp has no converter for
@@ -50,6 +51,7 @@ SID=${SID:-/work/sid}
 [[ -x "$SID/usr/bin/python3" ]] || { echo "no peer chroot at $SID: run 'bench/chroot.sh $SID' first (root, ~5 min)" >&2; exit 1; }
 CHROOT=(bench/chroot.sh run "$SID" --)
 MALLOC_ENV=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824)
+[[ -x "$SID/usr/bin/llama-perplexity" ]] || { echo "no llama-perplexity in $SID: run 'bench/chroot.sh $SID' (installs llama.cpp-tools-extra)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed (apt-get install jq)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is needed (apt-get install time)" >&2; exit 1; }
 
@@ -100,21 +102,25 @@ VAL=$OUT/ppl-val.txt
 head -c "$PPL_CHARS" data/tinyshakespeare.txt > "$TEXT"
 tail -c $(( PPL_CHARS / 10 )) "$TEXT" > "$VAL"
 head -c $(( PREFILL - 1 )) data/tinyshakespeare.txt > "$OUT/prefill-prompt.txt"   # one token per byte (+ BOS) in the random model's tokenizer
+: > "$OUT/llama-stderr.log"; : > "$OUT/gensharp-stderr.log"
 
 CONTENTION=$(mktemp)
 ( while sleep 5; do
     pgrep -af "GenSharp.Cli.dll|testhost|MSBuild.dll|VBCSCompiler" | grep -v -e pgrep -e "$QDIR" -e "$HF" -e "$GPT" >> "$CONTENTION" || true
   done ) &
 MONITOR=$!
-trap 'kill $MONITOR 2>/dev/null || true; rm -f "$CONTENTION"' EXIT
 START=$(date +%s)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
 
 TIMEV=$(mktemp)
-rss() { grep "Maximum resident set size" "$TIMEV" | awk '{print $NF}'; }
-record() { # impl, type, test; JSON objects on stdin (one per line) → FILE with the labels and the last command's max RSS
-  local kb; kb=$(rss)
-  jq -c --arg impl "$1" --arg type "$2" --arg test "$3" --argjson rss "${kb:-null}" --argjson quick "$QUICK" --argjson threads "$THREADS" \
+trap 'kill $MONITOR 2>/dev/null || true; rm -f "$CONTENTION" "$TIMEV"' EXIT
+rss() { grep "Maximum resident set size" "$TIMEV" | awk '{print $NF}' || true; }
+record() { # impl, type, test; JSON objects on stdin (one per line) → FILE with the labels and the measured command's max RSS
+  local json kb
+  json=$(cat)                                 # all of it first: /usr/bin/time writes TIMEV when the command has ended
+  kb=$(rss)
+  [[ -n $json ]] || { echo "no result for $1 $2 $3" >&2; return 0; }
+  echo "$json" | jq -c --arg impl "$1" --arg type "$2" --arg test "$3" --argjson rss "${kb:-null}" --argjson quick "$QUICK" --argjson threads "$THREADS" \
     '. + {impl: $impl, type: $type, test: $test, max_rss_kb: $rss, quick: ($quick == 1), threads: $threads}' | tee -a "$FILE" | cut -c1-240 >&2
 }
 
@@ -123,9 +129,9 @@ for t in f32 q8_0 q4_0; do
   model=$GGUF/$NAME-$t.gguf
   echo "+ llama-bench $t: prefill $PREFILL, decode $NGEN at depths $DEPTHS" >&2
   env OMP_NUM_THREADS="$THREADS" "${MALLOC_ENV[@]}" /usr/bin/time -v -o "$TIMEV" "${CHROOT[@]}" llama-bench -m "$model" -t "$THREADS" \
-    -r "$REPS" -p "$PREFILL" -n 0 -o jsonl 2>/dev/null | record llama.cpp "$t" prefill
+    -r "$REPS" -p "$PREFILL" -n 0 -o jsonl 2>>"$OUT/llama-stderr.log" | record llama.cpp "$t" prefill
   env OMP_NUM_THREADS="$THREADS" "${MALLOC_ENV[@]}" /usr/bin/time -v -o "$TIMEV" "${CHROOT[@]}" llama-bench -m "$model" -t "$THREADS" \
-    -r "$REPS" -p 0 -n "$NGEN" -d "$(echo $DEPTHS | tr ' ' ,)" -o jsonl 2>/dev/null | record llama.cpp "$t" decode
+    -r "$REPS" -p 0 -n "$NGEN" -d "$(echo $DEPTHS | tr ' ' ,)" -o jsonl 2>>"$OUT/llama-stderr.log" | record llama.cpp "$t" decode
   echo "+ llama-perplexity $t: context $PPL_CONTEXT on $VAL" >&2
   env OMP_NUM_THREADS="$THREADS" "${MALLOC_ENV[@]}" /usr/bin/time -v -o "$TIMEV" "${CHROOT[@]}" llama-perplexity -m "$model" -t "$THREADS" \
     -f "$VAL" -c "$PPL_CONTEXT" -b "$PPL_CONTEXT" > "$OUT/ppl-$t.log" 2>&1 || true
@@ -138,17 +144,31 @@ for t in f32 q8_0 q4_0; do
   fi
 done
 
-# --- GenSharp: decode bench, prefill, eval, for the float folder and its int8/int4 folders ---
+# --- GenSharp: decode at the same depths and prefill (generate), the decode bench (full run), eval; float, int8, int4 ---
+# The random model's tokenizer has no merges: one token per byte (+ BOS), so a D-byte prompt is a D-token context.
+gen() { # folder, prompt file, new tokens → generate's JSON line; the process measured into TIMEV
+  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" generate "$1" --prompt "$(cat "$2")" --max-tokens "$3" --temperature 0 --ignore-eos \
+    --threads "$THREADS" 2>>"$OUT/gensharp-stderr.log" | tail -n 1
+}
 for t in f32 int8 int4; do
   folder=$HF; [[ $t != f32 ]] && folder=$QDIR/$NAME-$t
-  echo "+ GenSharp.Bench $t --mode decode --steps $NGEN" >&2
-  /usr/bin/time -v -o "$TIMEV" "${BENCH[@]}" "$folder" --mode decode --steps "$NGEN" --threads "$THREADS" 2>/dev/null | tail -n 1 | record gensharp "$t" decode
-  echo "+ gensharp generate $t: prefill of $(wc -c < "$OUT/prefill-prompt.txt") bytes + 1 token" >&2
-  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" generate "$folder" --prompt "$(cat "$OUT/prefill-prompt.txt")" --max-tokens 1 --temperature 0 \
-    --threads "$THREADS" 2>/dev/null | tail -n 1 | jq -c --argjson n "$PREFILL" '{prompt_tokens: $n, time_to_first_token_ms: .time_to_first_piece_ms,
-      prefill_tokens_per_s: ($n / .time_to_first_piece_ms * 1000)}' | record gensharp "$t" prefill
+  for d in $DEPTHS; do
+    head -c $(( d - 1 )) data/tinyshakespeare.txt > "$OUT/depth-prompt.txt"
+    echo "+ gensharp generate $t: $NGEN tokens after $d" >&2
+    # Decoding speed after the first new token (the prompt's prefill is the time to first token), as llama-bench's tg.
+    gen "$folder" "$OUT/depth-prompt.txt" "$NGEN" | jq -c --argjson d "$d" '{n_depth: $d, n_gen: .generated_tokens, decode_tokens_per_s: ((.generated_tokens - 1) / (.seconds - .time_to_first_piece_ms / 1000)),
+          time_to_first_token_ms: .time_to_first_piece_ms}' | record gensharp "$t" decode
+  done
+  echo "+ gensharp generate $t: prefill of $PREFILL tokens + 1" >&2
+  gen "$folder" "$OUT/prefill-prompt.txt" 1 | jq -c --argjson n "$PREFILL" '{n_prompt: $n, time_to_first_token_ms: .time_to_first_piece_ms, prefill_tokens_per_s: ($n / .time_to_first_piece_ms * 1000)}' \
+    | record gensharp "$t" prefill
+  if [[ $QUICK != 1 ]]; then                  # the decode bench also times decoding without a cache: minutes per model
+    echo "+ GenSharp.Bench $t --mode decode --steps $NGEN" >&2
+    /usr/bin/time -v -o "$TIMEV" "${BENCH[@]}" "$folder" --mode decode --steps "$NGEN" --threads "$THREADS" 2>>"$OUT/gensharp-stderr.log" | tail -n 1 \
+      | record gensharp "$t" decode-bench
+  fi
   echo "+ gensharp eval $t: context $PPL_CONTEXT on the last 10 % of $TEXT" >&2
-  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" eval "$folder" --data "$TEXT" --context "$PPL_CONTEXT" --batch-size 4 --threads "$THREADS" 2>/dev/null \
+  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" eval "$folder" --data "$TEXT" --context "$PPL_CONTEXT" --batch-size 4 --threads "$THREADS" 2>>"$OUT/gensharp-stderr.log" \
     | tail -n 1 | record gensharp "$t" perplexity
 done
 
@@ -156,14 +176,14 @@ done
 if [[ ! -f $GPT/checkpoint/model.safetensors ]]; then
   echo "+ gensharp train gpt: $TRAIN_STEPS steps on data/tinyshakespeare.txt" >&2
   rm -rf "$GPT"
-  "${GSCLI[@]}" train gpt --data data/tinyshakespeare.txt --out "$GPT" --steps "$TRAIN_STEPS" --threads "$THREADS" 2>/dev/null | tail -n 1 >&2
+  "${GSCLI[@]}" train gpt --data data/tinyshakespeare.txt --out "$GPT" --steps "$TRAIN_STEPS" --threads "$THREADS" 2>>"$OUT/gensharp-stderr.log" | tail -n 1 >&2
 fi
 quantize "$GPT" 8 "$GPT-int8"
 quantize "$GPT" 4 "$GPT-int4"
 for t in f32 int8 int4; do
   folder=$GPT; [[ $t != f32 ]] && folder=$GPT-$t
   echo "+ gensharp eval trained gpt $t on the last 10 % of data/tinyshakespeare.txt" >&2
-  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" eval "$folder" --data data/tinyshakespeare.txt --threads "$THREADS" 2>/dev/null \
+  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" eval "$folder" --data data/tinyshakespeare.txt --threads "$THREADS" 2>>"$OUT/gensharp-stderr.log" \
     | tail -n 1 | record gensharp "$t" perplexity-trained
 done
 
