@@ -180,10 +180,11 @@ if [[ ! -f $GPT/checkpoint/model.safetensors ]]; then
 fi
 quantize "$GPT" 8 "$GPT-int8"
 quantize "$GPT" 4 "$GPT-int4"
+SCORED=data/tinyshakespeare.txt; [[ $QUICK == 1 ]] && SCORED=$TEXT   # the validation split it was trained beside (QUICK: a slice)
 for t in f32 int8 int4; do
   folder=$GPT; [[ $t != f32 ]] && folder=$GPT-$t
-  echo "+ gensharp eval trained gpt $t on the last 10 % of data/tinyshakespeare.txt" >&2
-  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" eval "$folder" --data data/tinyshakespeare.txt --threads "$THREADS" 2>>"$OUT/gensharp-stderr.log" \
+  echo "+ gensharp eval trained gpt $t on the last 10 % of $SCORED" >&2
+  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" eval "$folder" --data "$SCORED" --threads "$THREADS" 2>>"$OUT/gensharp-stderr.log" \
     | tail -n 1 | record gensharp "$t" perplexity-trained
 done
 
