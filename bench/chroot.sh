@@ -11,7 +11,7 @@ set -euo pipefail
 
 MIRROR=http://deb.debian.org/debian
 PACKAGES=(python3-torch libopenblas0-pthread python3-transformers python3-tokenizers python3-sentencepiece
-          python3-safetensors python3-onnxruntime llama.cpp python3-gguf)
+          python3-safetensors python3-onnxruntime llama.cpp llama.cpp-tools-extra python3-gguf)
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
 [[ $(id -u) == 0 ]] || { echo "chroot.sh: needs root (debootstrap, mount, chroot)" >&2; exit 1; }

@@ -38,6 +38,8 @@ public sealed class Checkpoint
     public long Step => Manifest["step"]?.GetValue<long>() ?? 0;
     /// <summary>The data the run was trained on.</summary>
     public RecordedData Data => new(Manifest["data"] as JsonObject);
+    /// <summary>How the weights are quantized (<c>gensharp quantize</c>), or null for float weights.</summary>
+    public Models.Quantization.QuantizationSpec? Quantization => Models.Quantization.QuantizationSpec.Read(Manifest, FileIn(CheckpointFolder.ConfigFile));
     /// <summary>True when the run kept EMA weights beside its raw ones.</summary>
     public bool HasEma => File.Exists(FileIn(CheckpointFolder.EmaFile));
 
@@ -89,7 +91,13 @@ public sealed class Checkpoint
     public LoadedModel Load(Device device, bool preferEma = true)
     {
         var model = Family.Build(Config, device);
-        try { LoadWeights(model.Model, model.ObsoleteTensorNames, preferEma); }
+        try
+        {
+            if (Quantization is { } spec)
+                QuantizedCheckpoint.Load(model.Model as Models.Gpt.DecoderNetwork
+                    ?? throw new GenSharpException($"{Path}: a quantized {Family.Name} checkpoint, but the {Family.Name} model is no decoder"), spec, Path, device);
+            else LoadWeights(model.Model, model.ObsoleteTensorNames, preferEma);
+        }
         catch
         {
             model.Dispose();
@@ -105,6 +113,8 @@ public sealed class Checkpoint
     /// </summary>
     public void LoadWeights(nn.Module module, IReadOnlyCollection<string> obsoleteNames, bool preferEma)
     {
+        if (Quantization is { } spec)
+            throw new GenSharpException($"{Path} holds {spec.Describe()} weights for inference; train or resume from the float checkpoint it was made from");
         var weights = FileIn(CheckpointFolder.ModelFile);
         if (!File.Exists(weights)) throw new GenSharpException($"{Path} has no {CheckpointFolder.ModelFile}; the checkpoint is incomplete");
         using (var st = Safetensors.Load(weights))

@@ -111,7 +111,26 @@ public abstract class DecoderNetwork : nn.Module
     protected static Tensor Positions(IKvCache? cache, long fresh, Device device) =>
         cache?.Positions(fresh, device) ?? torch.arange(fresh, dtype: ScalarType.Int64, device: device);
 
-    /// <summary>Logits of hidden states (B, T, C): the untied <paramref name="lmHead"/>, or the embedding matrix when tied (Press &amp; Wolf 2017).</summary>
-    protected static Tensor Head(Tensor hidden, Tensor embedding, Linear? lmHead) =>
-        lmHead is null ? FewRowLinear.Forward(hidden, embedding, null) : FewRowLinear.Forward(lmHead, hidden);   // (B, T, V)
+    /// <summary>The head's (V, C) matrix: <c>lm_head</c>'s weight, or the token embedding when the head is tied to it.</summary>
+    public abstract Tensor HeadWeight { get; }
+
+    /// <summary>True when the head is the token embedding (no <c>lm_head</c> of its own).</summary>
+    public abstract bool TiedHead { get; }
+
+    /// <summary>
+    /// Puts <paramref name="head"/> (hidden (…, C) → logits (…, V)) in place of the dense head, registered as <c>lm_head</c>
+    /// (an untied head's dense layer leaves the state; a tied embedding stays for the token lookups). Not disposed: the old head.
+    /// </summary>
+    public void ReplaceHead(nn.Module<Tensor, Tensor> head)
+    {
+        _head = head;
+        _internal_submodules["lm_head"] = head;
+    }
+
+    nn.Module<Tensor, Tensor>? _head;
+
+    /// <summary>Logits of hidden states (B, T, C): a replaced head, the untied <paramref name="lmHead"/>, or the embedding matrix when tied (Press &amp; Wolf 2017).</summary>
+    protected Tensor Head(Tensor hidden, Tensor embedding, Linear? lmHead) =>
+        _head is not null ? _head.forward(hidden)
+        : lmHead is null ? FewRowLinear.Forward(hidden, embedding, null) : FewRowLinear.Forward(lmHead, hidden);   // (B, T, V)
 }

@@ -36,6 +36,8 @@ public sealed class GptNetwork : DecoderNetwork
     public override int ContextLength => _blockSize;
     public override int VocabSize => _vocabSize;
     public override int Layers => _layers;
+    public override Tensor HeadWeight => lm_head?.weight ?? wte.weight!;
+    public override bool TiedHead => lm_head is null;
 
     /// <summary>GPT-2 init: N(0, 0.02) for matrices and embeddings, zero biases, residual output projections N(0, 0.02/√(2·n_layer)).</summary>
     void Initialize(GptConfig c)

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
+using GenSharp.Models.Quantization;
 using GenSharp.Text;
 
 namespace GenSharp.Models.Pretrained;
@@ -39,7 +41,12 @@ public static class HfModelFolder
         if (tokenizer.VocabSize > config.VocabSize)
             throw new GenSharpException($"{folder}: tokenizer.json has ids up to {tokenizer.VocabSize - 1} but config.json's vocab_size is {config.VocabSize}; the files come from different models");
         var model = new PretrainedLanguageModel(config, device);
-        try { HfWeights.Load(model, folder); }
+        try
+        {
+            var file = Path.Combine(folder, "config.json");
+            if (QuantizationSpec.Read(HfTokenizer.ReadJson(file), file) is { } spec) QuantizedCheckpoint.Load(model.Network, spec, folder, device);
+            else HfWeights.Load(model, folder);
+        }
         catch { model.Dispose(); throw; }
         return (model, tokenizer);
     }

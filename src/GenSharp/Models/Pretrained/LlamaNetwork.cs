@@ -29,6 +29,8 @@ public sealed class LlamaNetwork : DecoderNetwork
     public override int ContextLength => _context;
     public override int VocabSize => _vocabSize;
     public override int Layers => _layers;
+    public override Tensor HeadWeight => lm_head?.weight ?? model.Embedding;
+    public override bool TiedHead => lm_head is null;
 
     public override Tensor Forward(Tensor tokens, IKvCache? cache = null, bool lastOnly = false)
     {

@@ -1,0 +1,66 @@
+namespace GenSharp.Models.Quantization;
+
+/// <summary>
+/// A linear layer with int8 weights, in place of a dense projection (same widths): y = x·(q·s)ᵀ + b, computed by FBGEMM's
+/// u8·s8 kernel on the CPU. The activations are quantized to uint8 as the kernel runs (as PyTorch's dynamic quantization
+/// does), per row: a row of several is divided by its largest magnitude first so that each gets the full 8-bit range.
+/// FBGEMM's AVX2 kernel adds pairs of u8·s8 products in int16 (vpmaddubsw), which saturates for |q| above 64, so the
+/// saved codes (−127 … 127) are halved when packed (|q| ≤ 63, scale doubled): the kernel's layout is made at load and
+/// is platform-specific; the saved one is not. Inference only, CPU only.
+/// </summary>
+public sealed class Int8Linear : nn.Module<Tensor, Tensor>
+{
+    readonly Tensor _packed, _shape, _colSums, _zeros, _scales, _bias;
+
+    /// <summary>From the saved layout: codes (N, K) int8, scales (N), optional bias (N). The inputs are not kept.</summary>
+    public Int8Linear(Tensor qweight, Tensor scales, Tensor? bias) : base(nameof(Int8Linear))
+    {
+        if (qweight.dtype != ScalarType.Int8 || qweight.dim() != 2 || scales.shape.Length != 1 || scales.shape[0] != qweight.shape[0])
+            throw new ArgumentException("int8 weights are (N, K) int8 codes with N scales");
+        (OutFeatures, InFeatures) = (qweight.shape[0], qweight.shape[1]);
+        using var _ = torch.no_grad();
+        using (var scope = torch.NewDisposeScope())
+        {
+            var halved = qweight.cpu().to(ScalarType.Int16);                                       // 2 bytes a weight while packing
+            halved.add_(1).floor_divide_(2).clamp_(-63, 63);                                        // ⌊(q + 1) / 2⌋: halves, rounding half up
+            var q = halved.to(ScalarType.Int8).contiguous();
+            halved.Dispose();
+            _packed = QuantizedKernels.Int8Pack(q).MoveToOuterDisposeScope();
+            _colSums = q.to(ScalarType.Int32).sum(1).to(ScalarType.Int32).MoveToOuterDisposeScope();   // the kernel's zero-point correction
+            _scales = (scales.cpu().to(ScalarType.Float32) * 2).contiguous().MoveToOuterDisposeScope();
+            _bias = (bias is null ? torch.zeros(OutFeatures) : bias.cpu().to(ScalarType.Float32).contiguous()).MoveToOuterDisposeScope();
+        }
+        _zeros = torch.zeros(OutFeatures).DetachFromDisposeScope();
+        // The kernel reads only the sizes of its weight argument: a broadcast view of one byte stands in for it.
+        _shape = torch.zeros(1, 1, dtype: ScalarType.Int8).expand(OutFeatures, InFeatures).DetachFromDisposeScope();
+        foreach (var t in new[] { _packed, _colSums, _scales, _bias }) t.DetachFromDisposeScope();
+        // Buffers that are not saved (the saved layout is QuantizedDecoder's), so that sizes of the module's tensors count
+        // them; the packed matrix is opaque to libtorch, so its N·K bytes are counted through the shape view.
+        register_buffer("packed_shape", _shape, persistent: false);
+        register_buffer("col_sums", _colSums, persistent: false);
+        register_buffer("scales", _scales, persistent: false);
+        register_buffer("bias", _bias, persistent: false);
+    }
+
+    // Registered by hand in the constructor: TorchSharp's field registration would save the buffers.
+    protected override void RegisterComponents() { }
+
+    /// <summary>Output width N.</summary>
+    public long OutFeatures { get; }
+    /// <summary>Input width K.</summary>
+    public long InFeatures { get; }
+
+    public override Tensor forward(Tensor x)
+    {
+        if (x.device_type != DeviceType.CPU) throw new GenSharpException("quantized layers run on the CPU (libtorch's int8 kernel is a CPU kernel); load the model with device cpu");
+        long rows = x.numel() / Math.Max(1, InFeatures);
+        var input = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        return QuantizedKernels.Int8Forward(input, _shape, _packed, _colSums, _zeros, _scales, _bias, perRow: rows > 1);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) foreach (var t in new[] { _packed, _shape, _colSums, _zeros, _scales, _bias }) t.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,140 @@
+using GenSharp.Models.Gpt;
+using TorchSharp.Modules;
+
+namespace GenSharp.Models.Quantization;
+
+/// <summary>
+/// Puts quantized layers in place of a decoder's projections (and its head) and reads or writes their saved tensors.
+/// A quantized layer called NAME is saved as <c>NAME.qweight</c> (int8 (N, K), or uint8 (N, K/2) holding two int4 codes),
+/// <c>NAME.scales</c> ((N) or (N, K/g)), for int4 <c>NAME.mins</c> (N, K/g), and <c>NAME.bias</c> when it has one
+/// (<see cref="WeightQuantizer"/> defines the codes). The head is saved as <c>lm_head.*</c>, also when it is tied to the
+/// token embedding (which then stays in float32 for the token lookups).
+/// </summary>
+public static class QuantizedDecoder
+{
+    /// <summary>The saved name of the head.</summary>
+    public const string HeadName = "lm_head";
+
+    /// <summary>Checks that every layer <paramref name="spec"/> would quantize has widths the kernels take; throws a one-line error naming the first that has not.</summary>
+    public static void CheckShapes(DecoderNetwork network, QuantizationSpec spec)
+    {
+        foreach (var (name, weight) in Targets(network, spec))
+        {
+            long k = weight.shape[1];
+            if (spec.Bits == 4 && k % spec.GroupSize != 0)
+                throw new ParameterException("group_size", $"is {spec.GroupSize}, which does not divide the input width {k} of {name}; choose one of {string.Join(", ", QuantizationSpec.GroupSizes.Where(g => k % g == 0).DefaultIfEmpty())} or quantize to 8 bits");
+        }
+    }
+
+    /// <summary>
+    /// Quantizes every projection (and the head when <paramref name="spec"/> says so) of <paramref name="network"/> in place:
+    /// the dense layers are replaced and disposed. Returns the quantized layers' tensors by saved name, for writing; the caller owns them.
+    /// </summary>
+    public static Dictionary<string, Tensor> Quantize(DecoderNetwork network, QuantizationSpec spec)
+    {
+        CheckShapes(network, spec);
+        var saved = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var replaced = new List<nn.Module>();
+        network.ReplaceProjections((name, projection) =>
+        {
+            var dense = projection as Linear ?? throw new GenSharpException($"{name} is not a dense layer (already replaced); quantize the float model");
+            var layer = QuantizeOne(name, dense.weight!, dense.bias, spec, saved);
+            replaced.Add(dense);
+            return layer;
+        });
+        if (spec.Head)
+        {
+            if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
+            network.ReplaceHead(QuantizeOne(HeadName, network.HeadWeight, null, spec, saved));
+        }
+        foreach (var m in replaced) m.Dispose();
+        return saved;
+    }
+
+    /// <summary>
+    /// Replaces <paramref name="network"/>'s projections (and head) by quantized layers built from <paramref name="tensors"/>
+    /// (the saved names of <see cref="Quantize"/>), disposing the dense ones. Returns the names of the tensors it used.
+    /// </summary>
+    /// <exception cref="GenSharpException">A layer's tensors are missing or have other shapes than the network's layer.</exception>
+    public static HashSet<string> Load(DecoderNetwork network, QuantizationSpec spec, IReadOnlyDictionary<string, Tensor> tensors, string source)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        var replaced = new List<nn.Module>();
+        network.ReplaceProjections((name, projection) =>
+        {
+            var (n, k) = Widths(projection, name);
+            replaced.Add(projection);
+            return Build(name, n, k, spec, tensors, source, used);
+        });
+        if (spec.Head)
+        {
+            var weight = network.HeadWeight;
+            if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
+            network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec, tensors, source, used));
+        }
+        foreach (var m in replaced) m.Dispose();
+        return used;
+    }
+
+    /// <summary>The (full name, weight) of every layer the spec quantizes.</summary>
+    static IEnumerable<(string Name, Tensor Weight)> Targets(DecoderNetwork network, QuantizationSpec spec)
+    {
+        foreach (var (name, _, _, projection) in network.NamedProjections())
+            yield return (name, (projection as Linear)?.weight ?? throw new GenSharpException($"{name} is not a dense layer (already replaced); quantize the float model"));
+        if (spec.Head) yield return (HeadName, network.HeadWeight);
+    }
+
+    static (long N, long K) Widths(nn.Module<Tensor, Tensor> projection, string name) => projection switch
+    {
+        Linear dense => (dense.weight!.shape[0], dense.weight.shape[1]),
+        _ => throw new GenSharpException($"{name} is not a dense layer; a quantized model is loaded into a freshly built network"),
+    };
+
+    static nn.Module<Tensor, Tensor> QuantizeOne(string name, Tensor weight, Tensor? bias, QuantizationSpec spec, Dictionary<string, Tensor> saved)
+    {
+        using var _ = torch.no_grad();
+        var layer = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        if (spec.Bits == 8)
+        {
+            var (q, s) = WeightQuantizer.QuantizeInt8(weight);
+            (layer["qweight"], layer["scales"]) = (q, s);
+        }
+        else
+        {
+            var (q, s, m) = WeightQuantizer.QuantizeInt4(weight, spec.GroupSize);
+            (layer["qweight"], layer["scales"], layer["mins"]) = (q, s, m);
+        }
+        if (bias is not null) layer["bias"] = bias.detach().cpu().to(ScalarType.Float32).clone();
+        foreach (var (part, t) in layer) saved[$"{name}.{part}"] = t.DetachFromDisposeScope();
+        return Create(layer, spec);
+    }
+
+    static nn.Module<Tensor, Tensor> Build(string name, long n, long k, QuantizationSpec spec, IReadOnlyDictionary<string, Tensor> tensors, string source, HashSet<string> used)
+    {
+        var layer = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var expected = spec.Bits == 8
+            ? new (string Part, ScalarType Type, long[] Shape)[] { ("qweight", ScalarType.Int8, new[] { n, k }), ("scales", ScalarType.Float32, new[] { n }) }
+            : new (string, ScalarType, long[])[] { ("qweight", ScalarType.Byte, new[] { n, k / 2 }), ("scales", ScalarType.Float32, new[] { n, k / spec.GroupSize }), ("mins", ScalarType.Float32, new[] { n, k / spec.GroupSize }) };
+        foreach (var (part, type, shape) in expected)
+        {
+            string key = $"{name}.{part}";
+            if (!tensors.TryGetValue(key, out var t))
+                throw new GenSharpException($"{source} has no {key}; the quantized model is incomplete");
+            if (t.dtype != type || !t.shape.SequenceEqual(shape))
+                throw new GenSharpException($"{source}: {key} is {t.dtype} [{string.Join(", ", t.shape)}], the model needs {type} [{string.Join(", ", shape)}]; the files come from different models");
+            layer[part] = t;
+            used.Add(key);
+        }
+        if (tensors.TryGetValue($"{name}.bias", out var bias))
+        {
+            layer["bias"] = bias;
+            used.Add($"{name}.bias");
+        }
+        return Create(layer, spec);
+    }
+
+    static nn.Module<Tensor, Tensor> Create(IReadOnlyDictionary<string, Tensor> layer, QuantizationSpec spec) =>
+        spec.Bits == 8
+            ? new Int8Linear(layer["qweight"], layer["scales"], layer.GetValueOrDefault("bias"))
+            : new Int4Linear(layer["qweight"], layer["scales"], layer["mins"], spec.GroupSize, layer.GetValueOrDefault("bias"));
+}

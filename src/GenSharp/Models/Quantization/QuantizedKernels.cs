@@ -1,0 +1,68 @@
+using System.Text;
+
+namespace GenSharp.Models.Quantization;
+
+/// <summary>
+/// libtorch's low-bit matrix kernels, which TorchSharp does not wrap, reached through TorchScript functions compiled once
+/// (<see cref="torch.jit.compile"/>; one interop call per product, ~8 µs of overhead measured on 2 cores). Every argument
+/// is a tensor: a number passed to a script becomes a temporary Scalar that a GC could free during the call.
+/// <list type="bullet">
+/// <item>int8: FBGEMM's packed u8·s8 GEMM (<c>fbgemm_pack_quantized_matrix</c>, <c>fbgemm_linear_int8_weight_fp32_activation</c>),
+/// activations quantized to uint8 per call. On AVX2 it is the fast one: <c>_weight_int8pack_mm</c> has a vector path
+/// only for AVX-512 and ran 10–20× slower than float32 here.</item>
+/// <item>int4: <c>_convert_weight_to_int4pack_for_cpu</c> + <c>_weight_int4pack_mm_for_cpu</c>, with bfloat16 activations
+/// (its AVX2 path; float32 activations ran ~40× slower).</item>
+/// </list>
+/// </summary>
+internal static class QuantizedKernels
+{
+    static readonly Lazy<torch.jit.CompilationUnit> Unit = new(Compile, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    static torch.jit.CompilationUnit Compile()
+    {
+        var script = new StringBuilder("""
+            def int8_pack(q):
+                return torch.fbgemm_pack_quantized_matrix(q)
+
+            def int8_one_row(x, shape, packed, col_sums, zeros, scales, bias):
+                y = torch.fbgemm_linear_int8_weight_fp32_activation(x, shape, packed, col_sums, 1.0, 0, zeros)
+                return torch.addcmul(bias, y, scales)
+
+            def int8_rows(x, shape, packed, col_sums, zeros, scales, bias):
+                r = x.abs().amax(-1, True).clamp_min(1e-30)
+                y = torch.fbgemm_linear_int8_weight_fp32_activation(x / r, shape, packed, col_sums, 1.0, 0, zeros)
+                return torch.addcmul(bias, y * r, scales)
+
+            def int4_pack(codes):
+                return torch._convert_weight_to_int4pack_for_cpu(codes, 2)
+
+            """);
+        // One function per group size: the kernel takes it as an int, which would be a Scalar argument.
+        foreach (int g in QuantizationSpec.GroupSizes)
+            script.Append($$"""
+                def int4_g{{g}}(x, packed, scales_zeros, bias):
+                    y = torch._weight_int4pack_mm_for_cpu(x.reshape(-1, x.size(-1)).to(dtype=15), packed, {{g}}, scales_zeros)
+                    n = bias.size(0)
+                    return (y.narrow(1, 0, n).to(dtype=6) + bias).reshape(x.size()[:-1] + [n])
+
+
+                """);
+        return torch.jit.compile(script.ToString());
+    }
+
+    static Tensor Call(string function, params object[] args) => (Tensor)Unit.Value.invoke(function, args);
+
+    /// <summary>FBGEMM's packed form of int8 weights (N, K) with |q| ≤ 63 (an opaque tensor that owns the packed matrix).</summary>
+    public static Tensor Int8Pack(Tensor q) => Call("int8_pack", q);
+
+    /// <summary>x (…, K) → (…, N): bias + scales ⊙ (x·qᵀ), x quantized per call; by rows when <paramref name="perRow"/>.</summary>
+    public static Tensor Int8Forward(Tensor x, Tensor shape, Tensor packed, Tensor colSums, Tensor zeros, Tensor scales, Tensor bias, bool perRow) =>
+        Call(perRow ? "int8_rows" : "int8_one_row", x, shape, packed, colSums, zeros, scales, bias);
+
+    /// <summary>The int4 kernel's packed form of codes (N, K) int32 in [0, 15], N a multiple of 16.</summary>
+    public static Tensor Int4Pack(Tensor codes) => Call("int4_pack", codes);
+
+    /// <summary>x (…, K) → (…, N) with N = bias.size(0) (the packed rows may be padded beyond it).</summary>
+    public static Tensor Int4Forward(Tensor x, Tensor packed, int groupSize, Tensor scalesAndZeros, Tensor bias) =>
+        Call($"int4_g{groupSize}", x, packed, scalesAndZeros, bias);
+}
