@@ -64,7 +64,7 @@ public sealed class Int4Linear : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (x.device_type != DeviceType.CPU) throw new GenSharpException("quantized layers run on the CPU (libtorch's int4 kernel is a CPU kernel); load the model with device cpu");
-        return QuantizedKernels.Int4Forward(x, _packed, _groupSize, _scalesAndZeros, _bias);
+        return QuantizedKernels.WithInputGradient(x, InFeatures, input => QuantizedKernels.Int4Forward(input, _packed, _groupSize, _scalesAndZeros, _bias));
     }
 
     protected override void Dispose(bool disposing)

@@ -53,9 +53,12 @@ public sealed class Int8Linear : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         if (x.device_type != DeviceType.CPU) throw new GenSharpException("quantized layers run on the CPU (libtorch's int8 kernel is a CPU kernel); load the model with device cpu");
-        long rows = x.numel() / Math.Max(1, InFeatures);
-        var input = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
-        return QuantizedKernels.Int8Forward(input, _shape, _packed, _colSums, _zeros, _scales, _bias, perRow: rows > 1);
+        return QuantizedKernels.WithInputGradient(x, InFeatures, input =>
+        {
+            long rows = input.numel() / Math.Max(1, InFeatures);
+            var f = input.dtype == ScalarType.Float32 ? input : input.to(ScalarType.Float32);
+            return QuantizedKernels.Int8Forward(f, _shape, _packed, _colSums, _zeros, _scales, _bias, perRow: rows > 1);
+        });
     }
 
     protected override void Dispose(bool disposing)

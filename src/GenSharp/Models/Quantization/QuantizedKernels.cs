@@ -50,6 +50,29 @@ internal static class QuantizedKernels
         return torch.jit.compile(script.ToString());
     }
 
+    /// <summary>
+    /// <paramref name="kernel"/>(x), differentiable in x when x needs a gradient (adapters trained over a quantized base):
+    /// libtorch's low-bit kernels have no derivative (the int4 one refuses backward; FBGEMM's int8 one passes a wrong
+    /// gradient), so the value is the kernel's and the gradient is that of the layer's dequantized weights, read back
+    /// through the kernel itself as kernel(I) − kernel(0) (identity rows are exact in the kernels' activation formats).
+    /// The weights are rebuilt on each such call and not kept, so training costs K extra rows per layer, not memory.
+    /// </summary>
+    public static Tensor WithInputGradient(Tensor x, long inFeatures, Func<Tensor, Tensor> kernel)
+    {
+        if (!torch.is_grad_enabled() || !x.requires_grad) return kernel(x);
+        using var scope = torch.NewDisposeScope();
+        Tensor value, weightT;
+        using (torch.no_grad())
+        {
+            value = kernel(x.detach());
+            using var eye = torch.eye(inFeatures, dtype: ScalarType.Float32, device: x.device);
+            using var zero = torch.zeros(1, inFeatures, dtype: ScalarType.Float32, device: x.device);
+            weightT = kernel(eye) - kernel(zero);                                          // (K, N) = Wᵀ
+        }
+        var delta = x - x.detach();                                                        // zero, with x's gradient
+        return (value + delta.to(ScalarType.Float32).matmul(weightT)).MoveToOuterDisposeScope();
+    }
+
     static Tensor Call(string function, params object[] args) => (Tensor)Unit.Value.invoke(function, args);
 
     /// <summary>FBGEMM's packed form of int8 weights (N, K) with |q| ≤ 63 (an opaque tensor that owns the packed matrix).</summary>

@@ -104,6 +104,57 @@ public class LoraTests
         Assert.Contains("merge into the unquantized model", Assert.Throws<GenSharpException>(() => LoraAdapters.Merge(m.Network)).Message);
     }
 
+    [Theory]
+    [InlineData(8)]
+    [InlineData(4)]
+    public void Quantized_layers_pass_the_input_gradient_of_their_dequantized_weights(int bits)
+    {
+        var config = HfModelTests.LlamaConfig(heads: 4, kvHeads: 2);
+        config["intermediate_size"] = 64;
+        using var m = HfModelTests.RandomModel(config);
+        GenSharp.Models.Quantization.QuantizedDecoder.Quantize(m.Network, GenSharp.Models.Quantization.QuantizationSpec.Create(bits, null));
+        var layer = m.Network.NamedProjections().First(p => p.Name.EndsWith("mlp.down_proj")).Projection;
+        using var x = torch.randn(3, 64).requires_grad_(true);
+        using var y = layer.forward(x);
+        using var g = torch.randn(y.shape);
+        y.backward(new[] { g });
+        // independent: the layer's own weights read back through it (y(I) - y(0) = Wᵀ), then g·W
+        using var _ = torch.no_grad();
+        using var zero = layer.forward(torch.zeros(1, 64));
+        using var w = (layer.forward(torch.eye(64)) - zero).t();                 // (N, K)
+        using var want = g.mm(w);
+        double scale = want.abs().max().item<float>();
+        double diff = (x.grad! - want).abs().max().item<float>();
+        Assert.True(diff < 0.02 * scale, $"max |Δgrad| = {diff} (scale {scale})");
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(4)]
+    public void Over_a_real_int8_or_int4_base_adapters_train_and_the_base_stays(int bits)
+    {
+        var config = HfModelTests.LlamaConfig(heads: 4, kvHeads: 2);
+        config["intermediate_size"] = 64;                                     // int4 groups of 32 divide every input width
+        using var m = HfModelTests.RandomModel(config);
+        GenSharp.Models.Quantization.QuantizedDecoder.Quantize(m.Network, GenSharp.Models.Quantization.QuantizationSpec.Create(bits, null));
+        using var x = torch.tensor(Ids, new long[] { 1, Ids.Length });
+        using var quantized = m.Network.Logits(x);
+        LoraAdapters.Apply(m.Network, new LoraConfig(2, 4, 0, new[] { "q_proj", "v_proj", "down_proj" }));
+        using (var fresh = m.Network.Logits(x)) Assert.True(fresh.allclose(quantized, rtol: 1e-6, atol: 1e-6));
+
+        // Gradients flow through the quantized layers to every adapter, and a step changes the output.
+        m.Network.train();
+        var adapters = LoraAdapters.Parameters(m.Network);
+        using var opt = torch.optim.SGD(adapters, 0.5);
+        using var loss = nn.functional.cross_entropy(m.Network.Forward(x).view(-1, HfModelTests.Vocab), torch.tensor(Ids).roll(-1));
+        loss.backward();
+        Assert.All(adapters, p => Assert.NotNull(p.grad));
+        Assert.True(LoraAdapters.Find(m.Network).All(a => a.Layer.B.grad!.abs().sum().item<float>() > 0), "every B gets a gradient");
+        opt.step();
+        using var after = m.Network.Logits(x);
+        Assert.False(after.allclose(quantized, rtol: 1e-4, atol: 1e-4));
+    }
+
     [Fact]
     public void Bad_targets_and_ranks_are_one_line_errors()
     {
