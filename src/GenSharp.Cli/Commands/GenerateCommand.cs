@@ -25,6 +25,11 @@ public sealed class GenerateSettings : TextSettings
     [CommandOption("--ignore-eos")]
     [Description("keep generating past the end-of-sequence token")]
     public bool IgnoreEos { get; init; }
+
+    [CommandOption("--prompt-lookup <N>")]
+    [Description("greedy decoding checks up to N draft tokens copied from earlier in the text in one pass (same output, fewer passes; one prompt, temperature 0)")]
+    [DefaultValue(0)]
+    public int PromptLookup { get; init; }
 }
 
 /// <summary><c>gensharp generate CKPT --prompt TEXT</c>: text, streamed as it is decoded; last line JSON.</summary>
@@ -40,8 +45,11 @@ public sealed class GenerateCommand : Command<GenerateSettings>
         var options = s.Options(1.0) with
         {
             StopSequences = s.Stop.Select(Regex.Unescape).ToArray(), UseCache = !s.NoCache, IgnoreEos = s.IgnoreEos,
+            PromptLookup = s.PromptLookup,
         };
         options.Validate();
+        if (s.PromptLookup > 0 && !options.UsesPromptLookup(prompts.Count))
+            throw new UsageException("--prompt-lookup needs one prompt, --temperature 0, the KV cache and no repetition penalty");
         var generator = new TextGenerator(lm, tokenizer);
         var results = new GenerationResult[prompts.Count];
         var clock = Stopwatch.StartNew();
@@ -67,6 +75,11 @@ public sealed class GenerateCommand : Command<GenerateSettings>
             ["tokens_per_s"] = Math.Round(generated / Math.Max(1e-9, seconds), 1),
             ["time_to_first_piece_ms"] = firstMs is { } f ? Math.Round(f, 1) : null,
             ["kv_cache"] = options.UseCache,
+            ["prompt_lookup"] = options.PromptLookup > 0 ? new JsonObject
+            {
+                ["checks"] = generator.Stats.Checks, ["proposed"] = generator.Stats.Proposed, ["accepted"] = generator.Stats.Accepted,
+                ["acceptance_rate"] = Math.Round(generator.Stats.AcceptanceRate, 3),
+            } : null,
         }.ToJsonString());
         return 0;
     }

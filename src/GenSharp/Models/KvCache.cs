@@ -73,6 +73,13 @@ public sealed class KvCache : IKvCache, IDisposable
     /// <summary>Marks <paramref name="t"/> more tokens as cached (called once per forward pass, after every layer appended).</summary>
     public void Advance(int t) => Length += t;
 
+    /// <summary>Forgets the cached tokens from position <paramref name="length"/> on (drafts that were not kept).</summary>
+    public void Truncate(int length)
+    {
+        if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), length, $"between 0 and the {Length} cached tokens");
+        Length = length;
+    }
+
     /// <summary>Forgets every cached token (the buffers are kept for reuse).</summary>
     public void Reset() => Length = 0;
 

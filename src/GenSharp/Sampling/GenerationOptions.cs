@@ -27,6 +27,16 @@ public sealed record GenerationOptions
     public bool UseCache { get; init; } = true;
     /// <summary>Keep generating past end-of-sequence tokens (for benchmarks that need exactly <see cref="MaxNewTokens"/>).</summary>
     public bool IgnoreEos { get; init; }
+    /// <summary>
+    /// Prompt-lookup speculative decoding: up to this many draft tokens, copied from where the sequence's last tokens
+    /// occurred before, are checked in one forward pass and kept as far as greedy decoding agrees (0 = off). The output is
+    /// plain greedy decoding's; it applies to one greedy sequence with the cache and without penalties.
+    /// </summary>
+    public int PromptLookup { get; init; }
+
+    /// <summary>Whether <see cref="PromptLookup"/> takes effect for <paramref name="rows"/> sequences.</summary>
+    public bool UsesPromptLookup(int rows) =>
+        PromptLookup > 0 && rows == 1 && Temperature == 0 && UseCache && RepetitionPenalty == 1.0 && !PenalisesGenerated;
 
     /// <summary>Throws a one-line error naming the first bad option.</summary>
     /// <summary>True when presence or frequency penalties need the counts of the generated tokens.</summary>
@@ -37,6 +47,7 @@ public sealed record GenerationOptions
         if (MaxNewTokens < 0 || MaxNewTokens > 1_000_000) throw new ParameterException("max_new_tokens", $"must be in [0, 1000000], got {MaxNewTokens}");
         if (!(Temperature >= 0 && Temperature <= 100)) throw new ParameterException("temperature", $"must be in [0, 100] (0 = greedy), got {Temperature}");
         if (TopK < 0) throw new ParameterException("top_k", $"must be ≥ 0 (0 = off), got {TopK}");
+        if (PromptLookup < 0 || PromptLookup > 64) throw new ParameterException("prompt_lookup", $"must be in [0, 64] draft tokens (0 = off), got {PromptLookup}");
         if (!(TopP > 0 && TopP <= 1)) throw new ParameterException("top_p", $"must be in (0, 1] (1 = off), got {TopP}");
         if (!(MinP >= 0 && MinP <= 1)) throw new ParameterException("min_p", $"must be in [0, 1] (0 = off), got {MinP}");
         if (!(RepetitionPenalty > 0 && RepetitionPenalty <= 100)) throw new ParameterException("repetition_penalty", $"must be in (0, 100] (1 = off), got {RepetitionPenalty}");

@@ -83,6 +83,8 @@ public sealed class TextGenerator
         using var cache = options.UseCache ? _model.CreateCache() : null;
         using var generator = new Generator((ulong)options.Seed);
         Tensor? pending = null;                                                 // (B, V) logits of the next position, on the CPU
+        bool lookup = options.UsesPromptLookup(rows);
+        var verified = new Queue<Tensor>();                                     // prompt lookup: logits (1, V) of accepted draft positions, in order
         try
         {
             using (torch.no_grad())
@@ -117,16 +119,24 @@ public sealed class TextGenerator
                 pending = null;
                 foreach (var p in pieces) yield return p;
                 if (state.All(r => r.Done)) break;
+                if (verified.Count > 0) { pending = verified.Dequeue(); continue; }   // an accepted draft token: already in the cache
                 using (torch.no_grad())
                 using (var scope = torch.NewDisposeScope())
                 {
-                    pending = Forward(seqs, 1, cache, context).MoveToOuterDisposeScope();
+                    if (lookup && length + 1 >= promptIds[0].Length
+                        && Verify(seqs[0], cache!, context, options.PromptLookup, Stats) is { } rowsOfLogits)
+                    {
+                        pending = rowsOfLogits[0].MoveToOuterDisposeScope();
+                        foreach (var row in rowsOfLogits.Skip(1)) verified.Enqueue(row.MoveToOuterDisposeScope());
+                    }
+                    else pending = Forward(seqs, 1, cache, context).MoveToOuterDisposeScope();
                 }
             }
         }
         finally
         {
             pending?.Dispose();
+            while (verified.Count > 0) verified.Dequeue().Dispose();
         }
         for (int r = 0; r < rows; r++)
         {
@@ -158,6 +168,57 @@ public sealed class TextGenerator
             for (int t = 0; t < feed; t++) ids[r * feed + t] = seqs[r][length - feed + t];
         using var tokens = torch.tensor(ids, new long[] { seqs.Length, feed }, device: _model.Device);
         return _model.Logits(tokens, cache, lastOnly: true).squeeze(1).cpu();    // (B, V)
+    }
+
+    /// <summary>Counts of prompt-lookup drafts: tokens proposed and accepted, over the generator's life.</summary>
+    public PromptLookupStats Stats { get; } = new();
+
+    /// <summary>
+    /// Prompt-lookup speculative decoding (Saxena 2023), one greedy sequence: finds the latest earlier occurrence of the
+    /// sequence's last n tokens (n = 3, 2, 1) and proposes the up to <paramref name="draft"/> tokens that followed it; feeds
+    /// the newest token and the draft in one pass; keeps the draft as far as each token is the argmax of the position
+    /// before it. Returns the logits (1, V) of the newest token and of each kept draft token, in order, with the cache
+    /// cut back to them; null when nothing is found (the caller feeds the newest token alone).
+    /// </summary>
+    Tensor[]? Verify(List<int> seq, KvCache cache, int context, int draft, PromptLookupStats stats)
+    {
+        int fresh = seq.Count - cache.Length;                                   // the newest token, not yet in the cache
+        if (fresh != 1) return null;
+        int room = context - cache.Length - 1;
+        var proposal = Lookup(seq, Math.Min(draft, room));
+        if (proposal.Count == 0) return null;
+        var ids = new long[1 + proposal.Count];
+        ids[0] = seq[^1];
+        for (int i = 0; i < proposal.Count; i++) ids[i + 1] = proposal[i];
+        using var tokens = torch.tensor(ids, new long[] { 1, ids.Length }, device: _model.Device);
+        int before = cache.Length;
+        using var logits = _model.Logits(tokens, cache).squeeze(0).cpu();      // (1 + k, V)
+        var best = logits.argmax(1).data<long>().ToArray();
+        int kept = 0;
+        while (kept < proposal.Count && best[kept] == proposal[kept]) kept++;
+        cache.Truncate(before + 1 + kept);
+        stats.Add(proposal.Count, kept);
+        // The kept draft tokens join the sequence as the decoding loop samples them again from these rows (same argmax).
+        return Enumerable.Range(0, kept + 1).Select(i => logits.narrow(0, i, 1).clone()).ToArray();
+    }
+
+    /// <summary>The tokens that followed the latest earlier occurrence of the sequence's last 3, 2 or 1 tokens (at most <paramref name="max"/>).</summary>
+    static List<int> Lookup(List<int> seq, int max)
+    {
+        var found = new List<int>();
+        if (max <= 0) return found;
+        for (int n = Math.Min(3, seq.Count - 1); n >= 1; n--)
+        {
+            for (int start = seq.Count - n - 1; start >= 0; start--)
+            {
+                bool match = true;
+                for (int j = 0; j < n && match; j++) match = seq[start + j] == seq[seq.Count - n + j];
+                if (!match) continue;
+                for (int j = start + n; j < seq.Count - n && found.Count < max; j++) found.Add(seq[j]);
+                if (found.Count > 0) return found;
+            }
+        }
+        return found;
     }
 
     static Tensor History(List<int>[] seqs)

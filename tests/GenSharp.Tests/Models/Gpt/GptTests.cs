@@ -13,9 +13,9 @@ namespace GenSharp.Tests;
 
 public class GptTests
 {
-    static readonly GptConfig Tiny = new() { NLayer = 2, NHead = 2, NEmbd = 16, BlockSize = 24, VocabSize = 11, WarmupSteps = 2, LrDecaySteps = 20 };
+    internal static readonly GptConfig Tiny = new() { NLayer = 2, NHead = 2, NEmbd = 16, BlockSize = 24, VocabSize = 11, WarmupSteps = 2, LrDecaySteps = 20 };
 
-    static GptModel Build(GptConfig? c = null, long seed = 0)
+    internal static GptModel Build(GptConfig? c = null, long seed = 0)
     {
         TorchRuntime.EnsureReady();
         torch.manual_seed(seed);
