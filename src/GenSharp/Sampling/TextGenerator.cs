@@ -182,8 +182,7 @@ public sealed class TextGenerator
     /// </summary>
     Tensor[]? Verify(List<int> seq, KvCache cache, int context, int draft, PromptLookupStats stats)
     {
-        int fresh = seq.Count - cache.Length;                                   // the newest token, not yet in the cache
-        if (fresh != 1) return null;
+        // Every token but the newest is in the cache (or was dropped from it with the context's first half).
         int room = context - cache.Length - 1;
         var proposal = Lookup(seq, Math.Min(draft, room));
         if (proposal.Count == 0) return null;
