@@ -47,17 +47,12 @@ OUT=bench/results; [[ $QUICK == 1 ]] && OUT=bench/results/quick   # smoke runs a
 mkdir -p "$OUT"
 FILE=$OUT/$DATE-llamacpp.jsonl
 
-SID=${SID:-/work/sid}
-[[ -x "$SID/usr/bin/python3" ]] || { echo "no peer chroot at $SID: run 'bench/chroot.sh $SID' first (root, ~5 min)" >&2; exit 1; }
-CHROOT=(bench/chroot.sh run "$SID" --)
-MALLOC_ENV=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824)
+source bench/random_smollm2.sh        # SID, CHROOT, MALLOC_ENV, NAME, HF, GGUF_F32, make_random_smollm2
 [[ -x "$SID/usr/bin/llama-perplexity" ]] || { echo "no llama-perplexity in $SID: run 'bench/chroot.sh $SID' (installs llama.cpp-tools-extra)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed (apt-get install jq)" >&2; exit 1; }
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time is needed (apt-get install time)" >&2; exit 1; }
 
-NAME=smollm2-135m-random
-HF=bench/results/models/$NAME                 # the float folder serve.sh also uses
-GGUF=bench/results/gguf                       # F32 from serve.sh's converter, Q8_0 and Q4_0 made here
+GGUF=$(dirname "$GGUF_F32")                   # F32 from bench/random_smollm2.sh, Q8_0 and Q4_0 made here
 QDIR=bench/results/quantized                  # GenSharp's quantized folders and the trained gpt (not under models/: serve would serve them)
 GPT=$QDIR/gpt-shakespeare$([[ $QUICK == 1 ]] && echo -quick || true)
 mkdir -p "$GGUF" "$QDIR"
@@ -66,14 +61,7 @@ echo "waiting for other GenSharp.Cli runs to finish..." >&2
 [[ "${SKIP_WAIT:-0}" == 1 ]] || while pgrep -f "GenSharp.Cli.dll" >/dev/null; do sleep 10; done
 
 # --- models ---
-if [[ ! -f $HF/model.safetensors ]]; then
-  echo "+ writing $HF (random weights, SmolLM2-135M's shape)" >&2
-  "${CHROOT[@]}" python3 bench/pytorch/random_smollm2.py "$HF" >&2
-fi
-if [[ ! -f $GGUF/$NAME-f32.gguf || $GGUF/$NAME-f32.gguf -ot $HF/model.safetensors ]]; then
-  echo "+ converting to $GGUF/$NAME-f32.gguf" >&2
-  "${CHROOT[@]}" python3 bench/pytorch/gguf_random.py "$HF" "$GGUF/$NAME-f32.gguf" 2>&1 | grep -E "successfully|Error|error" >&2
-fi
+make_random_smollm2
 for t in q8_0 q4_0; do
   if [[ ! -f $GGUF/$NAME-$t.gguf || $GGUF/$NAME-$t.gguf -ot $GGUF/$NAME-f32.gguf ]]; then
     echo "+ llama-quantize $t" >&2

@@ -46,29 +46,15 @@ OUT=bench/results; [[ $QUICK == 1 ]] && OUT=bench/results/quick   # smoke runs a
 mkdir -p "$OUT"
 FILE=$OUT/$DATE-serve.jsonl
 
-SID=${SID:-/work/sid}
-[[ -x "$SID/usr/bin/python3" ]] || { echo "no peer chroot at $SID: run 'bench/chroot.sh $SID' first (root, ~5 min)" >&2; exit 1; }
-CHROOT=(bench/chroot.sh run "$SID" --)
-MALLOC_ENV=(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824)
-
-NAME=smollm2-135m-random
-MODELS=bench/results/models            # GenSharp serves every sub-folder: keep only text models here
-HF=$MODELS/$NAME
-GGUF=bench/results/gguf/$NAME-f32.gguf
+source bench/random_smollm2.sh        # SID, CHROOT, MALLOC_ENV, NAME, HF, GGUF_F32, make_random_smollm2
+MODELS=$(dirname "$HF")
+GGUF=$GGUF_F32
 
 echo "waiting for other GenSharp.Cli runs to finish..." >&2
 [[ "${SKIP_WAIT:-0}" == 1 ]] || while pgrep -f "GenSharp.Cli.dll" >/dev/null; do sleep 10; done
 
 # --- models: the Hugging Face folder GenSharp reads, and the same weights as GGUF F32 for llama-server ---
-if [[ ! -f $HF/model.safetensors ]]; then
-  echo "+ writing $HF (random weights, SmolLM2-135M's shape)" >&2
-  "${CHROOT[@]}" python3 bench/pytorch/random_smollm2.py "$HF" >&2
-fi
-if [[ ! -f $GGUF || $GGUF -ot $HF/model.safetensors ]]; then
-  echo "+ converting to $GGUF" >&2
-  mkdir -p "$(dirname "$GGUF")"
-  "${CHROOT[@]}" python3 bench/pytorch/gguf_random.py "$HF" "$GGUF" 2>&1 | grep -E "successfully|Error|error" >&2
-fi
+make_random_smollm2
 
 # --- builds: the load generator and the CLI (./gensharp builds it when sources changed) ---
 dotnet build -c Release bench/GenSharp.LoadGen -v q -nologo >/dev/null
