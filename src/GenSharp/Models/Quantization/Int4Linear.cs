@@ -6,19 +6,17 @@ namespace GenSharp.Models.Quantization;
 /// path). The kernel wants the output rows in multiples of 16, so its packed matrix is padded with zero rows and the
 /// product narrowed back. Inference only, CPU only.
 /// </summary>
-public sealed class Int4Linear : nn.Module<Tensor, Tensor>
+public sealed class Int4Linear : QuantizedLinear
 {
     readonly Tensor _packed, _scalesAndZeros, _bias;
     readonly int _groupSize;
     const long PackRows = 4096;
 
     /// <summary>From the saved layout: packed codes (N, K/2) uint8, scales and minimums (N, K/g), optional bias (N). The inputs are not kept.</summary>
-    public Int4Linear(Tensor qweight, Tensor scales, Tensor mins, int groupSize, Tensor? bias) : base(nameof(Int4Linear))
+    public Int4Linear(Tensor qweight, Tensor scales, Tensor mins, int groupSize, Tensor? bias)
+        : base(nameof(Int4Linear), Rows(qweight, scales, mins, groupSize), qweight.shape[1] * 2, "int4")
     {
-        if (qweight.dtype != ScalarType.Byte || qweight.dim() != 2 || scales.dim() != 2 || !scales.shape.SequenceEqual(mins.shape)
-            || scales.shape[0] != qweight.shape[0] || scales.shape[1] * groupSize != qweight.shape[1] * 2)
-            throw new ArgumentException($"int4 weights are (N, K/2) uint8 with (N, K/{groupSize}) scales and minimums");
-        (OutFeatures, InFeatures, _groupSize) = (qweight.shape[0], qweight.shape[1] * 2, groupSize);
+        _groupSize = groupSize;
         long padded = (OutFeatures + 15) / 16 * 16;
         using var _ = torch.no_grad();
         using (var scope = torch.NewDisposeScope())
@@ -53,23 +51,16 @@ public sealed class Int4Linear : nn.Module<Tensor, Tensor>
         register_buffer("bias", _bias, persistent: false);
     }
 
-    // Registered by hand in the constructor: TorchSharp's field registration would save the buffers.
-    protected override void RegisterComponents() { }
-
-    /// <summary>Output width N.</summary>
-    public long OutFeatures { get; }
-    /// <summary>Input width K.</summary>
-    public long InFeatures { get; }
-
-    public override Tensor forward(Tensor x)
+    /// <summary>N, after checking the saved layout's shapes.</summary>
+    static long Rows(Tensor qweight, Tensor scales, Tensor mins, int groupSize)
     {
-        if (x.device_type != DeviceType.CPU) throw new GenSharpException("quantized layers run on the CPU (libtorch's int4 kernel is a CPU kernel); load the model with device cpu");
-        return QuantizedKernels.WithInputGradient(x, InFeatures, input => QuantizedKernels.Int4Forward(input, _packed, _groupSize, _scalesAndZeros, _bias));
+        if (qweight.dtype != ScalarType.Byte || qweight.dim() != 2 || scales.dim() != 2 || !scales.shape.SequenceEqual(mins.shape)
+            || scales.shape[0] != qweight.shape[0] || scales.shape[1] * groupSize != qweight.shape[1] * 2)
+            throw new ArgumentException($"int4 weights are (N, K/2) uint8 with (N, K/{groupSize}) scales and minimums");
+        return qweight.shape[0];
     }
 
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) foreach (var t in new[] { _packed, _scalesAndZeros, _bias }) t.Dispose();
-        base.Dispose(disposing);
-    }
+    protected override IEnumerable<Tensor> Owned => new[] { _packed, _scalesAndZeros, _bias };
+
+    protected override Tensor Product(Tensor x) => QuantizedKernels.Int4Forward(x, _packed, _groupSize, _scalesAndZeros, _bias);
 }

@@ -8,16 +8,13 @@ namespace GenSharp.Models.Quantization;
 /// saved codes (−127 … 127) are halved when packed (|q| ≤ 63, scale doubled): the kernel's layout is made at load and
 /// is platform-specific; the saved one is not. Inference only, CPU only.
 /// </summary>
-public sealed class Int8Linear : nn.Module<Tensor, Tensor>
+public sealed class Int8Linear : QuantizedLinear
 {
     readonly Tensor _packed, _shape, _colSums, _zeros, _scales, _bias;
 
     /// <summary>From the saved layout: codes (N, K) int8, scales (N), optional bias (N). The inputs are not kept.</summary>
-    public Int8Linear(Tensor qweight, Tensor scales, Tensor? bias) : base(nameof(Int8Linear))
+    public Int8Linear(Tensor qweight, Tensor scales, Tensor? bias) : base(nameof(Int8Linear), Rows(qweight, scales), qweight.shape[1], "int8")
     {
-        if (qweight.dtype != ScalarType.Int8 || qweight.dim() != 2 || scales.shape.Length != 1 || scales.shape[0] != qweight.shape[0])
-            throw new ArgumentException("int8 weights are (N, K) int8 codes with N scales");
-        (OutFeatures, InFeatures) = (qweight.shape[0], qweight.shape[1]);
         using var _ = torch.no_grad();
         using (var scope = torch.NewDisposeScope())
         {
@@ -42,28 +39,20 @@ public sealed class Int8Linear : nn.Module<Tensor, Tensor>
         register_buffer("bias", _bias, persistent: false);
     }
 
-    // Registered by hand in the constructor: TorchSharp's field registration would save the buffers.
-    protected override void RegisterComponents() { }
-
-    /// <summary>Output width N.</summary>
-    public long OutFeatures { get; }
-    /// <summary>Input width K.</summary>
-    public long InFeatures { get; }
-
-    public override Tensor forward(Tensor x)
+    /// <summary>N, after checking the saved layout's shapes.</summary>
+    static long Rows(Tensor qweight, Tensor scales)
     {
-        if (x.device_type != DeviceType.CPU) throw new GenSharpException("quantized layers run on the CPU (libtorch's int8 kernel is a CPU kernel); load the model with device cpu");
-        return QuantizedKernels.WithInputGradient(x, InFeatures, input =>
-        {
-            long rows = input.numel() / Math.Max(1, InFeatures);
-            var f = input.dtype == ScalarType.Float32 ? input : input.to(ScalarType.Float32);
-            return QuantizedKernels.Int8Forward(f, _shape, _packed, _colSums, _zeros, _scales, _bias, perRow: rows > 1);
-        });
+        if (qweight.dtype != ScalarType.Int8 || qweight.dim() != 2 || scales.shape.Length != 1 || scales.shape[0] != qweight.shape[0])
+            throw new ArgumentException("int8 weights are (N, K) int8 codes with N scales");
+        return qweight.shape[0];
     }
 
-    protected override void Dispose(bool disposing)
+    protected override IEnumerable<Tensor> Owned => new[] { _packed, _shape, _colSums, _zeros, _scales, _bias };
+
+    protected override Tensor Product(Tensor x)
     {
-        if (disposing) foreach (var t in new[] { _packed, _shape, _colSums, _zeros, _scales, _bias }) t.Dispose();
-        base.Dispose(disposing);
+        long rows = x.numel() / Math.Max(1, InFeatures);
+        var f = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
+        return QuantizedKernels.Int8Forward(f, _shape, _packed, _colSums, _zeros, _scales, _bias, perRow: rows > 1);
     }
 }
