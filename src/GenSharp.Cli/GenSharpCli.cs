@@ -142,7 +142,7 @@ public static class GenSharpCli
 
     static int Help(IAnsiConsole console, string[] rest)
     {
-        if (rest.Length == 0) { PrintRootHelp(console); return 0; }
+        if (rest.Length == 0 || rest[0] is "--help" or "-h") { PrintRootHelp(console); return 0; }
         if (Commands.All(c => c.Name != rest[0]))
         {
             var close = Suggest.Closest(rest[0], Commands.Select(c => c.Name));

@@ -12,7 +12,7 @@ public sealed class FinetuneSettings : CliSettings
     public string Model { get; init; } = "";
 
     [CommandOption("--data <FILE>")]
-    [Description("a UTF-8 text file (loss on every token) or a .jsonl of {\"messages\":[{\"role\":…,\"content\":…}]} conversations (loss on the assistant replies only); the last 10% held out")]
+    [Description("a UTF-8 text file (loss on every token) or a .jsonl of {\"messages\":[[{\"role\":…,\"content\":…}]]} conversations (loss on the assistant replies only); the last 10% held out")]
     public string? Data { get; init; }
 
     [CommandOption("--out <DIR>")]

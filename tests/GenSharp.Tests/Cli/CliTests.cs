@@ -58,6 +58,18 @@ public class CliTests
     }
 
     [Fact]
+    public void EveryCommandsHelpRenders()
+    {
+        // Option descriptions are Spectre markup: an unescaped "[...]" in one crashed `finetune --help`.
+        foreach (var command in GenSharp.Cli.GenSharpCli.Commands)
+        {
+            var h = Run(command.Name, "--help");
+            Assert.True(h.Code == 0, $"{command.Name} --help exited {h.Code}: {h.Err}");
+            Assert.Contains(command.Name, h.Out);
+        }
+    }
+
+    [Fact]
     public void HelpAndListAndInfo()
     {
         var h = Run("train", "--help");
