@@ -46,7 +46,7 @@ public static class QuantizedCheckpoint
             var quantized = QuantizedDecoder.Quantize(network, spec);
             try
             {
-                var tensors = new Dictionary<string, Tensor>(network.state_dict(), StringComparer.Ordinal);
+                var tensors = QuantizedDecoder.OtherTensors(network);
                 foreach (var (name, t) in quantized) tensors.Add(name, t);
                 config[QuantizationSpec.ConfigKey] = spec.ToJson();
                 CheckpointFolder.Save(target, tmp =>
@@ -91,6 +91,9 @@ public static class QuantizedCheckpoint
         {
             var used = QuantizedDecoder.Load(network, spec, st.Tensors, file);
             var rest = st.Tensors.Where(kv => !used.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            var own = QuantizedDecoder.OtherTensors(network);
+            var emptied = network.state_dict().Where(kv => !own.ContainsKey(kv.Key)).ToList();   // the token embedding's (0, C) stand-in
+            foreach (var (name, t) in emptied) rest[name] = t;
             ModuleState.Load(network, rest, file);
         }
         Runtime.TorchRuntime.ReturnFreeMemory();   // the float layers just replaced and the file's tensors

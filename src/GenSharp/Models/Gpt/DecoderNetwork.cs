@@ -128,6 +128,36 @@ public abstract class DecoderNetwork : nn.Module
     }
 
     nn.Module<Tensor, Tensor>? _head;
+    nn.Module<Tensor, Tensor>? _lookup;
+
+    /// <summary>The token embedding module (its weight is <see cref="TokenEmbeddingName"/>).</summary>
+    protected abstract Embedding TokenEmbedding { get; }
+
+    /// <summary>The token embedding's parameter name (<c>wte.weight</c>, <c>model.embed_tokens.weight</c>).</summary>
+    public abstract string TokenEmbeddingName { get; }
+
+    /// <summary>True when the token lookups go through a stand-in (<see cref="ReplaceTokenLookup"/>).</summary>
+    public bool TokenLookupReplaced => _lookup is not null;
+
+    /// <summary>
+    /// Puts <paramref name="lookup"/> (token ids (…) → vectors (…, C)) in place of the token embedding's lookups, registered
+    /// as <c>token_lookup</c>, and frees the embedding's matrix (its parameter stays, empty: (0, C)). For a tied head
+    /// only after <see cref="ReplaceHead"/>, since the head reads that matrix.
+    /// </summary>
+    public void ReplaceTokenLookup(nn.Module<Tensor, Tensor> lookup)
+    {
+        if (TiedHead && _head is null)
+            throw new InvalidOperationException("the head is tied to the token embedding: replace the head before the lookups");
+        _lookup = lookup;
+        _internal_submodules["token_lookup"] = lookup;
+        var table = TokenEmbedding;
+        var old = table.weight!;
+        table.weight = new Parameter(torch.empty(0, old.shape[1], dtype: old.dtype, device: old.device), requires_grad: false);
+        old.Dispose();
+    }
+
+    /// <summary>Token ids (B, T) → vectors (B, T, C): the token embedding, or its stand-in.</summary>
+    protected Tensor Embed(Tensor tokens) => _lookup is not null ? _lookup.forward(tokens) : TokenEmbedding.forward(tokens);
 
     /// <summary>Logits of hidden states (B, T, C): a replaced head, the untied <paramref name="lmHead"/>, or the embedding matrix when tied (Press &amp; Wolf 2017).</summary>
     protected Tensor Head(Tensor hidden, Tensor embedding, Linear? lmHead) =>

@@ -38,6 +38,8 @@ public sealed class GptNetwork : DecoderNetwork
     public override int Layers => _layers;
     public override Tensor HeadWeight => lm_head?.weight ?? wte.weight!;
     public override bool TiedHead => lm_head is null;
+    protected override Embedding TokenEmbedding => wte;
+    public override string TokenEmbeddingName => "wte.weight";
 
     /// <summary>GPT-2 init: N(0, 0.02) for matrices and embeddings, zero biases, residual output projections N(0, 0.02/√(2·n_layer)).</summary>
     void Initialize(GptConfig c)
@@ -58,7 +60,7 @@ public sealed class GptNetwork : DecoderNetwork
         long t = tokens.shape[1];
         CheckContext(cache, t, _blockSize, "block_size");
         using var pos = Positions(cache, t, tokens.device);                  // (T), or (B, T) for rows at their own positions
-        var x = drop.forward(wte.forward(tokens) + wpe.forward(pos));        // (B, T, C)
+        var x = drop.forward(Embed(tokens) + wpe.forward(pos));             // (B, T, C)
         foreach (var block in h) x = block.Forward(x, cache);
         cache?.Advance((int)t);
         if (lastOnly) x = x.narrow(1, t - 1, 1);                             // (B, 1, C)

@@ -26,12 +26,14 @@ internal sealed class LlamaBackbone : nn.Module
 
     public Parameter Embedding => embed_tokens.weight!;
 
-    /// <summary>Tokens (B, T) at <paramref name="positions"/> ((T) or (B, T)) → normed hidden states (B, T, C), or (B, 1, C) of the last position.</summary>
-    public Tensor Forward(Tensor tokens, RotaryEmbedding rope, Tensor positions, IKvCache? cache, bool lastOnly)
+    /// <summary>The token embedding module (the network looks tokens up through it or a stand-in).</summary>
+    public Embedding TokenEmbedding => embed_tokens;
+
+    /// <summary>Token vectors (B, T, C) at <paramref name="positions"/> ((T) or (B, T)) → normed hidden states (B, T, C), or (B, 1, C) of the last position.</summary>
+    public Tensor Forward(Tensor x, RotaryEmbedding rope, Tensor positions, IKvCache? cache, bool lastOnly)
     {
-        long t = tokens.shape[1];
-        var (cos, sin) = rope.Tables(positions, tokens.device);                   // (T, D) or (B, 1, T, D)
-        var x = embed_tokens.forward(tokens);                                      // (B, T, C)
+        long t = x.shape[1];
+        var (cos, sin) = rope.Tables(positions, x.device);                        // (T, D) or (B, 1, T, D)
         foreach (var layer in layers) x = layer.Forward(x, cache, (cos, sin));
         cache?.Advance((int)t);
         if (lastOnly) x = x.narrow(1, t - 1, 1);                                   // (B, 1, C)

@@ -31,12 +31,14 @@ public sealed class LlamaNetwork : DecoderNetwork
     public override int Layers => _layers;
     public override Tensor HeadWeight => lm_head?.weight ?? model.Embedding;
     public override bool TiedHead => lm_head is null;
+    protected override Embedding TokenEmbedding => model.TokenEmbedding;
+    public override string TokenEmbeddingName => "model.embed_tokens.weight";
 
     public override Tensor Forward(Tensor tokens, IKvCache? cache = null, bool lastOnly = false)
     {
         CheckContext(cache, tokens.shape[1], _context, "max_position_embeddings or sliding_window");
         using var positions = Positions(cache, tokens.shape[1], tokens.device);    // (T) or (B, T)
-        var x = model.Forward(tokens, _rope, positions, cache, lastOnly);          // (B, T, C)
+        var x = model.Forward(Embed(tokens), _rope, positions, cache, lastOnly);   // (B, T, C)
         return Head(x, model.Embedding, lm_head);                                 // (B, T, V)
     }
 }

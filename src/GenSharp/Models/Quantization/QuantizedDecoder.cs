@@ -8,7 +8,8 @@ namespace GenSharp.Models.Quantization;
 /// A quantized layer called NAME is saved as <c>NAME.qweight</c> (int8 (N, K), or uint8 (N, K/2) holding two int4 codes),
 /// <c>NAME.scales</c> ((N) or (N, K/g)), for int4 <c>NAME.mins</c> (N, K/g), and <c>NAME.bias</c> when it has one
 /// (<see cref="WeightQuantizer"/> defines the codes). The head is saved as <c>lm_head.*</c>, also when it is tied to the
-/// token embedding (which then stays in float32 for the token lookups).
+/// token embedding: then the token lookups read the head's codes too (<see cref="QuantizedEmbedding"/>) and the float32
+/// embedding is neither kept nor saved. (Folders written before that hold it; it is read and dropped.)
 /// </summary>
 public static class QuantizedDecoder
 {
@@ -46,6 +47,7 @@ public static class QuantizedDecoder
         {
             if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
             network.ReplaceHead(QuantizeOne(HeadName, network.HeadWeight, null, spec, saved));
+            if (network.TiedHead) network.ReplaceTokenLookup(Lookup(saved));
         }
         foreach (var m in replaced) m.Dispose();
         return saved;
@@ -71,10 +73,30 @@ public static class QuantizedDecoder
             var weight = network.HeadWeight;
             if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
             network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec, tensors, source, used));
+            if (network.TiedHead)
+            {
+                network.ReplaceTokenLookup(Lookup(tensors));
+                used.Add(network.TokenEmbeddingName);          // an older folder's float32 copy, not needed
+            }
         }
         foreach (var m in replaced) m.Dispose();
         return used;
     }
+
+    /// <summary>
+    /// What <see cref="Quantize"/> saves and <see cref="Load"/> reads besides the quantized layers: the network's other
+    /// tensors by name, without the token embedding's emptied matrix when the lookups read the head's codes.
+    /// </summary>
+    public static Dictionary<string, Tensor> OtherTensors(DecoderNetwork network)
+    {
+        var state = new Dictionary<string, Tensor>(network.state_dict(), StringComparer.Ordinal);
+        if (network.TokenLookupReplaced) state.Remove(network.TokenEmbeddingName);
+        return state;
+    }
+
+    /// <summary>Token lookups from the tied head's saved codes.</summary>
+    static QuantizedEmbedding Lookup(IReadOnlyDictionary<string, Tensor> head) =>
+        new(head[$"{HeadName}.qweight"], head[$"{HeadName}.scales"], head.GetValueOrDefault($"{HeadName}.mins"));
 
     /// <summary>The (full name, weight) of every layer the spec quantizes.</summary>
     static IEnumerable<(string Name, Tensor Weight)> Targets(DecoderNetwork network, QuantizationSpec spec)

@@ -43,7 +43,8 @@ public class QuantizedModelTests
         // Measured: int8 7–9 %, int4 29–36 % (random weights of std 0.2 amplify every rounding through the layers).
         Assert.True(e8 is > 1e-5 and < 0.15 && e4 is > 1e-4 and < 0.6, $"relative logit error int8 {e8}, int4 {e4}");   // nonzero: the quantized layers run
         Assert.True(e8 < e4 / 2, $"int8 {e8} vs int4 {e4}");
-        Assert.True(top8 >= 0.9, $"int8 top-1 agreement {top8}");
+        // Measured 21–24 of 24 positions (tied: the token lookups are quantized too, as llama.cpp's Q8_0 does).
+        Assert.True(top8 >= 0.8, $"int8 top-1 agreement {top8}");
         Assert.True(top4 >= 0.5, $"int4 top-1 agreement {top4}");
     }
 
@@ -87,6 +88,62 @@ public class QuantizedModelTests
         double rel = ((last!.view(-1) - expected[0, 11]).norm() / expected[0, 11].norm()).item<float>();
         Assert.True(rel < (bits == 8 ? 0.05 : 1e-3), $"cached decoding differs from the full pass by {rel} (relative)");
         last.Dispose();
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(4)]
+    public void A_tied_head_s_token_lookups_read_its_codes_and_the_float_table_is_neither_kept_nor_saved(int bits)
+    {
+        var config = Llama(tied: true);
+        using var m = HfModelTests.RandomModel(config);
+        var source = HfModelTests.Save(m, config);
+        var spec = QuantizationSpec.Create(bits, null);
+        long floatBytes = m.Network.state_dict().Values.Sum(t => t.numel() * t.element_size());
+        var saved = QuantizedDecoder.Quantize(m.Network, spec);
+        var network = m.Network;
+        Assert.True(network.TokenLookupReplaced);
+        Assert.Equal(0, network.state_dict()[network.TokenEmbeddingName].numel());
+        Assert.DoesNotContain(network.TokenEmbeddingName, QuantizedDecoder.OtherTensors(network).Keys);
+        long vocab = config["vocab_size"]!.GetValue<int>(), width = config["hidden_size"]!.GetValue<int>();
+        long heldBytes = network.state_dict().Values.Sum(t => t.numel() * t.element_size());
+        Assert.True(heldBytes < floatBytes - vocab * width * 4 + vocab * width, $"{heldBytes} bytes held of {floatBytes}");
+
+        // The rows the lookups give, against the head's codes dequantized here with plain bit operations.
+        var lookup = (QuantizedEmbedding)network.named_children().Single(c => c.name == "token_lookup").module;
+        using var ids = torch.tensor(new long[] { 0, 5, 5, vocab - 1 }).reshape(2, 2);
+        using var got = lookup.forward(ids);                                               // (2, 2, C)
+        Assert.Equal(new[] { 2L, 2, width }, got.shape);
+        Tensor expected;
+        if (bits == 8) expected = saved["lm_head.qweight"].to(ScalarType.Float32) * saved["lm_head.scales"].unsqueeze(1);
+        else
+        {
+            var p = saved["lm_head.qweight"].to(ScalarType.Int32);
+            var codes = torch.stack(new[] { p.bitwise_and(15), p.bitwise_right_shift(4) }, 2).reshape(vocab, width).to(ScalarType.Float32);
+            long groups = saved["lm_head.scales"].shape[1];
+            expected = (codes.reshape(vocab, groups, width / groups) * saved["lm_head.scales"].unsqueeze(2) + saved["lm_head.mins"].unsqueeze(2)).reshape(vocab, width);
+        }
+        var rows = expected.index_select(0, ids.reshape(-1)).reshape(2, 2, width);
+        Assert.True(got.allclose(rows, rtol: 0, atol: 1e-6), $"max difference {(got - rows).abs().max().item<float>()}");
+
+        // Saved without the float table; a folder written before (holding it) loads to the same logits.
+        var outDir = Path.Combine(TestData.TempDir(), "q");
+        QuantizedCheckpoint.Write(source, outDir, spec);
+        var file = Path.Combine(outDir, "model.safetensors");
+        Dictionary<string, Tensor> onDisk;
+        using (var st = Safetensors.Load(file)) onDisk = st.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        Assert.DoesNotContain(network.TokenEmbeddingName, onDisk.Keys);
+        using var tokens = Tokens();
+        using var expectedLogits = network.Logits(tokens);
+        using (var loaded = Checkpoint.LoadTextModel(outDir, torch.CPU))
+        using (var l = loaded.Model.Logits(tokens))
+            Assert.True(l.allclose(expectedLogits, rtol: 0, atol: 1e-6));
+        using (var original = HfModelTests.RandomModel(config))
+            onDisk[network.TokenEmbeddingName] = original.Network.state_dict()[network.TokenEmbeddingName].clone();
+        Safetensors.Save(file, onDisk, new Dictionary<string, string> { ["format"] = "pt" });
+        using (var older = Checkpoint.LoadTextModel(outDir, torch.CPU))
+        using (var l = older.Model.Logits(tokens))
+            Assert.True(l.allclose(expectedLogits, rtol: 0, atol: 1e-6));
     }
 
     [Fact]

@@ -1,0 +1,62 @@
+namespace GenSharp.Models.Quantization;
+
+/// <summary>
+/// Token lookups from a quantized head's saved codes, for a head tied to the token embedding: the looked-up rows are
+/// dequantized as <see cref="WeightQuantizer"/> defines them (int8: q·s; int4: q·s + m per group), so the float32 table
+/// is not kept beside the quantized head. Holds its own copies of the codes (the kernels' packed layouts cannot be read
+/// back per row); a few rows are dequantized per decoding step.
+/// </summary>
+public sealed class QuantizedEmbedding : nn.Module<Tensor, Tensor>
+{
+    readonly Tensor _codes, _scales;
+    readonly Tensor? _mins;
+    readonly long _width;
+
+    /// <summary>int8: codes (V, C) int8 and scales (V). int4: packed codes (V, C/2) uint8, scales and minimums (V, C/g). The inputs are copied.</summary>
+    public QuantizedEmbedding(Tensor codes, Tensor scales, Tensor? mins) : base(nameof(QuantizedEmbedding))
+    {
+        bool int4 = mins is not null;
+        if (int4 ? codes.dtype != ScalarType.Byte || scales.dim() != 2 || !scales.shape.SequenceEqual(mins!.shape)
+                 : codes.dtype != ScalarType.Int8 || scales.dim() != 1)
+            throw new ArgumentException("quantized embedding rows are int8 codes with one scale each, or packed int4 codes with scales and minimums per group");
+        using var _ = torch.no_grad();
+        _codes = codes.cpu().contiguous().clone().DetachFromDisposeScope();
+        _scales = scales.cpu().to(ScalarType.Float32).contiguous().clone().DetachFromDisposeScope();
+        _mins = mins?.cpu().to(ScalarType.Float32).contiguous().clone().DetachFromDisposeScope();
+        _width = int4 ? codes.shape[1] * 2 : codes.shape[1];
+        // Not saved (the saved layout is the head's, QuantizedDecoder's), but counted among the module's tensors.
+        register_buffer("codes", _codes, persistent: false);
+        register_buffer("scales", _scales, persistent: false);
+        if (_mins is not null) register_buffer("mins", _mins, persistent: false);
+    }
+
+    // Registered by hand above: TorchSharp's field registration would save the buffers.
+    protected override void RegisterComponents() { }
+
+    /// <summary>Rows (V).</summary>
+    public long Rows => _codes.shape[0];
+
+    /// <summary>Token ids (…) → float32 vectors (…, C), without gradients (the table is frozen).</summary>
+    public override Tensor forward(Tensor tokens)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var _ = torch.no_grad();
+        var ids = tokens.reshape(-1).to(_codes.device);                                          // (N)
+        var rows = _mins is null
+            ? WeightQuantizer.DequantizeInt8(_codes.index_select(0, ids), _scales.index_select(0, ids))
+            : WeightQuantizer.DequantizeInt4(_codes.index_select(0, ids), _scales.index_select(0, ids), _mins.index_select(0, ids));
+        var shape = tokens.shape.Append(_width).ToArray();
+        return rows.reshape(shape).to(tokens.device).MoveToOuterDisposeScope();                  // (…, C)
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _codes.Dispose();
+            _scales.Dispose();
+            _mins?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
