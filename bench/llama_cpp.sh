@@ -2,7 +2,7 @@
 # Weight quantization beside llama.cpp (issue 16): decode and prefill speed, resident memory and perplexity of the random
 # SmolLM2-135M-shaped model in F32, 8 bits and 4 bits on both sides (llama.cpp: F32, Q8_0, Q4_0 made by llama-quantize;
 # GenSharp: the Hugging Face folder, and `gensharp quantize --bits 8` / `--bits 4` of it), plus the perplexity change
-# quantization causes on a model with trained weights (a GenSharp gpt trained here on tiny Shakespeare).
+# quantization causes on trained weights both sides read (a small llama trained on tiny Shakespeare by PyTorch).
 #
 #   bench/llama_cpp.sh           full run (about half an hour on 2 cores; run it with the machine to itself)
 #   QUICK=1 bench/llama_cpp.sh   smoke test: short runs of every step, results in bench/results/quick/
@@ -10,7 +10,7 @@
 # Env overrides: THREADS (2, both sides), NGEN (decode tokens per test: 128; QUICK 8), DEPTHS (contexts at which decoding
 # is timed: "64 512 2048"; QUICK "64"), PREFILL (prompt tokens: 960; QUICK 64), PPL_CHARS (characters of
 # data/tinyshakespeare.txt whose last 10 % are scored: 200000; QUICK 6000), PPL_CONTEXT (512; QUICK 128), TRAIN_STEPS
-# (steps of the trained gpt: 2000; QUICK 20), GROUP_SIZE (GenSharp's int4 group: 32, as Q4_0's block), SKIP_WAIT (1 = do
+# (steps of the trained small llama: 600; QUICK 20), GROUP_SIZE (GenSharp's int4 group: 32, as Q4_0's block), SKIP_WAIT (1 = do
 # not wait for other GenSharp.Cli runs to end).
 #
 # Every measurement appends one JSON line to bench/results/<date>-llamacpp.jsonl with "impl" (llama.cpp or gensharp),
@@ -23,8 +23,7 @@
 # PREFILL-token prompt with one new token, time to first token, which includes the first call's warm-up);
 # and the perplexity change F32 → 8 → 4 bits within each implementation. Absolute perplexities differ in how they score
 # (llama-perplexity scores the second half of each window, `gensharp eval` every token of disjoint windows) and mean
-# nothing on random weights; the trained gpt gives GenSharp's change on real weights (llama.cpp has no converter for
-# GenSharp's char tokenizer: its Q8_0/Q4_0 change on trained weights needs a trained llama-family GGUF).
+# nothing on random weights; the trained small llama gives both sides' change on the same real weights.
 #
 # Conventions of bench/serve.sh and bench/common.sh: the peers run in the sid chroot of bench/chroot.sh with THREADS
 # threads and the glibc malloc settings GenSharp sets for itself; other GenSharp.Cli runs are waited for first, and
@@ -39,7 +38,7 @@ if [[ $QUICK == 1 ]]; then
   TRAIN_STEPS=${TRAIN_STEPS:-20}; REPS=1
 else
   NGEN=${NGEN:-128}; DEPTHS=${DEPTHS:-"64 512 2048"}; PREFILL=${PREFILL:-960}; PPL_CHARS=${PPL_CHARS:-200000}
-  PPL_CONTEXT=${PPL_CONTEXT:-512}; TRAIN_STEPS=${TRAIN_STEPS:-2000}; REPS=3
+  PPL_CONTEXT=${PPL_CONTEXT:-512}; TRAIN_STEPS=${TRAIN_STEPS:-600}; REPS=3
 fi
 GROUP_SIZE=${GROUP_SIZE:-32}
 DATE=$(date -u +%Y-%m-%d)
@@ -54,7 +53,6 @@ command -v jq >/dev/null || { echo "jq is needed (apt-get install jq)" >&2; exit
 
 GGUF=$(dirname "$GGUF_F32")                   # F32 from bench/random_smollm2.sh, Q8_0 and Q4_0 made here
 QDIR=bench/results/quantized                  # GenSharp's quantized folders and the trained gpt (not under models/: serve would serve them)
-GPT=$QDIR/gpt-shakespeare$([[ $QUICK == 1 ]] && echo -quick || true)
 mkdir -p "$GGUF" "$QDIR"
 
 echo "waiting for other GenSharp.Cli runs to finish..." >&2
@@ -94,7 +92,7 @@ head -c $(( PREFILL - 1 )) data/tinyshakespeare.txt > "$OUT/prefill-prompt.txt" 
 
 CONTENTION=$(mktemp)
 ( while sleep 5; do
-    pgrep -af "GenSharp.Cli.dll|testhost|MSBuild.dll|VBCSCompiler" | grep -v -e pgrep -e "$QDIR" -e "$HF" -e "$GPT" >> "$CONTENTION" || true
+    pgrep -af "GenSharp.Cli.dll|testhost|MSBuild.dll|VBCSCompiler" | grep -v -e pgrep -e "$QDIR" -e "$HF" >> "$CONTENTION" || true
   done ) &
 MONITOR=$!
 START=$(date +%s)
@@ -160,20 +158,42 @@ for t in f32 int8 int4; do
     | tail -n 1 | record gensharp "$t" perplexity
 done
 
-# --- trained weights: a GenSharp gpt on tiny Shakespeare (char tokenizer, default config), float vs int8 vs int4 ---
-if [[ ! -f $GPT/checkpoint/model.safetensors ]]; then
-  echo "+ gensharp train gpt: $TRAIN_STEPS steps on data/tinyshakespeare.txt" >&2
-  rm -rf "$GPT"
-  "${GSCLI[@]}" train gpt --data data/tinyshakespeare.txt --out "$GPT" --steps "$TRAIN_STEPS" --threads "$THREADS" 2>>"$OUT/gensharp-stderr.log" | tail -n 1 >&2
+# --- trained weights, both sides: a small llama (6 layers, 256 wide, byte tokenizer) trained by PyTorch on the first
+# 90 % of tiny Shakespeare (bench/pytorch/train_tiny_llama.py), converted to GGUF; each side's F32 → 8 → 4-bit perplexity
+# on the held-out last 10 % (llama-perplexity: that text as a file; gensharp eval: the whole file, whose last 10 % it scores).
+TINY=$QDIR/tiny-llama$([[ $QUICK == 1 ]] && echo -quick || true)
+if [[ ! -f $TINY-shakespeare/model.safetensors ]]; then
+  rm -rf "$TINY-random" "$TINY-shakespeare"
+  "${CHROOT[@]}" python3 bench/pytorch/random_smollm2.py "$TINY-random" --layers 6 --hidden 256 --heads 4 --kv-heads 2 \
+    --intermediate 768 --vocab 257 --max-positions 1024 --dtype f32 >&2
+  echo "+ training $TINY-shakespeare ($TRAIN_STEPS steps, PyTorch)" >&2
+  env OMP_NUM_THREADS="$THREADS" "${CHROOT[@]}" python3 bench/pytorch/train_tiny_llama.py "$TINY-random" data/tinyshakespeare.txt \
+    "$TINY-shakespeare" --steps "$TRAIN_STEPS" 2>&1 | grep -E "^step|wrote" | tail -n 2 >&2
 fi
-quantize "$GPT" 8 "$GPT-int8"
-quantize "$GPT" 4 "$GPT-int4"
-SCORED=data/tinyshakespeare.txt; [[ $QUICK == 1 ]] && SCORED=$TEXT   # the validation split it was trained beside (QUICK: a slice)
+TINY_GGUF=$GGUF/$(basename "$TINY")-shakespeare
+if [[ ! -f $TINY_GGUF-f32.gguf || $TINY_GGUF-f32.gguf -ot $TINY-shakespeare/model.safetensors ]]; then
+  "${CHROOT[@]}" python3 bench/pytorch/gguf_random.py "$TINY-shakespeare" "$TINY_GGUF-f32.gguf" 2>&1 | grep -E "successfully|Error|error" >&2
+  for t in q8_0 q4_0; do "${CHROOT[@]}" llama-quantize "$TINY_GGUF-f32.gguf" "$TINY_GGUF-$t.gguf" "${t^^}" "$THREADS" 2>&1 | tail -n 1 >&2; done
+fi
+n=$(stat -c %s data/tinyshakespeare.txt)
+HELD=$OUT/shakespeare-last10.txt
+tail -c $(( n - n * 9 / 10 )) data/tinyshakespeare.txt > "$HELD"
+for t in f32 q8_0 q4_0; do
+  echo "+ llama-perplexity trained $t: context 256 on $HELD" >&2
+  env OMP_NUM_THREADS="$THREADS" "${MALLOC_ENV[@]}" /usr/bin/time -v -o "$TIMEV" "${CHROOT[@]}" llama-perplexity -m "$TINY_GGUF-$t.gguf" \
+    -t "$THREADS" -f "$HELD" -c 256 -b 256 > "$OUT/ppl-trained-$t.log" 2>&1 || true
+  ppl=$(grep -oE "Final estimate: PPL = [0-9.]+ \+/- [0-9.]+" "$OUT/ppl-trained-$t.log" | awk '{print $5, $7}' || true)
+  [[ -n $ppl ]] || { echo "llama-perplexity trained $t gave no estimate; see $OUT/ppl-trained-$t.log" >&2; continue; }
+  read -r p e <<< "$ppl"
+  echo "{\"perplexity\": $p, \"perplexity_error\": $e, \"context\": 256, \"text\": \"$HELD\"}" | record llama.cpp "$t" perplexity-trained
+done
+quantize "$TINY-shakespeare" 8 "$TINY-int8"
+quantize "$TINY-shakespeare" 4 "$TINY-int4"
 for t in f32 int8 int4; do
-  folder=$GPT; [[ $t != f32 ]] && folder=$GPT-$t
-  echo "+ gensharp eval trained gpt $t on the last 10 % of $SCORED" >&2
-  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" eval "$folder" --data "$SCORED" --threads "$THREADS" 2>>"$OUT/gensharp-stderr.log" \
-    | tail -n 1 | record gensharp "$t" perplexity-trained
+  folder=$TINY-shakespeare; [[ $t != f32 ]] && folder=$TINY-$t
+  echo "+ gensharp eval trained $t: context 256 on the last 10 % of data/tinyshakespeare.txt" >&2
+  /usr/bin/time -v -o "$TIMEV" "${GSCLI[@]}" eval "$folder" --data data/tinyshakespeare.txt --context 256 --threads "$THREADS" \
+    2>>"$OUT/gensharp-stderr.log" | tail -n 1 | record gensharp "$t" perplexity-trained
 done
 
 echo
