@@ -90,10 +90,14 @@ public sealed class Checkpoint
     /// <summary>Builds the family's model from the checkpoint's config and loads its weights (EMA weights when kept and preferred).</summary>
     public LoadedModel Load(Device device, bool preferEma = true)
     {
-        var model = Family.Build(Config, device);
+        var quantization = Quantization;
+        if (quantization is not null) QuantizedCheckpoint.CheckDevice(quantization, Path, device);
+        IGenerativeModel model;
+        using (quantization is null ? null : Models.Gpt.DeferredWeights.Begin(quantization.Head))   // the layers the file's codes replace get no float32 storage
+            model = Family.Build(Config, device);
         try
         {
-            if (Quantization is { } spec)
+            if (quantization is { } spec)
                 QuantizedCheckpoint.Load(model.Model as Models.Gpt.DecoderNetwork
                     ?? throw new GenSharpException($"{Path}: a quantized {Family.Name} checkpoint, but the {Family.Name} model is no decoder"), spec, Path, device);
             else LoadWeights(model.Model, model.ObsoleteTensorNames, preferEma);

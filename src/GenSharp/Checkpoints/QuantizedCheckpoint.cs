@@ -83,8 +83,7 @@ public static class QuantizedCheckpoint
     /// <exception cref="GenSharpException">The device is not the CPU, or the file does not match the network.</exception>
     public static void Load(DecoderNetwork network, QuantizationSpec spec, string folder, Device device)
     {
-        if (device.type != DeviceType.CPU)
-            throw new GenSharpException($"{folder} holds {spec.Describe()} weights, which run on the CPU (libtorch's low-bit kernels are CPU kernels); load it on the CPU");
+        CheckDevice(spec, folder, device);
         var file = System.IO.Path.Combine(folder, CheckpointFolder.ModelFile);
         if (!File.Exists(file)) throw new GenSharpException($"{folder} has no {CheckpointFolder.ModelFile}; the quantized model is incomplete");
         using (var st = Safetensors.Load(file))
@@ -96,7 +95,15 @@ public static class QuantizedCheckpoint
             foreach (var (name, t) in emptied) rest[name] = t;
             ModuleState.Load(network, rest, file);
         }
+        DeferredWeights.Check(network, file);
         Runtime.TorchRuntime.ReturnFreeMemory();   // the float layers just replaced and the file's tensors
+    }
+
+    /// <summary>Throws unless <paramref name="device"/> is the CPU, where libtorch's low-bit kernels run.</summary>
+    public static void CheckDevice(QuantizationSpec spec, string folder, Device device)
+    {
+        if (device.type != DeviceType.CPU)
+            throw new GenSharpException($"{folder} holds {spec.Describe()} weights, which run on the CPU (libtorch's low-bit kernels are CPU kernels); load it on the CPU");
     }
 
     /// <summary>The source's float network, what disposing releases, its config.json to extend, the files to copy, and its folder.</summary>

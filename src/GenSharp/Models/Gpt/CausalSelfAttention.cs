@@ -87,15 +87,15 @@ public sealed class CausalSelfAttention : nn.Module, IProjectionHost
     /// <param name="layer">This block's slot in the KV cache.</param>
     public static CausalSelfAttention Fused(int width, int heads, bool bias, double dropout, int layer) =>
         new(heads, heads, width / heads, layer, dropout,
-            nn.Linear(width, 3 * width, hasBias: bias), null, null, null, nn.Linear(width, width, hasBias: bias));
+            DeferredWeights.Projection(width, 3 * width, bias: bias), null, null, null, DeferredWeights.Projection(width, width, bias: bias));
 
     /// <summary>Llama layout: separate q/k/v/o projections, <paramref name="kvHeads"/> key/value heads (dividing <paramref name="heads"/>) of width <paramref name="headDim"/>.</summary>
     public static CausalSelfAttention Grouped(int width, int heads, int kvHeads, int headDim, bool qkvBias, bool outputBias, int layer) =>
         new(heads, kvHeads, headDim, layer, 0.0, null,
-            nn.Linear(width, heads * headDim, hasBias: qkvBias),
-            nn.Linear(width, kvHeads * headDim, hasBias: qkvBias),
-            nn.Linear(width, kvHeads * headDim, hasBias: qkvBias),
-            nn.Linear(heads * headDim, width, hasBias: outputBias));
+            DeferredWeights.Projection(width, heads * headDim, bias: qkvBias),
+            DeferredWeights.Projection(width, kvHeads * headDim, bias: qkvBias),
+            DeferredWeights.Projection(width, kvHeads * headDim, bias: qkvBias),
+            DeferredWeights.Projection(heads * headDim, width, bias: outputBias));
 
     /// <summary>
     /// x (B, T, C) → (B, T, C). With a cache, x continues the cached tokens and its keys/values are appended;

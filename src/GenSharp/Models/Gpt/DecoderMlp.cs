@@ -67,12 +67,12 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>, IProjectionHost
 
     /// <summary>GPT layout of <paramref name="c"/>: C → 4C → GELU (exact or tanh form, as configured) → C → dropout.</summary>
     public static DecoderMlp Gpt(GptConfig c) =>
-        new(nn.Linear(c.NEmbd, 4 * c.NEmbd, hasBias: c.Bias), null, nn.Linear(4 * c.NEmbd, c.NEmbd, hasBias: c.Bias), nn.Dropout(c.Dropout),
+        new(DeferredWeights.Projection(c.NEmbd, 4 * c.NEmbd, bias: c.Bias), null, DeferredWeights.Projection(4 * c.NEmbd, c.NEmbd, bias: c.Bias), nn.Dropout(c.Dropout),
             c.Activation == GptActivation.GeluTanh ? GeluTanh : x => x.gelu(), c.Activation == GptActivation.GeluTanh);
 
     /// <summary>SwiGLU layout: width → hidden (gate and up) → width.</summary>
     public static DecoderMlp SwiGlu(int width, int hidden, bool bias) =>
-        new(nn.Linear(width, hidden, hasBias: bias), nn.Linear(width, hidden, hasBias: bias), nn.Linear(hidden, width, hasBias: bias), null,
+        new(DeferredWeights.Projection(width, hidden, bias: bias), DeferredWeights.Projection(width, hidden, bias: bias), DeferredWeights.Projection(hidden, width, bias: bias), null,
             x => nn.functional.silu(x));
 
     /// <summary>x (B, T, C) → (B, T, C).</summary>

@@ -152,7 +152,8 @@ public abstract class DecoderNetwork : nn.Module
         _internal_submodules["token_lookup"] = lookup;
         var table = TokenEmbedding;
         var old = table.weight!;
-        table.weight = new Parameter(torch.empty(0, old.shape[1], dtype: old.dtype, device: old.device), requires_grad: false);
+        var device = old.device_type == DeviceType.META ? torch.CPU : old.device;              // built without storage (DeferredWeights)
+        table.weight = new Parameter(torch.empty(0, old.shape[1], dtype: old.dtype, device: device), requires_grad: false);
         old.Dispose();
     }
 

@@ -23,12 +23,12 @@ public sealed class GptNetwork : DecoderNetwork
     {
         if (c.VocabSize < 1) throw new GenSharpException("config field vocab_size must be ≥ 1 to build a gpt; it is set from the tokenizer when training");
         (_blockSize, _vocabSize, _layers) = (c.BlockSize, c.VocabSize, c.NLayer);
-        wte = nn.Embedding(c.VocabSize, c.NEmbd);
+        wte = DeferredWeights.TokenEmbedding(c.VocabSize, c.NEmbd, c.TieWordEmbeddings);
         wpe = nn.Embedding(c.BlockSize, c.NEmbd);
         drop = nn.Dropout(c.Dropout);
         h = new ModuleList<DecoderBlock>(Enumerable.Range(0, c.NLayer).Select(i => DecoderBlock.Gpt(c, i)).ToArray());
         ln_f = new GptLayerNorm(c.NEmbd, c.Bias, c.LayerNormEpsilon);
-        if (!c.TieWordEmbeddings) lm_head = nn.Linear(c.NEmbd, c.VocabSize, hasBias: false);
+        if (!c.TieWordEmbeddings) lm_head = DeferredWeights.Head(c.NEmbd, c.VocabSize);
         RegisterComponents();
         Initialize(c);
     }

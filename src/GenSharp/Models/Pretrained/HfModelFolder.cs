@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.Checkpoints;
+using GenSharp.Models.Gpt;
 using GenSharp.Models.Quantization;
 using GenSharp.Text;
 
@@ -40,11 +41,15 @@ public static class HfModelFolder
         var tokenizer = HfTokenizer.Load(folder, config.VocabSize, EosIds(folder));
         if (tokenizer.VocabSize > config.VocabSize)
             throw new GenSharpException($"{folder}: tokenizer.json has ids up to {tokenizer.VocabSize - 1} but config.json's vocab_size is {config.VocabSize}; the files come from different models");
-        var model = new PretrainedLanguageModel(config, device);
+        var file = Path.Combine(folder, "config.json");
+        var spec = QuantizationSpec.Read(HfTokenizer.ReadJson(file), file);
+        if (spec is not null) QuantizedCheckpoint.CheckDevice(spec, folder, device);
+        PretrainedLanguageModel model;
+        using (spec is null ? null : DeferredWeights.Begin(spec.Head))     // the layers the file's codes replace get no float32 storage
+            model = new PretrainedLanguageModel(config, device);
         try
         {
-            var file = Path.Combine(folder, "config.json");
-            if (QuantizationSpec.Read(HfTokenizer.ReadJson(file), file) is { } spec) QuantizedCheckpoint.Load(model.Network, spec, folder, device);
+            if (spec is not null) QuantizedCheckpoint.Load(model.Network, spec, folder, device);
             else HfWeights.Load(model, folder);
         }
         catch { model.Dispose(); throw; }

@@ -14,7 +14,7 @@ internal sealed class LlamaBackbone : nn.Module
 
     public LlamaBackbone(HfModelConfig c) : base(nameof(LlamaBackbone))
     {
-        embed_tokens = nn.Embedding(c.VocabSize, c.HiddenSize);
+        embed_tokens = DeferredWeights.TokenEmbedding(c.VocabSize, c.HiddenSize, c.TieEmbeddings);
         layers = new ModuleList<DecoderBlock>(Enumerable.Range(0, c.Layers).Select(i => new DecoderBlock(LayerNames,
             new RmsNorm(c.HiddenSize, c.NormEps),
             CausalSelfAttention.Grouped(c.HiddenSize, c.Heads, c.KvHeads, c.HeadDim, c.QkvBias, c.OutputBias, i),

@@ -22,7 +22,7 @@ public sealed class LlamaNetwork : DecoderNetwork
         (_context, _vocabSize, _layers) = (c.ContextLength, c.VocabSize, c.Layers);
         _rope = new RotaryEmbedding(c.HeadDim, c.RopeTheta, c.RopeScaling);
         model = new LlamaBackbone(c);
-        if (!c.TieEmbeddings) lm_head = nn.Linear(c.HiddenSize, c.VocabSize, hasBias: false);
+        if (!c.TieEmbeddings) lm_head = DeferredWeights.Head(c.HiddenSize, c.VocabSize);
         RegisterComponents();
     }
 
