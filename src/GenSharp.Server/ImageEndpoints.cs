@@ -12,7 +12,8 @@ namespace GenSharp.Server;
 /// <summary>
 /// <c>POST /v1/images/generations</c>: draws images from an image checkpoint with <see cref="ImageSampling.Run"/> and
 /// answers them as base64 PNGs whose <c>tEXt</c> chunk "parameters" records the settings. The prompt picks the class of
-/// a conditional model by name; GenSharp extras <c>guidance_scale</c>, <c>steps</c> and <c>scheduler</c> set the
+/// a conditional model by name, or is the prompt itself for a prompted model (<c>txt2img</c>, which also takes
+/// <c>negative_prompt</c>); GenSharp extras <c>guidance_scale</c>, <c>steps</c> and <c>scheduler</c> set the
 /// family's sampler options.
 /// </summary>
 sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerMetrics metrics, ILogger log)
@@ -40,6 +41,7 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
         if (body.Number("guidance_scale") is { } g) values["guidance_scale"] = Finite("guidance_scale", g).ToString("R", CultureInfo.InvariantCulture);
         if (body.Integer("steps", 1, 10_000) is { } steps) values["steps"] = steps.ToString(CultureInfo.InvariantCulture);
         if (body.String("scheduler") is { } scheduler) values["scheduler"] = scheduler;
+        string? negative = body.String("negative_prompt");
         if (options.LogPrompts) log.LogInformation("image prompt for {Model}: {Prompt}", name, prompt);
 
         var cancel = http.RequestAborted;
@@ -49,10 +51,18 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
         int side = ImageFamilyConfig.Of(sampler).ImageSize;
         if (size is not null && size != "auto" && size != $"{side}x{side}")
             throw ApiException.Invalid("size", $"size '{size}' is not supported by model '{name}': it draws {side}x{side} images (or leave size out)", "invalid_value");
+        // A prompted model takes the prompt as it is; any other conditional model picks a class by name from it.
+        bool prompted = sampler.DefaultSamplerOptions.Names.Contains("prompt");
+        if (prompted) values["prompt"] = prompt;
+        if (negative is not null)
+        {
+            if (!prompted) throw ApiException.Invalid("negative_prompt", $"model '{name}' takes no negative prompt (only prompted models such as txt2img do)", "unsupported_parameter");
+            values["negative_prompt"] = negative;
+        }
         SamplerOptions samplerOptions;
         try { samplerOptions = sampler.DefaultSamplerOptions.With(values, sampler.Family); }
         catch (ParameterException e) { throw ApiException.Invalid(e.Parameter, e.Message, "invalid_value"); }
-        var (cls, className) = ImagePrompt.PickClass(sampler.ConditionalClasses, prompt);
+        var (cls, className) = prompted ? (null, null) : ImagePrompt.PickClass(sampler.ConditionalClasses, prompt);
 
         byte[][] pngs;
         await m.Gate.WaitAsync(cancel);
