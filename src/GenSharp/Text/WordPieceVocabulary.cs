@@ -9,17 +9,19 @@ namespace GenSharp.Text;
 /// BERT's WordPiece tokenizer (Wu et al. 2016; Devlin et al. 2019): BERT's basic tokenization (clean-up, lower-casing and
 /// accent stripping when the model is uncased, CJK characters apart, splitting at whitespace and punctuation), then the
 /// greedy longest-match-first split of each word into vocabulary pieces ("##" marks a continuation). Runs on
-/// Microsoft.ML.Tokenizers' <c>BertTokenizer</c>; this class reads the vocabulary from a <c>vocab.txt</c> or a Hugging Face
+/// Microsoft.ML.Tokenizers' <c>BertTokenizer</c> (accents are stripped here first: see <see cref="AccentStripping"/>); this class reads the vocabulary from a <c>vocab.txt</c> or a Hugging Face
 /// <c>tokenizer.json</c> of the WordPiece kind and puts [CLS] … [SEP] around a text, truncated to a maximum length.
 /// </summary>
 public sealed class WordPieceVocabulary
 {
     readonly BertTokenizer _bert;
+    readonly bool _stripAccents;
 
-    WordPieceVocabulary(BertTokenizer bert, int vocabSize)
+    WordPieceVocabulary(BertTokenizer bert, int vocabSize, bool stripAccents)
     {
         _bert = bert;
         VocabSize = vocabSize;
+        _stripAccents = stripAccents;
     }
 
     /// <summary>Number of token ids.</summary>
@@ -80,7 +82,7 @@ public sealed class WordPieceVocabulary
                 LowerCaseBeforeTokenization = lower, RemoveNonSpacingMarks = stripAccents, IndividuallyTokenizeCjk = cjk,
                 ApplyBasicTokenization = true, SplitOnSpecialTokens = true,
             });
-            return new WordPieceVocabulary(bert, size);
+            return new WordPieceVocabulary(bert, size, stripAccents);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)
         { throw new GenSharpException($"{source}: not a WordPiece vocabulary ({e.Message.Split('\n')[0]})"); }
@@ -97,7 +99,7 @@ public sealed class WordPieceVocabulary
     public int[] Encode(string text, int maxLength)
     {
         if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "room for [CLS] and [SEP] is needed");
-        var pieces = _bert.EncodeToIds(text, false, true, true);
+        var pieces = _bert.EncodeToIds(Prepare(text), false, true, true);
         int n = Math.Min(pieces.Count, maxLength - 2);
         var ids = new int[n + 2];
         ids[0] = ClsId;
@@ -107,5 +109,8 @@ public sealed class WordPieceVocabulary
     }
 
     /// <summary>Number of WordPiece pieces of <paramref name="text"/>, without [CLS] and [SEP].</summary>
-    public int CountTokens(string text) => _bert.CountTokens(text);
+    public int CountTokens(string text) => _bert.CountTokens(Prepare(text));
+
+    // BertTokenizer strips accents by NFD, which InvariantGlobalization turns into a no-op: strip them first.
+    string Prepare(string text) => _stripAccents ? AccentStripping.Strip(text) : text;
 }
