@@ -13,7 +13,7 @@ namespace GenSharp.Cli.Commands;
 public class SamplerSettings : CliSettings
 {
     [CommandOption("--scheduler <NAME>")]
-    [Description("diffusion: ddpm or ddim (default: the checkpoint's sampler, ddim)")]
+    [Description("diffusion: ddpm, ddim, euler, euler-a (Euler ancestral) or dpm++2m (DPM-Solver++ 2M) (default: the checkpoint's sampler, ddim)")]
     public string? Scheduler { get; init; }
 
     [CommandOption("--steps <N>")]

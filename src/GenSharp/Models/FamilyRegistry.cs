@@ -1,5 +1,6 @@
 using GenSharp.Models.Autoregressive;
 using GenSharp.Models.Classifier;
+using GenSharp.Models.Clip;
 using GenSharp.Models.Diffusion;
 using GenSharp.Models.Encoders;
 using GenSharp.Models.Energy;
@@ -41,6 +42,9 @@ public static class FamilyRegistry
             new("1 s", "1.2 GB", 2000, "good samples need ~20,000"), defaultEmaDecay: 0.999));
         Register(new GptFamily());
         Register(new BertFamily());
+        Register(new Family<ClipConfig>(ClipModel.FamilyName, (config, device) => new ClipModel(config, device),
+            "small CLIP (causal text transformer + CNN image encoder, symmetric contrastive loss) on captioned Fashion-MNIST; zero-shot accuracy, attribute agreement, CLIP score; the text encoder of prompted diffusion",
+            null, defaultBatchSize: 128));
         Register(new Family<RbmConfig>(RbmModel.FamilyName, (config, device) => new RbmModel(config, device),
             "Bernoulli–Bernoulli RBM on binarized pixels, CD-k or persistent CD; Gibbs sampling; log Z and test log-likelihood by AIS; free-energy anomaly scores",
             new("0.02 s", "300 MB", 6000), defaultBatchSize: 100));
