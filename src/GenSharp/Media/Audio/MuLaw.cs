@@ -1,0 +1,34 @@
+namespace GenSharp.Media.Audio;
+
+/// <summary>
+/// μ-law companding and 8-bit quantisation, as WaveNet's output distribution uses it (van den Oord et al. 2016,
+/// eq. 2, μ = 255): f(x) = sign(x)·ln(1 + μ|x|)/ln(1 + μ) on x ∈ [−1, 1], then 256 uniform levels over [−1, 1].
+/// </summary>
+public static class MuLaw
+{
+    /// <summary>μ for 8 bits.</summary>
+    public const double Mu = 255;
+    /// <summary>Number of quantisation levels.</summary>
+    public const int Levels = 256;
+
+    /// <summary>Codes 0…255 (int64, same shape and device) of audio in [−1, 1] (values outside are clipped).</summary>
+    public static Tensor Encode(Tensor audio)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = audio.to(ScalarType.Float64).clamp(-1, 1);
+        var companded = x.sign() * torch.log1p(x.abs() * Mu) / Math.Log(1 + Mu);                // f(x) ∈ [−1, 1]
+        // (f + 1)/2 · 255 rounded: level k stands for f = 2k/255 − 1.
+        return ((companded + 1) * ((Levels - 1) / 2.0)).round().clamp(0, Levels - 1).to(ScalarType.Int64).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The companded value f ∈ [−1, 1] a code stands for (float32), the network's view of a past sample.</summary>
+    public static Tensor Companded(Tensor codes) => codes.to(ScalarType.Float32) * (2.0 / (Levels - 1)) - 1.0;
+
+    /// <summary>Audio in [−1, 1] (float32) of codes 0…255: the inverse f⁻¹(y) = sign(y)·((1 + μ)^|y| − 1)/μ.</summary>
+    public static Tensor Decode(Tensor codes)
+    {
+        using var scope = torch.NewDisposeScope();
+        var y = codes.to(ScalarType.Float64) * (2.0 / (Levels - 1)) - 1.0;
+        return (y.sign() * torch.expm1(y.abs() * Math.Log(1 + Mu)) / Mu).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+}
