@@ -1,3 +1,4 @@
+using GenSharp.Models.Audio;
 using GenSharp.Models.Autoregressive;
 using GenSharp.Models.Classifier;
 using GenSharp.Models.Diffusion;
@@ -39,6 +40,7 @@ public static class FamilyRegistry
             "denoising diffusion (UNet, linear/cosine schedule, ε or v); DDPM/DDIM sampling, classifier-free guidance, inpainting, latent diffusion",
             new("1 s", "1.2 GB", 2000, "good samples need ~20,000"), defaultEmaDecay: 0.999));
         Register(new GptFamily());
+        Register(new WaveNetFamily());
         Register(new Family<RbmConfig>(RbmModel.FamilyName, (config, device) => new RbmModel(config, device),
             "Bernoulli–Bernoulli RBM on binarized pixels, CD-k or persistent CD; Gibbs sampling; log Z and test log-likelihood by AIS; free-energy anomaly scores",
             new("0.02 s", "300 MB", 6000), defaultBatchSize: 100));
