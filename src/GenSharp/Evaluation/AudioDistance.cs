@@ -15,9 +15,12 @@ public static class AudioDistance
     public static double LogSpectral(Tensor reference, Tensor other, MelSettings s)
     {
         using var scope = torch.NewDisposeScope();
-        var (p, q) = Common(Spectrogram.Magnitude(reference, s).pow(2), Spectrogram.Magnitude(other, s).pow(2));
-        var d = 10 * (p.clamp_min(1e-10).log10() - q.clamp_min(1e-10).log10());     // (F, frames)
-        return d.pow(2).mean(new long[] { 0 }).sqrt().mean().to(ScalarType.Float64).item<double>();
+        using var two = 2.0.ToScalar();
+        using var floor = 1e-10.ToScalar();
+        using var ten = 10.0.ToScalar();
+        var (p, q) = Common(Spectrogram.Magnitude(reference, s).pow(two), Spectrogram.Magnitude(other, s).pow(two));
+        var d = (p.clamp_min(floor).log10() - q.clamp_min(floor).log10()) * ten;     // (F, frames)
+        return d.pow(two).mean(new long[] { 0 }).sqrt().mean().to(ScalarType.Float64).item<double>();
     }
 
     /// <summary>
@@ -33,7 +36,9 @@ public static class AudioDistance
         var (a, b) = Common(Spectrogram.LogMel(reference, s), Spectrogram.LogMel(other, s));  // (Mels, frames)
         var dct = Dct(s.Mels).to(a.device);                                                  // (Mels, Mels)
         var diff = torch.matmul(dct, a - b).narrow(0, 1, coefficients);                      // (D, frames)
-        return (10 / Math.Log(10) * (2 * diff.pow(2).sum(dim: 0)).sqrt()).mean().to(ScalarType.Float64).item<double>();
+        using var two = 2.0.ToScalar();
+        using var db = (10 / Math.Log(10)).ToScalar();
+        return ((diff.pow(two).sum(dim: 0) * two).sqrt() * db).mean().to(ScalarType.Float64).item<double>();
     }
 
     /// <summary>Orthonormal DCT-II matrix (N, N): row k = √(2/N)·cos(πk(n + ½)/N), row 0 scaled by 1/√2.</summary>

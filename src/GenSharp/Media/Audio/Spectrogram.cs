@@ -59,6 +59,7 @@ public static class Spectrogram
         var mag = Magnitude(audio, s);                                                    // (…, F, frames)
         var bank = MelFilterbank(s).to(mag.device);                                       // (Mels, F)
         var mel = torch.matmul(bank, mag);                                                // (…, Mels, frames)
-        return mel.clamp_min(s.LogFloor).log().MoveToOuterDisposeScope();
+        using var floor = s.LogFloor.ToScalar();   // held for the call: a temporary Scalar can be finalised mid-call
+        return mel.clamp_min(floor).log().MoveToOuterDisposeScope();
     }
 }

@@ -27,12 +27,18 @@ public static class SpectrogramImage
     {
         if (logMel.dim() != 2) throw new ArgumentException($"expected (mels, frames), got [{string.Join(", ", logMel.shape)}]");
         using var scope = torch.NewDisposeScope();
-        var db = logMel.to(ScalarType.Float32).cpu() * (20 / Math.Log(10));     // natural log of magnitude → dB
-        var top = db.max();
-        var v = ((db - top + 80) / 80).clamp(0, 1).flip(0);                       // (Mels, frames), low bands at the bottom
         int n = Ramp.GetLength(0) - 1;
-        var pos = v * n;
-        var index = pos.floor().clamp(0, n - 1).to(ScalarType.Int64);
+        using var toDb = (20 / Math.Log(10)).ToScalar();
+        using var range = 80.0.ToScalar();
+        using var zero = 0.0.ToScalar();
+        using var one = 1.0.ToScalar();
+        using var steps = ((double)n).ToScalar();
+        using var last = (n - 1.0).ToScalar();
+        var db = logMel.to(ScalarType.Float32).cpu() * toDb;                       // natural log of magnitude → dB
+        var top = db.max();
+        var v = ((db - top + range) / range).clamp(zero, one).flip(0);             // (Mels, frames), low bands at the bottom
+        var pos = v * steps;
+        var index = pos.floor().clamp(zero, last).to(ScalarType.Int64);
         var frac = pos - index.to(ScalarType.Float32);
         var anchors = torch.tensor(Ramp.Cast<float>().ToArray()).view(n + 1, 3);  // (n+1, 3)
         var a = anchors.index_select(0, index.flatten()).view(v.shape[0], v.shape[1], 3);

@@ -24,7 +24,10 @@ public sealed record Waveform(short[] Samples, int SampleRate)
     {
         if (audio.dim() != 1) throw new ArgumentException($"expected a 1-D waveform, got shape [{string.Join(", ", audio.shape)}]");
         using var scope = torch.NewDisposeScope();
-        var ints = (audio.to(ScalarType.Float64).cpu() * 32768.0).round().clamp(-32768, 32767).to(ScalarType.Int16);
+        using var scale = 32768.0.ToScalar();
+        using var lo = (-32768.0).ToScalar();
+        using var hi = 32767.0.ToScalar();
+        var ints = (audio.to(ScalarType.Float64).cpu() * scale).round().clamp(lo, hi).to(ScalarType.Int16);
         return new Waveform(ints.data<short>().ToArray(), sampleRate);
     }
 

@@ -46,7 +46,8 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
         _net.train();
         var loss = CropLoss(audio, mel);
         ctx.Log("loss", loss);
-        ctx.Log("bits_per_sample", loss.detach() / Math.Log(2));
+        using var ln2 = Math.Log(2).ToScalar();
+        ctx.Log("bits_per_sample", loss.detach() / ln2);
         yield return new LossTerm(0, loss) { Diagnose = () => "lower learning_rate or set grad_clip" };
     }
 
@@ -59,7 +60,8 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
         var x = audio.to(Device).to(ScalarType.Float32);
         long t = x.shape[0];
         var codes = MuLaw.Encode(x);                                                                   // (T)
-        var inputs = torch.cat(new[] { torch.full(1, SilenceCode, ScalarType.Int64, device: Device), codes.narrow(0, 0, t - 1) }); // (T)
+        using var silence = SilenceCode.ToScalar();
+        var inputs = torch.cat(new[] { torch.full(1, silence, ScalarType.Int64, device: Device), codes.narrow(0, 0, t - 1) }); // (T)
         var mel = NeedsMel ? Spectrogram.LogMel(x, Mel).unsqueeze(0) : null;                          // (1, Mels, frames)
         double nats = 0;
         int reach = ReceptiveField - 1;
@@ -95,7 +97,9 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
         long n = o.Count;
         using var gen = new Generator((ulong)o.Seed, Device);
         var mel = o.Mel?.to(Device).to(_net.EmbeddingTable.dtype).unsqueeze(0).expand(n, -1, -1);     // (B, Mels, frames)
-        var codes = torch.full(new long[] { n, samples + 1 }, SilenceCode, ScalarType.Int64, device: Device); // position 0: the silent start
+        using var silence = SilenceCode.ToScalar();
+        using var temperature = o.Temperature.ToScalar();
+        var codes = torch.full(new long[] { n, samples + 1 }, silence, ScalarType.Int64, device: Device); // position 0: the silent start
         var frameGates = mel is null ? null : _net.FrameGates(mel);                                     // per layer (B, 2G, frames)
         var queues = o.Naive ? null : new WaveNetQueues(_net, _config, n, Device);
         List<Tensor>? gates = null;
@@ -120,7 +124,7 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
                 var window = frameGates?.Select(g => g.narrow(2, firstFrame, frames)).ToList();
                 logits = _net.ForwardWithGates(codes.narrow(1, from, p + 1 - from), window, conditionOffset: from - firstFrame * _config.Hop).select(2, p - from); // (B, 256)
             }
-            var probs = softmax(logits.to(ScalarType.Float64) / o.Temperature, 1);
+            var probs = softmax(logits.to(ScalarType.Float64) / temperature, 1);
             codes.select(1, p + 1).copy_(torch.multinomial(probs, 1, generator: gen).squeeze(1));
             o.Progress?.Invoke(p + 1);
         }
