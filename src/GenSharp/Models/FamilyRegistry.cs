@@ -1,3 +1,4 @@
+using GenSharp.Models.Audio;
 using GenSharp.Models.Autoregressive;
 using GenSharp.Models.Classifier;
 using GenSharp.Models.Clip;
@@ -45,6 +46,7 @@ public static class FamilyRegistry
         Register(new Family<ClipConfig>(ClipModel.FamilyName, (config, device) => new ClipModel(config, device),
             "small CLIP (causal text transformer + CNN image encoder, symmetric contrastive loss) on captioned Fashion-MNIST; zero-shot accuracy, attribute agreement, CLIP score; the text encoder of prompted diffusion",
             null, defaultBatchSize: 128));
+        Register(new WaveNetFamily());
         Register(new Family<RbmConfig>(RbmModel.FamilyName, (config, device) => new RbmModel(config, device),
             "Bernoulli–Bernoulli RBM on binarized pixels, CD-k or persistent CD; Gibbs sampling; log Z and test log-likelihood by AIS; free-energy anomaly scores",
             new("0.02 s", "300 MB", 6000), defaultBatchSize: 100));
