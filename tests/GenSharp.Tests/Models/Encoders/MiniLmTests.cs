@@ -9,8 +9,16 @@ using Xunit;
 namespace GenSharp.Tests;
 
 /// <summary>The built-in embedder (all-MiniLM-L6-v2 read out of the NuGet package's ONNX file) against ONNX Runtime running that file.</summary>
-public class MiniLmTests
+public class MiniLmTests : IDisposable
 {
+    // These tests leave large managed garbage (the 90 MB ONNX file, tensors read from it); collect it before the next test.
+    public void Dispose()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
     internal static readonly string[] Sentences =
     {
         "A man is playing a guitar.",
