@@ -27,6 +27,8 @@ static class EmbedBench
                 case "--threads": threads = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--texts": count = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--repeats": repeats = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--pairs": return Similarity(args[++i]);
+                case "--profile": return Profile(threads);
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         TorchRuntime.EnsureReady();
@@ -102,6 +104,46 @@ static class EmbedBench
                 mean_tokens = Math.Round(meanTokens, 1), seconds = Math.Round(secs, 3), sentences_per_s = Math.Round(ids.Length / secs, 1),
                 min_cosine = Math.Round(minCos, 7), max_abs_diff = maxDiff,
             }));
+        return 0;
+    }
+
+    /// <summary>Milliseconds of the encoder's pieces on one batch of 32 × 40 tokens, with and without a padding mask.</summary>
+    static int Profile(int threads)
+    {
+        TorchRuntime.EnsureReady();
+        TorchRuntime.SetThreads(threads);
+        using var encoder = SentenceEncoders.MiniLm(torch.CPU);
+        using var _ = torch.no_grad();
+        var x = torch.randint(1000, 2000, new long[] { 32, 40 }, dtype: torch.ScalarType.Int64);
+        var m = torch.ones(32, 40, dtype: torch.ScalarType.Int64);
+        double Time(Action a) { a(); var c = Stopwatch.StartNew(); for (int i = 0; i < 5; i++) a(); return c.Elapsed.TotalMilliseconds / 5; }
+        Console.WriteLine($"threads {torch.get_num_threads()}");
+        Console.WriteLine($"forward with mask    {Time(() => encoder.Network.Encoder.Forward(x, m).Dispose()):F1} ms");
+        Console.WriteLine($"forward without mask {Time(() => encoder.Network.Encoder.Forward(x).Dispose()):F1} ms");
+        var h = torch.randn(32, 40, 384);
+        var w = torch.randn(1536, 384);
+        Console.WriteLine($"one 384→1536 linear  {Time(() => torch.nn.functional.linear(h, w).Dispose()):F2} ms");
+        var q = torch.randn(32, 12, 40, 32);
+        Console.WriteLine($"sdpa no mask         {Time(() => torch.nn.functional.scaled_dot_product_attention(q, q, q).Dispose()):F2} ms");
+        var bm = torch.ones(32, 1, 1, 40, dtype: torch.ScalarType.Bool);
+        Console.WriteLine($"sdpa bool mask       {Time(() => torch.nn.functional.scaled_dot_product_attention(q, q, q, bm).Dispose()):F2} ms");
+        Console.WriteLine($"gelu                 {Time(() => torch.randn(32, 40, 1536).gelu().Dispose()):F2} ms");
+        return 0;
+    }
+
+    /// <summary>Spearman ρ (×100) between hand scores and cosine similarities on a pair file (score TAB sentence TAB sentence).</summary>
+    static int Similarity(string path)
+    {
+        TorchRuntime.EnsureReady();
+        var pairs = File.ReadAllLines(path).Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l.Split('\t')).ToList();
+        using var encoder = SentenceEncoders.MiniLm(torch.CPU);
+        var a = encoder.Embed(pairs.Select(p => p[1]).ToList());
+        var b = encoder.Embed(pairs.Select(p => p[2]).ToList());
+        var cos = a.Zip(b, (x, y) => x.Zip(y, (u, v) => (double)u * v).Sum()).ToList();
+        var scores = pairs.Select(p => double.Parse(p[0], CultureInfo.InvariantCulture)).ToList();
+        double rho = GenSharp.Evaluation.SpearmanCorrelation.Compute(scores, cos);
+        var byScore = scores.Zip(cos).GroupBy(p => p.First).OrderBy(g => g.Key).ToDictionary(g => g.Key.ToString(CultureInfo.InvariantCulture), g => Math.Round(g.Average(p => p.Second), 3));
+        Console.WriteLine(JsonSerializer.Serialize(new { bench = "similarity", model = SentenceEncoders.MiniLmName, pairs = pairs.Count, spearman_x100 = Math.Round(100 * rho, 2), mean_cosine_by_score = byScore }));
         return 0;
     }
 
