@@ -11,8 +11,16 @@ namespace GenSharp.Tests;
 /// Hugging Face folders written by the real transformers 5.12 (bench/pytorch/bert_reference.py, Debian sid chroot) and what
 /// transformers computed from them: GenSharp's tokenizer, logits and embeddings must equal them.
 /// </summary>
-public class BertReferenceTests
+public class BertReferenceTests : IDisposable
 {
+    // These tests leave large managed garbage (the 90 MB ONNX file, tensors read from it); collect it before the next test.
+    public void Dispose()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
     static readonly string Root = Path.Combine(AppContext.BaseDirectory, "Fixtures", "BertReference");
     static readonly JsonObject Expected = JsonNode.Parse(File.ReadAllText(Path.Combine(Root, "expected.json")))!.AsObject();
     static string[] Sentences => Expected["sentences"]!.AsArray().Select(s => s!.GetValue<string>()).ToArray();

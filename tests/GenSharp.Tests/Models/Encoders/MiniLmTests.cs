@@ -9,8 +9,16 @@ using Xunit;
 namespace GenSharp.Tests;
 
 /// <summary>The built-in embedder (all-MiniLM-L6-v2 read out of the NuGet package's ONNX file) against ONNX Runtime running that file.</summary>
-public class MiniLmTests
+public class MiniLmTests : IDisposable
 {
+    // These tests leave large managed garbage (the 90 MB ONNX file, tensors read from it); collect it before the next test.
+    public void Dispose()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
     internal static readonly string[] Sentences =
     {
         "A man is playing a guitar.",
@@ -109,5 +117,28 @@ public class MiniLmTests
         double Cos(int a, int b) => e[a].Zip(e[b], (x, y) => (double)x * y).Sum();
         Assert.True(Cos(0, 1) > Cos(0, 2) + 0.3, $"{Cos(0, 1)} vs {Cos(0, 2)}");
         Assert.True(Cos(4, 5) > Cos(4, 7) + 0.3, $"{Cos(4, 5)} vs {Cos(4, 7)}");
+    }
+
+    /// <summary>bench/data/sts-gensharp-40.tsv: 40 hand-scored pairs (0–5), read as score, sentence 1, sentence 2.</summary>
+    internal static List<(double Score, string A, string B)> SimilarityPairs()
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "GenSharp.sln"))) root = Path.GetDirectoryName(root) ?? throw new FileNotFoundException("GenSharp.sln");
+        return File.ReadAllLines(Path.Combine(root, "bench", "data", "sts-gensharp-40.tsv")).Where(l => l.Length > 0 && !l.StartsWith('#'))
+            .Select(l => l.Split('\t')).Select(f => (double.Parse(f[0], System.Globalization.CultureInfo.InvariantCulture), f[1], f[2])).ToList();
+    }
+
+    [Fact]
+    public void RanksHandScoredPairsLikeTheirScores()
+    {
+        TorchRuntime.EnsureReady();
+        var pairs = SimilarityPairs();
+        Assert.Equal(40, pairs.Count);
+        using var encoder = SentenceEncoders.MiniLm(torch.CPU);
+        var a = encoder.Embed(pairs.Select(p => p.A).ToList());
+        var b = encoder.Embed(pairs.Select(p => p.B).ToList());
+        var cos = a.Zip(b, (x, y) => x.Zip(y, (u, v) => (double)u * v).Sum()).ToList();
+        double rho = GenSharp.Evaluation.SpearmanCorrelation.Compute(pairs.Select(p => p.Score).ToList(), cos);
+        Assert.True(rho > 0.8, $"Spearman {rho}");
     }
 }
