@@ -27,7 +27,7 @@ public sealed class EmbedSettings : CliSettings
     public int BatchSize { get; init; } = 32;
 
     [CommandOption("--max-length <N>")]
-    [Description("tokens per text at most, [CLS] and [SEP] included (default: the model's)")]
+    [Description("tokens per text at most, [[CLS]] and [[SEP]] included (default: the model's)")]
     public int? MaxLength { get; init; }
 }
 
