@@ -37,6 +37,7 @@ public static class TrainingRun
         var state = saved?.ReadTrainerState();
 
         if (family is ITextFamily text) return RunText(req, text, saved, state, device, progress, cancel);
+        if (family is IAudioFamily audio) return AudioTrainingRun.Run(req, audio, saved, state, device, progress, cancel);
 
         // A resumed run continues on the data it was trained on unless Data names other data, which is refused below.
         var location = req.Data ?? saved?.Data.ImageLocation;
@@ -108,7 +109,7 @@ public static class TrainingRun
     }
 
     /// <summary>The family's defaults overlaid with the fields of the config file (a flat object or a checkpoint's config.json).</summary>
-    static JsonObject StartConfig(IFamily family, TrainRequest req)
+    internal static JsonObject StartConfig(IFamily family, TrainRequest req)
     {
         var json = ConfigJson.ToJson(family.DefaultConfig);
         if (req.ConfigFile is { } file)
@@ -179,7 +180,7 @@ public static class TrainingRun
 
         TorchRuntime.Seed(seed); // weights are initialised from this seed
         using var model = family.Build(config, device);
-        var lm = (ILanguageModel)model;
+        var lm = (ITextLoss)model;
         options = options with { ValidateEvery = family.ValidationEvery(config) };
         var validation = new TextBatches(corpus.ValidationTokens, batch, context, seed);
         var manifest = Checkpoint.NewManifest(family, model.Config, RecordedData.Text(recordedPath ?? Path.GetFullPath(path), corpus));

@@ -1,0 +1,169 @@
+using GenSharp.Checkpoints;
+using GenSharp.Media.Audio;
+using GenSharp.Models;
+using GenSharp.Models.Audio;
+using GenSharp.Runtime;
+using GenSharp.Training;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace GenSharp.Tests.Audio;
+
+public sealed class WaveNetTests
+{
+    public WaveNetTests() => TorchRuntime.EnsureReady();
+
+    // 4 layers, dilations 1, 2, 4, 1: receptive field 9.
+    static WaveNetConfig Tiny(WaveNetConditioning conditioning = WaveNetConditioning.None) => new()
+    {
+        Layers = 4, DilationCycle = 3, ResidualChannels = 8, GateChannels = 8, SkipChannels = 16, ConditionChannels = 8,
+        Mels = 10, NFft = 64, Hop = 16, SampleLength = 160, Conditioning = conditioning, EvalInterval = 2, EvalBatches = 1,
+    };
+
+    static Tensor RandomCodes(long b, long t, int seed)
+    {
+        using var gen = new Generator((ulong)seed);
+        return torch.randint(0, 256, new long[] { b, t }, generator: gen, dtype: ScalarType.Int64);
+    }
+
+    [Fact]
+    public void WaveNetConfigKnowsItsReceptiveFieldAndValidates()
+    {
+        Assert.Equal(9, Tiny().ReceptiveField);
+        Assert.Equal(511, new WaveNetConfig().ReceptiveField);   // 2 × (1 + 2 + … + 128) + 1
+        var e = Assert.Throws<GenSharpException>(() => (new WaveNetConfig() with { SampleLength = 2401 }).Validate());
+        Assert.Contains("sample_length", e.Message);
+        Assert.Contains("wavenet", FamilyRegistry.All.Select(f => f.Name));
+    }
+
+    [Fact]
+    public void WaveNetLogitsDependOnlyOnTheReceptiveFieldOfThePast()
+    {
+        TorchRuntime.Seed(1);
+        using var net = new WaveNetNetwork(Tiny());
+        net.eval();
+        using var _ = torch.no_grad();
+        using var codes = RandomCodes(2, 40, 2);
+        using var logits = net.Forward(codes, null, 0);
+        Assert.Equal(new long[] { 2, 256, 40 }, logits.shape);
+        const int k = 20;
+        using var changed = codes.clone();
+        changed[0, k] = torch.tensor((codes[0, k].item<long>() + 100) % 256);
+        using var logits2 = net.Forward(changed, null, 0);
+        var diff = (logits2 - logits).abs().amax(new long[] { 1 })[0];                    // (T) for item 0
+        for (int q = 0; q < 40; q++)
+        {
+            float d = diff[q].item<float>();
+            if (q < k || q >= k + 9) Assert.True(d == 0, $"position {q} changed ({d}) by input {k}");
+            else if (q == k || q == k + 8) Assert.True(d > 1e-6, $"position {q} did not see input {k}");
+        }
+        Assert.True((logits2[1] - logits[1]).abs().max().item<float>() == 0);   // other batch items untouched
+    }
+
+    [Theory]
+    [InlineData(WaveNetConditioning.None)]
+    [InlineData(WaveNetConditioning.Mel)]
+    public void WaveNetQueuedGenerationDrawsTheSameSamplesAsTheFullNetwork(WaveNetConditioning conditioning)
+    {
+        TorchRuntime.Seed(3);
+        var config = Tiny(conditioning);
+        using var model = new WaveNetModel(config, torch.CPU);
+        // Sharpen the untrained head so the samples are not near-uniform noise: differences would show.
+        using (torch.no_grad()) foreach (var (name, p) in model.Network.named_parameters()) if (name.StartsWith("head_out")) p.mul_(20);
+        Tensor? mel = null;
+        if (conditioning == WaveNetConditioning.Mel)
+        {
+            using var gen = new Generator(4);
+            using var audio = (torch.rand(new long[] { 400 }, generator: gen) - 0.5) * 0.5;
+            mel = Spectrogram.LogMel(audio, config.Mel);                                    // (10, 26)
+        }
+        var options = new AudioGenerationOptions { Count = 3, Samples = 200, Seed = 11, Mel = mel };
+        using var fast = model.Generate(options);
+        using var naive = model.Generate(options with { Naive = true });
+        using var other = model.Generate(options with { Seed = 12 });
+        Assert.Equal(new long[] { 3, 200 }, fast.shape);
+        Assert.True(fast.eq(naive).all().item<bool>(), "queued and naive generation differ");
+        Assert.False(fast.eq(other).all().item<bool>());
+        Assert.True(MuLaw.Encode(fast).unique().Item1.shape[0] > 10);  // not a constant
+        mel?.Dispose();
+    }
+
+    [Fact]
+    public void WaveNetNegativeLogLikelihoodMatchesAFullPassAndIsEightBitsWhenUniform()
+    {
+        TorchRuntime.Seed(5);
+        var config = Tiny(WaveNetConditioning.Mel);
+        using var model = new WaveNetModel(config, torch.CPU);
+        using var gen = new Generator(6);
+        using var audio = (torch.rand(new long[] { 40_000 }, generator: gen) - 0.5) * 0.8;  // > one scoring chunk of 16000
+        var (nats, n) = model.NegativeLogLikelihood(audio);
+        Assert.Equal(40_000, n);
+        // Independent: one pass over the whole recording, the first sample predicted from the silent code.
+        using (torch.no_grad())
+        {
+            var codes = MuLaw.Encode(audio);
+            var inputs = torch.cat(new[] { torch.tensor(new long[] { 128 }), codes.narrow(0, 0, 39_999) }).unsqueeze(0);
+            var logits = model.Network.Forward(inputs, Spectrogram.LogMel(audio, config.Mel).unsqueeze(0), 0);
+            double whole = torch.nn.functional.cross_entropy(logits, codes.unsqueeze(0), reduction: nn.Reduction.Sum).item<float>();
+            Assert.Equal(whole, nats, whole * 1e-5);
+        }
+        // A head that outputs zeros is the uniform distribution: exactly 8 bits per sample.
+        using (torch.no_grad()) foreach (var (name, p) in model.Network.named_parameters()) if (name.StartsWith("head_out")) p.zero_();
+        var (uniform, m) = model.NegativeLogLikelihood(audio);
+        Assert.Equal(8.0, uniform / m / Math.Log(2), 5);
+    }
+
+    [Fact]
+    public void WaveNetTrainsOnTheAllisonCorpusSavesLoadsAndGenerates()
+    {
+        var dir = TestData.TempDir();
+        var sets = new[] { "layers=4", "dilation_cycle=3", "residual_channels=8", "gate_channels=8", "skip_channels=16",
+                           "condition_channels=8", "sample_length=800", "eval_interval=2", "eval_batches=1" };
+        var r = TrainingRun.Run(new TrainRequest { Family = "wavenet", OutDir = dir, Data = "allison", Steps = 4, BatchSize = 2, Seed = 7, Sets = sets }, TrainingProgress.Silent);
+        Assert.Equal(4, r.Step);
+        var lines = File.ReadAllLines(Path.Combine(dir, "metrics.jsonl"));
+        Assert.Contains(lines, l => l.Contains("val_bits_per_sample"));
+        Assert.Contains(lines, l => l.Contains("\"bits_per_sample\""));
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
+        var audio = Assert.IsAssignableFrom<IAudioModel>(loaded.Model);
+        Assert.True(audio.NeedsMel);
+        var utterance = GenSharp.Data.AllisonCorpus.Load().Test[0];
+        using var x = GenSharp.Data.AllisonCorpus.ReadAudio(utterance).ToTensor();
+        using var mel = Spectrogram.LogMel(x, audio.Mel);
+        using var wave = audio.Generate(new AudioGenerationOptions { Samples = 400, Mel = mel, Seed = 1 });
+        Assert.Equal(new long[] { 1, 400 }, wave.shape);
+        var (nats, n) = audio.NegativeLogLikelihood(x.narrow(0, 0, 4000));
+        Assert.InRange(nats / n / Math.Log(2), 1.0, 8.5);
+        // Resume continues the same run.
+        var r2 = TrainingRun.Run(new TrainRequest { Family = "wavenet", OutDir = dir, Steps = 6, Resume = true }, TrainingProgress.Silent);
+        Assert.Equal(6, r2.Step);
+        var bad = Assert.Throws<ParameterException>(() => TrainingRun.Run(new TrainRequest { Family = "wavenet", OutDir = TestData.TempDir(), Data = "allison", Steps = 1, Limit = 3 }, TrainingProgress.Silent));
+        Assert.Equal("limit", bad.Parameter);
+    }
+
+    [Fact]
+    public void WaveNetOverfitsOneCrop()
+    {
+        TorchRuntime.Seed(9);
+        var config = Tiny();
+        using var model = new WaveNetModel(config, torch.CPU);
+        using var gen = new Generator(10);
+        var t = torch.linspace(0, 1, 160);
+        using var audio = (torch.sin(t * 2 * Math.PI * 10) * 0.5).unsqueeze(0).to(ScalarType.Float32);  // (1, 160) a sine
+        using var mel = torch.zeros(1, 10, 10);
+        using var opt = torch.optim.Adam(model.Network.parameters(), 3e-3);
+        double first = 0, last = 0;
+        for (int i = 0; i < 60; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            opt.zero_grad();
+            var loss = model.CropLoss(audio, mel);
+            loss.backward();
+            opt.step();
+            if (i == 0) first = loss.item<float>();
+            last = loss.item<float>();
+        }
+        Assert.True(last < first * 0.6, $"loss {first} → {last}");
+    }
+}
