@@ -35,6 +35,7 @@ static class Program
             return 2;
         }
         string modelName = args[0];
+        if (modelName == "minilm") return EmbedBench.Run(args);   // sentence embeddings vs ONNX Runtime (EmbedBench.cs)
         int steps = 300, warmup = 20, threads = 2, seed = 0;
         int? batchArg = null;
         var sets = new List<string>();

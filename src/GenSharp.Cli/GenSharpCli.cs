@@ -39,6 +39,8 @@ public static class GenSharpCli
         new("encode", typeof(EncodeCommand), typeof(EncodeSettings), "compress test images to quantised latent codes; prints bits per image and reconstruction PSNR", ["encode", "runs/vae", "--data", "embedded", "--out", "test.codes"]),
         new("decode", typeof(DecodeCommand), typeof(DecodeSettings), "decode latent codes back to images", ["decode", "runs/vae", "test.codes", "--out", "decoded.png"]),
         new("denoise", typeof(DenoiseCommand), typeof(DenoiseSettings), "corrupt test images and reconstruct them (autoencoders; ebm: Langevin from the noisy image); prints PSNR before and after", ["denoise", "runs/vae", "--data", "embedded", "--noise", "gaussian:0.3", "--out", "denoised.png"]),
+        new("embed", typeof(EmbedCommand), typeof(EmbedSettings), "sentence embeddings of every line of a text file with 'minilm' (built in, no download) or a BERT / sentence-transformers folder; writes an N×D float32 .npy", ["embed", "minilm", "--data", "texts.txt", "--out", "emb.npy"]),
+        new("rag", typeof(RagCommand), typeof(RagSettings), "retrieval-augmented answers with citations: 'rag ingest DIR --index NAME' chunks and embeds text/Markdown files into a SQLite index (only changed files are redone); 'rag ask NAME \"question\" --model LM' answers from the best chunks and lists them as [1], [2]", ["rag", "ingest", "docs", "--index", "docs"]),
         new("quickstart", typeof(QuickstartCommand), typeof(QuickstartSettings), "train a small VAE and a small conditional DCGAN on the embedded Fashion-MNIST subset (~4 min on 2 cores)", ["quickstart"]),
         new("help", typeof(HelpCommand), typeof(HelpSettings), "help on a command: 'gensharp help train'", ["help", "sample"]),
     };

@@ -19,7 +19,7 @@ namespace GenSharp.Server;
 /// <summary>
 /// The OpenAI-compatible HTTP server (Kestrel, minimal APIs) over the models of a folder: <c>GET /v1/models</c>,
 /// <c>GET /health</c>, <c>GET /metrics</c>, <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c>,
-/// <c>POST /v1/images/generations</c>. Errors are answered in OpenAI's JSON shape; no response carries a stack trace.
+/// <c>POST /v1/images/generations</c>, <c>POST /v1/embeddings</c>. Errors are answered in OpenAI's JSON shape; no response carries a stack trace.
 /// With API keys every route but /health needs one; requests under /v1 pass a per-key rate limit and a global
 /// concurrency limit with a bounded queue. Start with <see cref="StartAsync"/>, stop with <see cref="StopAsync"/>, which
 /// drains: running requests finish (up to <see cref="ServerOptions.DrainTimeout"/>) while new ones get 503. The server
@@ -112,6 +112,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("GenSharp.Server");
         var text = new TextEndpoints(models, options, metrics, log);
         var images = new ImageEndpoints(models, options, metrics, log);
+        var embeddings = new EmbeddingEndpoints(options);
         app.Use((http, next) => CountAndLog(http, next, metrics, log));
         app.Use((http, next) => HandleErrors(http, next, log));
         app.Use(drain.Track);
@@ -124,7 +125,7 @@ public sealed class GenSharpServer : IAsyncDisposable
             int code = http.Response.StatusCode;
             string message = code switch
             {
-                404 => $"no route {http.Request.Method} {http.Request.Path}; the server has GET /v1/models, GET /health, GET /metrics, POST /v1/completions, POST /v1/chat/completions, POST /v1/images/generations",
+                404 => $"no route {http.Request.Method} {http.Request.Path}; the server has GET /v1/models, GET /health, GET /metrics, POST /v1/completions, POST /v1/chat/completions, POST /v1/images/generations, POST /v1/embeddings",
                 405 => $"{http.Request.Path} does not accept {http.Request.Method}",
                 _ => $"HTTP {code}",
             };
@@ -136,13 +137,14 @@ public sealed class GenSharpServer : IAsyncDisposable
         app.MapPost("/v1/completions", text.Completions);
         app.MapPost("/v1/chat/completions", text.ChatCompletions);
         app.MapPost("/v1/images/generations", images.Generations);
+        app.MapPost("/v1/embeddings", embeddings.Embeddings);
         app.MapGet("/metrics", (HttpContext http) =>
         {
             http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             return http.Response.WriteAsync(metrics.Render(), http.RequestAborted);
         });
         PlaygroundEndpoints.Map(app, options.ModelsDir);
-        IDisposable[] limiters = perKey is null ? new IDisposable[] { concurrency } : new IDisposable[] { concurrency, perKey };
+        IDisposable[] limiters = perKey is null ? new IDisposable[] { concurrency, embeddings } : new IDisposable[] { concurrency, perKey, embeddings };
         try
         {
             await app.StartAsync(cancel);

@@ -94,6 +94,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         {
             if (HfModelFolder.IsHfFolder(path) || s.Adapter is not null || Models.Lora.PeftAdapter.IsAdapterFolder(path)) return EvalText(s, path);
             var checkpoint = Checkpoint.Open(path);
+            if (checkpoint.Family is IEncoderFamily) return EvalMaskedLm(s, checkpoint);
             if (checkpoint.Family is ITextFamily) return EvalText(s, checkpoint.Path);
         }
         if (s.Classifier is null)
@@ -118,6 +119,21 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
                 Console.WriteLine("sample-quality metrics (FD-cls, KID, precision/recall, memorisation) need --classifier CLS_CKPT (train one with 'gensharp train classifier')");
         }
         if (s.Classifier is { } cls) SampleQualityMetrics(s, m, cls, json);
+        Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+
+    /// <summary>An encoder: masked-language-model loss and accuracy on the held-out last 10% of --data.</summary>
+    static int EvalMaskedLm(EvalCommandSettings s, Checkpoint checkpoint)
+    {
+        var data = s.Data ?? throw new UsageException("'eval' of a bert checkpoint needs --data FILE.txt; see 'gensharp eval --help'");
+        using var m = checkpoint.Load(s.TorchDevice);
+        var bert = (IMaskedLanguageModel)m.Model;
+        var r = MaskedLmEvaluation.Run(bert, checkpoint.ReadTokenizer(), data, s.BatchSize ?? 32);
+        Console.WriteLine($"validation: the last 10% of {data} ({r["windows"]} windows of {bert.WindowLength} tokens, {r["masked_tokens"]} masked tokens, fixed masking seed)");
+        Console.WriteLine($"MLM loss {r["mlm_loss"]:F4} nats/token · accuracy {r["mlm_accuracy"]:P2} · perplexity {r["mlm_perplexity"]:F3}");
+        var json = new JsonObject { ["family"] = checkpoint.Family.Name, ["checkpoint"] = checkpoint.Path, ["step"] = checkpoint.Step, ["data"] = data };
+        foreach (var (k, v) in r) json[k] = v;
         Console.WriteLine(json.ToJsonString());
         return 0;
     }

@@ -13,7 +13,7 @@ namespace GenSharp.Cli.Commands;
 public class SamplerSettings : CliSettings
 {
     [CommandOption("--scheduler <NAME>")]
-    [Description("diffusion: ddpm or ddim (default: the checkpoint's sampler, ddim)")]
+    [Description("diffusion: ddpm, ddim, euler, euler-a (Euler ancestral) or dpm++2m (DPM-Solver++ 2M) (default: the checkpoint's sampler, ddim)")]
     public string? Scheduler { get; init; }
 
     [CommandOption("--steps <N>")]
@@ -29,8 +29,20 @@ public class SamplerSettings : CliSettings
     public double? GuidanceScale { get; init; }
 
     [CommandOption("--init <START>")]
-    [Description("ebm: Langevin chains start from noise or buffer (the replay buffer; default: the checkpoint's sample_init)")]
+    [Description("ebm: Langevin chains start from noise or buffer (the replay buffer; default: the checkpoint's sample_init); txt2img: image-to-image from FILE.png|FILE.npy|test[[:N]] images")]
     public string? Init { get; init; }
+
+    [CommandOption("--prompt <TEXT>")]
+    [Description("txt2img: what to draw, e.g. \"a dark patterned shirt\" (default: one row per class noun)")]
+    public string? Prompt { get; init; }
+
+    [CommandOption("--negative-prompt <TEXT>")]
+    [Description("txt2img: what to steer away from (replaces the empty prompt of classifier-free guidance)")]
+    public string? NegativePrompt { get; init; }
+
+    [CommandOption("--strength <S>")]
+    [Description("txt2img with --init: 0 keeps the init image, 1 ignores it (default 0.6)")]
+    public double? Strength { get; init; }
 
     [CommandOption("--resample <R>")]
     [Description("diffusion inpainting: RePaint runs each segment of --jump steps R times (1 = no resampling)")]
@@ -50,6 +62,9 @@ public class SamplerSettings : CliSettings
         Add("eta", Eta);
         Add("guidance_scale", GuidanceScale);
         Add("init", Init);
+        Add("prompt", Prompt);
+        Add("negative_prompt", NegativePrompt);
+        Add("strength", Strength);
         if (!inpainting && (Resample is not null || Jump is not null))
             throw new GenSharpException($"--{(Resample is not null ? "resample" : "jump")} goes with --inpaint (or eval --inpaint-mask)");
         Add("resample", Resample);
@@ -150,6 +165,8 @@ public sealed class SampleCommand : Command<SampleSettings>
         if (s.Mask is not null) throw new GenSharpException("--mask goes with --inpaint");
 
         var values = s.SamplerValues(inpainting: false);
+        if (s.Init is not null && sampler is IImageToImage img2img) return ImageToImage(s, m, img2img, values, outPath);
+        if (s.Strength is not null) throw new GenSharpException("--strength goes with --init IMAGE (image-to-image)");
         var options = sampler.DefaultSamplerOptions.With(values, m.Family.Name);
         if (s.Temperature is { } temps && temps.Contains(','))
         {
@@ -164,7 +181,7 @@ public sealed class SampleCommand : Command<SampleSettings>
         bool npy = outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase);
         using var r = ImageSampling.Run(sampler, new ImageSamplingOptions
         {
-            Count = s.N ?? 64, Seed = s.Seed, Class = s.Class, ClassGrid = !npy, Sampler = options,
+            Count = s.N ?? 64, Seed = s.Seed, Class = s.Class, ClassGrid = !npy && s.Prompt is null, Sampler = options,
             StripColumns = s.Strip is null ? 0 : 10, StripRows = 8, Frames = s.Gif is null ? 0 : 100,
         });
         ImageFiles.Save(r.Images, outPath, r.Columns);
@@ -197,6 +214,32 @@ public sealed class SampleCommand : Command<SampleSettings>
             var (lsd, mcd) = AudioSampling.Distances(r, model.Mel);
             Console.WriteLine($"resynthesis of {r.SourceName}: log-spectral distance {lsd:F2} dB, mel-cepstral distortion {mcd:F2} dB");
         }
+        return 0;
+    }
+
+    static int ImageToImage(SampleSettings s, LoadedModel m, IImageToImage sampler, Dictionary<string, string> values, string outPath)
+    {
+        if (s.Strip is not null || s.Gif is not null || s.Temperature is not null || s.Class is not null)
+            throw new GenSharpException("--init (image-to-image) goes without --strip/--gif/--temperature/--class");
+        values.Remove("init");
+        var cfg = ImageFamilyConfig.Of((IGenerativeModel)m.Model);
+        using var images = CliInputs.Images(s.Init!, "init", s.Data, cfg.ImageChannels, cfg.ImageSize);
+        var options = ((IImageSampler)sampler).DefaultSamplerOptions.With(values, m.Family.Name);
+        var init01 = images.dtype == torch.ScalarType.Byte ? images.to(torch.ScalarType.Float32) / 255 : images.to(torch.ScalarType.Float32);
+        int per = s.N ?? 4;
+        using var repeated = init01.repeat_interleave(per, dim: 0);                    // (B·per, C, H, W), image-major
+        torch.manual_seed(s.Seed);
+        using var gen = new torch.Generator((ulong)s.Seed);
+        var clock = Stopwatch.StartNew();
+        using var outputs = sampler.ImageToImage(repeated, options, gen);
+        // One row per init image: the init, then its variations.
+        var rows = new List<torch.Tensor>();
+        for (int i = 0; i < init01.shape[0]; i++)
+            rows.Add(torch.cat(new[] { init01.narrow(0, i, 1), outputs.narrow(0, i * per, per) }, 0));
+        using var grid = torch.cat(rows, 0);
+        ImageFiles.Save(grid, outPath, per + 1);
+        Console.WriteLine($"wrote {outPath}: {init01.shape[0]} init images × {per} variations (rows: init, variations); " +
+            $"{((IImageSampler)sampler).DescribeSampler(options)}, {outputs.shape[0] / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F2} images/s");
         return 0;
     }
 

@@ -128,7 +128,8 @@ public sealed class TrainCommand : Command<TrainSettings>
                 if (File.Exists(Path.Combine(outDir, picture))) files.Add($"{Path.GetFileNameWithoutExtension(picture)}: {Path.Combine(outDir, picture)}");
             files.Add($"metrics:    {Path.Combine(outDir, "metrics.jsonl")}");
             Console.WriteLine(string.Join("   ", files));
-            if (text) Console.WriteLine($"text:       gensharp generate {outDir} --prompt TEXT");
+            if (family is IEncoderFamily) Console.WriteLine($"eval:       gensharp eval {outDir} --data {req.Data}");
+            else if (text) Console.WriteLine($"text:       gensharp generate {outDir} --prompt TEXT");
             return 0;
         }
         finally

@@ -1,11 +1,14 @@
 using GenSharp.Models.Audio;
 using GenSharp.Models.Autoregressive;
 using GenSharp.Models.Classifier;
+using GenSharp.Models.Clip;
 using GenSharp.Models.Diffusion;
+using GenSharp.Models.Encoders;
 using GenSharp.Models.Energy;
 using GenSharp.Models.Flows;
 using GenSharp.Models.Gan;
 using GenSharp.Models.Gpt;
+using GenSharp.Models.TextDiffusion;
 using GenSharp.Models.Vae;
 
 namespace GenSharp.Models;
@@ -40,7 +43,14 @@ public static class FamilyRegistry
             "denoising diffusion (UNet, linear/cosine schedule, ε or v); DDPM/DDIM sampling, classifier-free guidance, inpainting, latent diffusion",
             new("1 s", "1.2 GB", 2000, "good samples need ~20,000"), defaultEmaDecay: 0.999));
         Register(new GptFamily());
+        Register(new BertFamily());
+        Register(new Family<ClipConfig>(ClipModel.FamilyName, (config, device) => new ClipModel(config, device),
+            "small CLIP (causal text transformer + CNN image encoder, symmetric contrastive loss) on captioned Fashion-MNIST; zero-shot accuracy, attribute agreement, CLIP score; the text encoder of prompted diffusion",
+            null, defaultBatchSize: 128));
         Register(new WaveNetFamily());
+        Register(new Family<TextDiffusionConfig>(TextDiffusionModel.FamilyName, (config, device) => new TextDiffusionModel(config, device),
+            "prompted latent diffusion: a denoiser of a trained vae's latents cross-attending to a trained clip's text tokens; classifier-free guidance with negative prompts, image-to-image (SDEdit), any scheduler",
+            null, defaultEmaDecay: 0.999));
         Register(new Family<RbmConfig>(RbmModel.FamilyName, (config, device) => new RbmModel(config, device),
             "Bernoulli–Bernoulli RBM on binarized pixels, CD-k or persistent CD; Gibbs sampling; log Z and test log-likelihood by AIS; free-energy anomaly scores",
             new("0.02 s", "300 MB", 6000), defaultBatchSize: 100));

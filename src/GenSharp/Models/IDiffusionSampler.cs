@@ -12,7 +12,7 @@ public interface IDiffusionSampler
     int TrainTimesteps { get; }
 
     /// <summary>
-    /// A scheduler <paramref name="name"/> ("ddpm" or "ddim") over the model's noise schedule and prediction
+    /// A scheduler <paramref name="name"/> (one of <see cref="GenSharp.Sampling.Schedulers.Names"/>) over the model's noise schedule and prediction
     /// type, set to <paramref name="steps"/> sampling steps (1 ≤ steps ≤ T); <paramref name="eta"/> is DDIM's η.
     /// </summary>
     DiffusionScheduler CreateScheduler(string name, int steps, double eta = 0);

@@ -1,7 +1,7 @@
 namespace GenSharp.Models;
 
 /// <summary>An autoregressive model over token ids: next-token logits with an optional KV cache, and its loss.</summary>
-public interface ILanguageModel
+public interface ILanguageModel : ITextLoss
 {
     /// <summary>Most tokens the model attends to.</summary>
     int ContextLength { get; }
@@ -26,5 +26,5 @@ public interface ILanguageModel
     Tensor Logits(Tensor tokens, IKvCache? cache = null, bool lastOnly = false);
 
     /// <summary>Mean next-token cross-entropy in nats/token of <paramref name="targets"/> (B, T) given <paramref name="inputs"/> (B, T), in eval mode.</summary>
-    double Loss(Tensor inputs, Tensor targets);
+    new double Loss(Tensor inputs, Tensor targets);
 }

@@ -35,8 +35,43 @@ public static class TorchRuntime
                     "could not load libtorch (TorchSharp native libraries): " + inner.Message.Split('\n')[0] +
                     " — rebuild with 'dotnet build' so the native files are copied and patched for this system");
             }
+            ConfigureOneDnn();
             _ready = true;
         }
+    }
+
+    /// <summary>Environment variable that, set to 1, leaves libtorch's oneDNN (mkldnn) convolutions on.</summary>
+    public const string OneDnnVariable = "GENSHARP_ONEDNN";
+
+    /// <summary>Whether libtorch dispatches float32 CPU convolutions to oneDNN in this process (libtorch's own flag).</summary>
+    public static bool OneDnnConvolutions => Native.UserEnabledMkldnn(Native.GlobalContext());
+
+    /// <summary>
+    /// Turns off libtorch's oneDNN (mkldnn) convolutions, so CPU convolutions take libtorch's native im2col + GEMM path,
+    /// unless <see cref="OneDnnVariable"/> is 1. Measured on an AMD EPYC (Zen 4, AVX-512) with libtorch 2.10.0: oneDNN's
+    /// backward-data pass (the input gradient of conv2d) leaves blocks of the gradient unwritten — NaN or stale values in
+    /// a few percent of calls, at 1 or 2 threads and at any ISA cap — which made glow, ddpm and ebm training diverge or
+    /// not repeat; the native path gave none in the same runs (<c>ConvolutionGradientTests</c> holds both to an unfold
+    /// computation). TorchSharp has no setter for the flag, so this calls libtorch's <c>at::Context</c> method directly.
+    /// </summary>
+    static void ConfigureOneDnn()
+    {
+        if (Environment.GetEnvironmentVariable(OneDnnVariable) == "1") return;
+        try { Native.SetUserEnabledMkldnn(Native.GlobalContext(), false); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    static class Native
+    {
+        [DllImport("libtorch_cpu.so", EntryPoint = "_ZN2at13globalContextEv")]
+        internal static extern IntPtr GlobalContext();
+
+        [DllImport("libtorch_cpu.so", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
+        internal static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport("libtorch_cpu.so", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
+        [return: MarshalAs(UnmanagedType.U1)]
+        internal static extern bool UserEnabledMkldnn(IntPtr context);
     }
 
     /// <summary>Environment variable that, set to 0, leaves glibc malloc's defaults alone.</summary>

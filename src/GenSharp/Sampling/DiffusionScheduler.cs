@@ -64,6 +64,14 @@ public abstract class DiffusionScheduler
         UseTimesteps(TrailingTimesteps(Schedule.Timesteps, steps));
     }
 
+    /// <summary>Visits exactly <paramref name="descending"/> (strictly descending, each in 0..T-1), e.g. a custom spacing.</summary>
+    /// <exception cref="GenSharpException">The list is empty, not strictly descending, or outside 0..T-1.</exception>
+    public void SetTimesteps(IReadOnlyList<long> descending)
+    {
+        try { UseTimesteps(descending ?? throw new ArgumentException("the timestep list is null")); }
+        catch (ArgumentException e) { throw new GenSharpException($"{Name} timesteps: {e.Message.Split(" (Parameter")[0]}"); }
+    }
+
     /// <summary>One reverse step from timestep <paramref name="t"/> to <see cref="PreviousTimestep"/>(t).</summary>
     /// <param name="modelOutput">The network output at (<paramref name="sample"/>, t), shaped like it.</param>
     /// <param name="t">The current timestep; must be one of <see cref="Timesteps"/>.</param>

@@ -180,7 +180,7 @@ public static class TrainingRun
 
         TorchRuntime.Seed(seed); // weights are initialised from this seed
         using var model = family.Build(config, device);
-        var lm = (ILanguageModel)model;
+        var lm = (ITextLoss)model;
         options = options with { ValidateEvery = family.ValidationEvery(config) };
         var validation = new TextBatches(corpus.ValidationTokens, batch, context, seed);
         var manifest = Checkpoint.NewManifest(family, model.Config, RecordedData.Text(recordedPath ?? Path.GetFullPath(path), corpus));

@@ -70,7 +70,13 @@ public class DiffusionCliTests
         var evBad = Run("eval", cls, "--classifier", cls, "--n", "20", "--data", "embedded", "--steps", "3");
         Assert.Equal(1, evBad.Code);
 
-        var bad = Run("sample", run, "--out", png, "--scheduler", "euler");
+        foreach (var name in new[] { "euler", "euler-a", "dpm++2m" })
+        {
+            var other = Run("sample", run, "--out", png, "--n", "3", "--scheduler", name, "--steps", "4", "--seed", "3");
+            Assert.True(other.Code == 0, other.Err);
+            Assert.Contains($"scheduler {name}", other.Out);
+        }
+        var bad = Run("sample", run, "--out", png, "--scheduler", "heun");
         Assert.Equal(1, bad.Code);
         Assert.Contains("unknown scheduler", bad.Err);
         var noMask = Run("sample", run, "--out", png, "--inpaint", "test:1", "--data", "embedded");

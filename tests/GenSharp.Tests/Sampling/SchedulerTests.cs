@@ -463,10 +463,10 @@ public class SchedulerTests
         Assert.Equal(PredictionType.V, ddim.Prediction);
         Assert.Same(s, ddim.Schedule);
         Assert.Equal("ddim", ddim.Name);
-        Assert.Equal(new[] { "ddpm", "ddim" }, Schedulers.Names);
+        Assert.Equal(new[] { "ddpm", "ddim", "euler", "euler-a", "dpm++2m" }, Schedulers.Names);
 
-        var e = Assert.Throws<GenSharpException>(() => Schedulers.Create("euler", s, PredictionType.Epsilon));
-        Assert.Contains("euler", e.Message);
+        var e = Assert.Throws<GenSharpException>(() => Schedulers.Create("heun", s, PredictionType.Epsilon));
+        Assert.Contains("heun", e.Message);
         Assert.Contains("ddpm, ddim", e.Message);
         Assert.Contains("eta", Assert.Throws<GenSharpException>(() => Schedulers.Create("ddpm", s, PredictionType.Epsilon, eta: 0.5)).Message);
         Assert.Contains("eta", Assert.Throws<GenSharpException>(() => Schedulers.Create("ddim", s, PredictionType.Epsilon, eta: 1.5)).Message);

@@ -200,7 +200,11 @@ public class ServerImageTests(ServerFixture f)
         Assert.Equal(Pixels(a), Pixels((await Post(request)).Body));          // the prompt changes the text chunk only
         request["steps"] = 3;
         Assert.NotEqual(Pixels(a), Pixels((await Post(request)).Body));
-        request["scheduler"] = "euler";
+        request["scheduler"] = "dpm++2m";                                       // the schedulers beside DDPM/DDIM (issue 18)
+        var (ok, solved) = await Post(request);
+        Assert.Equal(200, ok);
+        Assert.Contains("Scheduler: dpm++2m", PngText.Read(Convert.FromBase64String((string)solved["data"]![0]!["b64_json"]!))["parameters"]);
+        request["scheduler"] = "heun";
         var (bad, error) = await Post(request);
         Assert.Equal(400, bad);
         Assert.Equal("scheduler", (string?)error["error"]!["param"]);

@@ -59,8 +59,12 @@ public class LegacyResumeTests
         foreach (var (name, t) in resumed.Tensors)
         {
             var expected = uninterrupted.Tensors[name];
-            Assert.True(t.shape.SequenceEqual(expected.shape) && t.eq(expected).all().item<bool>(),
-                $"{family}: {name} differs from the previous release's uninterrupted run (max |Δ| {(t.to_type(TorchSharp.torch.ScalarType.Float64) - expected.to_type(TorchSharp.torch.ScalarType.Float64)).abs().max().item<double>():E2})");
+            // Not bit for bit: the fixtures were made with oneDNN's convolutions, which sum in another order than the
+            // native path GenSharp now takes (TorchRuntime.EnsureReady); a wrongly loaded optimizer state moves a
+            // weight by about the learning rate (1e-4 and more), far above this bound.
+            Assert.True(t.shape.SequenceEqual(expected.shape), $"{family}: {name} has another shape than in the previous release's run");
+            double diff = (t.to_type(TorchSharp.torch.ScalarType.Float64) - expected.to_type(TorchSharp.torch.ScalarType.Float64)).abs().max().item<double>();
+            Assert.True(diff < 1e-7, $"{family}: {name} differs from the previous release's uninterrupted run (max |Δ| {diff:E2})");
         }
     }
 

@@ -43,7 +43,7 @@ public sealed record DdpmConfig : ImageFamilyConfig
     public double LearningRate { get; init; } = 5e-4;
     /// <summary>Gradient clipping: maximum global L2 norm; 0 = off.</summary>
     public double GradClip { get; init; } = 1.0;
-    /// <summary>Scheduler used by the trainer's sample grids and <c>Sample(n, labels)</c>: ddpm or ddim.</summary>
+    /// <summary>Scheduler used by the trainer's sample grids and <c>Sample(n, labels)</c>: ddpm, ddim, euler, euler-a or dpm++2m.</summary>
     public string Sampler { get; init; } = "ddim";
     /// <summary>Steps of that scheduler (ddim 50 keeps periodic grids cheap).</summary>
     public int SamplerSteps { get; init; } = 50;
@@ -99,7 +99,7 @@ public sealed record DdpmConfig : ImageFamilyConfig
         Require(LabelDropout is >= 0 and <= 1, "label_dropout", "in [0, 1]", LabelDropout);
         RequireLearningRate(LearningRate);
         RequireGradClip(GradClip);
-        Require(Sampler is "ddpm" or "ddim", "sampler", "ddpm or ddim", Sampler);
+        Require(Schedulers.Names.Contains(Sampler), "sampler", string.Join(", ", Schedulers.Names), Sampler);
         Require(SamplerSteps >= 1 && SamplerSteps <= Timesteps, "sampler_steps", $"in [1, timesteps = {Timesteps}]", SamplerSteps);
         Require(SamplerGuidance >= 0 && double.IsFinite(SamplerGuidance), "sampler_guidance", "a finite number ≥ 0", SamplerGuidance);
         Require(LatentFrom is null || LatentFrom.Length > 0, "latent_from", "a vae checkpoint folder or null", "\"\"");

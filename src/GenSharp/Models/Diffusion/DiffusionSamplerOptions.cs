@@ -3,7 +3,7 @@ namespace GenSharp.Models.Diffusion;
 /// <summary>How a diffusion model samples: the scheduler, its steps and η, the guidance scale, RePaint resampling.</summary>
 public sealed record DiffusionSamplerOptions : SamplerOptions
 {
-    /// <summary><c>ddpm</c> (ancestral, Ho et al. 2020) or <c>ddim</c> (Song et al. 2021).</summary>
+    /// <summary><c>ddpm</c> (ancestral, Ho et al. 2020), <c>ddim</c> (Song et al. 2021), <c>euler</c>, <c>euler-a</c> (Karras et al. 2022) or <c>dpm++2m</c> (Lu et al. 2022).</summary>
     public string Scheduler { get; init; } = "ddim";
     /// <summary>Sampling steps (1 … T); null = the checkpoint's sampler_steps, or all T steps for ddpm when the checkpoint samples with ddim.</summary>
     public int? Steps { get; init; }
@@ -18,7 +18,7 @@ public sealed record DiffusionSamplerOptions : SamplerOptions
 
     public override void Validate()
     {
-        if (Scheduler is not ("ddpm" or "ddim")) throw new ParameterException("scheduler", $"{Scheduler}: unknown scheduler; use ddpm or ddim");
+        if (!GenSharp.Sampling.Schedulers.Names.Contains(Scheduler)) throw new ParameterException("scheduler", $"{Scheduler}: unknown scheduler; use one of {string.Join(", ", GenSharp.Sampling.Schedulers.Names)}");
         if (Steps is < 1) throw new ParameterException("steps", $"must be ≥ 1, got {Steps}");
         if (!(Eta >= 0 && double.IsFinite(Eta))) throw new ParameterException("eta", $"must be a finite number ≥ 0, got {Eta}");
         if (!(GuidanceScale >= 0 && double.IsFinite(GuidanceScale))) throw new ParameterException("guidance_scale", $"must be a finite number ≥ 0, got {GuidanceScale}");

@@ -41,8 +41,14 @@ public sealed class DeferredWeights : IDisposable
         nn.Linear(width, vocabulary, hasBias: false, device: HeadDevice);
 
     /// <summary>The token embedding; deferred with the head when <paramref name="tiedHead"/> (the head's codes then serve the lookups).</summary>
-    internal static Embedding TokenEmbedding(long vocabulary, long width, bool tiedHead) =>
-        nn.Embedding(vocabulary, width, device: tiedHead ? HeadDevice : null);
+    internal static Embedding TokenEmbedding(long vocabulary, long width, bool tiedHead)
+    {
+        if (!tiedHead || HeadDevice is null) return nn.Embedding(vocabulary, width);
+        // TorchSharp builds an embedding's table on the CPU and then moves it: build a one-row one, give it a storageless table.
+        var embedding = nn.Embedding(1, width);
+        embedding.weight = new Parameter(torch.empty(vocabulary, width, device: torch.META));
+        return embedding;
+    }
 
     /// <summary>Throws when a tensor of <paramref name="network"/> still has no storage: the loaded file did not replace it.</summary>
     public static void Check(nn.Module network, string source)

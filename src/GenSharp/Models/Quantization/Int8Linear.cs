@@ -18,12 +18,11 @@ public sealed class Int8Linear : QuantizedLinear
         using var _ = torch.no_grad();
         using (var scope = torch.NewDisposeScope())
         {
-            var halved = qweight.cpu().to(ScalarType.Int16);                                       // 2 bytes a weight while packing
-            halved.add_(1).floor_divide_(2).clamp_(-63, 63);                                        // ⌊(q + 1) / 2⌋: halves, rounding half up
-            var q = halved.to(ScalarType.Int8).contiguous();
-            halved.Dispose();
+            var codes = qweight.cpu().contiguous();
+            var q = codes - codes.floor_divide(2);                                                   // ⌈q / 2⌉ = ⌊(q + 1) / 2⌋, in int8: halves, rounding half up
+            q.clamp_(-63, 63);
             _packed = QuantizedKernels.Int8Pack(q).MoveToOuterDisposeScope();
-            _colSums = q.to(ScalarType.Int32).sum(1).to(ScalarType.Int32).MoveToOuterDisposeScope();   // the kernel's zero-point correction
+            _colSums = RowSums(q).MoveToOuterDisposeScope();                                        // the kernel's zero-point correction
             _scales = (scales.cpu().to(ScalarType.Float32) * 2).contiguous().MoveToOuterDisposeScope();
             _bias = (bias is null ? torch.zeros(OutFeatures) : bias.cpu().to(ScalarType.Float32).contiguous()).MoveToOuterDisposeScope();
         }
@@ -45,6 +44,20 @@ public sealed class Int8Linear : QuantizedLinear
         if (qweight.dtype != ScalarType.Int8 || qweight.dim() != 2 || scales.shape.Length != 1 || scales.shape[0] != qweight.shape[0])
             throw new ArgumentException("int8 weights are (N, K) int8 codes with N scales");
         return qweight.shape[0];
+    }
+
+    /// <summary>Σₖ q[n, k] as int32 (N), a block of rows at a time: summing all at once widens the whole matrix first.</summary>
+    static Tensor RowSums(Tensor q)
+    {
+        const long Block = 4096;
+        var sums = torch.empty(q.shape[0], dtype: ScalarType.Int32);
+        for (long start = 0; start < q.shape[0]; start += Block)
+        {
+            using var scope = torch.NewDisposeScope();
+            long rows = Math.Min(Block, q.shape[0] - start);
+            sums.narrow(0, start, rows).copy_(q.narrow(0, start, rows).to(ScalarType.Int32).sum(1));
+        }
+        return sums;
     }
 
     protected override IEnumerable<Tensor> Owned => new[] { _packed, _shape, _colSums, _zeros, _scales, _bias };

@@ -66,7 +66,9 @@ public static class QuantizedDecoder
         {
             var (n, k) = Widths(projection, name);
             replaced.Add(projection);
-            return Build(name, n, k, spec, tensors, source, used);
+            var layer = Build(name, n, k, spec, tensors, source, used);
+            Runtime.TorchRuntime.ReturnFreeMemory();   // packing's temporaries: left in the heap, they are not reused by the next layer's
+            return layer;
         });
         if (spec.Head)
         {

@@ -370,7 +370,7 @@ public class DiffusionTests
     {
         Assert.Contains("channel_mult", Assert.Throws<GenSharpException>(() => (Tiny with { ChannelMult = new[] { 1, 2, 2, 2, 2 } }).Validate()).Message);
         Assert.Contains("norm_groups", Assert.Throws<GenSharpException>(() => (Tiny with { NormGroups = 3 }).Validate()).Message);
-        Assert.Contains("sampler", Assert.Throws<GenSharpException>(() => (Tiny with { Sampler = "euler" }).Validate()).Message);
+        Assert.Contains("sampler", Assert.Throws<GenSharpException>(() => (Tiny with { Sampler = "heun" }).Validate()).Message);
         Assert.Contains("label_dropout", Assert.Throws<GenSharpException>(() => (Tiny with { LabelDropout = 2 }).Validate()).Message);
         Assert.Equal(0.999, FamilyRegistry.Get("ddpm").DefaultEmaDecay);
         Assert.Null(FamilyRegistry.Get("vae").DefaultEmaDecay);

@@ -1,0 +1,35 @@
+using GenSharp.Models.Encoders;
+
+namespace GenSharp.Rag;
+
+/// <summary>
+/// Vector search and BM25 keyword search over a <see cref="SqliteRagStore"/>, fused by reciprocal-rank fusion
+/// (Cormack, Clarke &amp; Büttcher 2009): score(d) = Σ over the two lists of 1 / (k + rank of d), k = 60.
+/// </summary>
+public sealed class HybridRetriever(SqliteRagStore store, SentenceEncoder encoder)
+{
+    /// <summary>RRF's constant.</summary>
+    public const int RrfK = 60;
+
+    /// <summary>Candidates each list contributes before fusion.</summary>
+    public int Candidates { get; init; } = 50;
+
+    /// <summary>The <paramref name="k"/> best chunks for <paramref name="query"/>, and the best cosine of any chunk (how relevant the vector side found anything).</summary>
+    public (List<ScoredChunk> Chunks, double BestCosine) Retrieve(string query, int k)
+    {
+        var q = encoder.Embed(new[] { query })[0];
+        var byVector = store.SearchVectors(q, Candidates);
+        var byKeyword = store.SearchKeywords(query, Candidates);
+        var fused = new Dictionary<long, (ScoredChunk Chunk, double Score)>();
+        foreach (var list in new[] { byVector, byKeyword })
+            for (int rank = 0; rank < list.Count; rank++)
+            {
+                var c = list[rank];
+                double add = 1.0 / (RrfK + rank + 1);
+                fused[c.Id] = fused.TryGetValue(c.Id, out var f) ? (f.Chunk, f.Score + add) : (c, add);
+            }
+        var top = fused.Values.OrderByDescending(f => f.Score).ThenBy(f => f.Chunk.Id).Take(k)
+            .Select(f => f.Chunk with { Score = f.Score }).ToList();
+        return (top, byVector.Count > 0 ? byVector[0].Score : 0);
+    }
+}

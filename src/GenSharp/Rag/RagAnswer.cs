@@ -1,0 +1,62 @@
+using System.Text;
+using GenSharp.Models;
+using GenSharp.Sampling;
+using GenSharp.Text;
+
+namespace GenSharp.Rag;
+
+/// <summary>
+/// Retrieval-augmented answers with citations: the question's best chunks (hybrid retrieval) are numbered [1] … [k] in
+/// a grounded prompt that asks the language model to answer from them only and cite them; the answer comes back with
+/// the numbered list of chunks (path and line span). When even the best chunk is far from the question (its cosine is
+/// below <see cref="Threshold"/>), no model is asked and the answer is <see cref="NotFound"/>.
+/// </summary>
+public sealed class RagAnswer(HybridRetriever retriever)
+{
+    /// <summary>What is answered when retrieval finds nothing relevant.</summary>
+    public const string NotFound = "not found in the sources";
+
+    /// <summary>Chunks given to the model.</summary>
+    public int TopK { get; init; } = 4;
+
+    /// <summary>Lowest cosine of the best chunk for the sources to count as relevant.</summary>
+    public double Threshold { get; init; } = 0.3;
+
+    /// <summary>An answer: its text, the cited chunks in citation order, and the best cosine retrieval found.</summary>
+    public sealed record Result(string Answer, IReadOnlyList<Chunk> Sources, double BestCosine, bool Found)
+    {
+        /// <summary>The answer followed by "Sources:" and one "[n] path:span" line per chunk.</summary>
+        public string Render()
+        {
+            var sb = new StringBuilder(Answer.Trim()).Append('\n');
+            if (Sources.Count > 0)
+            {
+                sb.Append("\nSources:\n");
+                for (int i = 0; i < Sources.Count; i++)
+                    sb.Append($"[{i + 1}] {Sources[i].Span}{(Sources[i].Heading.Length > 0 ? $" ({Sources[i].Heading})" : "")}\n");
+            }
+            return sb.ToString();
+        }
+    }
+
+    /// <summary>The grounded prompt for <paramref name="question"/> over <paramref name="sources"/>.</summary>
+    public static string Prompt(string question, IReadOnlyList<Chunk> sources)
+    {
+        var sb = new StringBuilder("Answer the question using only the numbered sources below, and cite the sources you use as [1], [2]. " +
+                                   $"If they do not contain the answer, say \"{NotFound}\".\n\n");
+        for (int i = 0; i < sources.Count; i++) sb.Append($"[{i + 1}] ({sources[i].Span}) {sources[i].Text}\n\n");
+        return sb.Append($"Question: {question}\nAnswer:").ToString();
+    }
+
+    /// <summary>Retrieves, then answers with <paramref name="model"/> (greedy unless <paramref name="options"/> say otherwise).</summary>
+    public Result Ask(string question, ILanguageModel model, ITokenizer tokenizer, GenerationOptions? options = null)
+    {
+        if (string.IsNullOrWhiteSpace(question)) throw new ParameterException("question", "must not be empty");
+        var (chunks, best) = retriever.Retrieve(question, TopK);
+        if (chunks.Count == 0 || best < Threshold) return new Result(NotFound, Array.Empty<Chunk>(), best, false);
+        var sources = chunks.Select(c => c.Chunk).ToList();
+        var o = options ?? new GenerationOptions { MaxNewTokens = 200, Temperature = 0, StopSequences = new[] { "\nQuestion:" } };
+        var answer = new TextGenerator(model, tokenizer).Generate(new[] { Prompt(question, sources) }, o)[0].Text;
+        return new Result(answer, sources, best, true);
+    }
+}

@@ -1,0 +1,60 @@
+using System.Security.Cryptography;
+using System.Text;
+using GenSharp.Models.Encoders;
+
+namespace GenSharp.Rag;
+
+/// <summary>
+/// Ingests a folder into a <see cref="SqliteRagStore"/>: every text or Markdown file (.txt, .md, .markdown, .rst) is
+/// chunked and embedded; a file whose content hash is unchanged is left as it is, a changed one has exactly its chunks
+/// replaced, a file that is gone is removed. Unreadable or binary files are skipped and listed, never fatal.
+/// </summary>
+public static class RagIngest
+{
+    /// <summary>Extensions read as plain text.</summary>
+    public static readonly string[] TextExtensions = { ".txt", ".md", ".markdown", ".rst" };
+
+    /// <summary>What an ingest did.</summary>
+    public sealed record Report(List<string> Added, List<string> Changed, List<string> Unchanged, List<string> Removed,
+        List<(string Path, string Why)> Skipped, int Chunks, double Seconds);
+
+    /// <summary>Ingests <paramref name="dir"/> (recursively); sources are stored by their path relative to it.</summary>
+    public static Report Run(string dir, SqliteRagStore store, SentenceEncoder encoder, TextChunker chunker)
+    {
+        if (!Directory.Exists(dir)) throw new ParameterException("dir", $"{dir}: folder not found");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var r = new Report(new(), new(), new(), new(), new(), 0, 0);
+        int chunks = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var rel = Path.GetRelativePath(dir, file).Replace('\\', '/');
+            if (!TextExtensions.Contains(Path.GetExtension(file).ToLowerInvariant())) { r.Skipped.Add((rel, "not a text or Markdown file")); continue; }
+            byte[] bytes;
+            try { bytes = File.ReadAllBytes(file); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { r.Skipped.Add((rel, "unreadable: " + e.Message)); continue; }
+            string text;
+            if (Array.IndexOf(bytes, (byte)0) >= 0) { r.Skipped.Add((rel, "binary (NUL bytes)")); continue; }
+            try { text = new UTF8Encoding(false, true).GetString(bytes); }
+            catch (DecoderFallbackException) { r.Skipped.Add((rel, "not UTF-8")); continue; }
+            seen.Add(rel);
+            var hash = Convert.ToHexString(SHA256.HashData(bytes));
+            var old = store.FileHash(rel);
+            if (old == hash) { r.Unchanged.Add(rel); continue; }
+            var pieces = chunker.Split(rel, text);
+            var vectors = pieces.Count == 0 ? new float[0][] : encoder.Embed(pieces.Select(p => string.IsNullOrEmpty(p.Heading) ? p.Text : p.Heading + "\n" + p.Text).ToList());
+            store.ReplaceSource(rel, hash, pieces, vectors);
+            chunks += pieces.Count;
+            (old is null ? r.Added : r.Changed).Add(rel);
+        }
+        foreach (var gone in store.Sources().Where(s => !seen.Contains(s)))
+        {
+            store.RemoveSource(gone);
+            r.Removed.Add(gone);
+        }
+        return r with { Chunks = chunks, Seconds = clock.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>The store an index name means: the name itself when it ends in .sqlite, else NAME.rag.sqlite.</summary>
+    public static string StorePath(string index) => index.EndsWith(".sqlite", StringComparison.OrdinalIgnoreCase) ? index : index + ".rag.sqlite";
+}

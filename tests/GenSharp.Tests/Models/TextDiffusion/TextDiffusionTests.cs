@@ -1,0 +1,192 @@
+using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
+using GenSharp.Data;
+using GenSharp.Models;
+using GenSharp.Models.Clip;
+using GenSharp.Models.TextDiffusion;
+using GenSharp.Models.Vae;
+using GenSharp.Runtime;
+using GenSharp.Sampling;
+using GenSharp.Training;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace GenSharp.Tests;
+
+/// <summary>Tiny vae + clip checkpoints trained for two steps, then txt2img wired on top of them.</summary>
+public class TextDiffusionTests
+{
+    public TextDiffusionTests() => TorchRuntime.EnsureReady();
+
+    static readonly object Gate = new();
+    static (string Vae, string Clip)? _parts;
+
+    /// <summary>Trains (once per test run) a tiny vae and a tiny clip and returns their checkpoint folders.</summary>
+    static (string Vae, string Clip) Parts()
+    {
+        lock (Gate)
+        {
+            if (_parts is { } p) return p;
+            TorchRuntime.Seed(11);
+            var dir = TestData.TempDir();
+            var vaeConfig = new VaeConfig { LatentDim = 4, Channels = 4, Hidden = 16 };
+            using (var vae = FamilyRegistry.Get("vae").Build(vaeConfig, torch.CPU))
+                new Trainer(vae.Trainable(), new BatchLoader(TestData.Train, 16, 0), new TrainOptions { Steps = 2, BatchSize = 16, SampleEvery = 0 },
+                    Path.Combine(dir, "vae"), new JsonObject { ["family"] = "vae", ["config"] = ConfigJson.ToJson(vaeConfig) }, torch.CPU).Run();
+            var clipConfig = new ClipConfig { EmbedDim = 8, TextWidth = 16, TextLayers = 1, TextHeads = 2, ContextLength = 12, ImageWidth = 8, NormGroups = 4 };
+            using (var clip = new ClipModel(clipConfig, torch.CPU))
+                new Trainer(clip, new BatchLoader(TestData.Train, 16, 0), new TrainOptions { Steps = 2, BatchSize = 16, SampleEvery = 0 },
+                    Path.Combine(dir, "clip"), new JsonObject { ["family"] = "clip", ["config"] = ConfigJson.ToJson(clipConfig) }, torch.CPU).Run();
+            _parts = (Path.Combine(dir, "vae", "checkpoint"), Path.Combine(dir, "clip", "checkpoint"));
+            return _parts.Value;
+        }
+    }
+
+    static TextDiffusionConfig Tiny()
+    {
+        var (vae, clip) = Parts();
+        return new TextDiffusionConfig
+        {
+            LatentFrom = vae, TextFrom = clip, Hidden = 16, Blocks = 2, QueryTokens = 2, AttentionWidth = 8, AttentionHeads = 2,
+            TimeFeatures = 8, Timesteps = 50, SamplerSteps = 4,
+        };
+    }
+
+    /// <summary>Moves every parameter of the denoiser away from its (partly zero) initialisation.</summary>
+    static void Perturb(TextDiffusionModel model)
+    {
+        // One training step measures the latent scale.
+        var (im, lb) = new BatchLoader(TestData.Train, 16, 0).GetBatch(0);
+        using (var runner = new StepRunner(model)) runner.Step(im, lb);
+        using var _ = torch.no_grad();
+        foreach (var p in model.Network.Denoiser.parameters()) p.add_(torch.randn_like(p) * 0.2);
+    }
+
+    static TextDiffusionSamplerOptions Opt(TextDiffusionModel m, string? prompt, string? negative = null, double w = 3, string scheduler = "dpm++2m") =>
+        (TextDiffusionSamplerOptions)m.DefaultSamplerOptions.With(new Dictionary<string, string>(), "txt2img") with
+        { Prompt = prompt, NegativePrompt = negative, GuidanceScale = w, Scheduler = scheduler };
+
+    static double MaxDiff(Tensor a, Tensor b) => (a - b).abs().max().item<float>();
+
+    [Fact]
+    public void TrainsEmbedsItsPartsAndRoundTripsThroughACheckpoint()
+    {
+        TorchRuntime.Seed(1);
+        var config = Tiny();
+        using var model = new TextDiffusionModel(config, torch.CPU);
+        var saved = (TextDiffusionConfig)model.Config;
+        Assert.NotNull(saved.LatentVae);
+        Assert.NotNull(saved.TextClip);
+        // Only the denoiser trains.
+        Assert.All(model.Network.Vae.parameters(), p => Assert.False(p.requires_grad));
+        Assert.All(model.Network.Clip.parameters(), p => Assert.False(p.requires_grad));
+        var dir = TestData.TempDir();
+        var r = new Trainer(model, new BatchLoader(TestData.Train, 16, 0), new TrainOptions { Steps = 3, BatchSize = 16, SampleEvery = 3 },
+            dir, new JsonObject { ["family"] = "txt2img", ["config"] = ConfigJson.ToJson(config) }, torch.CPU).Run();
+        Assert.Equal(3, r.Step);
+        Perturb(model);
+        CheckpointFolder.Save(Path.Combine(dir, "perturbed"), d =>
+        {
+            AtomicFile.WriteAllText(Path.Combine(d, CheckpointFolder.ConfigFile),
+                new JsonObject { ["family"] = "txt2img", ["config"] = ConfigJson.ToJson(model.Config) }.ToJsonString());
+            Safetensors.Save(Path.Combine(d, CheckpointFolder.ModelFile), ModuleState.Collect(model.Model));
+        });
+        using var loaded = Checkpoint.LoadModel(Path.Combine(dir, "perturbed"), torch.CPU);
+        var other = Assert.IsType<TextDiffusionModel>(loaded.Model);
+        var o = Opt(model, "a dark patterned shirt", "a light bag");
+        using var g1 = new Generator(5); using var g2 = new Generator(5);
+        using var a = model.Sample(3, null, o, g1);
+        using var b = other.Sample(3, null, o, g2);
+        Assert.Equal(new long[] { 3, 1, 28, 28 }, a.shape);
+        Assert.True(MaxDiff(a, b) < 1e-5);
+        Assert.InRange(a.min().item<float>(), 0, 1);
+        Assert.InRange(a.max().item<float>(), 0, 1);
+        // Captions: same step, same captions; some are dropped to the empty prompt at prompt_dropout = 1.
+        var (im, lb) = new BatchLoader(TestData.Train, 16, 0).GetBatch(0);
+        Assert.Equal(model.TrainingCaptions(im, lb, 2), model.TrainingCaptions(im, lb, 2));
+        using var dropAll = new TextDiffusionModel(saved with { PromptDropout = 1 }, torch.CPU);
+        Assert.All(dropAll.TrainingCaptions(im, lb, 2), c => Assert.Equal("", c));
+    }
+
+    [Fact]
+    public void GuidanceAndNegativePromptsCombineAsClassifierFreeGuidanceSays()
+    {
+        TorchRuntime.Seed(2);
+        using var model = new TextDiffusionModel(Tiny() with { Prediction = PredictionType.Epsilon }, torch.CPU);
+        Perturb(model);
+        Tensor Draw(string? prompt, string? negative, double w, string scheduler = "ddim")
+        {
+            using var g = new Generator(9);
+            return model.Sample(2, null, Opt(model, prompt, negative, w, scheduler), g);
+        }
+        // w = 0 is the negative prompt alone: the same as drawing the negative prompt unguided (w = 1).
+        using var zero = Draw("a dark shirt", "a wide bag", 0);
+        using var negOnly = Draw("a wide bag", null, 1);
+        Assert.True(MaxDiff(zero, negOnly) < 1e-5, $"w0 {MaxDiff(zero, negOnly)} same-run {MaxDiff(Draw("a wide bag", null, 1), negOnly)}");
+        // w = 1 ignores the negative prompt.
+        using var one = Draw("a dark shirt", "a wide bag", 1);
+        using var oneNoNeg = Draw("a dark shirt", null, 1);
+        Assert.True(MaxDiff(one, oneNoNeg) < 1e-5);
+        // w = 3 with a negative prompt differs from w = 3 against the empty prompt, and from w = 1.
+        using var three = Draw("a dark shirt", "a wide bag", 3);
+        using var threeEmpty = Draw("a dark shirt", null, 3);
+        Assert.True(MaxDiff(three, threeEmpty) > 1e-4);
+        Assert.True(MaxDiff(three, one) > 1e-4);
+        // Guidance against itself is no guidance: prompt = negative gives the unguided draw at any w.
+        using var same = Draw("a dark shirt", "a dark shirt", 5);
+        Assert.True(MaxDiff(same, oneNoNeg) < 1e-4);
+        // Independent check of one guided step: ε̂ = ε(neg) + w(ε(prompt) − ε(neg)) with a one-step DDIM from noise.
+        using var g0 = new Generator(9);
+        var denoiser = model.Network.Denoiser;
+        using var x = torch.randn(new long[] { 2, 4 }, generator: g0);
+        var (cs, cm) = model.Network.Text(new[] { "a dark shirt", "a dark shirt" }, torch.CPU);
+        var (us, um) = model.Network.Text(new[] { "a wide bag", "a wide bag" }, torch.CPU);
+        var sched = new DdimScheduler(model.Schedule, clipSample: false);
+        sched.SetTimesteps(1);
+        long t = sched.Timesteps[0];
+        using var tt = torch.full(2, t, dtype: ScalarType.Int64);
+        Tensor eps;
+        using (torch.no_grad()) { model.Network.eval(); var ec = denoiser.Forward(x, tt, cs, cm); var eu = denoiser.Forward(x, tt, us, um); eps = eu + 2.5 * (ec - eu); }
+        var expected = model.Network.Decode(sched.Step(eps, t, x).PrevSample);
+        using var g3 = new Generator(9);
+        using var got = model.Generate(new[] { "a dark shirt", "a dark shirt" }, new[] { "a wide bag", "a wide bag" }, sched, 2.5, g3);
+        Assert.True(MaxDiff(expected, got) < 1e-5);
+    }
+
+    [Fact]
+    public void ImageToImageKeepsTheInitAtStrengthZeroAndIgnoresItAtOne()
+    {
+        TorchRuntime.Seed(3);
+        using var model = new TextDiffusionModel(Tiny(), torch.CPU);
+        Perturb(model);
+        using var init = ImageTransforms.ToFloat(TestData.Test.Images.narrow(0, 2, 2), PixelScale.ZeroOne);
+        var o = Opt(model, "a small sandal");
+        using (var g = new Generator(4))
+        using (var kept = model.ImageToImage(init, o with { Strength = 0 }, g))
+            Assert.Equal(0, MaxDiff(kept, init));
+        using var g1 = new Generator(4); using var g2 = new Generator(4);
+        using var ignored = model.ImageToImage(init, o with { Strength = 1 }, g1);
+        using var fresh = model.Sample(2, null, o, g2);
+        Assert.True(MaxDiff(ignored, fresh) < 1e-6, $"{MaxDiff(ignored, fresh)}");
+        // In between, the output depends on the init: other init images, other outputs.
+        using var g3 = new Generator(4); using var g4 = new Generator(4);
+        using var half = model.ImageToImage(init, o with { Strength = 0.5 }, g3);
+        using var flipped = model.ImageToImage(init.flip(0), o with { Strength = 0.5 }, g4);
+        Assert.True(MaxDiff(half, flipped) > 1e-5, $"flip {MaxDiff(half, flipped)} fresh {MaxDiff(half, fresh)}");
+        Assert.True(MaxDiff(half, fresh) > 1e-3);
+        Assert.Throws<ParameterException>(() => o.With(new Dictionary<string, string> { ["strength"] = "1.5" }, "txt2img"));
+    }
+
+    [Fact]
+    public void ConfigNeedsBothParts()
+    {
+        Assert.Contains("latent_from", Assert.Throws<GenSharpException>(() => new TextDiffusionConfig { TextFrom = "x" }.Validate()).Message);
+        Assert.Contains("text_from", Assert.Throws<GenSharpException>(() => new TextDiffusionConfig { LatentFrom = "x" }.Validate()).Message);
+        var missing = Assert.Throws<GenSharpException>(() => new TextDiffusionModel(new TextDiffusionConfig { LatentFrom = "/nonexistent", TextFrom = "/nonexistent" }, torch.CPU));
+        Assert.Contains("latent_from", missing.Message);
+        var (vae, _) = Parts();
+        var wrong = Assert.Throws<GenSharpException>(() => new TextDiffusionModel(new TextDiffusionConfig { LatentFrom = vae, TextFrom = vae }, torch.CPU));
+        Assert.Contains("needs a clip", wrong.Message);
+    }
+}

@@ -1,0 +1,97 @@
+using GenSharp.Models.Encoders;
+using GenSharp.Rag;
+using GenSharp.Runtime;
+using TorchSharp;
+using Xunit;
+
+namespace GenSharp.Tests;
+
+/// <summary>Chunking, the SQLite store and hybrid retrieval over real documents (files from Debian's /usr/share/doc).</summary>
+public class RagTests
+{
+    static readonly string Docs = Path.Combine(AppContext.BaseDirectory, "Fixtures", "RagDocs");
+
+    static int Words(string s) => s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+
+    [Fact]
+    public void ChunksFollowHeadingsKeepTheBudgetOverlapAndPointAtTheirLines()
+    {
+        var path = Path.Combine(Docs, "systemd-DISTRO_PORTING.md");
+        var text = File.ReadAllText(path);
+        var lines = text.Replace("\r\n", "\n").Split('\n');
+        var chunker = new TextChunker(Words, maxTokens: 40, overlapTokens: 10);
+        var chunks = chunker.Split("systemd-DISTRO_PORTING.md", text);
+        Assert.True(chunks.Count > 5);
+        Assert.All(chunks, c => Assert.True(Words(c.Text) <= 40, $"{c.Span}: {Words(c.Text)} words"));
+        // Every chunk's lines are where it says: its first and last lines hold its first and last words.
+        foreach (var c in chunks)
+        {
+            Assert.InRange(c.StartLine, 1, c.EndLine);
+            Assert.Contains(c.Text.Split('\n')[0].Split(' ')[0], lines[c.StartLine - 1]);
+            Assert.Contains(c.Text.Split('\n')[^1].Split(' ')[^1], lines[c.EndLine - 1]);
+        }
+        // Headings start chunks and name them; no chunk spans two sections.
+        Assert.Contains(chunks, c => c.Heading == "NTP Pool");
+        int ntp = Array.FindIndex(lines, l => l == "## NTP Pool") + 1, dns = Array.FindIndex(lines, l => l == "## DNS Servers") + 1;
+        Assert.All(chunks.Where(c => c.Heading == "NTP Pool"), c => Assert.True(c.StartLine > ntp && c.EndLine < dns));
+        // Consecutive chunks of one section share lines (the overlap).
+        var section = chunks.Where(c => c.Heading == "HOWTO").ToList();
+        Assert.True(section.Count >= 2);
+        Assert.True(section[1].StartLine <= section[0].EndLine, $"{section[0].Span} then {section[1].Span}");
+    }
+
+    [Fact]
+    public void IngestRetrievesTheRightDocumentReplacesOnlyChangedFilesAndSkipsBinaries()
+    {
+        TorchRuntime.EnsureReady();
+        var dir = TestData.TempDir();
+        foreach (var f in Directory.EnumerateFiles(Docs)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var index = Path.Combine(TestData.TempDir(), "docs.rag.sqlite");
+        using var encoder = SentenceEncoders.MiniLm(torch.CPU);
+        var chunker = new TextChunker(encoder.Tokenizer.CountTokens, maxTokens: 96, overlapTokens: 16);
+        using (var store = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions))
+        {
+            var r = RagIngest.Run(dir, store, encoder, chunker);
+            Assert.Equal(4, r.Added.Count);
+            Assert.Contains(r.Skipped, s => s.Path == "image.png.txt" && s.Why.Contains("binary"));
+            Assert.Equal(r.Chunks, store.Count());
+
+            var retriever = new HybridRetriever(store, encoder);
+            var (top, best) = retriever.Retrieve("Which range of user ids does Debian reserve for its own accounts?", 3);
+            Assert.Equal("base-passwd-README.txt", top[0].Chunk.Source);
+            Assert.True(best > 0.3);
+            Assert.Equal("procps-bugs.md", retriever.Retrieve("How should I report a bug in procps?", 3).Chunks[0].Chunk.Source);
+            Assert.Equal("systemd-DISTRO_PORTING.md", retriever.Retrieve("Which NTP servers should a distribution configure?", 3).Chunks[0].Chunk.Source);
+            // BM25 alone finds an exact rare word.
+            Assert.Equal("libsodium-README.markdown", store.SearchKeywords("libsodium", 1)[0].Chunk.Source);
+
+            // Unchanged files are left alone; a changed file has exactly its chunks replaced.
+            var before = Ids(store).Where(p => p.Source != "procps-bugs.md").ToList();
+            File.AppendAllText(Path.Combine(dir, "procps-bugs.md"), "\n## Zebra\nZebras graze quietly near the procps documentation.\n");
+            var again = RagIngest.Run(dir, store, encoder, chunker);
+            Assert.Equal(new[] { "procps-bugs.md" }, again.Changed);
+            Assert.Equal(3, again.Unchanged.Count);
+            Assert.Equal(before, Ids(store).Where(p => p.Source != "procps-bugs.md").ToList());
+            Assert.Equal("procps-bugs.md", store.SearchKeywords("zebras", 1)[0].Chunk.Source);
+            File.Delete(Path.Combine(dir, "libsodium-README.markdown"));
+            Assert.Equal(new[] { "libsodium-README.markdown" }, RagIngest.Run(dir, store, encoder, chunker).Removed);
+            Assert.Empty(store.SearchKeywords("libsodium", 1));
+        }
+        // An index built with one embedder refuses another.
+        Assert.Contains("was built with the embedder all-MiniLM-L6-v2", Assert.Throws<GenSharpException>(() => SqliteRagStore.Open(index, "other-model", 384)).Message);
+    }
+
+    static List<(long Id, string Source)> Ids(SqliteRagStore store) =>
+        Enumerable.Range(1, 10_000).Select(i => (long)i).Select(id => { try { return (id, store.Get(id).Source); } catch (GenSharpException) { return (id, ""); } })
+            .Where(p => p.Item2 != "").Select(p => (p.id, p.Item2)).ToList();
+
+    [Fact]
+    public void DotProductMatchesTheLoop()
+    {
+        var rng = new Random(1);
+        var a = Enumerable.Range(0, 389).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        var b = Enumerable.Range(0, 389).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+        double loop = a.Zip(b, (x, y) => (double)x * y).Sum();
+        Assert.Equal(loop, SqliteRagStore.Dot(a, b), 4);
+    }
+}
