@@ -131,6 +131,18 @@ public sealed class SampleSettings : SamplerSettings
     [CommandOption("--gif <FILE>")]
     [Description("diffusion: also write an animation of the reverse process (GIF)")]
     public string? Gif { get; init; }
+
+    [CommandOption("--seconds <S>")]
+    [Description("audio (wavenet): seconds to draw (default 1; a vocoder at most its --condition recording's length)")]
+    public double? Seconds { get; init; }
+
+    [CommandOption("--condition <WAV>")]
+    [Description("audio vocoder: resynthesise this recording's log-mel spectrogram: FILE.wav (mono 16-bit) or test:K (K-th held-out Allison utterance)")]
+    public string? Condition { get; init; }
+
+    [CommandOption("--naive")]
+    [Description("audio: run the full network over the receptive field for every sample instead of the per-layer queues (for timing)")]
+    public bool Naive { get; init; }
 }
 
 /// <summary><c>gensharp sample CKPT</c>: grids, .npy arrays, sweeps, strips, GIFs, completion and inpainting, for any image family.</summary>
@@ -139,6 +151,9 @@ public sealed class SampleCommand : Command<SampleSettings>
     public override int Execute(CommandContext context, SampleSettings s, CancellationToken cancel)
     {
         using var m = CliInputs.Load(s.Checkpoint, s);
+        if (m.Model is IAudioModel audio) return SampleAudio(s, audio);
+        if (s.Seconds is not null || s.Condition is not null || s.Naive)
+            throw new GenSharpException("--seconds/--condition/--naive go with audio checkpoints (wavenet)");
         if (m.Model is ILanguageModel)
             throw new GenSharpException($"{m.Family.Name} checkpoints make text, not images: use 'gensharp generate CKPT --prompt TEXT'");
         var sampler = m.Model as IImageSampler
@@ -182,6 +197,23 @@ public sealed class SampleCommand : Command<SampleSettings>
             .Select(kv => $"{kv.Key} {kv.Value}"));
         Console.WriteLine($"wrote {outPath} ({r.Images.shape[0]} samples" + (how.Length > 0 ? $", {how}" : "") + $", {r.ImagesPerSecond:F2} images/s)" +
             (s.Strip is { } sp ? $"; strip {sp}" : "") + (s.Gif is { } gp ? $"; gif {gp}" : ""));
+        return 0;
+    }
+
+    static int SampleAudio(SampleSettings s, IAudioModel model)
+    {
+        var outPath = CliInputs.Output(s.Out, "sample", ".wav");
+        if (s.N is not null || s.Class is not null || s.Temperature is not null || s.Complete is not null || s.Inpaint is not null || s.Strip is not null || s.Gif is not null)
+            throw new GenSharpException("audio checkpoints draw one waveform: use --seconds, --condition, --naive, --seed");
+        var r = AudioSampling.Run(model, new AudioSamplingOptions { Seconds = s.Seconds ?? 1.0, Condition = s.Condition, Seed = s.Seed, Naive = s.Naive });
+        var png = AudioSampling.WriteWavAndSpectrogram(r.Audio, outPath, model.Mel);
+        Console.WriteLine($"wrote {outPath} ({r.Audio.Seconds:F2} s at {r.Audio.SampleRate} Hz) and its spectrogram {png}; " +
+            $"{r.Seconds:F1} s of compute, real-time factor {r.RealTimeFactor:F1} ({(s.Naive ? "naive: full network per sample" : "queued")})");
+        if (r.Source is not null)
+        {
+            var (lsd, mcd) = AudioSampling.Distances(r, model.Mel);
+            Console.WriteLine($"resynthesis of {r.SourceName}: log-spectral distance {lsd:F2} dB, mel-cepstral distortion {mcd:F2} dB");
+        }
         return 0;
     }
 

@@ -19,7 +19,7 @@ public static class AudioDistance
         using var floor = 1e-10.ToScalar();
         using var ten = 10.0.ToScalar();
         var (p, q) = Common(Spectrogram.Magnitude(reference, s).pow(two), Spectrogram.Magnitude(other, s).pow(two));
-        var d = (p.clamp_min(floor).log10() - q.clamp_min(floor).log10()) * ten;     // (F, frames)
+        var d = p.clamp_min(floor).log10().sub(q.clamp_min(floor).log10()) * ten;     // (F, frames)
         return d.pow(two).mean(new long[] { 0 }).sqrt().mean().to(ScalarType.Float64).item<double>();
     }
 
@@ -35,7 +35,7 @@ public static class AudioDistance
         using var scope = torch.NewDisposeScope();
         var (a, b) = Common(Spectrogram.LogMel(reference, s), Spectrogram.LogMel(other, s));  // (Mels, frames)
         var dct = Dct(s.Mels).to(a.device);                                                  // (Mels, Mels)
-        var diff = torch.matmul(dct, a - b).narrow(0, 1, coefficients);                      // (D, frames)
+        var diff = torch.matmul(dct, a.sub(b)).narrow(0, 1, coefficients);  // (D, frames)
         using var two = 2.0.ToScalar();
         using var db = (10 / Math.Log(10)).ToScalar();
         return ((diff.pow(two).sum(dim: 0) * two).sqrt() * db).mean().to(ScalarType.Float64).item<double>();

@@ -26,7 +26,7 @@ public static class MuLaw
         var x = audio.to(ScalarType.Float64).clamp(minusOne, one);
         var companded = x.sign() * torch.log1p(x.abs() * mu) * norm;                               // f(x) ∈ [−1, 1]
         // (f + 1)/2 · 255 rounded: level k stands for f = 2k/255 − 1.
-        return ((companded + one) * half).round().clamp(zero, top).to(ScalarType.Int64).MoveToOuterDisposeScope();
+        return companded.add(one, AudioScalars.One).mul(half).round().clamp(zero, top).to(ScalarType.Int64).MoveToOuterDisposeScope();
     }
 
     /// <summary>The companded value f ∈ [−1, 1] a code stands for (float32), the network's view of a past sample.</summary>
@@ -35,7 +35,7 @@ public static class MuLaw
         using var scope = torch.NewDisposeScope();
         using var step = (2.0 / (Levels - 1)).ToScalar();
         using var one = 1.0.ToScalar();
-        return (codes.to(ScalarType.Float32) * step - one).MoveToOuterDisposeScope();
+        return codes.to(ScalarType.Float32).mul(step).sub(one).MoveToOuterDisposeScope();
     }
 
     /// <summary>Audio in [−1, 1] (float32) of codes 0…255: the inverse f⁻¹(y) = sign(y)·((1 + μ)^|y| − 1)/μ.</summary>
@@ -46,7 +46,7 @@ public static class MuLaw
         using var one = 1.0.ToScalar();
         using var logMu = Math.Log(1 + Mu).ToScalar();
         using var invMu = (1 / Mu).ToScalar();
-        var y = codes.to(ScalarType.Float64) * step - one;
+        var y = codes.to(ScalarType.Float64).mul(step).sub(one);
         return (y.sign() * torch.expm1(y.abs() * logMu) * invMu).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 }

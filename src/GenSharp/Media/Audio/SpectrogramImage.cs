@@ -36,14 +36,14 @@ public static class SpectrogramImage
         using var last = (n - 1.0).ToScalar();
         var db = logMel.to(ScalarType.Float32).cpu() * toDb;                       // natural log of magnitude → dB
         var top = db.max();
-        var v = ((db - top + range) / range).clamp(zero, one).flip(0);             // (Mels, frames), low bands at the bottom
+        var v = db.sub(top).add(range, AudioScalars.One).div(range).clamp(zero, one).flip(0);  // (Mels, frames), low bands at the bottom
         var pos = v * steps;
         var index = pos.floor().clamp(zero, last).to(ScalarType.Int64);
-        var frac = pos - index.to(ScalarType.Float32);
+        var frac = pos.sub(index.to(ScalarType.Float32));
         var anchors = torch.tensor(Ramp.Cast<float>().ToArray()).view(n + 1, 3);  // (n+1, 3)
         var a = anchors.index_select(0, index.flatten()).view(v.shape[0], v.shape[1], 3);
-        var b = anchors.index_select(0, (index + 1).flatten()).view(v.shape[0], v.shape[1], 3);
-        var rgb = a + (b - a) * frac.unsqueeze(-1);                               // (Mels, frames, 3)
+        var b = anchors.index_select(0, index.add(AudioScalars.OneInteger, AudioScalars.OneInteger).flatten()).view(v.shape[0], v.shape[1], 3);
+        var rgb = a.add(b.sub(a) * frac.unsqueeze(-1), AudioScalars.One);   // (Mels, frames, 3)
         return rgb.permute(2, 0, 1).contiguous().MoveToOuterDisposeScope();
     }
 }

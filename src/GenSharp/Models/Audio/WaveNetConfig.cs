@@ -45,12 +45,14 @@ public sealed record WaveNetConfig : FamilyConfig
     public int EvalBatches { get; init; } = 4;
 
     /// <summary>Samples the prediction of one sample can see: 1 + Σ dilations (kernel 2).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public int ReceptiveField => 1 + Enumerable.Range(0, Layers).Sum(i => 1 << (i % DilationCycle));
 
     /// <summary>Dilation of layer <paramref name="i"/>.</summary>
     public int Dilation(int i) => 1 << (i % DilationCycle);
 
     /// <summary>The spectrogram settings of the conditioning.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public MelSettings Mel => new() { SampleRate = SampleRate, NFft = NFft, Hop = Hop, Mels = Mels };
 
     public override void Validate()

@@ -1,3 +1,4 @@
+using GenSharp.Media.Audio;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 using static TorchSharp.torch.nn.functional;
@@ -40,9 +41,9 @@ public sealed class WaveNetLayer : Module
     public (Tensor Output, Tensor Skip) Forward(Tensor x, Tensor? conditionGates)
     {
         var h = dilated.forward(pad(x, new long[] { Dilation, 0 }));     // (B, 2G, T) causal: left padding only
-        if (conditionGates is not null) h = h + conditionGates;
+        if (conditionGates is not null) h = h.add(conditionGates, AudioScalars.One);   // not +: see AudioScalars
         var z = torch.tanh(h.narrow(1, 0, _gate)) * torch.sigmoid(h.narrow(1, _gate, _gate));  // (B, G, T)
-        return (x + residual.forward(z), skip.forward(z));
+        return (x.add(residual.forward(z), AudioScalars.One), skip.forward(z));
     }
 
     /// <summary>The conditioning features (B, C, frames) projected to this layer's gates, (B, 2G, frames).</summary>

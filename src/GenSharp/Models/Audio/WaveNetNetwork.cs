@@ -69,7 +69,9 @@ public sealed class WaveNetNetwork : Module
     public Tensor ForwardWithGates(Tensor codes, IReadOnlyList<Tensor>? frameGates, long conditionOffset)
     {
         long t = codes.shape[1];
-        var x = embed.forward(codes).transpose(1, 2);                 // (B, R, T)
+        // A row lookup in the embedding table (index_select, not Embedding.forward, which gave transient NaNs in
+        // Release runs after an optimizer step).
+        var x = embed.weight!.index_select(0, codes.flatten()).view(codes.shape[0], codes.shape[1], -1).transpose(1, 2); // (B, R, T)
         Tensor? skips = null;
         for (int i = 0; i < layers.Count; i++)
         {
@@ -77,14 +79,18 @@ public sealed class WaveNetNetwork : Module
             if (frameGates is not null)
             {
                 long needed = conditionOffset + t;
-                var up = frameGates[i].repeat_interleave(_config.Hop, dim: 2);               // (B, 2G, frames·hop)
+                var g = frameGates[i];                                                      // (B, 2G, frames)
+                // Each frame repeated hop times (expand + reshape, not repeat_interleave: in a Release build that gave
+                // transient NaNs past the first frame).
+                var up = g.unsqueeze(3).expand(g.shape[0], g.shape[1], g.shape[2], _config.Hop)
+                          .reshape(g.shape[0], g.shape[1], g.shape[2] * _config.Hop);          // (B, 2G, frames·hop)
                 if (up.shape[2] < needed)
                     throw new GenSharpException($"the mel spectrogram covers {up.shape[2]} samples, {needed} are needed");
                 gates = up.narrow(2, conditionOffset, t);
             }
             var (output, skip) = layers[i].Forward(x, gates);
             x = output;
-            skips = skips is null ? skip : skips + skip;
+            skips = skips is null ? skip : skips.add(skip, AudioScalars.One);   // not +: see AudioScalars
         }
         return head_out.forward(relu(head_hidden.forward(relu(skips!))));        // (B, 256, T)
     }

@@ -1,3 +1,4 @@
+using GenSharp.Media.Audio;
 using static TorchSharp.torch.nn.functional;
 
 namespace GenSharp.Models.Audio;
@@ -43,13 +44,13 @@ internal sealed class WaveNetQueues
             var q = _queues[i];
             var slot = q[_position % q.shape[0]];                                           // (B, R): input at t − d
             var h = torch.addmm(kernelBias, torch.cat(new[] { slot, x }, 1), kernel, 1, 1);       // (B, 2G)
-            if (gates is not null) h = h + gates[i];
+            if (gates is not null) h = h.add(gates[i], AudioScalars.One);                  // not +: see AudioScalars
             var z = torch.tanh(h.narrow(1, 0, _gate)) * torch.sigmoid(h.narrow(1, _gate, _gate)); // (B, G)
             var o = torch.addmm(outB, z, outW, 1, 1);                                             // (B, S + R)
             slot.copy_(x);                                                                  // x(t) waits d steps
             var skip = o.narrow(1, 0, _skip);
-            skips = skips is null ? skip : skips + skip;
-            x = x + o.narrow(1, _skip, o.shape[1] - _skip);
+            skips = skips is null ? skip : skips.add(skip, AudioScalars.One);
+            x = x.add(o.narrow(1, _skip, o.shape[1] - _skip), AudioScalars.One);
         }
         _position++;
         var hidden = relu(torch.addmm(_head.HiddenBias, relu(skips!), _head.Hidden, 1, 1));
