@@ -109,17 +109,36 @@ def attn_out_mlp(x: Tensor, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tens
     /// <summary>Threads to share a product over.</summary>
     static long Blocks => Math.Max(1, torch.get_num_threads());
 
+    /// <summary>
+    /// Calls a script function with its numbers (eps, flags, head counts, blocks) as Scalars held until the call returns:
+    /// TorchSharp turns a plain number into a temporary Scalar whose handle it passes on, and a collection during the
+    /// call could finalise it (seen: "Scalar::toLong" failing inside attn_out_mlp under the server's load).
+    /// </summary>
+    static object Invoke(string function, params object?[] args)
+    {
+        var held = new List<Scalar>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            Scalar? s = args[i] switch { long l => l.ToScalar(), double d => d.ToScalar(), bool b => b.ToScalar(), _ => null };
+            if (s is null) continue;
+            held.Add(s);
+            args[i] = s;
+        }
+        try { return Unit.Value.invoke(function, args!); }
+        finally { foreach (var s in held) s.Dispose(); }
+    }
+
     /// <summary>Norm, q/k/v projections and rotary positions of one token per row (see the class summary).</summary>
     public static (Tensor Q, Tensor K, Tensor V) AttentionIn(Tensor x, NormWeights norm, AttentionWeights a, (Tensor Cos, Tensor Sin)? rotary)
     {
         Interlocked.Increment(ref _blockCalls);
-        return ((Tensor, Tensor, Tensor))Unit.Value.invoke("attn_in", x, norm.Weight, norm.Bias!, norm.Eps, norm.Rms,
+        return ((Tensor, Tensor, Tensor))Invoke("attn_in", x, norm.Weight, norm.Bias!, norm.Eps, norm.Rms,
             a.Q, a.QBias!, a.K!, a.KBias!, a.V!, a.VBias!, rotary?.Cos!, rotary?.Sin!, (long)a.Heads, (long)a.KvHeads, (long)a.HeadDim, Blocks);
     }
 
     /// <summary>Attention over the cached keys and values, output projection, residual, norm, MLP, residual.</summary>
     public static Tensor AttentionOutMlp(Tensor x, Tensor q, Tensor k, Tensor v, Tensor? mask, AttentionWeights a, NormWeights norm, MlpWeights m) =>
-        (Tensor)Unit.Value.invoke("attn_out_mlp", x, q, k, v, mask!, a.Out, a.OutBias!, norm.Weight, norm.Bias!, norm.Eps, norm.Rms,
+        (Tensor)Invoke("attn_out_mlp", x, q, k, v, mask!, a.Out, a.OutBias!, norm.Weight, norm.Bias!, norm.Eps, norm.Rms,
             m.Fc, m.FcBias!, m.Up!, m.UpBias!, m.Down, m.DownBias!, m.GeluTanh, (long)a.Heads, (long)a.KvHeads, (long)a.HeadDim, Blocks);
 }
 
