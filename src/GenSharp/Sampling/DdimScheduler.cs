@@ -10,14 +10,14 @@ namespace GenSharp.Sampling;
 /// x_{t'} = sqrt(ᾱ_{t'})·x̂0 + sqrt(1 − ᾱ_{t'} − σ²)·ε̂ + σ·z, with
 /// σ = η·sqrt((1 − ᾱ_{t'})/(1 − ᾱ_t))·sqrt(1 − ᾱ_t/ᾱ_{t'}) (eq. 16). After the last visited timestep ᾱ_{t'} = 1,
 /// so the last step returns x̂0 and draws no noise.</para>
-/// <para><see cref="DiffusionScheduler.SetTimesteps"/> spaces any number of steps "trailing" (see <see cref="DiffusionScheduler"/>):
+/// <para><see cref="DiffusionScheduler.SetTimesteps(int)"/> spaces any number of steps "trailing" (see <see cref="DiffusionScheduler"/>):
 /// T-1, T-1-T/n, ..., T/n-1, so sampling always starts from the pure-noise end of the schedule.</para>
 /// <para>With <see cref="DiffusionScheduler.ClipSample"/> (default) x̂0 is clamped to [-1, 1] and ε̂ is re-derived from the clamped x̂0,
 /// keeping both terms of eq. 12 consistent with x_t.</para>
 /// </remarks>
 public sealed class DdimScheduler : DiffusionScheduler
 {
-    /// <summary>Creates the scheduler, visiting all T timesteps until <see cref="DiffusionScheduler.SetTimesteps"/>.</summary>
+    /// <summary>Creates the scheduler, visiting all T timesteps until <see cref="DiffusionScheduler.SetTimesteps(int)"/>.</summary>
     /// <param name="schedule">The noise schedule the network was trained with.</param>
     /// <param name="prediction">What the network predicts.</param>
     /// <param name="eta">η in [0, 1]: 0 deterministic, 1 DDPM-like noise.</param>

@@ -6,7 +6,7 @@ namespace GenSharp.Sampling;
 /// the network's x̂0, and t' is the next visited timestep.
 /// </summary>
 /// <remarks>
-/// <para>With all T timesteps (the default) this is the paper's sampler (Algorithm 2). <see cref="DiffusionScheduler.SetTimesteps"/>
+/// <para>With all T timesteps (the default) this is the paper's sampler (Algorithm 2). <see cref="DiffusionScheduler.SetTimesteps(int)"/>
 /// with n &lt; T strides the chain over n "trailing" timesteps (see <see cref="DiffusionScheduler"/>:
 /// T-1, T-1-T/n, ..., T/n-1, i.e. diffusers' <c>timestep_spacing="trailing"</c>) and respaces the process as in
 /// Nichol &amp; Dhariwal 2021, §4: between visited timesteps t and t' the step uses α = ᾱ_t/ᾱ_{t'} and β = 1 − α in

@@ -46,7 +46,7 @@ public abstract class DiffusionScheduler
     /// <summary>Whether x̂0 is clamped to [-1, 1].</summary>
     public bool ClipSample { get; }
 
-    /// <summary>The timesteps to visit, strictly descending, each in 0..T-1; all T of them until <see cref="SetTimesteps"/>.</summary>
+    /// <summary>The timesteps to visit, strictly descending, each in 0..T-1; all T of them until <see cref="SetTimesteps(int)"/>.</summary>
     public IReadOnlyList<long> Timesteps => _timesteps;
 
     /// <summary>The scheduler's registry name, e.g. <c>ddpm</c>.</summary>
