@@ -36,6 +36,31 @@ public sealed record OptimizerSpec
     public static OptimizerSpec Single(string name, OptimizerAlgorithm algorithm, IEnumerable<Parameter> parameters, double learningRate) =>
         new() { Name = name, Algorithm = algorithm, Groups = new[] { new ParamGroupSpec(parameters.ToList()) }, LearningRate = learningRate };
 
+    /// <summary>
+    /// AdamW as transformers train: weight decay on the parameters of two or more dimensions (first group), none on the
+    /// rest — biases and norm gains (second group).
+    /// </summary>
+    public static OptimizerSpec TransformerAdamW(string name, IEnumerable<Parameter> parameters, double weightDecay, double learningRate,
+        double beta1, double beta2, LrSchedule schedule, double gradClip)
+    {
+        var all = parameters.ToList();
+        return new()
+        {
+            Name = name,
+            Algorithm = OptimizerAlgorithm.AdamW,
+            Groups = new[]
+            {
+                new ParamGroupSpec(all.Where(p => p.dim() >= 2).ToList(), weightDecay),
+                new ParamGroupSpec(all.Where(p => p.dim() < 2).ToList(), 0.0),
+            },
+            LearningRate = learningRate,
+            Beta1 = beta1,
+            Beta2 = beta2,
+            Schedule = schedule,
+            GradClip = gradClip,
+        };
+    }
+
     /// <summary>Every parameter of every group, in order (the parameters clipping looks at).</summary>
     public IEnumerable<Parameter> Parameters => Groups.SelectMany(g => g.Parameters);
 

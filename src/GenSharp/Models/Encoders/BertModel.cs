@@ -20,21 +20,8 @@ public sealed class BertModel : FamilyModel<BertConfig, BertNetwork>, IMaskedLan
 
     public override IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
     {
-        new OptimizerSpec
-        {
-            Name = "bert",
-            Algorithm = OptimizerAlgorithm.AdamW,
-            Groups = new[]
-            {
-                new ParamGroupSpec(_net.parameters().Where(p => p.dim() >= 2).ToList(), _config.WeightDecay),
-                new ParamGroupSpec(_net.parameters().Where(p => p.dim() < 2).ToList(), 0.0),
-            },
-            LearningRate = _config.LearningRate,
-            Beta1 = _config.Beta1,
-            Beta2 = _config.Beta2,
-            Schedule = LrSchedule.WarmupCosine(_config.WarmupSteps, _config.LrDecaySteps, _config.MinLearningRate),
-            GradClip = _config.GradClip,
-        },
+        OptimizerSpec.TransformerAdamW("bert", _net.parameters(), _config.WeightDecay, _config.LearningRate, _config.Beta1, _config.Beta2,
+            LrSchedule.WarmupCosine(_config.WarmupSteps, _config.LrDecaySteps, _config.MinLearningRate), _config.GradClip),
     };
 
     public override IReadOnlyCollection<string> LossMetrics => new[] { "loss", "mlm_accuracy" };

@@ -21,21 +21,8 @@ public sealed class GptModel : FamilyModel<GptConfig, GptNetwork>, ILanguageMode
     /// </summary>
     public override IReadOnlyList<OptimizerSpec> OptimizerSpecs => new[]
     {
-        new OptimizerSpec
-        {
-            Name = "gpt",
-            Algorithm = OptimizerAlgorithm.AdamW,
-            Groups = new[]
-            {
-                new ParamGroupSpec(_net.parameters().Where(p => p.dim() >= 2).ToList(), _config.WeightDecay),
-                new ParamGroupSpec(_net.parameters().Where(p => p.dim() < 2).ToList(), 0.0),
-            },
-            LearningRate = _config.LearningRate,
-            Beta1 = _config.Beta1,
-            Beta2 = _config.Beta2,
-            Schedule = Schedule(_config),
-            GradClip = _config.GradClip,
-        },
+        OptimizerSpec.TransformerAdamW("gpt", _net.parameters(), _config.WeightDecay, _config.LearningRate, _config.Beta1, _config.Beta2,
+            Schedule(_config), _config.GradClip),
     };
     /// <summary>The step counter checkpoints kept before the trainer owned it.</summary>
     public override IReadOnlyCollection<string> ObsoleteTensorNames => new[] { "steps_done" };
