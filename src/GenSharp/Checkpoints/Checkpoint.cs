@@ -121,13 +121,12 @@ public sealed class Checkpoint
             throw new GenSharpException($"{Path} holds {spec.Describe()} weights for inference; train or resume from the float checkpoint it was made from");
         var weights = FileIn(CheckpointFolder.ModelFile);
         if (!File.Exists(weights)) throw new GenSharpException($"{Path} has no {CheckpointFolder.ModelFile}; the checkpoint is incomplete");
-        using (var st = Safetensors.Load(weights))
-            ModuleState.Load(module, st.Tensors, weights, obsoleteNames);
+        using (var reader = SafetensorsReader.Open(weights))
+            ModuleState.Load(module, reader, obsoleteNames);
         if (preferEma && HasEma)
         {
-            var ema = FileIn(CheckpointFolder.EmaFile);
-            using var st = Safetensors.Load(ema);
-            ModuleState.Load(module, st.Tensors, ema, obsoleteNames);
+            using var reader = SafetensorsReader.Open(FileIn(CheckpointFolder.EmaFile));
+            ModuleState.Load(module, reader, obsoleteNames);
         }
     }
 

@@ -47,22 +47,51 @@ public static class ModuleState
         ArgumentNullException.ThrowIfNull(sourceName);
 
         var target = module.state_dict();
+        Check(target, tensors.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => (kv.Value.shape, kv.Value.dtype), StringComparer.Ordinal),
+              sourceName, obsolete);
+        using (no_grad())
+        {
+            foreach (var (name, own) in target)
+                own.copy_(tensors[name]);
+        }
+    }
+
+    /// <summary>
+    /// Copies the tensors of an open safetensors file into the parameters and buffers of <paramref name="module"/> one at a
+    /// time, so the file is never held in memory whole. Checks as <see cref="Load(nn.Module, IReadOnlyDictionary{string, Tensor}, string, IReadOnlyCollection{string}?)"/>
+    /// does, from the file's header, before anything is copied.
+    /// </summary>
+    /// <exception cref="GenSharpException">The file's tensors do not match the module (every mismatch listed).</exception>
+    public static void Load(nn.Module module, SafetensorsReader reader, IReadOnlyCollection<string>? obsolete = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(reader);
+
+        var target = module.state_dict();
+        Check(target, reader.Names.ToDictionary(n => n, n => (reader.Shape(n), reader.DType(n)), StringComparer.Ordinal), reader.Path, obsolete);
+        foreach (var (name, own) in target)
+            reader.ReadInto(name, own);
+    }
+
+    static void Check(Dictionary<string, Tensor> target, Dictionary<string, (long[] Shape, ScalarType DType)> given, string sourceName,
+                      IReadOnlyCollection<string>? obsolete)
+    {
         var missing = new List<string>();
         var shapeMismatch = new List<string>();
         var dtypeMismatch = new List<string>();
         foreach (var (name, own) in target)
         {
-            if (!tensors.TryGetValue(name, out var given) || given is null)
+            if (!given.TryGetValue(name, out var g))
             {
                 missing.Add(name);
                 continue;
             }
-            if (!given.shape.SequenceEqual(own.shape))
-                shapeMismatch.Add($"{name}: file {Safetensors.FormatShape(given.shape)} vs model {Safetensors.FormatShape(own.shape)}");
-            else if (given.dtype != own.dtype)
-                dtypeMismatch.Add($"{name}: file {Safetensors.DTypeName(given.dtype)} vs model {Safetensors.DTypeName(own.dtype)}");
+            if (!g.Shape.SequenceEqual(own.shape))
+                shapeMismatch.Add($"{name}: file {Safetensors.FormatShape(g.Shape)} vs model {Safetensors.FormatShape(own.shape)}");
+            else if (g.DType != own.dtype)
+                dtypeMismatch.Add($"{name}: file {Safetensors.DTypeName(g.DType)} vs model {Safetensors.DTypeName(own.dtype)}");
         }
-        var unexpected = tensors.Keys.Where(k => !target.ContainsKey(k) && !(obsolete?.Contains(k) ?? false)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var unexpected = given.Keys.Where(k => !target.ContainsKey(k) && !(obsolete?.Contains(k) ?? false)).OrderBy(k => k, StringComparer.Ordinal).ToList();
 
         if (missing.Count + unexpected.Count + shapeMismatch.Count + dtypeMismatch.Count > 0)
         {
@@ -73,12 +102,6 @@ public static class ModuleState
             if (dtypeMismatch.Count > 0) parts.Add($"dtype mismatch [{string.Join(", ", dtypeMismatch)}]");
             throw new GenSharpException(
                 $"{sourceName} does not match the model: {string.Join(", ", parts)}; use a checkpoint saved from this model configuration");
-        }
-
-        using (no_grad())
-        {
-            foreach (var (name, own) in target)
-                own.copy_(tensors[name]);
         }
     }
 }

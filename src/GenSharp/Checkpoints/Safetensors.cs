@@ -94,42 +94,8 @@ public static class Safetensors
     /// <exception cref="SafetensorsFormatException">The file is not a valid safetensors file.</exception>
     public static SafetensorsFile Load(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        RequireLittleEndian();
-
-        FileStream stream;
-        try
-        {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new GenSharpException($"{path}: file not found; check the path");
-        }
-        catch (UnauthorizedAccessException)
-        {
-            throw new GenSharpException($"{path}: permission denied; check the file's permissions");
-        }
-
-        using (stream)
-        {
-            long fileLength = stream.Length;
-            Span<byte> prefix = stackalloc byte[8];
-            int got = stream.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
-            long headerLength = ReadHeaderLength(prefix[..got], fileLength, path);
-            var header = new byte[headerLength];
-            stream.ReadExactly(header);
-            long dataStart = 8 + headerLength;
-            var parsed = ParseHeader(header, fileLength - dataStart, path);
-
-            // Offsets were validated to tile the data buffer and Materialize fills in offset order,
-            // so this reads the file front to back.
-            return Materialize(parsed, path, (entry, target) =>
-            {
-                stream.Position = dataStart + entry.Begin;
-                stream.ReadExactly(target);
-            });
-        }
+        using var reader = SafetensorsReader.Open(path);
+        return reader.ReadAll();
     }
 
     /// <summary>The safetensors dtype code ("F32", "BF16", ...) for <paramref name="type"/>, or the TorchSharp name if the format has none here.</summary>
@@ -223,14 +189,14 @@ public static class Safetensors
 
     // ---------------------------------------------------------------- reading
 
-    sealed record Entry(string Name, ScalarType Type, string Code, long[] Shape, long Begin, long End);
+    internal sealed record Entry(string Name, ScalarType Type, string Code, long[] Shape, long Begin, long End);
 
-    sealed record ParsedHeader(List<Entry> Entries, Dictionary<string, string> Metadata);
+    internal sealed record ParsedHeader(List<Entry> Entries, Dictionary<string, string> Metadata);
 
     static SafetensorsFormatException Bad(string source, string problem) =>
         new($"{source} is not a valid safetensors file: {problem}; re-export or re-download it");
 
-    static long ReadHeaderLength(ReadOnlySpan<byte> prefix, long fileLength, string source)
+    internal static long ReadHeaderLength(ReadOnlySpan<byte> prefix, long fileLength, string source)
     {
         if (fileLength < 8 || prefix.Length < 8)
             throw Bad(source, $"it is {fileLength} bytes long, shorter than the 8-byte header length field");
@@ -242,7 +208,7 @@ public static class Safetensors
         return (long)n;
     }
 
-    static ParsedHeader ParseHeader(ReadOnlyMemory<byte> header, long dataLength, string source)
+    internal static ParsedHeader ParseHeader(ReadOnlyMemory<byte> header, long dataLength, string source)
     {
         // The JSON reader only checks UTF-8 inside strings when they are decoded, so check it up front.
         if (!System.Text.Unicode.Utf8.IsValid(header.Span))
@@ -438,7 +404,7 @@ public static class Safetensors
         return newline < 0 ? text : text[..newline];
     }
 
-    static void RequireLittleEndian()
+    internal static void RequireLittleEndian()
     {
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("safetensors support requires a little-endian machine");

@@ -9,7 +9,7 @@ namespace GenSharp.Checkpoints;
 /// source buffer). The tensors are detached from any TorchSharp dispose scope that was active while
 /// loading, so leaving such a scope does not free them: this object owns them and
 /// <see cref="Dispose"/> frees them. To keep a tensor beyond the lifetime of this object, clone it
-/// (or copy it into a module with <see cref="ModuleState.Load"/>) before disposing.
+/// (or copy it into a module with <see cref="ModuleState.Load(nn.Module, IReadOnlyDictionary{string, torch.Tensor}, string, IReadOnlyCollection{string}?)"/>) before disposing.
 /// </remarks>
 public sealed class SafetensorsFile : IDisposable
 {

@@ -14,7 +14,7 @@ public sealed class SlotKvCache : IKvCache, IDisposable
     readonly (Tensor K, Tensor V)?[] _layers;
     readonly int[] _lengths;
     int _first, _count = 1;
-    Tensor? _mask;                  // the step's mask, made by the first layer and shared by the rest (owned by the caller's scope)
+    Tensor? _mask;                  // the step's mask, made by the first layer and shared by the rest (owned here: layers run in scopes of their own)
     long _maskFresh = -1;
 
     /// <param name="layers">Attention layers of the model.</param>
@@ -43,8 +43,7 @@ public sealed class SlotKvCache : IKvCache, IDisposable
         if (first < 0 || count < 1 || first + count > Slots)
             throw new ArgumentOutOfRangeException(nameof(count), $"slots {first}…{first + count - 1} are not all in a cache of {Slots}");
         (_first, _count) = (first, count);
-        _mask = null;
-        _maskFresh = -1;
+        DropMask();
     }
 
     /// <summary>Empties <paramref name="slot"/> (its buffers are kept for the next sequence).</summary>
@@ -128,7 +127,11 @@ public sealed class SlotKvCache : IKvCache, IDisposable
         var keys = rowsK.narrow(2, 0, end);
         var values = rowsV.narrow(2, 0, end);
         if (Uniform) return (keys, values, null);                                              // every row's fresh tokens are its last
-        if (_maskFresh != t) (_mask, _maskFresh) = (Mask(t, end, k.device), t);
+        if (_maskFresh != t)
+        {
+            DropMask();
+            (_mask, _maskFresh) = (Mask(t, end, k.device), t);
+        }
         return (keys, values, _mask);
     }
 
@@ -139,7 +142,7 @@ public sealed class SlotKvCache : IKvCache, IDisposable
         var starts = torch.tensor(_lengths.AsSpan(_first, _count).ToArray().Select(x => (long)x).ToArray(), dtype: ScalarType.Int64, device: device);
         var last = starts.view(-1, 1, 1, 1) + torch.arange(fresh, dtype: ScalarType.Int64, device: device).view(1, 1, -1, 1);   // (B, 1, T, 1)
         var keys = torch.arange(end, dtype: ScalarType.Int64, device: device).view(1, 1, 1, -1);                               // (1, 1, 1, L)
-        return keys.le(last).MoveToOuterDisposeScope();
+        return keys.le(last).DetachFromDisposeScope();
     }
 
     /// <summary>The layer's buffers, allocated or grown (doubling from 256 tokens, at most MaxLength) to hold <paramref name="need"/> tokens.</summary>
@@ -167,12 +170,19 @@ public sealed class SlotKvCache : IKvCache, IDisposable
     public void Advance(int fresh)
     {
         for (int s = _first; s < _first + _count; s++) _lengths[s] += fresh;
+        DropMask();
+    }
+
+    void DropMask()
+    {
+        _mask?.Dispose();
         _mask = null;
         _maskFresh = -1;
     }
 
     public void Dispose()
     {
+        DropMask();
         foreach (var l in _layers)
             if (l is { } b) { b.K.Dispose(); b.V.Dispose(); }
         Array.Clear(_layers);

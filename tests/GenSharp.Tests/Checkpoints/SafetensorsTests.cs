@@ -435,6 +435,83 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Equal(before.data<float>().ToArray(), ModuleState.Collect(net)["0.weight"].data<float>().ToArray());
     }
 
+    [Fact]
+    public void ReaderLoadsAModuleATensorAtATimeLikeTheWholeFile()
+    {
+        var path = Path.Combine(_dir, "net.safetensors");
+        using var source = SmallNet();
+        using (no_grad()) ModuleState.Collect(source)["1.running_mean"].copy_(tensor(new[] { 0.5f, -1f, 2f, 3f }));
+        Safetensors.Save(path, ModuleState.Collect(source), new Dictionary<string, string> { ["k"] = "v" });
+
+        using var target = SmallNet();
+        using (var reader = SafetensorsReader.Open(path))
+        {
+            Assert.Equal("v", reader.Metadata["k"]);
+            Assert.Equal(new long[] { 4, 3, 3, 3 }, reader.Shape("0.weight"));
+            Assert.Equal(ScalarType.Int64, reader.DType("1.num_batches_tracked"));
+            ModuleState.Load(target, reader);
+        }
+        foreach (var (name, value) in ModuleState.Collect(source))
+            AssertSameTensor(value, ModuleState.Collect(target)[name]);
+        Assert.True(ModuleState.Collect(target)["0.weight"].requires_grad);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllDTypes))]
+    public void ReaderReadsEachDTypeAsLoadDoes(string code)
+    {
+        var path = Path.Combine(_dir, code + ".safetensors");
+        using var original = Sample(code);
+        Safetensors.Save(path, new Dictionary<string, Tensor> { ["t"] = original, ["z"] = zeros(0) });
+        using var reader = SafetensorsReader.Open(path);
+        using var read = reader.Read("t");
+        AssertSameTensor(original, read);
+        using var empty = reader.Read("z");
+        Assert.Equal(0, empty.numel());
+    }
+
+    [Fact]
+    public void ReaderCastsIntoAnotherDTypeAndRefusesAnotherShape()
+    {
+        var path = Path.Combine(_dir, "half.safetensors");
+        using var half = tensor(new[] { 1.5f, -2f, 0.25f, 8f }).to_type(ScalarType.Float16);
+        Safetensors.Save(path, new Dictionary<string, Tensor> { ["w"] = half });
+        using var reader = SafetensorsReader.Open(path);
+
+        using var into = zeros(4);                                   // F32: staged through a temporary and cast
+        reader.ReadInto("w", into);
+        Assert.Equal(new[] { 1.5f, -2f, 0.25f, 8f }, into.data<float>().ToArray());
+
+        using var strided16 = zeros(new long[] { 4, 2 }, ScalarType.Float16).select(1, 1);
+        reader.ReadInto("w", strided16);
+        Assert.Equal(new[] { 1.5f, -2f, 0.25f, 8f }, strided16.to_type(ScalarType.Float32).data<float>().ToArray());
+
+        using var wrong = zeros(2, 2);
+        var e = Assert.Throws<GenSharpException>(() => reader.ReadInto("w", wrong));
+        Assert.Contains("tensor 'w' has shape (4), the model needs (2,2)", e.Message);
+        var missing = Assert.Throws<GenSharpException>(() => reader.Read("nope"));
+        Assert.Contains("has no tensor 'nope'", missing.Message);
+    }
+
+    [Fact]
+    public void ReaderModuleLoadListsMismatchesFromTheHeaderAndChangesNothing()
+    {
+        var path = Path.Combine(_dir, "other.safetensors");
+        using var donor = SmallNet();
+        var tensors = new Dictionary<string, Tensor>(ModuleState.Collect(donor));
+        tensors.Remove("2.bias");
+        tensors["2.weight"] = zeros(3, 4);
+        Safetensors.Save(path, tensors);
+        using var net = SmallNet();
+        using var before = ModuleState.Collect(net)["0.weight"].clone();
+
+        using var reader = SafetensorsReader.Open(path);
+        var e = Assert.Throws<GenSharpException>(() => ModuleState.Load(net, reader));
+
+        Assert.StartsWith(path + " does not match the model: missing [2.bias], shape mismatch [2.weight: file (3,4) vs model (2,4)]", e.Message);
+        Assert.Equal(before.data<float>().ToArray(), ModuleState.Collect(net)["0.weight"].data<float>().ToArray());
+    }
+
     // ------------------------------------------------------------ helpers
 
     static byte[] Build(string headerJson, byte[] data) => Build(Encoding.UTF8.GetBytes(headerJson), data);

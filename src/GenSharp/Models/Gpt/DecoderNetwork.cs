@@ -99,6 +99,30 @@ public abstract class DecoderNetwork : nn.Module
         return total / b;
     }
 
+    /// <summary>
+    /// Runs <paramref name="x"/> through <paramref name="blocks"/> in order. Without gradients each block's temporaries are
+    /// freed as it returns, so inference holds one block's activations at a time rather than every block's until the
+    /// caller's dispose scope ends (a 60-token prefill of a 30-layer model held ~400 MB that way).
+    /// </summary>
+    public static Tensor ThroughBlocks<TBlock>(IEnumerable<TBlock> blocks, Tensor x, Func<TBlock, Tensor, Tensor> forward)
+    {
+        if (torch.is_grad_enabled())
+        {
+            foreach (var block in blocks) x = forward(block, x);                         // autograd keeps them anyway
+            return x;
+        }
+        var input = x;
+        foreach (var block in blocks)
+        {
+            Tensor y;
+            using (var scope = torch.NewDisposeScope())
+                y = forward(block, x).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(x, input)) x.Dispose();                                  // the previous block's output
+            x = y;
+        }
+        return x;
+    }
+
     /// <summary>One-line error when <paramref name="fresh"/> tokens after the cached ones exceed the context.</summary>
     protected static void CheckContext(IKvCache? cache, long fresh, int context, string contextKey)
     {

@@ -47,18 +47,28 @@ public static class HfWeights
         var problems = new List<string>();
         foreach (var file in Files(folder))
         {
-            using var st = Safetensors.Load(file);
+            // A tensor at a time: the network plus one tensor in memory, never the network plus the file.
+            using var reader = SafetensorsReader.Open(file);
             using var _ = torch.no_grad();
-            foreach (var (hfName, tensor) in st.Tensors)
+            foreach (var hfName in reader.Names)
             {
                 if (HfTensorNames.Map(model.Config, hfName) is not { } map) continue;
                 if (!targets.TryGetValue(map.Name, out var own)) { problems.Add($"unexpected {hfName}"); continue; }
-                if (tensor.dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
-                { problems.Add($"{hfName} has dtype {tensor.dtype} (F32, BF16, F16 are read)"); continue; }
-                using var source = map.Transpose && tensor.dim() == 2 ? tensor.t() : tensor.alias();
-                if (!source.shape.SequenceEqual(own.shape))
-                { problems.Add($"{hfName}: file [{string.Join(", ", tensor.shape)}]{(map.Transpose ? " (transposed)" : "")} vs model [{string.Join(", ", own.shape)}]"); continue; }
-                own.copy_(source);                                                    // casts to float32 and moves to the device
+                var dtype = reader.DType(hfName);
+                if (dtype is not (ScalarType.Float32 or ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float64))
+                { problems.Add($"{hfName} has dtype {dtype} (F32, BF16, F16 are read)"); continue; }
+                var shape = reader.Shape(hfName);
+                bool transpose = map.Transpose && shape.Length == 2;
+                var expected = transpose ? new[] { shape[1], shape[0] } : shape;
+                if (!expected.SequenceEqual(own.shape))
+                { problems.Add($"{hfName}: file [{string.Join(", ", shape)}]{(map.Transpose ? " (transposed)" : "")} vs model [{string.Join(", ", own.shape)}]"); continue; }
+                if (transpose)
+                {
+                    using var staged = reader.Read(hfName);
+                    own.copy_(staged.t());
+                }
+                else
+                    reader.ReadInto(hfName, own);                                     // casts to float32 and moves to the device
                 filled.Add(map.Name);
             }
         }
