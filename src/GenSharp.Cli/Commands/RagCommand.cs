@@ -108,7 +108,7 @@ public sealed class RagCommand : Command<RagSettings>
         var rag = new RagAnswer(new HybridRetriever(store, encoder)) { TopK = s.TopK, Threshold = s.Threshold };
         var r = rag.Ask(question, lm.Model, lm.Tokenizer, new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } });
         Console.Write(r.Render());
-        var sources = new JsonArray(r.Sources.Select((c, i) => (JsonNode)new JsonObject { ["n"] = i + 1, ["path"] = c.Source, ["start_line"] = c.StartLine, ["end_line"] = c.EndLine }).ToArray());
+        var sources = new JsonArray(r.Sources.Select((c, i) => (JsonNode)new JsonObject { ["n"] = i + 1, ["path"] = c.Source, ["start"] = c.StartLine, ["end"] = c.EndLine, ["unit"] = c.Unit == SpanUnit.Page ? "page" : "line", ["span"] = c.Span }).ToArray());
         Console.WriteLine(new JsonObject { ["found"] = r.Found, ["best_cosine"] = Math.Round(r.BestCosine, 4), ["answer"] = r.Answer.Trim(), ["sources"] = sources, ["index_embedder"] = built }.ToJsonString());
         return 0;
     }

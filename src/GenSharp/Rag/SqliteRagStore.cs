@@ -41,6 +41,8 @@ public sealed class SqliteRagStore : IDisposable
                 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
                 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(text, heading, content='chunks', content_rowid='id');
                 """);
+            // Files from before PDF support have no unit column: every span there is in lines.
+            if (!HasColumn(db, "chunks", "unit")) Exec(db, "ALTER TABLE chunks ADD COLUMN unit TEXT NOT NULL DEFAULT 'line'");
             var stored = Meta(db, "embedder");
             if (stored is null)
             {
@@ -70,6 +72,14 @@ public sealed class SqliteRagStore : IDisposable
         using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         db.Open();
         try { return Meta(db, "embedder"); } catch (SqliteException) { return null; }
+    }
+
+    static bool HasColumn(SqliteConnection db, string table, string column)
+    {
+        using var c = db.CreateCommand();
+        c.CommandText = $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = $c";
+        c.Parameters.AddWithValue("$c", column);
+        return (long)c.ExecuteScalar()! > 0;
     }
 
     static void Exec(SqliteConnection db, string sql)
@@ -135,7 +145,7 @@ public sealed class SqliteRagStore : IDisposable
             using var c = _db.CreateCommand();
             c.Transaction = tx;
             c.CommandText = """
-                INSERT INTO chunks(path, start_line, end_line, heading, text, vector) VALUES ($p, $s, $e, $h, $t, $v);
+                INSERT INTO chunks(path, start_line, end_line, heading, text, vector, unit) VALUES ($p, $s, $e, $h, $t, $v, $u);
                 INSERT INTO chunks_fts(rowid, text, heading) VALUES (last_insert_rowid(), $t, $h);
                 """;
             c.Parameters.AddWithValue("$p", source);
@@ -143,6 +153,7 @@ public sealed class SqliteRagStore : IDisposable
             c.Parameters.AddWithValue("$e", chunk.EndLine);
             c.Parameters.AddWithValue("$h", chunk.Heading);
             c.Parameters.AddWithValue("$t", chunk.Text);
+            c.Parameters.AddWithValue("$u", chunk.Unit == SpanUnit.Page ? "page" : "line");
             c.Parameters.AddWithValue("$v", MemoryMarshal.AsBytes(vector.AsSpan()).ToArray());
             c.ExecuteNonQuery();
         }
@@ -240,11 +251,11 @@ public sealed class SqliteRagStore : IDisposable
     public Chunk Get(long id)
     {
         using var c = _db.CreateCommand();
-        c.CommandText = "SELECT path, start_line, end_line, heading, text FROM chunks WHERE id = $i";
+        c.CommandText = "SELECT path, start_line, end_line, heading, text, unit FROM chunks WHERE id = $i";
         c.Parameters.AddWithValue("$i", id);
         using var r = c.ExecuteReader();
         if (!r.Read()) throw new GenSharpException($"{Path}: no chunk {id}");
-        return new Chunk(r.GetString(0), r.GetInt32(1), r.GetInt32(2), r.GetString(3), r.GetString(4));
+        return new Chunk(r.GetString(0), r.GetInt32(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5) == "page" ? SpanUnit.Page : SpanUnit.Line);
     }
 
     public void Dispose() => _db.Dispose();
