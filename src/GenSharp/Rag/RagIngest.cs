@@ -46,6 +46,7 @@ public static class RagIngest
             store.RemoveSource(gone);
             r.Removed.Add(gone);
         }
+        store.SaveApproximateIndex();
         return r with { Chunks = chunks, Seconds = clock.Elapsed.TotalSeconds };
     }
 

@@ -11,13 +11,20 @@ public sealed record ScoredChunk(long Id, Chunk Chunk, double Score);
 /// The embedded document store: one SQLite file holding the chunks, their unit-length embeddings as float32 BLOBs
 /// (searched exactly, a SIMD dot product per chunk) and an FTS5 index of their text (BM25 keyword search). The file
 /// records which embedder built it and refuses another. Re-ingesting a file replaces exactly its chunks, in one
-/// transaction; WAL mode lets queries run while an ingest writes.
+/// transaction; WAL mode lets queries run while an ingest writes. Optionally (<see cref="UseApproximateIndex"/>) an HNSW
+/// graph (<see cref="ApproximateIndex"/>) beside the file answers vector queries approximately; every change to the
+/// chunks bumps the store's version, and the graph follows (incrementally in this process, rebuilt from the stored
+/// vectors when it is found behind).
 /// </summary>
 public sealed class SqliteRagStore : IDisposable
 {
     readonly SqliteConnection _db;
+    readonly int _dimensions;
+    ApproximateIndex? _ann;
+    long _annVersion = -1;
+    bool _annDirty;
 
-    SqliteRagStore(SqliteConnection db, string path) { _db = db; Path = path; }
+    SqliteRagStore(SqliteConnection db, string path, int dimensions) { _db = db; Path = path; _dimensions = dimensions; }
 
     /// <summary>The SQLite file.</summary>
     public string Path { get; }
@@ -51,7 +58,9 @@ public sealed class SqliteRagStore : IDisposable
             }
             else if (stored != embedder || Meta(db, "dimensions") != dimensions.ToString(System.Globalization.CultureInfo.InvariantCulture))
                 throw new GenSharpException($"{path} was built with the embedder {stored} ({Meta(db, "dimensions")} dimensions), not {embedder} ({dimensions}); query it with {stored}, or ingest into a new index");
-            return new SqliteRagStore(db, path);
+            var store = new SqliteRagStore(db, path, dimensions);
+            if (Meta(db, "approximate") == "usearch") store.SyncApproximate();
+            return store;
         }
         catch (SqliteException e)
         {
@@ -127,9 +136,10 @@ public sealed class SqliteRagStore : IDisposable
     }
 
     /// <summary>Number of chunks.</summary>
-    public long Count()
+    public long Count(SqliteTransaction? tx = null)
     {
         using var c = _db.CreateCommand();
+        c.Transaction = tx;
         c.CommandText = "SELECT count(*) FROM chunks";
         return (long)c.ExecuteScalar()!;
     }
@@ -138,51 +148,175 @@ public sealed class SqliteRagStore : IDisposable
     public void ReplaceSource(string source, string hash, IReadOnlyList<Chunk> chunks, IReadOnlyList<float[]> vectors)
     {
         if (chunks.Count != vectors.Count) throw new ArgumentException("one vector per chunk");
-        using var tx = _db.BeginTransaction();
-        DeleteSource(source, tx);
-        foreach (var (chunk, vector) in chunks.Zip(vectors))
+        var added = new List<long>();
+        long before, after;
+        List<long> removed;
+        using (var tx = _db.BeginTransaction())
         {
-            using var c = _db.CreateCommand();
-            c.Transaction = tx;
-            c.CommandText = """
-                INSERT INTO chunks(path, start_line, end_line, heading, text, vector, unit) VALUES ($p, $s, $e, $h, $t, $v, $u);
-                INSERT INTO chunks_fts(rowid, text, heading) VALUES (last_insert_rowid(), $t, $h);
-                """;
-            c.Parameters.AddWithValue("$p", source);
-            c.Parameters.AddWithValue("$s", chunk.StartLine);
-            c.Parameters.AddWithValue("$e", chunk.EndLine);
-            c.Parameters.AddWithValue("$h", chunk.Heading);
-            c.Parameters.AddWithValue("$t", chunk.Text);
-            c.Parameters.AddWithValue("$u", chunk.Unit == SpanUnit.Page ? "page" : "line");
-            c.Parameters.AddWithValue("$v", MemoryMarshal.AsBytes(vector.AsSpan()).ToArray());
-            c.ExecuteNonQuery();
+            before = Version(tx);
+            removed = DeleteSource(source, tx);
+            foreach (var (chunk, vector) in chunks.Zip(vectors))
+            {
+                using var c = _db.CreateCommand();
+                c.Transaction = tx;
+                c.CommandText = "INSERT INTO chunks(path, start_line, end_line, heading, text, vector, unit) VALUES ($p, $s, $e, $h, $t, $v, $u) RETURNING id";
+                c.Parameters.AddWithValue("$p", source);
+                c.Parameters.AddWithValue("$s", chunk.StartLine);
+                c.Parameters.AddWithValue("$e", chunk.EndLine);
+                c.Parameters.AddWithValue("$h", chunk.Heading);
+                c.Parameters.AddWithValue("$t", chunk.Text);
+                c.Parameters.AddWithValue("$u", chunk.Unit == SpanUnit.Page ? "page" : "line");
+                c.Parameters.AddWithValue("$v", MemoryMarshal.AsBytes(vector.AsSpan()).ToArray());
+                long id = (long)c.ExecuteScalar()!;
+                added.Add(id);
+                using var f = _db.CreateCommand();
+                f.Transaction = tx;
+                f.CommandText = "INSERT INTO chunks_fts(rowid, text, heading) VALUES ($i, $t, $h)";
+                f.Parameters.AddWithValue("$i", id);
+                f.Parameters.AddWithValue("$t", chunk.Text);
+                f.Parameters.AddWithValue("$h", chunk.Heading);
+                f.ExecuteNonQuery();
+            }
+            using (var f = _db.CreateCommand())
+            {
+                f.Transaction = tx;
+                f.CommandText = "INSERT OR REPLACE INTO files(path, hash) VALUES ($p, $h)";
+                f.Parameters.AddWithValue("$p", source);
+                f.Parameters.AddWithValue("$h", hash);
+                f.ExecuteNonQuery();
+            }
+            after = BumpVersion(tx);
+            tx.Commit();
         }
-        using (var f = _db.CreateCommand())
-        {
-            f.Transaction = tx;
-            f.CommandText = "INSERT OR REPLACE INTO files(path, hash) VALUES ($p, $h)";
-            f.Parameters.AddWithValue("$p", source);
-            f.Parameters.AddWithValue("$h", hash);
-            f.ExecuteNonQuery();
-        }
-        tx.Commit();
+        FollowChange(before, after, removed, added.Zip(vectors, (id, v) => (id, v)));
     }
 
     /// <summary>Removes a source and its chunks.</summary>
     public void RemoveSource(string source)
     {
-        using var tx = _db.BeginTransaction();
-        DeleteSource(source, tx);
-        using var f = _db.CreateCommand();
-        f.Transaction = tx;
-        f.CommandText = "DELETE FROM files WHERE path = $p";
-        f.Parameters.AddWithValue("$p", source);
-        f.ExecuteNonQuery();
-        tx.Commit();
+        long before, after;
+        List<long> removed;
+        using (var tx = _db.BeginTransaction())
+        {
+            before = Version(tx);
+            removed = DeleteSource(source, tx);
+            using var f = _db.CreateCommand();
+            f.Transaction = tx;
+            f.CommandText = "DELETE FROM files WHERE path = $p";
+            f.Parameters.AddWithValue("$p", source);
+            f.ExecuteNonQuery();
+            after = BumpVersion(tx);
+            tx.Commit();
+        }
+        FollowChange(before, after, removed, Array.Empty<(long, float[])>());
     }
 
-    void DeleteSource(string source, SqliteTransaction tx)
+    /// <summary>The store's version: how many changes its chunks have seen.</summary>
+    public long Version(SqliteTransaction? tx = null)
     {
+        using var c = _db.CreateCommand();
+        c.Transaction = tx;
+        c.CommandText = "SELECT value FROM meta WHERE key = 'version'";
+        return c.ExecuteScalar() is string v ? long.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+
+    long BumpVersion(SqliteTransaction tx)
+    {
+        using var c = _db.CreateCommand();
+        c.Transaction = tx;
+        c.CommandText = "INSERT INTO meta(key, value) VALUES ('version', '1') ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)";
+        c.ExecuteNonQuery();
+        return Version(tx);
+    }
+
+    /// <summary>Brings the graph along with a change: step by step when it was up to date before it, else rebuilt.</summary>
+    void FollowChange(long before, long after, List<long> removed, IEnumerable<(long Id, float[] Vector)> added)
+    {
+        if (_ann is null) return;
+        if (_annVersion != before) { SyncApproximate(); return; }
+        foreach (var id in removed) _ann.Remove(id);
+        foreach (var (id, v) in added) _ann.Add(id, v);
+        _annVersion = after;
+        _annDirty = true;
+    }
+
+    /// <summary>Whether vector queries go through the approximate (HNSW) index.</summary>
+    public bool HasApproximateIndex => _ann is not null;
+
+    /// <summary>
+    /// Builds (or loads) the approximate index beside the file and keeps it from now on: this store and every later
+    /// opening of the file answer <see cref="SearchNearest"/> through it.
+    /// </summary>
+    public void UseApproximateIndex()
+    {
+        if (_ann is not null) return;
+        SetMeta(_db, "approximate", "usearch");
+        SyncApproximate();
+    }
+
+    /// <summary>Makes the graph match the chunks: the saved file when it matches the store's version, else a rebuild from the stored vectors.</summary>
+    void SyncApproximate()
+    {
+        // One read transaction: the version and the vectors come from the same snapshot.
+        using var tx = _db.BeginTransaction(deferred: true);
+        long version = Version(tx);
+        if (_ann is not null && _annVersion == version) return;
+        if (_ann is null && Meta(_db, "ann_version") == version.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            var loaded = ApproximateIndex.Load(ApproximateIndex.PathFor(Path), _dimensions);
+            if (loaded is not null && loaded.Count == Count(tx)) { _ann = loaded; _annVersion = version; return; }
+            loaded?.Dispose();
+        }
+        _ann?.Dispose();
+        _ann = ApproximateIndex.Create(_dimensions);
+        using (var c = _db.CreateCommand())
+        {
+            c.Transaction = tx;
+            c.CommandText = "SELECT id, vector FROM chunks";
+            using var r = c.ExecuteReader();
+            while (r.Read()) _ann.Add(r.GetInt64(0), MemoryMarshal.Cast<byte, float>((byte[])r.GetValue(1)).ToArray());
+        }
+        tx.Commit();
+        _annVersion = version;
+        _annDirty = true;
+        SaveApproximateIndex();
+    }
+
+    /// <summary>Writes the approximate index beside the file when it changed (also done on <see cref="Dispose"/>).</summary>
+    public void SaveApproximateIndex()
+    {
+        if (_ann is null || !_annDirty) return;
+        _ann.Save(ApproximateIndex.PathFor(Path));
+        SetMeta(_db, "ann_version", _annVersion.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _annDirty = false;
+    }
+
+    /// <summary>
+    /// The best <paramref name="k"/> chunks for a query vector: through the approximate index when the store has one
+    /// (brought up to date first when another writer changed the file), else <see cref="SearchVectors"/>.
+    /// </summary>
+    public List<ScoredChunk> SearchNearest(float[] query, int k)
+    {
+        if (_ann is null) return SearchVectors(query, k);
+        if (query.Length != _dimensions) throw new GenSharpException($"{Path}: the index holds {_dimensions} values per vector, the query {query.Length}");
+        if (Version() != _annVersion) SyncApproximate();
+        var found = new List<ScoredChunk>();
+        foreach (var (id, cos) in _ann.Search(query, k))
+            if (TryGet(id) is { } chunk) found.Add(new ScoredChunk(id, chunk, cos));
+        return found;
+    }
+
+    List<long> DeleteSource(string source, SqliteTransaction tx)
+    {
+        var ids = new List<long>();
+        using (var q = _db.CreateCommand())
+        {
+            q.Transaction = tx;
+            q.CommandText = "SELECT id FROM chunks WHERE path = $p";
+            q.Parameters.AddWithValue("$p", source);
+            using var r = q.ExecuteReader();
+            while (r.Read()) ids.Add(r.GetInt64(0));
+        }
         using var c = _db.CreateCommand();
         c.Transaction = tx;
         // An external-content FTS5 table is told which rows go, with their old text ('delete' command).
@@ -192,6 +326,7 @@ public sealed class SqliteRagStore : IDisposable
             """;
         c.Parameters.AddWithValue("$p", source);
         c.ExecuteNonQuery();
+        return ids;
     }
 
     /// <summary>The <paramref name="k"/> chunks whose vectors have the largest dot product (cosine, for unit vectors) with <paramref name="query"/>: exact search.</summary>
@@ -248,15 +383,26 @@ public sealed class SqliteRagStore : IDisposable
     }
 
     /// <summary>A chunk by id.</summary>
-    public Chunk Get(long id)
+    public Chunk Get(long id) => TryGet(id) ?? throw new GenSharpException($"{Path}: no chunk {id}");
+
+    /// <summary>A chunk by id, or null when there is none (any more).</summary>
+    public Chunk? TryGet(long id)
     {
         using var c = _db.CreateCommand();
         c.CommandText = "SELECT path, start_line, end_line, heading, text, unit FROM chunks WHERE id = $i";
         c.Parameters.AddWithValue("$i", id);
         using var r = c.ExecuteReader();
-        if (!r.Read()) throw new GenSharpException($"{Path}: no chunk {id}");
+        if (!r.Read()) return null;
         return new Chunk(r.GetString(0), r.GetInt32(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5) == "page" ? SpanUnit.Page : SpanUnit.Line);
     }
 
-    public void Dispose() => _db.Dispose();
+    public void Dispose()
+    {
+        try { SaveApproximateIndex(); }
+        finally
+        {
+            _ann?.Dispose();
+            _db.Dispose();
+        }
+    }
 }
