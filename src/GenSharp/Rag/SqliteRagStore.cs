@@ -211,6 +211,134 @@ public sealed class SqliteRagStore : IDisposable
         FollowChange(before, after, removed, Array.Empty<(long, float[])>());
     }
 
+    /// <summary>
+    /// Writes one chunk: a new one when <paramref name="id"/> ≤ 0 (its id is returned), else the chunk with that id is
+    /// replaced (or created with it). Used by the vector-store abstraction; ingest works per file.
+    /// </summary>
+    public long UpsertChunk(long id, Chunk chunk, float[] vector)
+    {
+        if (vector.Length != _dimensions) throw new GenSharpException($"{Path}: the index holds {_dimensions} values per vector, not {vector.Length}");
+        long before, after, written;
+        var removed = new List<long>();
+        using (var tx = _db.BeginTransaction())
+        {
+            before = Version(tx);
+            if (id > 0 && DeleteChunk(id, tx)) removed.Add(id);
+            using (var c = _db.CreateCommand())
+            {
+                c.Transaction = tx;
+                c.CommandText = "INSERT INTO chunks(id, path, start_line, end_line, heading, text, vector, unit) VALUES ($i, $p, $s, $e, $h, $t, $v, $u) RETURNING id";
+                c.Parameters.AddWithValue("$i", id > 0 ? id : DBNull.Value);
+                c.Parameters.AddWithValue("$p", chunk.Source);
+                c.Parameters.AddWithValue("$s", chunk.StartLine);
+                c.Parameters.AddWithValue("$e", chunk.EndLine);
+                c.Parameters.AddWithValue("$h", chunk.Heading);
+                c.Parameters.AddWithValue("$t", chunk.Text);
+                c.Parameters.AddWithValue("$u", chunk.Unit == SpanUnit.Page ? "page" : "line");
+                c.Parameters.AddWithValue("$v", MemoryMarshal.AsBytes(vector.AsSpan()).ToArray());
+                written = (long)c.ExecuteScalar()!;
+            }
+            using (var f = _db.CreateCommand())
+            {
+                f.Transaction = tx;
+                f.CommandText = "INSERT INTO chunks_fts(rowid, text, heading) VALUES ($i, $t, $h)";
+                f.Parameters.AddWithValue("$i", written);
+                f.Parameters.AddWithValue("$t", chunk.Text);
+                f.Parameters.AddWithValue("$h", chunk.Heading);
+                f.ExecuteNonQuery();
+            }
+            after = BumpVersion(tx);
+            tx.Commit();
+        }
+        FollowChange(before, after, removed, new[] { (written, vector) });
+        return written;
+    }
+
+    /// <summary>Deletes one chunk; false when there was none with that id.</summary>
+    public bool DeleteChunk(long id)
+    {
+        long before, after;
+        using (var tx = _db.BeginTransaction())
+        {
+            before = Version(tx);
+            if (!DeleteChunk(id, tx)) return false;
+            after = BumpVersion(tx);
+            tx.Commit();
+        }
+        FollowChange(before, after, new List<long> { id }, Array.Empty<(long, float[])>());
+        return true;
+    }
+
+    bool DeleteChunk(long id, SqliteTransaction tx)
+    {
+        using (var q = _db.CreateCommand())
+        {
+            q.Transaction = tx;
+            q.CommandText = "SELECT count(*) FROM chunks WHERE id = $i";
+            q.Parameters.AddWithValue("$i", id);
+            if ((long)q.ExecuteScalar()! == 0) return false;
+        }
+        using var c = _db.CreateCommand();
+        c.Transaction = tx;
+        c.CommandText = """
+            INSERT INTO chunks_fts(chunks_fts, rowid, text, heading) SELECT 'delete', id, text, heading FROM chunks WHERE id = $i;
+            DELETE FROM chunks WHERE id = $i;
+            """;
+        c.Parameters.AddWithValue("$i", id);
+        c.ExecuteNonQuery();
+        return true;
+    }
+
+    /// <summary>The stored vector of a chunk, or null.</summary>
+    public float[]? VectorOf(long id)
+    {
+        using var c = _db.CreateCommand();
+        c.CommandText = "SELECT vector FROM chunks WHERE id = $i";
+        c.Parameters.AddWithValue("$i", id);
+        return c.ExecuteScalar() is byte[] blob ? MemoryMarshal.Cast<byte, float>(blob).ToArray() : null;
+    }
+
+    /// <summary>Every chunk with its id, in id order, that <paramref name="filter"/> (if any) accepts.</summary>
+    public List<(long Id, Chunk Chunk)> Chunks(Func<Chunk, bool>? filter = null)
+    {
+        using var c = _db.CreateCommand();
+        c.CommandText = "SELECT id, path, start_line, end_line, heading, text, unit FROM chunks ORDER BY id";
+        using var r = c.ExecuteReader();
+        var list = new List<(long, Chunk)>();
+        while (r.Read())
+        {
+            var chunk = ReadChunk(r, 1);
+            if (filter is null || filter(chunk)) list.Add((r.GetInt64(0), chunk));
+        }
+        return list;
+    }
+
+    static Chunk ReadChunk(SqliteDataReader r, int at) =>
+        new(r.GetString(at), r.GetInt32(at + 1), r.GetInt32(at + 2), r.GetString(at + 3), r.GetString(at + 4), r.GetString(at + 5) == "page" ? SpanUnit.Page : SpanUnit.Line);
+
+    /// <summary>Exact search among the chunks <paramref name="filter"/> accepts (a metadata filter: source, heading, span).</summary>
+    public List<ScoredChunk> SearchVectors(float[] query, int k, Func<Chunk, bool> filter)
+    {
+        var best = new PriorityQueue<ScoredChunk, double>();
+        using var c = _db.CreateCommand();
+        c.CommandText = "SELECT id, vector, path, start_line, end_line, heading, text, unit FROM chunks";
+        using var r = c.ExecuteReader();
+        while (r.Read())
+        {
+            var chunk = ReadChunk(r, 2);
+            if (!filter(chunk)) continue;
+            var v = MemoryMarshal.Cast<byte, float>((byte[])r.GetValue(1));
+            if (v.Length != query.Length) throw new GenSharpException($"{Path}: a stored vector has {v.Length} values, the query {query.Length}");
+            double s = Dot(v, query);
+            best.Enqueue(new ScoredChunk(r.GetInt64(0), chunk, s), s);
+            if (best.Count > k) best.Dequeue();
+        }
+        var top = new List<ScoredChunk>();
+        while (best.Count > 0) top.Add(best.Dequeue());
+        top.Reverse();
+        return top;
+    }
+
     /// <summary>The store's version: how many changes its chunks have seen.</summary>
     public long Version(SqliteTransaction? tx = null)
     {
@@ -392,8 +520,7 @@ public sealed class SqliteRagStore : IDisposable
         c.CommandText = "SELECT path, start_line, end_line, heading, text, unit FROM chunks WHERE id = $i";
         c.Parameters.AddWithValue("$i", id);
         using var r = c.ExecuteReader();
-        if (!r.Read()) return null;
-        return new Chunk(r.GetString(0), r.GetInt32(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5) == "page" ? SpanUnit.Page : SpanUnit.Line);
+        return r.Read() ? ReadChunk(r, 0) : null;
     }
 
     public void Dispose()
