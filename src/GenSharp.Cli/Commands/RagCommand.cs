@@ -54,6 +54,10 @@ public sealed class RagSettings : CliSettings
     [DefaultValue(200)]
     public int ChunkTokens { get; init; } = 200;
 
+    [CommandOption("--approximate")]
+    [Description("ingest: also keep an HNSW index (USearch) beside the SQLite file; vector queries then use it (an index keeps it once made)")]
+    public bool Approximate { get; init; }
+
     [CommandOption("--overlap <N>")]
     [Description("ingest: tokens repeated between consecutive chunks of a section")]
     [DefaultValue(32)]
@@ -83,6 +87,7 @@ public sealed class RagCommand : Command<RagSettings>
         using var encoder = SentenceEncoders.Load(s.Embedder, s.TorchDevice);
         using var store = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);
         var chunker = new TextChunker(encoder.Tokenizer.CountTokens, Math.Min(s.ChunkTokens, encoder.MaxLength - 2), s.Overlap);
+        if (s.Approximate) store.UseApproximateIndex();
         var r = RagIngest.Run(s.Target, store, encoder, chunker);
         foreach (var (path, why) in r.Skipped) Console.WriteLine($"skipped {path}: {why}");
         Console.WriteLine($"{index}: {r.Added.Count} added, {r.Changed.Count} changed, {r.Unchanged.Count} unchanged, {r.Removed.Count} removed, " +
@@ -91,7 +96,7 @@ public sealed class RagCommand : Command<RagSettings>
         {
             ["index"] = index, ["embedder"] = encoder.Name, ["added"] = r.Added.Count, ["changed"] = r.Changed.Count, ["unchanged"] = r.Unchanged.Count,
             ["removed"] = r.Removed.Count, ["skipped"] = r.Skipped.Count, ["chunks_embedded"] = r.Chunks, ["chunks"] = store.Count(),
-            ["chunks_per_s"] = Math.Round(r.Chunks / Math.Max(1e-9, r.Seconds), 2),
+            ["chunks_per_s"] = Math.Round(r.Chunks / Math.Max(1e-9, r.Seconds), 2), ["approximate"] = store.HasApproximateIndex,
         }.ToJsonString());
         return 0;
     }
@@ -108,7 +113,7 @@ public sealed class RagCommand : Command<RagSettings>
         var rag = new RagAnswer(new HybridRetriever(store, encoder)) { TopK = s.TopK, Threshold = s.Threshold };
         var r = rag.Ask(question, lm.Model, lm.Tokenizer, new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } });
         Console.Write(r.Render());
-        var sources = new JsonArray(r.Sources.Select((c, i) => (JsonNode)new JsonObject { ["n"] = i + 1, ["path"] = c.Source, ["start_line"] = c.StartLine, ["end_line"] = c.EndLine }).ToArray());
+        var sources = new JsonArray(r.Sources.Select((c, i) => (JsonNode)new JsonObject { ["n"] = i + 1, ["path"] = c.Source, ["start"] = c.StartLine, ["end"] = c.EndLine, ["unit"] = c.Unit == SpanUnit.Page ? "page" : "line", ["span"] = c.Span }).ToArray());
         Console.WriteLine(new JsonObject { ["found"] = r.Found, ["best_cosine"] = Math.Round(r.BestCosine, 4), ["answer"] = r.Answer.Trim(), ["sources"] = sources, ["index_embedder"] = built }.ToJsonString());
         return 0;
     }

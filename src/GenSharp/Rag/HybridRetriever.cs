@@ -18,7 +18,7 @@ public sealed class HybridRetriever(SqliteRagStore store, SentenceEncoder encode
     public (List<ScoredChunk> Chunks, double BestCosine) Retrieve(string query, int k)
     {
         var q = encoder.Embed(new[] { query })[0];
-        var byVector = store.SearchVectors(q, Candidates);
+        var byVector = store.SearchNearest(q, Candidates);
         var byKeyword = store.SearchKeywords(query, Candidates);
         var fused = new Dictionary<long, (ScoredChunk Chunk, double Score)>();
         foreach (var list in new[] { byVector, byKeyword })

@@ -1,19 +1,15 @@
 using System.Security.Cryptography;
-using System.Text;
 using GenSharp.Models.Encoders;
 
 namespace GenSharp.Rag;
 
 /// <summary>
-/// Ingests a folder into a <see cref="SqliteRagStore"/>: every text or Markdown file (.txt, .md, .markdown, .rst) is
-/// chunked and embedded; a file whose content hash is unchanged is left as it is, a changed one has exactly its chunks
+/// Ingests a folder into a <see cref="SqliteRagStore"/>: every text or Markdown file (.txt, .md, .markdown, .rst), HTML
+/// page (.html, .htm, .xhtml) and PDF (.pdf, through pdftotext) is read by <see cref="SourceDocument"/>, chunked and embedded; a file whose content hash is unchanged is left as it is, a changed one has exactly its chunks
 /// replaced, a file that is gone is removed. Unreadable or binary files are skipped and listed, never fatal.
 /// </summary>
 public static class RagIngest
 {
-    /// <summary>Extensions read as plain text.</summary>
-    public static readonly string[] TextExtensions = { ".txt", ".md", ".markdown", ".rst" };
-
     /// <summary>What an ingest did.</summary>
     public sealed record Report(List<string> Added, List<string> Changed, List<string> Unchanged, List<string> Removed,
         List<(string Path, string Why)> Skipped, int Chunks, double Seconds);
@@ -29,19 +25,17 @@ public static class RagIngest
         foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             var rel = Path.GetRelativePath(dir, file).Replace('\\', '/');
-            if (!TextExtensions.Contains(Path.GetExtension(file).ToLowerInvariant())) { r.Skipped.Add((rel, "not a text or Markdown file")); continue; }
+            if (!SourceDocument.Knows(file)) { r.Skipped.Add((rel, "not a text, Markdown, HTML or PDF file")); continue; }
             byte[] bytes;
             try { bytes = File.ReadAllBytes(file); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { r.Skipped.Add((rel, "unreadable: " + e.Message)); continue; }
-            string text;
-            if (Array.IndexOf(bytes, (byte)0) >= 0) { r.Skipped.Add((rel, "binary (NUL bytes)")); continue; }
-            try { text = new UTF8Encoding(false, true).GetString(bytes); }
-            catch (DecoderFallbackException) { r.Skipped.Add((rel, "not UTF-8")); continue; }
-            seen.Add(rel);
             var hash = Convert.ToHexString(SHA256.HashData(bytes));
             var old = store.FileHash(rel);
-            if (old == hash) { r.Unchanged.Add(rel); continue; }
-            var pieces = chunker.Split(rel, text);
+            if (old == hash) { seen.Add(rel); r.Unchanged.Add(rel); continue; }
+            var (doc, why) = SourceDocument.Read(file, bytes);
+            if (doc is null) { r.Skipped.Add((rel, why!)); continue; }
+            seen.Add(rel);
+            var pieces = doc.Chunks(rel, chunker);
             var vectors = pieces.Count == 0 ? new float[0][] : encoder.Embed(pieces.Select(p => string.IsNullOrEmpty(p.Heading) ? p.Text : p.Heading + "\n" + p.Text).ToList());
             store.ReplaceSource(rel, hash, pieces, vectors);
             chunks += pieces.Count;
@@ -52,6 +46,7 @@ public static class RagIngest
             store.RemoveSource(gone);
             r.Removed.Add(gone);
         }
+        store.SaveApproximateIndex();
         return r with { Chunks = chunks, Seconds = clock.Elapsed.TotalSeconds };
     }
 

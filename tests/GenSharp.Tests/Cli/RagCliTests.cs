@@ -15,8 +15,11 @@ public class RagCliTests
         Assert.True(i.Code == 0, i.Out + i.Err);
         Assert.Contains("skipped image.png.txt: binary", i.Out);
         Assert.Equal(4, JsonNode.Parse(i.Out.Trim().Split('\n')[^1])!["added"]!.GetValue<int>());
-        var again = CliTests.Run("rag", "ingest", docs, "--index", index, "--chunk-tokens", "96", "--overlap", "16");
-        Assert.Equal(4, JsonNode.Parse(again.Out.Trim().Split('\n')[^1])!["unchanged"]!.GetValue<int>());
+        var again = CliTests.Run("rag", "ingest", docs, "--index", index, "--chunk-tokens", "96", "--overlap", "16", "--approximate");
+        var againJson = JsonNode.Parse(again.Out.Trim().Split('\n')[^1])!;
+        Assert.Equal(4, againJson["unchanged"]!.GetValue<int>());
+        Assert.True(againJson["approximate"]!.GetValue<bool>());   // the HNSW graph is built from the stored vectors
+        Assert.True(File.Exists(index + ".rag.sqlite.usearch"));
 
         // A tiny byte-level BPE gpt answers (its words are noise; what is checked is the grounding and the citations).
         var data = Path.Combine(dir, "lm.txt");
