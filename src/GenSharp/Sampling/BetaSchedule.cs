@@ -13,4 +13,10 @@ public enum BetaSchedule
     /// (Nichol &amp; Dhariwal 2021, eq. 17). Destroys information more slowly than <see cref="Linear"/> at low noise.
     /// </summary>
     Cosine,
+
+    /// <summary>
+    /// sqrt(β_t) rises linearly from sqrt(<c>betaStart</c>) to sqrt(<c>betaEnd</c>): Stable Diffusion's "scaled_linear"
+    /// (0.00085 to 0.012 for T = 1000).
+    /// </summary>
+    ScaledLinear,
 }

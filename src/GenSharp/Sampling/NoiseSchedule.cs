@@ -41,7 +41,8 @@ public sealed class NoiseSchedule
         {
             BetaSchedule.Linear => LinearBetas(timesteps, betaStart, betaEnd),
             BetaSchedule.Cosine => CosineBetas(timesteps),
-            _ => throw new GenSharpException($"unknown beta schedule {kind}; use Linear or Cosine"),
+            BetaSchedule.ScaledLinear => LinearBetas(timesteps, Math.Sqrt(betaStart), Math.Sqrt(betaEnd)).Select(b => b * b).ToArray(),
+            _ => throw new GenSharpException($"unknown beta schedule {kind}; use Linear, Cosine or ScaledLinear"),
         };
         _alphas = new double[timesteps];
         _alphasCumprod = new double[timesteps];
