@@ -87,6 +87,28 @@ public sealed class EvalCommandSettings : SamplerSettings
 /// <summary><c>gensharp eval CKPT</c>: the family's own test metrics and, with --classifier, sample and inpainting quality.</summary>
 public sealed class EvalCommand : Command<EvalCommandSettings>
 {
+    /// <summary>Music: exact NLL of the valid and test splits of the chorales, per token and per time step.</summary>
+    static int EvalMusic(EvalCommandSettings s, string path)
+    {
+        if (s.Limit is not null || s.Samples is not null || s.N is not null || s.Classifier is not null)
+            throw new GenSharpException("music checkpoints are scored on the whole JSB valid and test splits; drop --limit/--samples/-n/--classifier");
+        using var m = CliInputs.Load(path, s);
+        var music = (IMusicModel)m.Model;
+        var jsb = Data.JsbChorales.Load(s.Data);
+        bool satb = music.Encoding == Models.Music.MusicEncoding.Satb16;
+        var json = new JsonObject { ["encoding"] = satb ? "satb16" : "roll" };
+        foreach (var split in new[] { "valid", "test" })
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var score = music.Score(satb ? jsb.Satb[split] : jsb.Roll[split]);
+            Console.WriteLine($"{split}: {score.PerToken:F4} nats per {(satb ? "note (token: one voice of one 16th step, rests included)" : "token")}, " +
+                $"{score.PerStep:F3} nats per {(satb ? "16th" : "quarter")} step ({score.Steps:N0} steps, {score.Tokens:N0} tokens, {clock.Elapsed.TotalSeconds:F1} s)");
+            json[split] = new JsonObject { ["nats_per_token"] = score.PerToken, ["nats_per_step"] = score.PerStep, ["steps"] = score.Steps, ["tokens"] = score.Tokens };
+        }
+        Console.WriteLine(json.ToJsonString());
+        return 0;
+    }
+
     public override int Execute(CommandContext context, EvalCommandSettings s, CancellationToken cancel)
     {
         GenSharpCli.Prepare(s);
@@ -96,6 +118,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
             var checkpoint = Checkpoint.Open(path);
             if (checkpoint.Family is IEncoderFamily) return EvalMaskedLm(s, checkpoint);
             if (checkpoint.Family is ITextFamily) return EvalText(s, checkpoint.Path);
+            if (checkpoint.Family is IMusicFamily) return EvalMusic(s, checkpoint.Path);
         }
         if (s.Classifier is null)
             foreach (var (flag, given) in new[] { ("samples", s.Samples is not null), ("n", s.N is not null), ("batch-size", s.BatchSize is not null) })

@@ -17,7 +17,7 @@ public class SamplerSettings : CliSettings
     public string? Scheduler { get; init; }
 
     [CommandOption("--steps <N>")]
-    [Description("diffusion: sampling steps (default: the checkpoint's sampler_steps; all T for --scheduler ddpm); ebm: Langevin steps; rbm, dbn: Gibbs sweeps (default: the checkpoint's sample_steps)")]
+    [Description("diffusion: sampling steps (default: the checkpoint's sampler_steps; all T for --scheduler ddpm); ebm: Langevin steps; rbm, dbn: Gibbs sweeps (default: the checkpoint's sample_steps); music: time steps to draw (default 128 sixteenths, or 32 quarters)")]
     public int? Steps { get; init; }
 
     [CommandOption("--eta <E>")]
@@ -132,6 +132,18 @@ public sealed class SampleSettings : SamplerSettings
     [Description("diffusion: also write an animation of the reverse process (GIF)")]
     public string? Gif { get; init; }
 
+    [CommandOption("--melody <test:K>")]
+    [Description("music (satb16): keep the soprano of the K-th held-out JSB chorale and draw alto, tenor and bass")]
+    public string? Melody { get; init; }
+
+    [CommandOption("--prime <test:K[:S]>")]
+    [Description("music: continue the first S steps (default 32 sixteenths) of the K-th held-out JSB chorale")]
+    public string? Prime { get; init; }
+
+    [CommandOption("--no-render")]
+    [Description("music: write the MIDI file and piano roll only (no FluidSynth WAV)")]
+    public bool NoRender { get; init; }
+
     [CommandOption("--seconds <S>")]
     [Description("audio (wavenet): seconds to draw (default 1; a vocoder at most its --condition recording's length)")]
     public double? Seconds { get; init; }
@@ -152,6 +164,9 @@ public sealed class SampleCommand : Command<SampleSettings>
     {
         using var m = CliInputs.Load(s.Checkpoint, s);
         if (m.Model is IAudioModel audio) return SampleAudio(s, audio);
+        if (m.Model is IMusicModel music) return SampleMusic(s, music);
+        if (s.Melody is not null || s.Prime is not null || s.NoRender)
+            throw new GenSharpException("--melody/--prime/--no-render go with music checkpoints");
         if (s.Seconds is not null || s.Condition is not null || s.Naive)
             throw new GenSharpException("--seconds/--condition/--naive go with audio checkpoints (wavenet)");
         if (m.Model is ILanguageModel)
@@ -197,6 +212,22 @@ public sealed class SampleCommand : Command<SampleSettings>
             .Select(kv => $"{kv.Key} {kv.Value}"));
         Console.WriteLine($"wrote {outPath} ({r.Images.shape[0]} samples" + (how.Length > 0 ? $", {how}" : "") + $", {r.ImagesPerSecond:F2} images/s)" +
             (s.Strip is { } sp ? $"; strip {sp}" : "") + (s.Gif is { } gp ? $"; gif {gp}" : ""));
+        return 0;
+    }
+
+    static int SampleMusic(SampleSettings s, IMusicModel model)
+    {
+        var outPath = CliInputs.Output(s.Out, "sample", ".mid");
+        if (s.N is not null || s.Class is not null || s.Complete is not null || s.Inpaint is not null || s.Strip is not null || s.Gif is not null
+            || s.Seconds is not null || s.Condition is not null || s.Naive)
+            throw new GenSharpException("music checkpoints draw one chorale: use --steps, --prime, --melody, --temperature, --seed");
+        double temperature = 1.0;
+        if (s.Temperature is { } t && !double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out temperature))
+            throw new GenSharpException($"--temperature must be one number for music, got '{t}'");
+        var r = MusicSampling.Run(model, new MusicSamplingOptions { Steps = s.Steps, Seed = s.Seed, Temperature = temperature, Prime = s.Prime, Melody = s.Melody });
+        var (png, wav) = MusicSampling.Write(r, outPath, render: !s.NoRender);
+        Console.WriteLine($"wrote {outPath} ({r.Steps.Count - r.PrimeSteps} steps drawn" + (r.SourceName is { } src ? $" given {src}" : "") +
+            $", {r.Seconds:F1} s), its piano roll {png}" + (wav is not null ? $" and {wav} (FluidSynth)" : s.NoRender ? "" : "; no WAV: install fluidsynth fluid-soundfont-gm to render one"));
         return 0;
     }
 

@@ -1,0 +1,80 @@
+using System.Text.Json.Nodes;
+using GenSharp.Checkpoints;
+using GenSharp.Data;
+using GenSharp.Models;
+using GenSharp.Models.Music;
+using GenSharp.Runtime;
+
+namespace GenSharp.Training;
+
+/// <summary>
+/// Training of a music family on the JSB Chorales (<c>--data jsb</c>, the default, or a folder of the same files):
+/// batches are random windows of the training pieces' tokens; every eval_interval steps (and at the end) the whole valid
+/// split is scored exactly: <c>val_loss</c> (nats per token), <c>val_nll_per_step</c> (nats per time step).
+/// </summary>
+internal static class MusicTrainingRun
+{
+    public static TrainResult Run(TrainRequest req, IMusicFamily family, Checkpoint? saved, TrainerState? state,
+        Device device, TrainingProgress progress, CancellationToken cancel)
+    {
+        if (req.ExcludeClass is not null) throw new ParameterException("exclude_class", "applies to labelled image data, not to music; drop it");
+        if (req.Limit is not null) throw new ParameterException("limit", "applies to image data; drop it");
+        var location = req.Data ?? saved?.Data.ImageLocation ?? JsbChorales.Name;
+        var jsb = JsbChorales.Load(location);
+        if (saved?.Data.Source is { } before && before != jsb.Source)
+            throw new ParameterException("data", $"differs from what {req.OutDir} was trained on: it was trained on {before}, not {jsb.Source}; resume without it, or start a new run in another folder");
+        req.Log?.Invoke($"data: {jsb.Source}");
+
+        FamilyConfig config;
+        if (saved is not null) config = saved.Config;
+        else
+        {
+            var json = TrainingRun.StartConfig(family, req);
+            ConfigJson.ApplyOverrides(json, family.DefaultConfig.GetType(), req.Sets);
+            config = family.ReadConfig(json);
+        }
+        var c = (MusicConfig)config;
+        long seed = req.Seed ?? state?.Seed ?? 0;
+        int batch = req.BatchSize ?? state?.BatchSize ?? family.DefaultBatchSize;
+        var forms = c.Encoding == MusicEncoding.Satb16 ? jsb.Satb : jsb.Roll;
+        var pieces = forms["train"].Select(p => MusicTokens.Encode(p, c.Encoding)).ToList();
+        var train = new MusicBatches(pieces, batch, c.BlockSize, c.Alignment, MusicTokens.Prefix(c.Encoding), seed);
+        req.Log?.Invoke($"{c.Encoding.ToString().ToLowerInvariant()}: {pieces.Count} training pieces ({train.Tokens:N0} tokens), {forms["valid"].Count} valid pieces scored every {c.EvalInterval} steps");
+        long? steps = req.Steps;
+        if (steps is null && req.Epochs is null) steps = state?.TotalSteps ?? 2000;
+        var options = new TrainOptions
+        {
+            Steps = steps,
+            Epochs = steps is null ? req.Epochs : null,
+            BatchSize = batch,
+            Seed = seed,
+            EmaDecay = req.EmaDecay ?? (req.Resume ? state?.EmaDecay : family.DefaultEmaDecay),
+            CheckpointEvery = req.CheckpointEvery ?? 1000,
+            SampleEvery = 0,
+            ValidateEvery = c.EvalInterval,
+        };
+        options.Validate();
+        long total = options.Steps ?? (long)options.Epochs!.Value * train.BatchesPerEpoch;
+        if (saved is null) config = family.ForTraining(config, total);
+
+        TorchRuntime.Seed(seed); // weights are initialised from this seed
+        using var model = family.Build(config, device);
+        var music = model as IMusicModel ?? throw new GenSharpException($"{family.Name} models are not music models");
+        IReadOnlyDictionary<string, double> Validate()
+        {
+            var s = music.Score(forms["valid"]);
+            return new Dictionary<string, double> { ["val_loss"] = s.PerToken, ["val_nll_per_step"] = s.PerStep };
+        }
+        var data = new JsonObject
+        {
+            ["source"] = jsb.Source,
+            ["location"] = string.Equals(location, JsbChorales.Name, StringComparison.OrdinalIgnoreCase) ? JsbChorales.Name : Path.GetFullPath(location),
+            ["train_pieces"] = forms["train"].Count,
+            ["valid_pieces"] = forms["valid"].Count,
+            ["test_pieces"] = forms["test"].Count,
+        };
+        var manifest = Checkpoint.NewManifest(family, model.Config, data);
+        var trainer = new Trainer(model.Trainable(), train, options, req.OutDir, manifest, device, progress, Validate);
+        return trainer.Run(req.Resume, cancel);
+    }
+}

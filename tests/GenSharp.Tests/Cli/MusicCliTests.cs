@@ -1,0 +1,34 @@
+using GenSharp.Media.Audio;
+using Xunit;
+
+namespace GenSharp.Tests;
+
+public sealed class MusicCliTests
+{
+    [Fact]
+    public void MusicCliTrainsEvaluatesAndWritesMidiPianoRollAndWav()
+    {
+        var dir = TestData.TempDir();
+        var run = Path.Combine(dir, "m");
+        var t = CliTests.Run("train", "music", "--out", run, "--steps", "2", "--batch-size", "2", "--set", "n_layer=1", "--set", "n_embd=16",
+            "--set", "n_head=2", "--set", "block_size=256", "--set", "eval_interval=1000");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.Contains("JSB Chorales", t.Out);
+        var e = CliTests.Run("eval", run);
+        Assert.True(e.Code == 0, e.Err);
+        Assert.Contains("test: ", e.Out);
+        Assert.Contains("nats per note", e.Out);
+        var mid = Path.Combine(dir, "h.mid");
+        var s = CliTests.Run("sample", run, "--out", mid, "--melody", "test:0", "--steps", "8");
+        Assert.True(s.Code == 0, s.Err);
+        Assert.Equal("MThd"u8.ToArray(), File.ReadAllBytes(mid)[..4]);
+        Assert.True(File.Exists(Path.ChangeExtension(mid, ".png")));
+        var wav = WavFile.Read(Path.ChangeExtension(mid, ".wav"));
+        Assert.Equal(22050, wav.SampleRate);
+        Assert.True(wav.Seconds > 8 * 60.0 / 80 / 4);                          // 8 sixteenths at 80 quarters a minute, plus the tail
+        Assert.Contains("test:K", CliTests.Run("sample", run, "--out", mid, "--melody", "chorale").Err);
+        Assert.Contains("out of range", CliTests.Run("sample", run, "--out", mid, "--prime", "test:500").Err);
+        Assert.Contains(".mid", CliTests.Run("sample", run, "--out", Path.Combine(dir, "x.png")).Err);
+        Assert.Contains("draw one chorale", CliTests.Run("sample", run, "--out", mid, "--seconds", "2").Err);
+    }
+}
