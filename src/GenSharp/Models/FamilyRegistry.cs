@@ -10,6 +10,7 @@ using GenSharp.Models.Gan;
 using GenSharp.Models.Gpt;
 using GenSharp.Models.TextDiffusion;
 using GenSharp.Models.Vae;
+using GenSharp.Models.Video;
 
 namespace GenSharp.Models;
 
@@ -61,6 +62,7 @@ public static class FamilyRegistry
         Register(new Family<EbmConfig>(EbmModel.FamilyName, (config, device) => new EbmModel(config, device),
             "convolutional energy-based model trained by short-run Langevin contrastive divergence with a replay buffer; Langevin sampling, inpainting and denoising; energy anomaly scores",
             new("2 s", "650 MB", 300, "each step runs langevin_steps Langevin steps")));
+        Register(new VideoDiffusionFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>

@@ -39,6 +39,7 @@ public static class TrainingRun
         if (family is ITextFamily text) return RunText(req, text, saved, state, device, progress, cancel);
         if (family is IAudioFamily audio) return AudioTrainingRun.Run(req, audio, saved, state, device, progress, cancel);
         if (family is IMusicFamily music) return MusicTrainingRun.Run(req, music, saved, state, device, progress, cancel);
+        if (family is IVideoFamily video) return VideoTrainingRun.Run(req, video, saved, state, device, progress, cancel);
 
         // A resumed run continues on the data it was trained on unless Data names other data, which is refused below.
         var location = req.Data ?? saved?.Data.ImageLocation;
