@@ -64,7 +64,7 @@ sealed class EmbeddingEndpoints(ServerOptions options) : IDisposable
         await Results.Text(response.ToJsonString(), "application/json").ExecuteAsync(http);
     }
 
-    (SentenceEncoder, SemaphoreSlim) Get(string name)
+    internal (SentenceEncoder Encoder, SemaphoreSlim Gate) Get(string name)
     {
         lock (_sync)
         {

@@ -19,7 +19,7 @@ namespace GenSharp.Server;
 /// <summary>
 /// The OpenAI-compatible HTTP server (Kestrel, minimal APIs) over the models of a folder: <c>GET /v1/models</c>,
 /// <c>GET /health</c>, <c>GET /metrics</c>, <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c>,
-/// <c>POST /v1/images/generations</c>, <c>POST /v1/embeddings</c>. Errors are answered in OpenAI's JSON shape; no response carries a stack trace.
+/// <c>POST /v1/images/generations</c>, <c>POST /v1/embeddings</c>, <c>GET /v1/rag</c>, <c>POST /v1/rag/{index}/ask</c>. Errors are answered in OpenAI's JSON shape; no response carries a stack trace.
 /// With API keys every route but /health needs one; requests under /v1 pass a per-key rate limit and a global
 /// concurrency limit with a bounded queue. Start with <see cref="StartAsync"/>, stop with <see cref="StopAsync"/>, which
 /// drains: running requests finish (up to <see cref="ServerOptions.DrainTimeout"/>) while new ones get 503. The server
@@ -113,6 +113,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         var text = new TextEndpoints(models, options, metrics, log);
         var images = new ImageEndpoints(models, options, metrics, log);
         var embeddings = new EmbeddingEndpoints(options);
+        var rag = new RagEndpoints(options, embeddings, text);
         app.Use((http, next) => CountAndLog(http, next, metrics, log));
         app.Use((http, next) => HandleErrors(http, next, log));
         app.Use(drain.Track);
@@ -125,7 +126,7 @@ public sealed class GenSharpServer : IAsyncDisposable
             int code = http.Response.StatusCode;
             string message = code switch
             {
-                404 => $"no route {http.Request.Method} {http.Request.Path}; the server has GET /v1/models, GET /health, GET /metrics, POST /v1/completions, POST /v1/chat/completions, POST /v1/images/generations, POST /v1/embeddings",
+                404 => $"no route {http.Request.Method} {http.Request.Path}; the server has GET /v1/models, GET /health, GET /metrics, POST /v1/completions, POST /v1/chat/completions, POST /v1/images/generations, POST /v1/embeddings, GET /v1/rag, POST /v1/rag/{{index}}/ask",
                 405 => $"{http.Request.Path} does not accept {http.Request.Method}",
                 _ => $"HTTP {code}",
             };
@@ -138,13 +139,15 @@ public sealed class GenSharpServer : IAsyncDisposable
         app.MapPost("/v1/chat/completions", text.ChatCompletions);
         app.MapPost("/v1/images/generations", images.Generations);
         app.MapPost("/v1/embeddings", embeddings.Embeddings);
+        app.MapGet("/v1/rag", rag.List);
+        app.MapPost("/v1/rag/{index}/ask", (HttpContext http, string index) => rag.Ask(http, index));
         app.MapGet("/metrics", (HttpContext http) =>
         {
             http.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             return http.Response.WriteAsync(metrics.Render(), http.RequestAborted);
         });
         PlaygroundEndpoints.Map(app, options.ModelsDir);
-        IDisposable[] limiters = perKey is null ? new IDisposable[] { concurrency, embeddings } : new IDisposable[] { concurrency, perKey, embeddings };
+        IDisposable[] limiters = perKey is null ? new IDisposable[] { concurrency, rag, embeddings } : new IDisposable[] { concurrency, perKey, rag, embeddings };
         try
         {
             await app.StartAsync(cancel);

@@ -203,6 +203,20 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMe
         }
     }
 
+    /// <summary>One greedy-or-sampled completion of <paramref name="prompt"/> by the served model <paramref name="model"/>, in its running batch (for routes that build their own prompt).</summary>
+    /// <param name="what">How a too-long prompt is named in the 400.</param>
+    /// <param name="param">The request field to blame for it.</param>
+    internal async Task<string> CompleteAsync(string model, string prompt, GenerationOptions o, string what, string param, CancellationToken cancel)
+    {
+        long arrival = Stopwatch.GetTimestamp();
+        using var lease = await models.AcquireAsync(model, cancel);
+        var m = RequireText(lease.Model);
+        int[] ids;
+        lock (m.TokenizerLock) ids = PromptIds(m, prompt, what, param);
+        var (results, _) = await Generate(m, new[] { ids }, new TextRequest(model, o, 1, false, false, -1), null, arrival, cancel);
+        return results[0].Text;
+    }
+
     static async Task Pump(BatchedSequence s, int row, ChannelWriter<(int, DecodedPiece)> into, CancellationToken cancel)
     {
         await foreach (var piece in s.Pieces.ReadAllAsync(cancel)) await into.WriteAsync((row, piece), cancel);

@@ -10,11 +10,11 @@ namespace GenSharp.Cli.Commands;
 public sealed class RagSettings : CliSettings
 {
     [CommandArgument(0, "<ACTION>")]
-    [Description("ingest (DIR into --index) or ask (INDEX QUESTION with --model)")]
+    [Description("ingest (DIR into --index), ask (INDEX QUESTION with --model) or eval (INDEX with --qa)")]
     public string Action { get; init; } = "";
 
     [CommandArgument(1, "<TARGET>")]
-    [Description("ingest: the folder of documents; ask: the index name")]
+    [Description("ingest: the folder of documents; ask, eval: the index name")]
     public string Target { get; init; } = "";
 
     [CommandArgument(2, "[QUESTION]")]
@@ -31,7 +31,7 @@ public sealed class RagSettings : CliSettings
     public string Embedder { get; init; } = "minilm";
 
     [CommandOption("--model <LM>")]
-    [Description("ask: the language model that answers (a gpt checkpoint or a Hugging Face folder)")]
+    [Description("ask, eval: the language model that answers (a gpt checkpoint or a Hugging Face folder); eval also takes 'extractive' (the closest source sentence, no model) and, without --model, scores retrieval only")]
     public string? Model { get; init; }
 
     [CommandOption("--max-tokens <N>")]
@@ -48,6 +48,19 @@ public sealed class RagSettings : CliSettings
     [Description("ask: below this cosine of the best chunk the answer is 'not found in the sources'")]
     [DefaultValue(0.3)]
     public double Threshold { get; init; } = 0.3;
+
+    [CommandOption("--qa <FILE>")]
+    [Description("eval: the questions, JSON lines {id, question, answerable, gold: [{path, start, end, sha256}]}")]
+    public string? Qa { get; init; }
+
+    [CommandOption("--mode <MODE>")]
+    [Description("ask, eval: hybrid (vector + BM25 by reciprocal rank), vector or keyword; eval also takes 'all'")]
+    [DefaultValue("hybrid")]
+    public string Mode { get; init; } = "hybrid";
+
+    [CommandOption("--out <FILE>")]
+    [Description("eval: also write each question's outcome here (JSON lines)")]
+    public string? Out { get; init; }
 
     [CommandOption("--chunk-tokens <N>")]
     [Description("ingest: most WordPiece tokens per chunk")]
@@ -74,7 +87,8 @@ public sealed class RagCommand : Command<RagSettings>
         {
             "ingest" => Ingest(s),
             "ask" => Ask(s),
-            _ => throw new UsageException($"unknown rag action '{s.Action}': use 'rag ingest DIR --index NAME' or 'rag ask NAME \"question\" --model LM'"),
+            "eval" => Eval(s),
+            _ => throw new UsageException($"unknown rag action '{s.Action}': use 'rag ingest DIR --index NAME', 'rag ask NAME \"question\" --model LM' or 'rag eval NAME --qa FILE.jsonl'"),
         };
     }
 
@@ -110,11 +124,99 @@ public sealed class RagCommand : Command<RagSettings>
         using var encoder = SentenceEncoders.Load(s.Embedder, s.TorchDevice);
         using var store = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);
         using var lm = Checkpoint.LoadTextModel(model, s.TorchDevice);
-        var rag = new RagAnswer(new HybridRetriever(store, encoder)) { TopK = s.TopK, Threshold = s.Threshold };
+        var rag = new RagAnswer(new HybridRetriever(store, encoder) { Mode = ParseMode(s.Mode) }) { TopK = s.TopK, Threshold = s.Threshold };
         var r = rag.Ask(question, lm.Model, lm.Tokenizer, new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } });
         Console.Write(r.Render());
         var sources = new JsonArray(r.Sources.Select((c, i) => (JsonNode)new JsonObject { ["n"] = i + 1, ["path"] = c.Source, ["start"] = c.StartLine, ["end"] = c.EndLine, ["unit"] = c.Unit == SpanUnit.Page ? "page" : "line", ["span"] = c.Span }).ToArray());
         Console.WriteLine(new JsonObject { ["found"] = r.Found, ["best_cosine"] = Math.Round(r.BestCosine, 4), ["answer"] = r.Answer.Trim(), ["sources"] = sources, ["index_embedder"] = built }.ToJsonString());
         return 0;
+    }
+
+    static RetrievalMode ParseMode(string mode) => mode switch
+    {
+        "hybrid" => RetrievalMode.Hybrid,
+        "vector" => RetrievalMode.Vector,
+        "keyword" => RetrievalMode.Keyword,
+        _ => throw new UsageException($"unknown --mode '{mode}': use hybrid, vector or keyword"),
+    };
+
+    static int Eval(RagSettings s)
+    {
+        var qaPath = CliInputs.Required(s.Qa, "qa", "rag eval");
+        if (s.Question is not null) throw new UsageException("'rag eval' takes the index name only; give the questions with --qa FILE.jsonl");
+        if (s.TopK < 1 || s.TopK > 10) throw new GenSharpException($"--top-k must be in [1, 10] for eval (recall is counted to 10), got {s.TopK}");
+        var modes = s.Mode == "all" ? new[] { RetrievalMode.Keyword, RetrievalMode.Vector, RetrievalMode.Hybrid } : new[] { ParseMode(s.Mode) };
+        var questions = RagQuestion.Load(qaPath);
+        var index = RagIngest.StorePath(s.Target);
+        if (SqliteRagStore.EmbedderOf(index) is null) throw new GenSharpException($"{index}: no index there; build one with 'gensharp rag ingest DIR --index {s.Target}'");
+        using var encoder = SentenceEncoders.Load(s.Embedder, s.TorchDevice);
+        using var store = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);
+        // The gold spans are line numbers: they mean something only in the very files they were read from.
+        foreach (var g in questions.SelectMany(q => q.Gold).DistinctBy(g => g.Path))
+        {
+            var held = store.FileHash(g.Path) ?? throw new GenSharpException($"{index} does not hold {g.Path}, which {qaPath} cites; ingest the collection the QA set was made over");
+            if (g.Sha256.Length > 0 && !string.Equals(held, g.Sha256, StringComparison.OrdinalIgnoreCase))
+                throw new GenSharpException($"{index} holds another version of {g.Path} than {qaPath} was made from (SHA-256 differs): its gold line spans would be wrong");
+        }
+        LoadedTextModel? lm = null;
+        try
+        {
+            Func<string, IReadOnlyList<Chunk>, string>? responder = s.Model switch
+            {
+                null => null,
+                "extractive" => (q, src) => RagAnswer.Extract(q, src, encoder),
+                _ => null,
+            };
+            if (s.Model is not null && s.Model != "extractive")
+            {
+                lm = Checkpoint.LoadTextModel(s.Model, s.TorchDevice);
+                var (model, tokenizer) = (lm.Model, lm.Tokenizer);
+                var options = new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } };
+                responder = (q, src) => RagAnswer.Generate(q, src, model, tokenizer, options);
+            }
+            var rows = new JsonArray();
+            using var outFile = s.Out is null ? null : new StreamWriter(s.Out);
+            Console.WriteLine($"{questions.Count} questions ({questions.Count(q => q.Answerable)} answerable), index {index} ({store.Count()} chunks), top-k {s.TopK}, not-found below cosine {s.Threshold}, answers: {s.Model ?? "none (retrieval only)"}");
+            Console.WriteLine($"{"mode",-8} {"R@1",6} {"R@" + s.TopK,6} {"R@10",6} {"MRR",6} {"NF-acc",7} {"NF-false",8} {"faithful",8} {"cite-P",7}");
+            RagEvaluationReport? last = null;
+            foreach (var mode in modes)
+            {
+                var eval = new RagEvaluation(new HybridRetriever(store, encoder) { Mode = mode })
+                {
+                    TopK = s.TopK, RecallDepth = 10, Threshold = s.Threshold, Responder = responder,
+                    Progress = (i, n) => { if (!Console.IsErrorRedirected) Console.Error.Write($"\r{mode}: {i}/{n}"); },
+                };
+                var r = eval.Run(questions);
+                if (!Console.IsErrorRedirected) Console.Error.Write("\r                         \r");
+                last = r;
+                string F(double v) => double.IsNaN(v) ? "-" : v.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+                var name = mode.ToString().ToLowerInvariant();
+                Console.WriteLine($"{name,-8} {F(r.RecallAt(1)),6} {F(r.RecallAt(s.TopK)),6} {F(r.RecallAt(10)),6} {F(r.Mrr),6} {F(r.NotFoundAccuracy),7} {F(r.FalseNotFound),8} {F(r.Faithfulness),8} {F(r.CitationPrecision),7}");
+                JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(Math.Round(v, 4));
+                rows.Add(new JsonObject
+                {
+                    ["mode"] = name, ["recall_at_1"] = Num(r.RecallAt(1)), [$"recall_at_{s.TopK}"] = Num(r.RecallAt(s.TopK)), ["recall_at_10"] = Num(r.RecallAt(10)),
+                    ["mrr"] = Num(r.Mrr), ["not_found_accuracy"] = Num(r.NotFoundAccuracy), ["false_not_found"] = Num(r.FalseNotFound),
+                    ["faithfulness"] = Num(r.Faithfulness), ["citation_precision"] = Num(r.CitationPrecision),
+                });
+                if (outFile is not null)
+                    foreach (var q in r.Results)
+                        outFile.WriteLine(new JsonObject
+                        {
+                            ["mode"] = name, ["id"] = q.Id, ["answerable"] = q.Answerable, ["first_hit"] = q.FirstHit, ["best_cosine"] = Math.Round(q.BestCosine, 4),
+                            ["found"] = q.Found, ["answer"] = q.Answer, ["faithfulness"] = q.Faithfulness, ["citations"] = q.Citations, ["correct_citations"] = q.CorrectCitations,
+                        }.ToJsonString());
+            }
+            var sweep = last!.Sweep(new[] { 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5 });
+            Console.WriteLine("not found by threshold (accuracy on unanswerable / share of answerable declined): " +
+                              string.Join(", ", sweep.Select(x => FormattableString.Invariant($"{x.Threshold:F2}: {x.NotFoundAccuracy:F2}/{x.FalseNotFound:F2}"))));
+            Console.WriteLine(new JsonObject
+            {
+                ["index"] = index, ["questions"] = questions.Count, ["top_k"] = s.TopK, ["threshold"] = s.Threshold, ["answers"] = s.Model, ["modes"] = rows,
+                ["sweep"] = new JsonArray(sweep.Select(x => (JsonNode)new JsonObject { ["threshold"] = x.Threshold, ["not_found_accuracy"] = Math.Round(x.NotFoundAccuracy, 4), ["false_not_found"] = Math.Round(x.FalseNotFound, 4) }).ToArray()),
+            }.ToJsonString());
+            return 0;
+        }
+        finally { lm?.Dispose(); }
     }
 }

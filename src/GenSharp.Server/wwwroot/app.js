@@ -1,10 +1,11 @@
-// Tabs by URL hash: #chat (default), #images, #training. Each page starts when first shown.
+// Tabs by URL hash: #chat (default), #images, #training, #rag. Each page starts when first shown.
 import { initChat } from './chat.js';
 import { initImages } from './images.js';
 import { initTraining } from './training.js';
+import { initRag } from './rag.js';
 import { apiKey, setApiKey } from './api.js';
 
-const pages = { chat: initChat, images: initImages, training: initTraining };
+const pages = { chat: initChat, images: initImages, training: initTraining, rag: initRag };
 const started = new Set();
 const stops = {};
 

@@ -4,7 +4,8 @@ namespace GenSharp.Rag;
 
 /// <summary>
 /// Vector search and BM25 keyword search over a <see cref="SqliteRagStore"/>, fused by reciprocal-rank fusion
-/// (Cormack, Clarke &amp; Büttcher 2009): score(d) = Σ over the two lists of 1 / (k + rank of d), k = 60.
+/// (Cormack, Clarke &amp; Büttcher 2009): score(d) = Σ over the two lists of 1 / (k + rank of d), k = 60. <see cref="Mode"/>
+/// keeps one list alone (for comparing them); the best cosine is reported in every mode, since it decides "not found".
 /// </summary>
 public sealed class HybridRetriever(SqliteRagStore store, SentenceEncoder encoder)
 {
@@ -14,14 +15,22 @@ public sealed class HybridRetriever(SqliteRagStore store, SentenceEncoder encode
     /// <summary>Candidates each list contributes before fusion.</summary>
     public int Candidates { get; init; } = 50;
 
+    /// <summary>Which lists are fused (both by default).</summary>
+    public RetrievalMode Mode { get; init; } = RetrievalMode.Hybrid;
+
     /// <summary>The <paramref name="k"/> best chunks for <paramref name="query"/>, and the best cosine of any chunk (how relevant the vector side found anything).</summary>
     public (List<ScoredChunk> Chunks, double BestCosine) Retrieve(string query, int k)
     {
         var q = encoder.Embed(new[] { query })[0];
-        var byVector = store.SearchNearest(q, Candidates);
-        var byKeyword = store.SearchKeywords(query, Candidates);
+        var byVector = store.SearchNearest(q, Mode == RetrievalMode.Keyword ? 1 : Candidates);
+        var lists = Mode switch
+        {
+            RetrievalMode.Vector => new[] { byVector },
+            RetrievalMode.Keyword => new[] { store.SearchKeywords(query, Candidates) },
+            _ => new[] { byVector, store.SearchKeywords(query, Candidates) },
+        };
         var fused = new Dictionary<long, (ScoredChunk Chunk, double Score)>();
-        foreach (var list in new[] { byVector, byKeyword })
+        foreach (var list in lists)
             for (int rank = 0; rank < list.Count; rank++)
             {
                 var c = list[rank];

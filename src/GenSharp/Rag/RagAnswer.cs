@@ -55,8 +55,36 @@ public sealed class RagAnswer(HybridRetriever retriever)
         var (chunks, best) = retriever.Retrieve(question, TopK);
         if (chunks.Count == 0 || best < Threshold) return new Result(NotFound, Array.Empty<Chunk>(), best, false);
         var sources = chunks.Select(c => c.Chunk).ToList();
+        return new Result(Generate(question, sources, model, tokenizer, options), sources, best, true);
+    }
+
+    /// <summary>The model's answer to <paramref name="question"/> from the grounded prompt over <paramref name="sources"/> (greedy by default).</summary>
+    public static string Generate(string question, IReadOnlyList<Chunk> sources, ILanguageModel model, ITokenizer tokenizer, GenerationOptions? options = null)
+    {
         var o = options ?? new GenerationOptions { MaxNewTokens = 200, Temperature = 0, StopSequences = new[] { "\nQuestion:" } };
-        var answer = new TextGenerator(model, tokenizer).Generate(new[] { Prompt(question, sources) }, o)[0].Text;
-        return new Result(answer, sources, best, true);
+        return new TextGenerator(model, tokenizer).Generate(new[] { Prompt(question, sources) }, o)[0].Text;
+    }
+
+    /// <summary>
+    /// An extractive answer, with no language model: the one sentence of <paramref name="sources"/> whose embedding is
+    /// closest to the question's, cited with its chunk's number ("sentence [n]"). A baseline for citations and
+    /// "not found"; its words are the source's own, so it is grounded by construction.
+    /// </summary>
+    public static string Extract(string question, IReadOnlyList<Chunk> sources, Models.Encoders.SentenceEncoder encoder)
+    {
+        var candidates = new List<(int Source, string Sentence)>();
+        for (int i = 0; i < sources.Count; i++)
+            foreach (var s in AnswerSupport.Sentences(sources[i].Text))
+                if (s.Length >= 20) candidates.Add((i + 1, s.Length > 400 ? s[..400] : s));
+        if (candidates.Count == 0) return NotFound;
+        var vectors = encoder.Embed(candidates.Select(c => c.Sentence).Prepend(question).ToList());
+        int best = 0;
+        double bestScore = double.NegativeInfinity;
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            double score = SqliteRagStore.Dot(vectors[0], vectors[i + 1]);
+            if (score > bestScore) (best, bestScore) = (i, score);
+        }
+        return $"{candidates[best].Sentence} [{candidates[best].Source}]";
     }
 }

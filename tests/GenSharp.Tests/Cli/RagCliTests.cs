@@ -41,4 +41,46 @@ public class RagCliTests
         CliTests.AssertOneLineError(CliTests.Run("rag", "ask", Path.Combine(dir, "nothing"), "q?", "--model", lm), 1, "no index there");
         CliTests.AssertOneLineError(CliTests.Run("rag", "frob", docs), 2, "unknown rag action");
     }
+
+    [Fact]
+    public void EvalScoresEachRetrievalModeAndRefusesGoldSpansOfOtherFiles()
+    {
+        var dir = TestData.TempDir();
+        var docs = Path.Combine(AppContext.BaseDirectory, "Fixtures", "RagDocs");
+        var index = Path.Combine(dir, "docs");
+        Assert.Equal(0, CliTests.Run("rag", "ingest", docs, "--index", index, "--chunk-tokens", "64", "--overlap", "8").Code);
+        string Sha(string f) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(docs, f))));
+        int LineOf(string f, string words) => Array.FindIndex(File.ReadAllLines(Path.Combine(docs, f)), l => l.Contains(words)) + 1;
+        string Gold(string f, string words, string? sha = null) =>
+            $$"""[{"path":"{{f}}","start":{{LineOf(f, words)}},"end":{{LineOf(f, words)}},"sha256":"{{sha ?? Sha(f)}}"}]""";
+        var qa = Path.Combine(dir, "qa.jsonl");
+        File.WriteAllLines(qa, new[]
+        {
+            $$"""{"id":"uids","question":"Which range of user ids does Debian reserve?","gold":{{Gold("base-passwd-README.txt", "0-99 range")}}}""",
+            $$"""{"id":"ntp","question":"Which NTP servers does systemd-timesyncd use by default?","gold":{{Gold("systemd-DISTRO_PORTING.md", "Google Public NTP")}}}""",
+            """{"id":"none","question":"What is the airspeed velocity of an unladen swallow?","answerable":false}""",
+        });
+        var outFile = Path.Combine(dir, "each.jsonl");
+        var r = CliTests.Run("rag", "eval", index, "--qa", qa, "--mode", "all", "--model", "extractive", "--out", outFile);
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        var json = JsonNode.Parse(r.Out.Trim().Split('\n')[^1])!;
+        var modes = json["modes"]!.AsArray();
+        Assert.Equal(new[] { "keyword", "vector", "hybrid" }, modes.Select(m => m!["mode"]!.GetValue<string>()));
+        var hybrid = modes[2]!;
+        Assert.Equal(1.0, hybrid["recall_at_10"]!.GetValue<double>());
+        Assert.Equal(1.0, hybrid["not_found_accuracy"]!.GetValue<double>());
+        Assert.Equal(1.0, hybrid["faithfulness"]!.GetValue<double>());
+        Assert.Equal(9, File.ReadAllLines(outFile).Length);   // 3 questions × 3 modes
+        Assert.Contains("hybrid", r.Out);
+
+        // Gold spans are line numbers in particular files: another version of the file, or a file the index lacks, is refused.
+        var stale = Path.Combine(dir, "stale.jsonl");
+        File.WriteAllText(stale, $$"""{"id":"uids","question":"q?","gold":{{Gold("base-passwd-README.txt", "0-99 range", "00FF")}}}""" + "\n");
+        CliTests.AssertOneLineError(CliTests.Run("rag", "eval", index, "--qa", stale), 1, "another version of base-passwd-README.txt");
+        var missing = Path.Combine(dir, "missing.jsonl");
+        File.WriteAllText(missing, """{"id":"x","question":"q?","gold":[{"path":"nowhere.md","start":1,"end":2}]}""" + "\n");
+        CliTests.AssertOneLineError(CliTests.Run("rag", "eval", index, "--qa", missing), 1, "does not hold nowhere.md");
+        CliTests.AssertOneLineError(CliTests.Run("rag", "eval", index), 2, "--qa");
+        CliTests.AssertOneLineError(CliTests.Run("rag", "eval", index, "--qa", qa, "--mode", "fuzzy"), 2, "unknown --mode 'fuzzy'");
+    }
 }

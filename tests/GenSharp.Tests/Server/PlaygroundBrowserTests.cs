@@ -271,4 +271,37 @@ public class PlaygroundBrowserTests(ServerFixture f, PlaygroundBrowser browser) 
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public async Task AskPageShowsTheAnswerWithLinkedCitationsAndReadableErrors()
+    {
+        const string Question = "Which range of user ids does Debian reserve?";
+        var page = await Open("#rag");
+        await page.Locator("#rag-index option[value='docs']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.Locator("#rag-model option[value='chat']").WaitForAsync(new() { State = WaitForSelectorState.Attached });
+        await page.Locator("#rag-question").FillAsync(Question);
+        await page.Locator("#rag-ask").ClickAsync();
+        await page.Locator("#rag-sources li").First.WaitForAsync();
+        // The page shows what the API answers: the extractive answer (no model chosen), its four sources in order.
+        var (status, body) = await f.PostJson("/v1/rag/docs/ask", new JsonObject { ["question"] = Question });
+        Assert.Equal(200, status);
+        var answer = (string)body["answer"]!;
+        Assert.Equal(answer, await page.Locator("#rag-answer").InnerTextAsync());
+        var spans = body["sources"]!.AsArray().Select(s => $"[{s!["n"]}] {s["span"]}").ToArray();
+        Assert.Equal(spans, (await Texts(page, "#rag-sources .span")).Select(t => t.Split(" — ")[0]).ToArray());
+        // The [n] marker is a link that picks out source n.
+        int n = GenSharp.Rag.AnswerSupport.Citations(answer)[0];
+        Assert.Equal(1, await page.Locator("#rag-answer a.cite").CountAsync());
+        await page.Locator("#rag-answer a.cite").ClickAsync();
+        await page.Locator($"#rag-source-{n}.active").WaitForAsync();
+        Assert.Equal(1, await page.Locator("#rag-sources li.active").CountAsync());
+        // A server error reads as its message: the chat model's 64-token context cannot take the grounded prompt.
+        await page.Locator("#rag-model").SelectOptionAsync("chat");
+        await page.Locator("#rag-ask").ClickAsync();
+        await page.Locator("#rag-error:not([hidden])").WaitForAsync();
+        var error = await page.Locator("#rag-error").InnerTextAsync();
+        Assert.Contains("grounded prompt", error);
+        Assert.Contains("(HTTP 400)", error);
+        await Close(page);
+    }
 }

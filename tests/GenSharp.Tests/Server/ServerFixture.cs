@@ -10,7 +10,8 @@ namespace GenSharp.Tests;
 /// dialogue (<c>chat</c>, context 64, character tokenizer), the tiny Hugging Face qwen2 fixture (<c>qwen2</c>, context
 /// 64, byte-level BPE), a tiny class-conditional DCGAN trained for two steps on embedded Fashion-MNIST (<c>gan</c>,
 /// 28×28), a folder that is no model, and a training run folder that is no model yet (<c>vae-run</c>:
-/// the metrics.jsonl and sample grids of a tiny vae run, without its checkpoint) for the playground's run API.
+/// the metrics.jsonl and sample grids of a tiny vae run, without its checkpoint) for the playground's run API, and the RAG
+/// index <c>docs</c> (<c>docs.rag.sqlite</c>) over the RagDocs fixture.
 /// </summary>
 public sealed class ServerFixture : IAsyncLifetime
 {
@@ -35,6 +36,9 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public string VaeRunDir => Path.Combine(ModelsDir, "vae-run");
 
+    /// <summary>The RAG index <c>docs</c> (the RagDocs fixture, 64-token chunks) for the playground's ask page.</summary>
+    public string RagIndex => Path.Combine(ModelsDir, "docs");
+
     public async Task InitializeAsync()
     {
         var run = ChatCliTests.TinyChatCheckpoint();
@@ -50,6 +54,8 @@ public sealed class ServerFixture : IAsyncLifetime
         Directory.CreateDirectory(VaeRunDir);
         File.Copy(Path.Combine(vae, "metrics.jsonl"), Path.Combine(VaeRunDir, "metrics.jsonl"));
         CopyDir(Path.Combine(vae, "samples"), Path.Combine(VaeRunDir, "samples"));
+        var rag = CliTests.Run("rag", "ingest", Path.Combine(AppContext.BaseDirectory, "Fixtures", "RagDocs"), "--index", RagIndex, "--chunk-tokens", "64", "--overlap", "8");
+        Assert.True(rag.Code == 0, rag.Err);
         Server = await GenSharpServer.StartAsync(new ServerOptions { ModelsDir = ModelsDir, Port = 0, MaxRequestBodyBytes = 64 * 1024 });
         Http = new HttpClient { BaseAddress = Server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
     }
