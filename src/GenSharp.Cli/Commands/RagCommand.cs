@@ -102,7 +102,7 @@ public sealed class RagCommand : Command<RagSettings>
         using var store = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);
         var chunker = new TextChunker(encoder.Tokenizer.CountTokens, Math.Min(s.ChunkTokens, encoder.MaxLength - 2), s.Overlap);
         if (s.Approximate) store.UseApproximateIndex();
-        var r = RagIngest.Run(s.Target, store, encoder, chunker);
+        var r = ConsoleProgress.Create().Run($"ingest {s.Target}", 0, Math.Max(1, RagIngest.CountFiles(s.Target)), p => RagIngest.Run(s.Target, store, encoder, chunker, p));
         foreach (var (path, why) in r.Skipped) Console.WriteLine($"skipped {path}: {why}");
         Console.WriteLine($"{index}: {r.Added.Count} added, {r.Changed.Count} changed, {r.Unchanged.Count} unchanged, {r.Removed.Count} removed, " +
                           $"{r.Skipped.Count} skipped; {r.Chunks} chunks embedded in {r.Seconds:F1}s; {store.Count()} chunks in the index");

@@ -15,16 +15,19 @@ public static class RagIngest
         List<(string Path, string Why)> Skipped, int Chunks, double Seconds);
 
     /// <summary>Ingests <paramref name="dir"/> (recursively); sources are stored by their path relative to it.</summary>
-    public static Report Run(string dir, SqliteRagStore store, SentenceEncoder encoder, TextChunker chunker)
+    /// <param name="progress">Told after each file: files done so far (of <see cref="CountFiles"/>) and the file's path.</param>
+    public static Report Run(string dir, SqliteRagStore store, SentenceEncoder encoder, TextChunker chunker, Training.IProgressReporter? progress = null)
     {
         if (!Directory.Exists(dir)) throw new ParameterException("dir", $"{dir}: folder not found");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var r = new Report(new(), new(), new(), new(), new(), 0, 0);
         int chunks = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        int done = 0;
         foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             var rel = Path.GetRelativePath(dir, file).Replace('\\', '/');
+            progress?.Report(done++, rel);
             if (!SourceDocument.Knows(file)) { r.Skipped.Add((rel, "not a text, Markdown, HTML or PDF file")); continue; }
             byte[] bytes;
             try { bytes = File.ReadAllBytes(file); }
@@ -49,6 +52,9 @@ public static class RagIngest
         store.SaveApproximateIndex();
         return r with { Chunks = chunks, Seconds = clock.Elapsed.TotalSeconds };
     }
+
+    /// <summary>How many files <see cref="Run"/> looks at in <paramref name="dir"/> (the progress total).</summary>
+    public static int CountFiles(string dir) => Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Count() : 0;
 
     /// <summary>The store an index name means: the name itself when it ends in .sqlite, else NAME.rag.sqlite.</summary>
     public static string StorePath(string index) => index.EndsWith(".sqlite", StringComparison.OrdinalIgnoreCase) ? index : index + ".rag.sqlite";
