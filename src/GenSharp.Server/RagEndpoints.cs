@@ -10,7 +10,8 @@ namespace GenSharp.Server;
 /// <c>gensharp rag ingest DIR --index MODELS/NAME</c>): <c>GET /v1/rag</c> lists them; <c>POST /v1/rag/{index}/ask</c>
 /// takes <c>question</c>, optional <c>model</c> (a served language model; without one the answer is the closest source
 /// sentence, no model), <c>top_k</c> (1–20, default 4), <c>threshold</c> (best cosine under which the answer is "not found
-/// in the sources", default 0.3), <c>mode</c> (hybrid, vector, keyword) and <c>max_tokens</c>, and answers with the text,
+/// in the sources", default 0.3), <c>mode</c> (hybrid, vector, keyword), <c>rerank</c> (re-order the 10 best chunks by
+/// their best sentence, <see cref="SentenceReranker"/>) and <c>max_tokens</c>, and answers with the text,
 /// whether the sources held it, and the numbered sources the [n] markers cite. The language model decodes greedily in
 /// the model's running batch, like any completion. An index is opened on first use and kept; one query runs on it at a time.
 /// </summary>
@@ -50,6 +51,7 @@ sealed class RagEndpoints(ServerOptions options, EmbeddingEndpoints embeddings, 
             var m => throw ApiException.Invalid("mode", $"mode '{m}' is not one of hybrid, vector, keyword", "invalid_value"),
         };
         int maxTokens = (int)(body.Integer("max_tokens", 1, options.MaxTokensCap) ?? 200);
+        bool rerank = body.Bool("rerank") ?? false;
         var (store, storeGate) = Open(index);
         var embedder = SqliteRagStore.EmbedderOf(store.Path) ?? throw new ApiException(404, $"no RAG index '{index}'", "index", "index_not_found");
         var (encoder, encoderGate) = embeddings.Get(embedder);
@@ -65,7 +67,7 @@ sealed class RagEndpoints(ServerOptions options, EmbeddingEndpoints embeddings, 
             {
                 (sources, best) = await Task.Run(() =>
                 {
-                    var (chunks, b) = new HybridRetriever(store, encoder) { Mode = mode }.Retrieve(question, topK);
+                    var (chunks, b) = new HybridRetriever(store, encoder) { Mode = mode, Reranker = rerank ? new SentenceReranker(encoder) : null }.Retrieve(question, topK);
                     return (chunks.Select(c => c.Chunk).ToList(), b);
                 }, http.RequestAborted);
                 if (model is null && sources.Count > 0 && best >= threshold)

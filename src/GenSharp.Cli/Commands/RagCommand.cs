@@ -58,6 +58,10 @@ public sealed class RagSettings : CliSettings
     [DefaultValue("hybrid")]
     public string Mode { get; init; } = "hybrid";
 
+    [CommandOption("--rerank")]
+    [Description("ask, eval: re-order the 10 best fused chunks by their best sentence's cosine to the question (SentenceReranker)")]
+    public bool Rerank { get; init; }
+
     [CommandOption("--out <FILE>")]
     [Description("eval: also write each question's outcome here (JSON lines)")]
     public string? Out { get; init; }
@@ -124,7 +128,7 @@ public sealed class RagCommand : Command<RagSettings>
         using var encoder = SentenceEncoders.Load(s.Embedder, s.TorchDevice);
         using var store = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);
         using var lm = Checkpoint.LoadTextModel(model, s.TorchDevice);
-        var rag = new RagAnswer(new HybridRetriever(store, encoder) { Mode = ParseMode(s.Mode) }) { TopK = s.TopK, Threshold = s.Threshold };
+        var rag = new RagAnswer(new HybridRetriever(store, encoder) { Mode = ParseMode(s.Mode), Reranker = s.Rerank ? new SentenceReranker(encoder) : null }) { TopK = s.TopK, Threshold = s.Threshold };
         var r = rag.Ask(question, lm.Model, lm.Tokenizer, new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } });
         Console.Write(r.Render());
         var sources = new JsonArray(r.Sources.Select((c, i) => (JsonNode)new JsonObject { ["n"] = i + 1, ["path"] = c.Source, ["start"] = c.StartLine, ["end"] = c.EndLine, ["unit"] = c.Unit == SpanUnit.Page ? "page" : "line", ["span"] = c.Span }).ToArray());
@@ -177,11 +181,11 @@ public sealed class RagCommand : Command<RagSettings>
             var rows = new JsonArray();
             using var outFile = s.Out is null ? null : new StreamWriter(s.Out);
             Console.WriteLine($"{questions.Count} questions ({questions.Count(q => q.Answerable)} answerable), index {index} ({store.Count()} chunks), top-k {s.TopK}, not-found below cosine {s.Threshold}, answers: {s.Model ?? "none (retrieval only)"}");
-            Console.WriteLine($"{"mode",-8} {"R@1",6} {"R@" + s.TopK,6} {"R@10",6} {"MRR",6} {"NF-acc",7} {"NF-false",8} {"faithful",8} {"cite-P",7}");
+            Console.WriteLine($"{"mode",-15} {"R@1",6} {"R@" + s.TopK,6} {"R@10",6} {"MRR",6} {"NF-acc",7} {"NF-false",8} {"faithful",8} {"cite-P",7}");
             RagEvaluationReport? last = null;
             foreach (var mode in modes)
             {
-                var eval = new RagEvaluation(new HybridRetriever(store, encoder) { Mode = mode })
+                var eval = new RagEvaluation(new HybridRetriever(store, encoder) { Mode = mode, Reranker = s.Rerank ? new SentenceReranker(encoder) : null })
                 {
                     TopK = s.TopK, RecallDepth = 10, Threshold = s.Threshold, Responder = responder,
                     Progress = (i, n) => { if (!Console.IsErrorRedirected) Console.Error.Write($"\r{mode}: {i}/{n}"); },
@@ -190,8 +194,8 @@ public sealed class RagCommand : Command<RagSettings>
                 if (!Console.IsErrorRedirected) Console.Error.Write("\r                         \r");
                 last = r;
                 string F(double v) => double.IsNaN(v) ? "-" : v.ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
-                var name = mode.ToString().ToLowerInvariant();
-                Console.WriteLine($"{name,-8} {F(r.RecallAt(1)),6} {F(r.RecallAt(s.TopK)),6} {F(r.RecallAt(10)),6} {F(r.Mrr),6} {F(r.NotFoundAccuracy),7} {F(r.FalseNotFound),8} {F(r.Faithfulness),8} {F(r.CitationPrecision),7}");
+                var name = mode.ToString().ToLowerInvariant() + (s.Rerank ? "+rerank" : "");
+                Console.WriteLine($"{name,-15} {F(r.RecallAt(1)),6} {F(r.RecallAt(s.TopK)),6} {F(r.RecallAt(10)),6} {F(r.Mrr),6} {F(r.NotFoundAccuracy),7} {F(r.FalseNotFound),8} {F(r.Faithfulness),8} {F(r.CitationPrecision),7}");
                 JsonNode? Num(double v) => double.IsNaN(v) ? null : JsonValue.Create(Math.Round(v, 4));
                 rows.Add(new JsonObject
                 {
@@ -212,7 +216,7 @@ public sealed class RagCommand : Command<RagSettings>
                               string.Join(", ", sweep.Select(x => FormattableString.Invariant($"{x.Threshold:F2}: {x.NotFoundAccuracy:F2}/{x.FalseNotFound:F2}"))));
             Console.WriteLine(new JsonObject
             {
-                ["index"] = index, ["questions"] = questions.Count, ["top_k"] = s.TopK, ["threshold"] = s.Threshold, ["answers"] = s.Model, ["modes"] = rows,
+                ["index"] = index, ["questions"] = questions.Count, ["top_k"] = s.TopK, ["rerank"] = s.Rerank, ["threshold"] = s.Threshold, ["answers"] = s.Model, ["modes"] = rows,
                 ["sweep"] = new JsonArray(sweep.Select(x => (JsonNode)new JsonObject { ["threshold"] = x.Threshold, ["not_found_accuracy"] = Math.Round(x.NotFoundAccuracy, 4), ["false_not_found"] = Math.Round(x.FalseNotFound, 4) }).ToArray()),
             }.ToJsonString());
             return 0;

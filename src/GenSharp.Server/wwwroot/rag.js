@@ -56,6 +56,7 @@ async function ask(e) {
     top_k: parseInt($('rag-top-k').value, 10) || 4,
     threshold: parseFloat($('rag-threshold').value),
     mode: $('rag-mode').value,
+    rerank: $('rag-rerank').checked,
     max_tokens: parseInt($('rag-max-tokens').value, 10) || 200,
   };
   if (!Number.isFinite(request.threshold)) delete request.threshold;

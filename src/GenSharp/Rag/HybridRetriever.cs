@@ -18,6 +18,12 @@ public sealed class HybridRetriever(SqliteRagStore store, SentenceEncoder encode
     /// <summary>Which lists are fused (both by default).</summary>
     public RetrievalMode Mode { get; init; } = RetrievalMode.Hybrid;
 
+    /// <summary>When set, the first <see cref="RerankDepth"/> fused chunks are re-ordered by it before the top k are taken.</summary>
+    public SentenceReranker? Reranker { get; init; }
+
+    /// <summary>Fused chunks the <see cref="Reranker"/> re-orders.</summary>
+    public int RerankDepth { get; init; } = 10;
+
     /// <summary>The <paramref name="k"/> best chunks for <paramref name="query"/>, and the best cosine of any chunk (how relevant the vector side found anything).</summary>
     public (List<ScoredChunk> Chunks, double BestCosine) Retrieve(string query, int k)
     {
@@ -37,8 +43,13 @@ public sealed class HybridRetriever(SqliteRagStore store, SentenceEncoder encode
                 double add = 1.0 / (RrfK + rank + 1);
                 fused[c.Id] = fused.TryGetValue(c.Id, out var f) ? (f.Chunk, f.Score + add) : (c, add);
             }
-        var top = fused.Values.OrderByDescending(f => f.Score).ThenBy(f => f.Chunk.Id).Take(k)
+        var top = fused.Values.OrderByDescending(f => f.Score).ThenBy(f => f.Chunk.Id).Take(Reranker is null ? k : Math.Max(k, RerankDepth))
             .Select(f => f.Chunk with { Score = f.Score }).ToList();
+        if (Reranker is not null)
+        {
+            var head = Reranker.Rerank(query, top.Take(RerankDepth).ToList());
+            top = head.Concat(top.Skip(RerankDepth)).Take(k).ToList();
+        }
         return (top, byVector.Count > 0 ? byVector[0].Score : 0);
     }
 }

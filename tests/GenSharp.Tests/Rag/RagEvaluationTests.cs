@@ -124,4 +124,27 @@ public class RagEvaluationTests
         var keyword = new RagEvaluation(new HybridRetriever(store, encoder) { Mode = RetrievalMode.Keyword }).Run(questions.Take(3).ToList());
         Assert.True(keyword.Results[2].FirstHit >= 1);
     }
+
+    [Fact]
+    public void RerankerOrdersChunksByTheirBestSentenceAsComputedSentenceBySentence()
+    {
+        TorchRuntime.EnsureReady();
+        using var encoder = SentenceEncoders.MiniLm(torch.CPU);
+        const string Query = "How do I delete a directory together with everything inside it?";
+        var chunks = new[]
+        {
+            Source("a.html", 1, 9, "Files can be opened in text or binary mode. Paths may be relative to the working directory. Directories hold files and other directories."),
+            Source("b.html", 10, 20, "The archive module writes zip files. To remove a whole directory tree with all its contents, call rmtree on its path. Errors can be ignored."),
+            Source("c.html", 21, 30, "Sorting is stable. Keys can be given as functions."),
+        };
+        var candidates = chunks.Select((c, i) => new ScoredChunk(i + 1, c, 1.0 - i * 0.1)).ToList();
+        var ranked = new SentenceReranker(encoder).Rerank(Query, candidates);
+        // Independently: the best cosine over each chunk's sentences, each sentence embedded on its own.
+        double Best(Chunk c) => AnswerSupport.Sentences(c.Text).Max(s => SqliteRagStore.Dot(encoder.Embed(new[] { Query })[0], encoder.Embed(new[] { s })[0]));
+        var expected = chunks.OrderByDescending(Best).Select(c => c.Source).ToArray();
+        Assert.Equal(expected, ranked.Select(r => r.Chunk.Source).ToArray());
+        Assert.Equal("b.html", ranked[0].Chunk.Source);          // the chunk holding the one sentence that answers comes first
+        Assert.All(ranked, r => Assert.Equal(Best(r.Chunk), r.Score, 4));
+        Assert.Empty(new SentenceReranker(encoder).Rerank(Query, Array.Empty<ScoredChunk>()));
+    }
 }
