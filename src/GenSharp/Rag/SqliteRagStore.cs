@@ -461,8 +461,11 @@ public sealed class SqliteRagStore : IDisposable
     public List<ScoredChunk> SearchVectors(float[] query, int k)
     {
         var best = new PriorityQueue<(long Id, double Score), double>();
+        // One read transaction: the scan and the chunks it picks come from the same snapshot, whatever a writer commits meanwhile.
+        using var tx = _db.BeginTransaction(deferred: true);
         using (var c = _db.CreateCommand())
         {
+            c.Transaction = tx;
             c.CommandText = "SELECT id, vector FROM chunks";
             using var r = c.ExecuteReader();
             while (r.Read())
@@ -478,7 +481,7 @@ public sealed class SqliteRagStore : IDisposable
         var top = new List<(long Id, double Score)>();
         while (best.Count > 0) top.Add(best.Dequeue());
         top.Reverse();
-        return top.Select(t => new ScoredChunk(t.Id, Get(t.Id), t.Score)).ToList();
+        return top.Select(t => new ScoredChunk(t.Id, TryGet(t.Id, tx) ?? throw new GenSharpException($"{Path}: no chunk {t.Id}"), t.Score)).ToList();
     }
 
     /// <summary>Dot product with <see cref="Vector{T}"/> lanes (SIMD), the tail added one by one.</summary>
@@ -500,23 +503,28 @@ public sealed class SqliteRagStore : IDisposable
         var words = System.Text.RegularExpressions.Regex.Matches(text.ToLowerInvariant(), @"[\p{L}\p{N}_]+").Select(m => m.Value).Distinct().ToList();
         if (words.Count == 0) return new();
         var match = string.Join(" OR ", words.Select(w => "\"" + w + "\""));
+        using var tx = _db.BeginTransaction(deferred: true);     // the ranking and the chunks from one snapshot
         using var c = _db.CreateCommand();
+        c.Transaction = tx;
         c.CommandText = "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH $q ORDER BY s LIMIT $k";
         c.Parameters.AddWithValue("$q", match);
         c.Parameters.AddWithValue("$k", k);
         var found = new List<(long, double)>();
         using (var r = c.ExecuteReader())
             while (r.Read()) found.Add((r.GetInt64(0), -r.GetDouble(1)));   // FTS5's bm25 is lower-is-better
-        return found.Select(f => new ScoredChunk(f.Item1, Get(f.Item1), f.Item2)).ToList();
+        return found.Select(f => new ScoredChunk(f.Item1, TryGet(f.Item1, tx) ?? throw new GenSharpException($"{Path}: no chunk {f.Item1}"), f.Item2)).ToList();
     }
 
     /// <summary>A chunk by id.</summary>
     public Chunk Get(long id) => TryGet(id) ?? throw new GenSharpException($"{Path}: no chunk {id}");
 
     /// <summary>A chunk by id, or null when there is none (any more).</summary>
-    public Chunk? TryGet(long id)
+    public Chunk? TryGet(long id) => TryGet(id, null);
+
+    Chunk? TryGet(long id, SqliteTransaction? tx)
     {
         using var c = _db.CreateCommand();
+        c.Transaction = tx;
         c.CommandText = "SELECT path, start_line, end_line, heading, text, unit FROM chunks WHERE id = $i";
         c.Parameters.AddWithValue("$i", id);
         using var r = c.ExecuteReader();

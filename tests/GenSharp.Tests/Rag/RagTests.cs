@@ -94,4 +94,54 @@ public class RagTests
         double loop = a.Zip(b, (x, y) => (double)x * y).Sum();
         Assert.Equal(loop, SqliteRagStore.Dot(a, b), 4);
     }
+
+    [Fact]
+    public void IngestAndQueriesFromAnotherConnectionAtOnceLoseNothing()
+    {
+        TorchRuntime.EnsureReady();
+        var dir = TestData.TempDir();
+        foreach (var f in new[] { "procps-bugs.md", "base-passwd-README.txt" }) File.Copy(Path.Combine(Docs, f), Path.Combine(dir, f));
+        var index = Path.Combine(TestData.TempDir(), "busy.rag.sqlite");
+        using var encoder = SentenceEncoders.MiniLm(torch.CPU);
+        var chunker = new TextChunker(encoder.Tokenizer.CountTokens, maxTokens: 64, overlapTokens: 8);
+        using var writer = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);
+        RagIngest.Run(dir, writer, encoder, chunker);
+        var query = encoder.Embed(new[] { "How should I report a bug?" })[0];
+        using var reader = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);   // a second connection, as another process would have
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        int queries = 0;
+        using var done = new CancellationTokenSource();
+        var readerTask = Task.Run(() =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                try
+                {
+                    var byVector = reader.SearchVectors(query, 5);
+                    var byWords = reader.SearchKeywords("bug report zebra", 5);
+                    if (byVector.Count != 5 || byVector.Concat(byWords).Any(c => c.Chunk.Source.Length == 0 || c.Chunk.Text.Length == 0))
+                        errors.Enqueue($"query {queries}: {byVector.Count} vector hits");
+                    Interlocked.Increment(ref queries);
+                }
+                catch (Exception e) { errors.Enqueue(e.GetType().Name + ": " + e.Message); }
+            }
+        });
+        // Meanwhile the writer changes one file five times; each ingest replaces its chunks in one transaction.
+        for (int round = 1; round <= 5; round++)
+        {
+            File.AppendAllText(Path.Combine(dir, "procps-bugs.md"), $"\n## Zebra {round}\nZebra sighting number {round} was reported as a bug.\n");
+            Assert.Equal(new[] { "procps-bugs.md" }, RagIngest.Run(dir, writer, encoder, chunker).Changed);
+        }
+        done.Cancel();
+        readerTask.Wait();
+        Assert.True(errors.IsEmpty, string.Join("\n", errors.Take(5)));
+        Assert.True(queries > 5, $"only {queries} queries ran during the ingests");
+        // Nothing lost or doubled: the same chunks as one fresh ingest of the final files, seen from either connection.
+        var fresh = Path.Combine(TestData.TempDir(), "fresh.rag.sqlite");
+        using var once = SqliteRagStore.Open(fresh, encoder.Name, encoder.Dimensions);
+        RagIngest.Run(dir, once, encoder, chunker);
+        Assert.Equal(once.Count(), writer.Count());
+        Assert.Equal(once.Count(), reader.Count());
+        Assert.Contains(reader.SearchKeywords("sighting", 20), c => c.Chunk.Text.Contains("number 5"));
+    }
 }
