@@ -6,7 +6,7 @@ namespace GenSharp.Rag;
 /// Vector search and BM25 keyword search over a <see cref="SqliteRagStore"/>, fused by reciprocal-rank fusion
 /// (Cormack, Clarke &amp; Büttcher 2009): score(d) = Σ over the two lists of 1 / (k + rank of d), k = 60.
 /// </summary>
-public sealed class HybridRetriever(SqliteRagStore store, SentenceEncoder encoder)
+public sealed class HybridRetriever(IRagStore store, SentenceEncoder encoder)
 {
     /// <summary>RRF's constant.</summary>
     public const int RrfK = 60;
