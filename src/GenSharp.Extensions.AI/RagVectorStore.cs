@@ -39,23 +39,27 @@ public sealed class RagChunkRecord
 }
 
 /// <summary>
-/// <c>Microsoft.Extensions.VectorData</c>'s <see cref="VectorStore"/> over a folder of GenSharp RAG indexes (one
-/// <c>NAME.rag.sqlite</c> file per collection), so code written against the abstraction (Semantic Kernel's text search,
-/// for one) reads and writes what <c>gensharp rag ingest</c> builds. Collections hold <see cref="RagChunkRecord"/> keyed
-/// by <see cref="long"/>; the embedding generator embeds text queries and records without vectors, and names the
-/// embedder an index must have been built with.
+/// <c>Microsoft.Extensions.VectorData</c>'s <see cref="VectorStore"/> over GenSharp RAG indexes, so code written against the
+/// abstraction (Semantic Kernel's text search, for one) reads and writes what <c>gensharp rag ingest</c> builds: a folder
+/// of SQLite indexes (one <c>NAME.rag.sqlite</c> file per collection) or a PostgreSQL database with pgvector (one schema
+/// per collection), as the <see cref="RagStoreLocation"/> says. Collections hold <see cref="RagChunkRecord"/> keyed by
+/// <see cref="long"/>; the embedding generator embeds text queries and records without vectors, and names the embedder an
+/// index must have been built with.
 /// </summary>
-public sealed class RagVectorStore(string folder, IEmbeddingGenerator<string, Embedding<float>> generator) : VectorStore
+public sealed class RagVectorStore(RagStoreLocation location, IEmbeddingGenerator<string, Embedding<float>> generator) : VectorStore
 {
-    /// <summary>The folder holding the index files.</summary>
-    public string Folder { get; } = folder;
+    /// <summary>Over the SQLite indexes in <paramref name="folder"/>.</summary>
+    public RagVectorStore(string folder, IEmbeddingGenerator<string, Embedding<float>> generator) : this(RagStoreLocation.Sqlite(folder), generator) { }
 
-    internal string PathOf(string name)
-    {
-        if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains(".."))
-            throw new ArgumentException($"'{name}' is not a collection name (a file name without a folder)", nameof(name));
-        return Path.Combine(Folder, RagIngest.StorePath(name));
-    }
+    /// <summary>Where the indexes live.</summary>
+    public RagStoreLocation Location { get; } = location;
+
+    /// <summary>The folder holding the index files (null for PostgreSQL).</summary>
+    public string? Folder => Location.Folder;
+
+    internal string SystemName => Location.IsPostgres ? "gensharp-pgvector" : "gensharp-sqlite";
+
+    internal string StoreName => Location.IsPostgres ? "postgres" : Folder ?? ".";
 
     public override VectorStoreCollection<TKey, TRecord> GetCollection<TKey, TRecord>(string name, VectorStoreCollectionDefinition? definition = null)
     {
@@ -70,25 +74,22 @@ public sealed class RagVectorStore(string folder, IEmbeddingGenerator<string, Em
     public override async IAsyncEnumerable<string> ListCollectionNamesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.CompletedTask;
-        if (!Directory.Exists(Folder)) yield break;
-        foreach (var f in Directory.EnumerateFiles(Folder, "*.rag.sqlite").Order(StringComparer.Ordinal))
-            yield return Path.GetFileName(f)[..^".rag.sqlite".Length];
+        foreach (var name in Location.Indexes()) yield return name;
     }
 
     public override Task<bool> CollectionExistsAsync(string name, CancellationToken cancellationToken = default) =>
-        Task.FromResult(SqliteRagStore.EmbedderOf(PathOf(name)) is not null);
+        Task.FromResult(Location.EmbedderOf(name) is not null);
 
     public override Task EnsureCollectionDeletedAsync(string name, CancellationToken cancellationToken = default)
     {
-        var path = PathOf(name);
-        foreach (var f in new[] { path, path + "-wal", path + "-shm", ApproximateIndex.PathFor(path) })
-            if (File.Exists(f)) File.Delete(f);
+        Location.Delete(name);
         return Task.CompletedTask;
     }
 
     public override object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null
-        : serviceType == typeof(VectorStoreMetadata) ? new VectorStoreMetadata { VectorStoreSystemName = "gensharp-sqlite", VectorStoreName = Folder }
+        : serviceType == typeof(VectorStoreMetadata) ? new VectorStoreMetadata { VectorStoreSystemName = SystemName, VectorStoreName = StoreName }
+        : serviceType == typeof(RagStoreLocation) ? Location
         : serviceType.IsInstanceOfType(this) ? this : null;
 }
 
@@ -97,18 +98,18 @@ public sealed class RagVectorCollection : VectorStoreCollection<long, RagChunkRe
 {
     readonly RagVectorStore _owner;
     readonly IEmbeddingGenerator<string, Embedding<float>> _generator;
-    readonly string _path;
     readonly string _embedder;
     readonly int _dimensions;
     readonly object _gate = new();
-    SqliteRagStore? _store;
+    IRagStore? _store;
 
     internal RagVectorCollection(RagVectorStore owner, string name, IEmbeddingGenerator<string, Embedding<float>> generator)
     {
         _owner = owner;
         _generator = generator;
         Name = name;
-        _path = owner.PathOf(name);
+        // A bad name fails here, not on first use.
+        if (owner.Location.IsPostgres) PgvectorRagStore.SchemaOf(name); else owner.Location.PathOf(name);
         var meta = generator.GetService(typeof(EmbeddingGeneratorMetadata)) as EmbeddingGeneratorMetadata;
         _embedder = meta?.DefaultModelId ?? throw new ArgumentException("the embedding generator names no model (EmbeddingGeneratorMetadata.DefaultModelId)", nameof(generator));
         _dimensions = meta.DefaultModelDimensions ?? throw new ArgumentException("the embedding generator gives no dimensions", nameof(generator));
@@ -116,10 +117,10 @@ public sealed class RagVectorCollection : VectorStoreCollection<long, RagChunkRe
 
     public override string Name { get; }
 
-    /// <summary>The underlying store, opened (or created) on first use.</summary>
-    public SqliteRagStore Store
+    /// <summary>The underlying store (<see cref="SqliteRagStore"/> or <see cref="PgvectorRagStore"/>), opened (or created) on first use.</summary>
+    public IRagStore Store
     {
-        get { lock (_gate) return _store ??= SqliteRagStore.Open(_path, _embedder, _dimensions); }
+        get { lock (_gate) return _store ??= _owner.Location.Open(Name, _embedder, _dimensions); }
     }
 
     public override Task<bool> CollectionExistsAsync(CancellationToken cancellationToken = default) => _owner.CollectionExistsAsync(Name, cancellationToken);
@@ -207,9 +208,9 @@ public sealed class RagVectorCollection : VectorStoreCollection<long, RagChunkRe
 
     public override object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null
-        : serviceType == typeof(VectorStoreCollectionMetadata) ? new VectorStoreCollectionMetadata { VectorStoreSystemName = "gensharp-sqlite", VectorStoreName = _owner.Folder, CollectionName = Name }
-        : serviceType == typeof(SqliteRagStore) ? Store
-        : serviceType.IsInstanceOfType(this) ? this : null;
+        : serviceType == typeof(VectorStoreCollectionMetadata) ? new VectorStoreCollectionMetadata { VectorStoreSystemName = _owner.SystemName, VectorStoreName = _owner.StoreName, CollectionName = Name }
+        : serviceType.IsInstanceOfType(this) ? this
+        : typeof(IRagStore).IsAssignableFrom(serviceType) && serviceType.IsInstanceOfType(Store) ? Store : null;
 
     protected override void Dispose(bool disposing)
     {

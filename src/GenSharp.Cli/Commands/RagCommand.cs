@@ -22,8 +22,12 @@ public sealed class RagSettings : CliSettings
     public string? Question { get; init; }
 
     [CommandOption("--index <NAME>")]
-    [Description("ingest: the index (NAME.rag.sqlite, or a path ending in .sqlite)")]
+    [Description("ingest: the index (NAME.rag.sqlite, or a path ending in .sqlite; with a PostgreSQL --store, a name of a-z, 0-9, _)")]
     public string? Index { get; init; }
+
+    [CommandOption("--store <WHERE>")]
+    [Description("where indexes live: a folder of SQLite files (default: here), or a PostgreSQL + pgvector database as an Npgsql connection string, e.g. \"Host=127.0.0.1;Port=54329;Username=postgres;Database=gensharp\" (the index is then a schema rag_NAME)")]
+    public string? Store { get; init; }
 
     [CommandOption("--embedder <MODEL>")]
     [Description("'minilm' (built in) or a BERT / sentence-transformers folder; an index answers only the embedder that built it")]
@@ -98,12 +102,14 @@ public sealed class RagCommand : Command<RagSettings>
 
     static int Ingest(RagSettings s)
     {
-        var index = RagIngest.StorePath(CliInputs.Required(s.Index, "index", "rag ingest"));
+        var location = RagStoreLocation.Parse(s.Store);
+        var name = CliInputs.Required(s.Index, "index", "rag ingest");
+        var index = location.Describe(name);
         if (s.Question is not null) throw new UsageException("'rag ingest' takes one folder; see 'gensharp rag --help'");
         if (s.ChunkTokens < 16) throw new GenSharpException($"--chunk-tokens must be ≥ 16, got {s.ChunkTokens}");
         if (s.Overlap < 0 || s.Overlap >= s.ChunkTokens / 2) throw new GenSharpException($"--overlap must be in [0, {s.ChunkTokens / 2}), got {s.Overlap}");
         using var encoder = SentenceEncoders.Load(s.Embedder, s.TorchDevice);
-        using var store = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);
+        using var store = location.Open(name, encoder.Name, encoder.Dimensions);
         var chunker = new TextChunker(encoder.Tokenizer.CountTokens, Math.Min(s.ChunkTokens, encoder.MaxLength - 2), s.Overlap);
         if (s.Approximate) store.UseApproximateIndex();
         var r = ConsoleProgress.Create().Run($"ingest {s.Target}", 0, Math.Max(1, RagIngest.CountFiles(s.Target)), p => RagIngest.Run(s.Target, store, encoder, chunker, p));
@@ -123,10 +129,11 @@ public sealed class RagCommand : Command<RagSettings>
     {
         var question = s.Question ?? throw new UsageException("'rag ask' needs a question: gensharp rag ask NAME \"question\" --model LM");
         var model = CliInputs.Required(s.Model, "model", "rag ask");
-        var index = RagIngest.StorePath(s.Target);
-        var built = SqliteRagStore.EmbedderOf(index) ?? throw new GenSharpException($"{index}: no index there; build one with 'gensharp rag ingest DIR --index {s.Target}'");
+        var location = RagStoreLocation.Parse(s.Store);
+        var index = location.Describe(s.Target);
+        var built = location.EmbedderOf(s.Target) ?? throw new GenSharpException($"{index}: no index there; build one with 'gensharp rag ingest DIR --index {s.Target}'{(s.Store is null ? "" : " --store ...")}");
         using var encoder = SentenceEncoders.Load(s.Embedder, s.TorchDevice);
-        using var store = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);
+        using var store = location.Open(s.Target, encoder.Name, encoder.Dimensions);
         using var lm = Checkpoint.LoadTextModel(model, s.TorchDevice);
         var rag = new RagAnswer(new HybridRetriever(store, encoder) { Mode = ParseMode(s.Mode), Reranker = s.Rerank ? new SentenceReranker(encoder) : null }) { TopK = s.TopK, Threshold = s.Threshold };
         var r = rag.Ask(question, lm.Model, lm.Tokenizer, new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } });

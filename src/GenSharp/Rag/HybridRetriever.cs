@@ -7,7 +7,7 @@ namespace GenSharp.Rag;
 /// (Cormack, Clarke &amp; Büttcher 2009): score(d) = Σ over the two lists of 1 / (k + rank of d), k = 60. <see cref="Mode"/>
 /// keeps one list alone (for comparing them); the best cosine is reported in every mode, since it decides "not found".
 /// </summary>
-public sealed class HybridRetriever(SqliteRagStore store, SentenceEncoder encoder)
+public sealed class HybridRetriever(IRagStore store, SentenceEncoder encoder)
 {
     /// <summary>RRF's constant.</summary>
     public const int RrfK = 60;

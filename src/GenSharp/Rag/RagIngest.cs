@@ -4,7 +4,7 @@ using GenSharp.Models.Encoders;
 namespace GenSharp.Rag;
 
 /// <summary>
-/// Ingests a folder into a <see cref="SqliteRagStore"/>: every text or Markdown file (.txt, .md, .markdown, .rst), HTML
+/// Ingests a folder into a RAG store (<see cref="IRagStore"/>: SQLite or PostgreSQL): every text or Markdown file (.txt, .md, .markdown, .rst), HTML
 /// page (.html, .htm, .xhtml) and PDF (.pdf, through pdftotext) is read by <see cref="SourceDocument"/>, chunked and embedded; a file whose content hash is unchanged is left as it is, a changed one has exactly its chunks
 /// replaced, a file that is gone is removed. Unreadable or binary files are skipped and listed, never fatal.
 /// </summary>
@@ -16,7 +16,7 @@ public static class RagIngest
 
     /// <summary>Ingests <paramref name="dir"/> (recursively); sources are stored by their path relative to it.</summary>
     /// <param name="progress">Told after each file: files done so far (of <see cref="CountFiles"/>) and the file's path.</param>
-    public static Report Run(string dir, SqliteRagStore store, SentenceEncoder encoder, TextChunker chunker, Training.IProgressReporter? progress = null)
+    public static Report Run(string dir, IRagStore store, SentenceEncoder encoder, TextChunker chunker, Training.IProgressReporter? progress = null)
     {
         if (!Directory.Exists(dir)) throw new ParameterException("dir", $"{dir}: folder not found");
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -49,7 +49,7 @@ public static class RagIngest
             store.RemoveSource(gone);
             r.Removed.Add(gone);
         }
-        store.SaveApproximateIndex();
+        store.Flush();
         return r with { Chunks = chunks, Seconds = clock.Elapsed.TotalSeconds };
     }
 

@@ -4,9 +4,6 @@ using Microsoft.Data.Sqlite;
 
 namespace GenSharp.Rag;
 
-/// <summary>A chunk found by a search, with its score (cosine for vectors, −bm25 for keywords, fused rank score for hybrid).</summary>
-public sealed record ScoredChunk(long Id, Chunk Chunk, double Score);
-
 /// <summary>
 /// The embedded document store: one SQLite file holding the chunks, their unit-length embeddings as float32 BLOBs
 /// (searched exactly, a SIMD dot product per chunk) and an FTS5 index of their text (BM25 keyword search). The file
@@ -16,7 +13,7 @@ public sealed record ScoredChunk(long Id, Chunk Chunk, double Score);
 /// chunks bumps the store's version, and the graph follows (incrementally in this process, rebuilt from the stored
 /// vectors when it is found behind).
 /// </summary>
-public sealed class SqliteRagStore : IDisposable
+public sealed class SqliteRagStore : IRagStore
 {
     readonly SqliteConnection _db;
     readonly int _dimensions;
@@ -28,6 +25,12 @@ public sealed class SqliteRagStore : IDisposable
 
     /// <summary>The SQLite file.</summary>
     public string Path { get; }
+
+    /// <inheritdoc/>
+    public string Name => Path;
+
+    /// <inheritdoc/>
+    public int Dimensions => _dimensions;
 
     /// <summary>Opens (or creates) the store at <paramref name="path"/> for embeddings of <paramref name="embedder"/> with <paramref name="dimensions"/> values.</summary>
     public static SqliteRagStore Open(string path, string embedder, int dimensions)
@@ -136,7 +139,9 @@ public sealed class SqliteRagStore : IDisposable
     }
 
     /// <summary>Number of chunks.</summary>
-    public long Count(SqliteTransaction? tx = null)
+    public long Count() => Count(null);
+
+    long Count(SqliteTransaction? tx)
     {
         using var c = _db.CreateCommand();
         c.Transaction = tx;
@@ -409,6 +414,9 @@ public sealed class SqliteRagStore : IDisposable
         _annDirty = true;
         SaveApproximateIndex();
     }
+
+    /// <inheritdoc/>
+    public void Flush() => SaveApproximateIndex();
 
     /// <summary>Writes the approximate index beside the file when it changed (also done on <see cref="Dispose"/>).</summary>
     public void SaveApproximateIndex()
