@@ -51,8 +51,8 @@ sealed class ImageOutput : IDisposable
         Sign(path, settings, treeRing);
     }
 
-    /// <summary>Rows of images (each (k, C, H, W)) as one PNG, a row each.</summary>
-    public void SaveRows(IReadOnlyList<torch.Tensor> rows, string path, IReadOnlyDictionary<string, string> settings, bool treeRing = false)
+    /// <summary>Rows of images (each (k, C, H, W)) as one PNG, a row each, enlarged ×<paramref name="scale"/>.</summary>
+    public void SaveRows(IReadOnlyList<torch.Tensor> rows, string path, IReadOnlyDictionary<string, string> settings, bool treeRing = false, int scale = 2)
     {
         ImageFiles.EnsureParent(path);
         using var scope = torch.NewDisposeScope();
@@ -63,7 +63,7 @@ sealed class ImageOutput : IDisposable
             var u8 = ImageGrid.ToUint8(r).cpu();
             return u8.shape[0] == cols ? u8 : torch.cat(new[] { u8, torch.zeros(cols - u8.shape[0], u8.shape[1], u8.shape[2], u8.shape[3], dtype: torch.uint8) }, 0);
         }).ToArray();
-        Write(ImageGrid.Tile(torch.cat(filled, 0), cols, padding: 2, scale: 2), path);
+        Write(ImageGrid.Tile(torch.cat(filled, 0), cols, padding: 2, scale: scale), path);
         Sign(path, settings, treeRing);
     }
 

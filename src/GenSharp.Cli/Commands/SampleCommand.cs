@@ -221,7 +221,7 @@ public sealed class SampleCommand : Command<SampleSettings>
         {
             int rows = (int)r.Strip[0].shape[0];
             var strip = Enumerable.Range(0, rows).Select(i => torch.cat(r.Strip.Select(col => col.narrow(0, i, 1)).ToArray(), 0)).ToList();
-            output.SaveRows(strip, stripPath, settings, r.TreeRing is not null);
+            output.SaveRows(strip, stripPath, settings, r.TreeRing is not null, scale: 1);
             foreach (var t in strip) t.Dispose();
         }
         if (s.Gif is { } gifPath) GifEncoder.WriteGrids(gifPath, r.FrameImages.ToList(), delayCentiseconds: 8, columns: r.Columns);

@@ -100,6 +100,7 @@ public static class ImageSampling
         var clock = Stopwatch.StartNew();
         TreeRingWatermark? treeRing = options.TreeRingKey is { } key && model is ITreeRingSampler ring && ring.CarriesTreeRing(sampler)
             ? new TreeRingWatermark(key, ring.NoiseShape) : null;
+        if (treeRing is { Detectable: false }) treeRing = null;   // too few numbers in x_T to carry a mark that could be found
         var images = treeRing is null ? model.Sample(n, labels, sampler, gen, onStep)
             : ((ITreeRingSampler)model).Sample(n, labels, sampler, gen, onStep, treeRing.Mark);
         double perSecond = n / Math.Max(1e-9, clock.Elapsed.TotalSeconds);

@@ -10,14 +10,16 @@ namespace GenSharp.Watermarking;
 /// <remarks>
 /// <para>The mark lives in one plane of x_T: the last channel of a (C, H, W) pixel sample, or a latent vector of
 /// D = s² values read as an s×s plane (1×D otherwise). In the orthonormal 2-D FFT of that plane, every frequency with
-/// radius 1 ≤ ρ ≤ R (cycles per side; R = side/4, or every non-zero frequency of a plane smaller than 8) is set
+/// radius 1 ≤ ρ ≤ R (cycles per side; R = side/4, or every non-zero frequency of a latent) is set
 /// to the key's value for its ring round(ρ), a real N(0, 1) number. Constant on rings and real, the key is an even real
 /// spectrum, so the marked plane stays real; the frequencies outside the region keep their Gaussian noise.</para>
-/// <para>Detection (the paper's p-value, §3.3): let y be the FFT of the inverted plane over the region's independent
-/// half (one of each ±k pair, self-conjugate frequencies left out), σ² = mean |y_i|², and
-/// η = Σ|k_i − y_i|² / σ². Without the mark y_i ~ CN(0, σ²) independently of the key, so 2η is non-central χ² with
-/// 2M degrees of freedom and non-centrality λ = 2Σk_i²/σ²; a marked image has η near 0. The score is
-/// z = (2M + λ − 2η) / √(4M + 4λ), the χ² in normal approximation (M is ~75 for a 28×28 image), and p = P(N(0,1) ≥ z).</para>
+/// <para>Detection (the paper's distance, §3.3): let y be the FFT of the inverted plane over the region's independent
+/// half (one of each ±k pair, self-conjugate frequencies left out), σ² = mean |y_i|² and η = Σ|k_i − y_i|² / σ².
+/// With σ² taken from the same y, η = M + (Σk_i² − 2Σ Re(y_i)k_i)/σ², so η is small exactly when
+/// z = Σ Re(y_i)k_i / √(σ²/2 · Σk_i²) is large. Without the mark y_i ~ CN(0, σ²) independently of the key: the
+/// 2M numbers (Re y, Im y) point in a uniformly random direction and z/√(2M) is the cosine with a fixed one, whose
+/// tails are lighter than N(0, 1)'s, so p = P(N(0,1) ≥ z) is slightly conservative (M ≈ 75 for a 28×28 image).
+/// A perfectly inverted marked image has z = √(2M).</para>
 /// </remarks>
 public sealed class TreeRingWatermark
 {
@@ -44,7 +46,8 @@ public sealed class TreeRingWatermark
         var fy = torch.fft.fftfreq(_h, d: 1.0 / _h, dtype: ScalarType.Float64).unsqueeze(1);        // (h, 1) signed cycles
         var fx = torch.fft.fftfreq(_w, d: 1.0 / _w, dtype: ScalarType.Float64).unsqueeze(0);        // (1, w)
         var rho = (fy * fy + fx * fx).sqrt();
-        double radius = Math.Min(_h, _w) >= 8 ? Math.Max(_h, _w) / 4.0 : double.PositiveInfinity;
+        // Pixel planes: the low-frequency disc of radius side/4, as in the paper; a latent vector: every frequency.
+        double radius = sampleShape.Length == 3 && Math.Min(_h, _w) >= 8 ? Math.Max(_h, _w) / 4.0 : double.PositiveInfinity;
         var region = (rho >= 1.0) & (rho <= radius);
         var rings = rho.round().to(ScalarType.Int64);                                                // ring index per frequency
         int maxRing = (int)rings.max().item<long>();
@@ -64,6 +67,12 @@ public sealed class TreeRingWatermark
 
     /// <summary>M: independent complex frequencies scored.</summary>
     public int RegionSize { get; }
+
+    /// <summary>
+    /// Whether a perfect inversion would clear the threshold with room to spare: a marked plane scores at most √(2M),
+    /// so M ≥ 14 at p = 1e-4 (a 16-number latent has M = 6: it can carry no mark that could be found reliably).
+    /// </summary>
+    public bool Detectable => Math.Sqrt(2.0 * RegionSize) > WatermarkScore.ZFor(PValueThreshold) + 1.5;
     /// <summary>The p-value below which an image is called watermarked.</summary>
     public double PValueThreshold { get; }
     /// <summary>Shape of one sample.</summary>
@@ -100,10 +109,8 @@ public sealed class TreeRingWatermark
         var y = spectrum.reshape(spectrum.shape[0], -1).index_select(1, idx);                            // (n, M) complex
         var k = _key.flatten().index_select(0, idx);                                                        // (M) real
         var sigma2 = y.abs().pow(2).mean(new long[] { 1 });                                                 // (n)
-        var eta = (y - k).abs().pow(2).sum(1) / sigma2;
-        double m = RegionSize;
-        var lambda = 2 * k.pow(2).sum() / sigma2;                                                           // (n)
-        var z = (2 * m + lambda - 2 * eta) / (4 * m + 4 * lambda).sqrt();
+        // η = Σ|y − k|²/σ² = M + (Σk² − 2Σ Re(y)·k)/σ² with σ² the mean |y|²: η is small exactly when Σ Re(y)·k is large.
+        var z = y.real.matmul(k) / (sigma2 / 2 * k.pow(2).sum()).sqrt();
         return z.data<double>().ToArray().Select(v =>
         {
             double p = WatermarkScore.UpperTail(v);
