@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using GenSharp.Media;
 using GenSharp.Models;
 using GenSharp.Pipelines;
+using GenSharp.Watermarking;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -20,6 +21,10 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
 {
     /// <summary>Sampling seeds torch's process-wide generator: one image request samples at a time, whatever the model.</summary>
     static readonly SemaphoreSlim Sampling = new(1, 1);
+
+    /// <summary>The watermark key (read or created on the first image request), or null when the server marks nothing.</summary>
+    readonly Lazy<WatermarkKey?> _key = new(() => !options.Watermark ? null
+        : options.WatermarkKeyFile is { } file ? WatermarkKey.Load(file) : WatermarkKey.LoadOrCreate());
 
     public async Task Generations(HttpContext http)
     {
@@ -69,7 +74,8 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
         try
         {
             await Sampling.WaitAsync(cancel);
-            try { pngs = await Task.Run(() => Draw(sampler, n, seed, cls, samplerOptions, prompt, name, side, className), cancel); }
+            var key = _key.Value;
+            try { pngs = await Task.Run(() => Draw(sampler, n, seed, cls, samplerOptions, prompt, name, side, className, key), cancel); }
             finally { Sampling.Release(); }
         }
         finally { m.Gate.Release(); }
@@ -83,21 +89,27 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
         await TextEndpoints.WriteJson(http, 200, new JsonObject { ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), ["data"] = data });
     }
 
-    static byte[][] Draw(IImageSampler sampler, int n, long seed, int? cls, SamplerOptions samplerOptions, string prompt, string model, int side, string? className)
+    static byte[][] Draw(IImageSampler sampler, int n, long seed, int? cls, SamplerOptions samplerOptions, string prompt, string model, int side, string? className,
+                         WatermarkKey? key)
     {
-        using var samples = ImageSampling.Run(sampler, new ImageSamplingOptions { Count = n, Seed = seed, Class = cls, Sampler = samplerOptions });
+        using var samples = ImageSampling.Run(sampler, new ImageSamplingOptions { Count = n, Seed = seed, Class = cls, Sampler = samplerOptions, TreeRingKey = key });
+        var pixel = key is not null && side >= PixelWatermark.MinSide ? new PixelWatermark(key) : null;
+        var marks = string.Join(" + ", new[] { pixel is null ? null : "pixel", samples.TreeRing is null ? null : "tree-ring" }.Where(m => m is not null));
         var settings = string.Join(", ", sampler.RecordSampler(samples.Sampler).Where(kv => kv.Value is not null)
             .Select(kv => $"{Capitalise(kv.Key.Replace('_', ' '))}: {Convert.ToString(kv.Value, CultureInfo.InvariantCulture)}"));
         var pngs = new byte[n][];
         for (int i = 0; i < n; i++)
         {
             using var one = samples.Images.narrow(0, i, 1);
-            var png = ImageGrid.EncodePng(one, columns: 1, padding: 0, scale: 1);
+            using var pixels = ImageGrid.ToUint8(one);
+            using var marked = pixel?.Embed(pixels);
+            var png = ImageGrid.EncodePng(marked ?? pixels, columns: 1, padding: 0, scale: 1);
             // As Stable Diffusion UIs write it: the prompt, then "Key: value" settings on one line.
             var parameters = new StringBuilder(prompt).Append('\n');
             if (settings.Length > 0) parameters.Append(settings).Append(", ");
             parameters.Append($"Seed: {seed}, Batch index: {i}, Size: {side}x{side}, Model: {model}, Family: {sampler.Family}");
             if (cls is { } k) parameters.Append($", Class: {k} ({className})");
+            parameters.Append(marks.Length > 0 ? $", Watermark: {marks} (key {key!.Id})" : ", Watermark: none");
             pngs[i] = PngText.Add(png, "parameters", parameters.ToString());
         }
         return pngs;

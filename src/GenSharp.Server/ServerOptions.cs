@@ -49,6 +49,10 @@ public sealed record ServerOptions
     public string? CorsOrigin { get; init; }
     /// <summary>Log prompts and messages (off: logs never contain what users send).</summary>
     public bool LogPrompts { get; init; }
+    /// <summary>Mark every generated image invisibly (pixel watermark; Tree-Ring for deterministic DDIM diffusion).</summary>
+    public bool Watermark { get; init; } = true;
+    /// <summary>The watermark key file; null = watermark.key in the user's config folder (created on first use).</summary>
+    public string? WatermarkKeyFile { get; init; }
 
     /// <summary>
     /// Half the memory available to the process (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: the machine's RAM, or

@@ -152,6 +152,18 @@ public sealed class SampleSettings : SamplerSettings
     [Description("audio vocoder: resynthesise this recording's log-mel spectrogram: FILE.wav (mono 16-bit) or test:K (K-th held-out Allison utterance)")]
     public string? Condition { get; init; }
 
+    [CommandOption("--no-watermark")]
+    [Description("images: write them without the invisible watermark (pixel mark on every PNG/.npy; Tree-Ring in x_T for deterministic DDIM diffusion)")]
+    public bool NoWatermark { get; init; }
+
+    [CommandOption("--watermark-key <FILE>")]
+    [Description("images: the watermark key file (default: watermark.key in $GENSHARP_CONFIG_DIR or ~/.config/gensharp, created on first use)")]
+    public string? WatermarkKey { get; init; }
+
+    [CommandOption("--no-provenance")]
+    [Description("images: write no signed FILE.provenance.json beside the output")]
+    public bool NoProvenance { get; init; }
+
     [CommandOption("--naive")]
     [Description("audio: run the full network over the receptive field for every sample instead of the per-layer queues (for timing)")]
     public bool Naive { get; init; }
@@ -174,13 +186,17 @@ public sealed class SampleCommand : Command<SampleSettings>
         var sampler = m.Model as IImageSampler
             ?? throw new GenSharpException($"a {m.Family.Name} checkpoint cannot sample; give a generative checkpoint");
         var outPath = CliInputs.Output(s.Out, "sample", ".png", ".npy");
-        if (s.Complete is not null) return Complete(s, m, outPath);
+        if (s.Complete is null && (s.Rows is not null || s.KnownPixels is not null)) throw new GenSharpException("--rows/--known-pixels go with --complete");
+        if (s.Inpaint is null && s.Mask is not null) throw new GenSharpException("--mask goes with --inpaint");
+
+        using var output = ImageOutput.For(m, s.NoWatermark, s.WatermarkKey, s.NoProvenance);
+        if (s.Complete is not null) return Complete(s, m, outPath, output);
         if (s.Rows is not null || s.KnownPixels is not null) throw new GenSharpException("--rows/--known-pixels go with --complete");
-        if (s.Inpaint is not null) return Inpaint(s, m, sampler, outPath);
+        if (s.Inpaint is not null) return Inpaint(s, m, sampler, outPath, output);
         if (s.Mask is not null) throw new GenSharpException("--mask goes with --inpaint");
 
         var values = s.SamplerValues(inpainting: false);
-        if (s.Init is not null && sampler is IImageToImage img2img) return ImageToImage(s, m, img2img, values, outPath);
+        if (s.Init is not null && sampler is IImageToImage img2img) return ImageToImage(s, m, img2img, values, outPath, output);
         if (s.Strength is not null) throw new GenSharpException("--strength goes with --init IMAGE (image-to-image)");
         var options = sampler.DefaultSamplerOptions.With(values, m.Family.Name);
         if (s.Temperature is { } temps && temps.Contains(','))
@@ -188,7 +204,7 @@ public sealed class SampleCommand : Command<SampleSettings>
             if (s.Strip is not null || s.Gif is not null) throw new GenSharpException("a temperature sweep goes without --strip/--gif");
             var list = temps.Split(',').Select(t => t.Trim()).ToList();
             using var rows = ImageSampling.Sweep(sampler, "temperature", list, s.N ?? 10, s.Seed, options);
-            ImageFiles.Save(rows, outPath, s.N ?? 10);
+            output.Save(rows, outPath, s.N ?? 10, ImageOutput.Settings(s.Seed, rows.shape[0], sampler.RecordSampler(options)));
             Console.WriteLine($"wrote {outPath} (one row per temperature: {temps})");
             return 0;
         }
@@ -197,14 +213,15 @@ public sealed class SampleCommand : Command<SampleSettings>
         using var r = ImageSampling.Run(sampler, new ImageSamplingOptions
         {
             Count = s.N ?? 64, Seed = s.Seed, Class = s.Class, ClassGrid = !npy && s.Prompt is null, Sampler = options,
-            StripColumns = s.Strip is null ? 0 : 10, StripRows = 8, Frames = s.Gif is null ? 0 : 100,
+            StripColumns = s.Strip is null ? 0 : 10, StripRows = 8, Frames = s.Gif is null ? 0 : 100, TreeRingKey = output.Key,
         });
-        ImageFiles.Save(r.Images, outPath, r.Columns);
+        var settings = ImageOutput.Settings(s.Seed, r.Images.shape[0], sampler.RecordSampler(r.Sampler), s.Class);
+        output.Save(r.Images, outPath, r.Columns, settings, r.TreeRing is not null);
         if (s.Strip is { } stripPath)
         {
             int rows = (int)r.Strip[0].shape[0];
             var strip = Enumerable.Range(0, rows).Select(i => torch.cat(r.Strip.Select(col => col.narrow(0, i, 1)).ToArray(), 0)).ToList();
-            ImageGrid.SaveRows(strip, stripPath);
+            output.SaveRows(strip, stripPath, settings, r.TreeRing is not null, scale: 1);
             foreach (var t in strip) t.Dispose();
         }
         if (s.Gif is { } gifPath) GifEncoder.WriteGrids(gifPath, r.FrameImages.ToList(), delayCentiseconds: 8, columns: r.Columns);
@@ -212,8 +229,14 @@ public sealed class SampleCommand : Command<SampleSettings>
             .Select(kv => $"{kv.Key} {kv.Value}"));
         Console.WriteLine($"wrote {outPath} ({r.Images.shape[0]} samples" + (how.Length > 0 ? $", {how}" : "") + $", {r.ImagesPerSecond:F2} images/s)" +
             (s.Strip is { } sp ? $"; strip {sp}" : "") + (s.Gif is { } gp ? $"; gif {gp}" : ""));
+        Console.WriteLine(Marks(output, r.TreeRing is not null, s.NoProvenance, outPath));
         return 0;
     }
+
+    /// <summary>One line on what was added to the output: watermarks and the provenance manifest.</summary>
+    static string Marks(ImageOutput output, bool treeRing, bool noProvenance, string outPath) =>
+        (output.Key is { } k ? $"watermark: pixel{(treeRing ? " + Tree-Ring" : "")} (key {k.Id}; check with 'gensharp watermark detect')" : "watermark: none (--no-watermark)") +
+        (noProvenance ? "" : $"; provenance: {GenSharp.Provenance.ProvenanceManifest.SidecarOf(outPath)}");
 
     static int SampleMusic(SampleSettings s, IMusicModel model)
     {
@@ -248,7 +271,7 @@ public sealed class SampleCommand : Command<SampleSettings>
         return 0;
     }
 
-    static int ImageToImage(SampleSettings s, LoadedModel m, IImageToImage sampler, Dictionary<string, string> values, string outPath)
+    static int ImageToImage(SampleSettings s, LoadedModel m, IImageToImage sampler, Dictionary<string, string> values, string outPath, ImageOutput output)
     {
         if (s.Strip is not null || s.Gif is not null || s.Temperature is not null || s.Class is not null)
             throw new GenSharpException("--init (image-to-image) goes without --strip/--gif/--temperature/--class");
@@ -268,13 +291,16 @@ public sealed class SampleCommand : Command<SampleSettings>
         for (int i = 0; i < init01.shape[0]; i++)
             rows.Add(torch.cat(new[] { init01.narrow(0, i, 1), outputs.narrow(0, i * per, per) }, 0));
         using var grid = torch.cat(rows, 0);
-        ImageFiles.Save(grid, outPath, per + 1);
+        var settings = ImageOutput.Settings(s.Seed, outputs.shape[0], ((IImageSampler)sampler).RecordSampler(options));
+        settings["init"] = s.Init!;
+        output.Save(grid, outPath, per + 1, settings);
         Console.WriteLine($"wrote {outPath}: {init01.shape[0]} init images × {per} variations (rows: init, variations); " +
             $"{((IImageSampler)sampler).DescribeSampler(options)}, {outputs.shape[0] / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F2} images/s");
+        Console.WriteLine(Marks(output, false, s.NoProvenance, outPath));
         return 0;
     }
 
-    static int Complete(SampleSettings s, LoadedModel m, string outPath)
+    static int Complete(SampleSettings s, LoadedModel m, string outPath, ImageOutput output)
     {
         if (s.Temperature is not null) throw new GenSharpException("give --complete or --temperature, not both");
         if (s.Inpaint is not null) throw new GenSharpException("give --complete or --inpaint, not both");
@@ -289,13 +315,15 @@ public sealed class SampleCommand : Command<SampleSettings>
         var clock = Stopwatch.StartNew();
         using var r = Completion.Run(completion, images, new CompletionOptions { KnownPixels = known, PerImage = s.N ?? 8, Seed = s.Seed, Class = s.Class });
         var (grid, columns) = r.Rows();
-        using (grid) ImageFiles.Save(grid, outPath, columns);
+        var settings = ImageOutput.Settings(s.Seed, r.Fills.shape[0] * r.Fills.shape[1], new Dictionary<string, object?> { ["complete"] = s.Complete, ["known_pixels"] = known });
+        using (grid) output.Save(grid, outPath, columns, settings);
         Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {r.Fills.shape[1]} completions from the first {known} pixels " +
             $"(rows: known part, completions, original) in {clock.Elapsed.TotalSeconds:F1}s");
+        Console.WriteLine(Marks(output, false, s.NoProvenance, outPath));
         return 0;
     }
 
-    static int Inpaint(SampleSettings s, LoadedModel m, IImageSampler sampler, string outPath)
+    static int Inpaint(SampleSettings s, LoadedModel m, IImageSampler sampler, string outPath, ImageOutput output)
     {
         if (sampler is not IImageInpainter inpainter)
             throw new GenSharpException($"--inpaint needs a family that inpaints (ddpm, ebm); this is a {m.Family.Name} checkpoint");
@@ -308,9 +336,13 @@ public sealed class SampleCommand : Command<SampleSettings>
         var options = inpainter.DefaultSamplerOptions.With(s.SamplerValues(inpainting: true), m.Family.Name);
         using var r = Inpainting.Run(inpainter, images, mask, new InpaintingOptions { PerImage = s.N ?? 4, Seed = s.Seed, Class = s.Class, Sampler = options });
         var (grid, columns) = r.Rows();
-        using (grid) ImageFiles.Save(grid, outPath, columns);
+        var settings = ImageOutput.Settings(s.Seed, r.Fills.shape[0] * r.Fills.shape[1], inpainter.RecordSampler(options));
+        settings["inpaint"] = s.Inpaint!;
+        settings["mask"] = s.Mask!;
+        using (grid) output.Save(grid, outPath, columns, settings);
         Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {r.Fills.shape[1]} inpaintings (rows: known part, inpaintings, original); " +
             $"{r.Sampler}, {r.ImagesPerSecond:F2} images/s");
+        Console.WriteLine(Marks(output, false, s.NoProvenance, outPath));
         return 0;
     }
 }

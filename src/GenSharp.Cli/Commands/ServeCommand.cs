@@ -75,6 +75,14 @@ public sealed class ServeSettings : CliSettings
     [Description("allow browser pages of this origin (e.g. https://example.com) to call the server; CORS is off without it")]
     public string? Cors { get; init; }
 
+    [CommandOption("--no-watermark")]
+    [Description("images: answer them without the invisible watermark (pixel mark on every PNG, Tree-Ring for deterministic DDIM diffusion)")]
+    public bool NoWatermark { get; init; }
+
+    [CommandOption("--watermark-key <FILE>")]
+    [Description("images: the watermark key file (default: watermark.key in $GENSHARP_CONFIG_DIR or ~/.config/gensharp, created on first use)")]
+    public string? WatermarkKey { get; init; }
+
     [CommandOption("--log-prompts")]
     [Description("log prompts and messages (off: logs never contain what clients send); logs at information level")]
     public bool LogPrompts { get; init; }
@@ -98,6 +106,7 @@ public sealed class ServeCommand : Command<ServeSettings>
             DrainTimeout = TimeSpan.FromSeconds(s.DrainSeconds),
             ApiKeyFile = s.ApiKeyFile, MaxConcurrentRequests = s.MaxConcurrent, MaxBatchRows = s.MaxBatch, MaxQueuedRequests = s.MaxQueue, RateLimitPerMinute = s.RateLimit,
             MaxTotalTokens = s.MaxTotalTokens, MaxImages = s.MaxImages, CorsOrigin = s.Cors, LogPrompts = s.LogPrompts,
+            Watermark = !s.NoWatermark, WatermarkKeyFile = s.WatermarkKey,
         };
         // A server's many allocating threads would otherwise keep opening glibc arenas (resident memory creeping up for minutes).
         TorchRuntime.LimitMallocArenas(2);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using GenSharp.Models;
+using GenSharp.Watermarking;
 
 namespace GenSharp.Pipelines;
 
@@ -22,6 +23,8 @@ public sealed record ImageSamplingOptions
     public int StripRows { get; init; } = 8;
     /// <summary>Iterative samplers: keep up to this many evenly spaced states of all images (0 = none), e.g. an animation.</summary>
     public int Frames { get; init; }
+    /// <summary>Diffusion models sampling with deterministic DDIM: write this key's Tree-Ring mark into x_T (null = none).</summary>
+    public WatermarkKey? TreeRingKey { get; init; }
 }
 
 /// <summary>Images drawn by <see cref="ImageSampling.Run"/>; dispose to free the tensors.</summary>
@@ -35,6 +38,9 @@ public sealed record ImageSamplingOptions
 public sealed record ImageSamples(Tensor Images, int Columns, Tensor? Labels, SamplerOptions Sampler, double ImagesPerSecond,
                                   IReadOnlyList<Tensor> Strip, IReadOnlyList<Tensor> FrameImages) : IDisposable
 {
+    /// <summary>The Tree-Ring mark written into x_T, or null when none was (no key, not diffusion, or not deterministic DDIM).</summary>
+    public TreeRingWatermark? TreeRing { get; init; }
+
     public void Dispose()
     {
         Images.Dispose();
@@ -92,11 +98,15 @@ public static class ImageSampling
             };
         }
         var clock = Stopwatch.StartNew();
-        var images = model.Sample(n, labels, sampler, gen, onStep);
+        TreeRingWatermark? treeRing = options.TreeRingKey is { } key && model is ITreeRingSampler ring && ring.CarriesTreeRing(sampler)
+            ? new TreeRingWatermark(key, ring.NoiseShape) : null;
+        if (treeRing is { Detectable: false }) treeRing = null;   // too few numbers in x_T to carry a mark that could be found
+        var images = treeRing is null ? model.Sample(n, labels, sampler, gen, onStep)
+            : ((ITreeRingSampler)model).Sample(n, labels, sampler, gen, onStep, treeRing.Mark);
         double perSecond = n / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
         // The traced states were moved into this call's scope; hand them to the caller with the images.
         return new ImageSamples(images.MoveToOuterDisposeScope(), columns, labels?.MoveToOuterDisposeScope(), sampler, perSecond,
-            strip.Select(t => t.MoveToOuterDisposeScope()).ToList(), frames.Select(t => t.MoveToOuterDisposeScope()).ToList());
+            strip.Select(t => t.MoveToOuterDisposeScope()).ToList(), frames.Select(t => t.MoveToOuterDisposeScope()).ToList()) { TreeRing = treeRing };
     }
 
     /// <summary>

@@ -70,13 +70,19 @@ public class ServerImageTests(ServerFixture f)
         body["seed"] = 12;
         Assert.NotEqual(a[0], Generate(body)[0]);
 
-        // The same draw on the library directly: ImageSampling with class 7 (Sneaker), seed 11.
+        // The same draw on the library directly: ImageSampling with class 7 (Sneaker), seed 11, then the pixel watermark
+        // of the server's key (the default key in the test run's config folder; a GAN carries no Tree-Ring mark).
         using var loaded = Checkpoint.LoadModel(f.GanDir, torch.CPU);
         using var samples = ImageSampling.Run((IImageSampler)loaded.Model, new ImageSamplingOptions { Count = 2, Seed = 11, Class = 7 });
+        var watermark = new GenSharp.Watermarking.PixelWatermark(GenSharp.Watermarking.WatermarkKey.LoadOrCreate());
         for (int i = 0; i < 2; i++)
         {
             using var one = samples.Images.narrow(0, i, 1);
-            var direct = ImageGrid.EncodePng(one, columns: 1, padding: 0, scale: 1);
+            using var pixels = ImageGrid.ToUint8(one);
+            using var marked = watermark.Embed(pixels);
+            Assert.True(GenSharp.Watermarking.ImageAttacks.Psnr(pixels, marked).item<double>() > 30);   // invisible: a few grey levels
+            Assert.True(watermark.Detect(marked)[0].Watermarked);
+            var direct = ImageGrid.EncodePng(marked, columns: 1, padding: 0, scale: 1);
             using var fromServer = SKBitmap.Decode(Convert.FromBase64String(a[i]));
             using var expected = SKBitmap.Decode(direct);
             Assert.Equal(expected.Bytes, fromServer.Bytes);

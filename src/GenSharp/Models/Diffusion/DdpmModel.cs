@@ -135,12 +135,17 @@ public sealed partial class DdpmModel : FamilyModel<DdpmConfig, nn.Module>, IDif
     }
 
     public Tensor Sample(int n, Tensor? labels, DiffusionScheduler scheduler, double guidanceScale, Generator? gen,
-                         Action<int, Tensor>? onStep = null)
+                         Action<int, Tensor>? onStep = null) => Sample(n, labels, scheduler, guidanceScale, gen, onStep, null);
+
+    /// <summary>As the other overload, with x_T passed through <paramref name="markNoise"/> (e.g. a Tree-Ring key) first.</summary>
+    public Tensor Sample(int n, Tensor? labels, DiffusionScheduler scheduler, double guidanceScale, Generator? gen,
+                         Action<int, Tensor>? onStep, Func<Tensor, Tensor>? markNoise)
     {
         using var _ = torch.no_grad();
         _net.eval();
         var y = ResolveLabels(n, labels, gen);
         var x = Noise(DataShape(n), gen);   // x_T, (n, C, H, W) or (n, D)
+        if (markNoise is not null) x = markNoise(x);
         // onStep always sees images in [−1, 1]: latents are decoded first.
         Action<int, Tensor>? report = onStep is null ? null : _latent is null ? onStep : (i, z) => onStep(i, ToImages01(z) * 2 - 1);
         report?.Invoke(0, x);
