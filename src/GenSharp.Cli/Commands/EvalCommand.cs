@@ -79,6 +79,22 @@ public sealed class EvalCommandSettings : SamplerSettings
     [Description("skip the distance of each sample to the nearest training image")]
     public bool NoMemorisation { get; init; }
 
+    [CommandOption("--video-classifier <VCLS_CKPT>")]
+    [Description("videodiffusion: a 'gensharp train videoclassifier' checkpoint: adds the FVD-style distance, class and motion accuracy")]
+    public string? VideoClassifier { get; init; }
+
+    [CommandOption("--known-frames <K>")]
+    [Description("videodiffusion: frames given to the prediction metrics, the model predicts the rest (default: half the clip)")]
+    public int? KnownFrames { get; init; }
+
+    [CommandOption("--json <FILE>")]
+    [Description("video checkpoints: also write the metrics to this JSON file")]
+    public string? Json { get; init; }
+
+    [CommandOption("--gif-dir <DIR>")]
+    [Description("videodiffusion: write generated.gif (one clip per class) and prediction.gif (truth | model | copy-last) here")]
+    public string? GifDir { get; init; }
+
     [CommandOption("--quality-only")]
     [Description("with --classifier: skip the family's own metrics")]
     public bool QualityOnly { get; init; }
@@ -112,6 +128,12 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
     public override int Execute(CommandContext context, EvalCommandSettings s, CancellationToken cancel)
     {
         GenSharpCli.Prepare(s);
+        if (s.Checkpoint is { } ckpt && s.Adapter is null && !HfModelFolder.IsHfFolder(ckpt) && !Models.Lora.PeftAdapter.IsAdapterFolder(ckpt)
+            && Checkpoint.Open(ckpt).Family is IVideoFamily)
+            return VideoEvalCommand.Run(s, ckpt);
+        foreach (var (flag, used) in new[] { ("video-classifier", s.VideoClassifier is not null), ("known-frames", s.KnownFrames is not null),
+                                             ("json", s.Json is not null), ("gif-dir", s.GifDir is not null) })
+            if (used) throw new GenSharpException($"--{flag} applies to video checkpoints (videodiffusion, videoclassifier)");
         if (s.Classifier is null && s.Samples is null && s.Checkpoint is { } path)
         {
             if (HfModelFolder.IsHfFolder(path) || s.Adapter is not null || Models.Lora.PeftAdapter.IsAdapterFolder(path)) return EvalText(s, path);

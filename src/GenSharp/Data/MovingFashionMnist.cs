@@ -82,6 +82,9 @@ public sealed class MovingFashionMnist : IBatchSource
     /// <summary>Where the garments come from, for messages and checkpoints.</summary>
     public string Source { get; }
 
+    /// <summary>Clips per <see cref="GetBatch"/>.</summary>
+    public int BatchSize => _batch;
+
     /// <summary>An epoch is as many clips as the split has images.</summary>
     public int BatchesPerEpoch => Math.Max(1, Count / _batch);
 

@@ -63,6 +63,7 @@ public static class FamilyRegistry
             "convolutional energy-based model trained by short-run Langevin contrastive divergence with a replay buffer; Langevin sampling, inpainting and denoising; energy anomaly scores",
             new("2 s", "650 MB", 300, "each step runs langevin_steps Langevin steps")));
         Register(new VideoDiffusionFamily());
+        Register(new VideoClassifierFamily());
     }
 
     /// <summary>Adds a family (name must be new).</summary>

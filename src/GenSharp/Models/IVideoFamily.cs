@@ -7,4 +7,10 @@ public interface IVideoFamily : IFamily
 {
     /// <summary>The clip geometry and motion the config trains on.</summary>
     MovingFashionMnistOptions Data(FamilyConfig config);
+
+    /// <summary>
+    /// True when training batches carry (B, 2) targets — the first garment's class and its motion direction
+    /// (<see cref="ClassAndMotionClips"/>) — instead of the class alone.
+    /// </summary>
+    bool MotionTargets => false;
 }

@@ -57,7 +57,8 @@ internal static class VideoTrainingRun
             ["images"] = clips.Count,
         };
         var manifest = Checkpoint.NewManifest(family, model.Config, data);
-        var trainer = new Trainer(model.Trainable(), clips, options, req.OutDir, manifest, device, progress);
+        IBatchSource batches = family.MotionTargets ? new ClassAndMotionClips(clips) : clips;
+        var trainer = new Trainer(model.Trainable(), batches, options, req.OutDir, manifest, device, progress);
         return trainer.Run(req.Resume, cancel);
     }
 }

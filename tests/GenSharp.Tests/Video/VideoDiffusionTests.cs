@@ -142,6 +142,25 @@ public class VideoDiffusionTests
     }
 
     [Fact]
+    public void KnownFramesEnterAsTheForwardProcessNoisesThem()
+    {
+        using var model = new VideoDiffusionModel(Tiny, CPU);
+        var x = randn(new long[] { 2, 4, 1, 32, 32 });
+        var known = rand(new long[] { 2, 4, 1, 32, 32 }) * 2 - 1;
+        var mask = tensor(new[] { true, true, false, false, true, false, false, false }).reshape(2, 4);
+        var t = tensor(new long[] { 10, 35 });
+        var y = model.NoiseKnownFrames(x, known, mask, t, new Generator(9));
+        // Independently: the same noise from the same generator, x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε (Ho et al. 2020, eq. 4) on known frames only.
+        var eps = randn(new long[] { 2, 4, 1, 32, 32 }, generator: new Generator(9));
+        var ac = model.Schedule.AlphasCumprod;
+        var abar = tensor(new[] { (float)ac[10], (float)ac[35] }).reshape(2, 1, 1, 1, 1);
+        var expected = abar.sqrt() * known + (1 - abar).sqrt() * eps;
+        var m = mask.reshape(2, 4, 1, 1, 1).expand_as(x);
+        Assert.True(allclose(y.masked_select(m), expected.masked_select(m), 1e-5, 1e-6));
+        Assert.True(y.masked_select(m.logical_not()).eq(x.masked_select(m.logical_not())).all().item<bool>());
+    }
+
+    [Fact]
     public void ConfigRefusesBadGeometry()
     {
         var e = Assert.Throws<GenSharpException>(() => (Tiny with { FrameSize = 40 }).Validate());

@@ -10,7 +10,8 @@ namespace GenSharp.Models.Video;
 /// guidance (Ho &amp; Salimans 2022). Masked-frame conditioning as in MCVD (Voleti et al. 2022): a training clip shows
 /// the network none of its frames, its first k (prediction) or its first and last (interpolation) clean, in extra
 /// input channels with a mask, and the loss covers only the frames it does not show. Sampling runs any
-/// <see cref="DiffusionScheduler"/> over the whole clip and copies the known frames into the result.
+/// <see cref="DiffusionScheduler"/> over the whole clip; before every step the known frames' x_t is redrawn from
+/// q(x_t | known) as in training (<see cref="NoiseKnownFrames"/>), and the known frames are copied into the result.
 /// </summary>
 public sealed class VideoDiffusionModel : FamilyModel<VideoDiffusionConfig, SpaceTimeUNet>, IVideoModel
 {
@@ -76,6 +77,22 @@ public sealed class VideoDiffusionModel : FamilyModel<VideoDiffusionConfig, Spac
         return (err * unknown).sum() / unknown.sum().clamp_min(1);
     }
 
+    /// <summary>
+    /// x_t (B, T, 1, S, S) with its known frames (mask (B, T)) replaced by draws of q(x_t | known) at steps t (B): the
+    /// input the network saw for those frames in training (<see cref="Loss"/> noises whole clips). Sampling must not
+    /// let the scheduler carry the known frames along: their ε was never trained (the loss skips them), so the
+    /// scheduler's x_t there drifts away from anything seen in training and, through temporal attention, spoils the
+    /// frames being generated.
+    /// </summary>
+    public Tensor NoiseKnownFrames(Tensor x, Tensor known, Tensor mask, Tensor t, Generator? gen = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var noise = torch.randn(x.shape, generator: gen, device: x.device);
+        var noisy = _schedule.AddNoise(known, noise, t);                                             // q(x_t | x_0 = known)
+        var m = mask.reshape(mask.shape[0], mask.shape[1], 1, 1, 1).expand_as(x);
+        return torch.where(m, noisy, x).MoveToOuterDisposeScope();
+    }
+
     public override IEnumerable<LossTerm> TrainStep(Tensor clips, Tensor labels, StepContext ctx)
     {
         _net.train();
@@ -135,6 +152,7 @@ public sealed class VideoDiffusionModel : FamilyModel<VideoDiffusionConfig, Spac
         {
             using var step = torch.NewDisposeScope();
             var ts = torch.full(new[] { n }, t, dtype: ScalarType.Int64, device: Device);
+            if (flags.Any(f => f)) x = NoiseKnownFrames(x, known, mask, ts, gen);
             Tensor eps;
             if (w == 1) eps = Predict(x, ts, y, known, mask);
             else if (w == 0) eps = Predict(x, ts, nulls, known, mask);
