@@ -57,7 +57,7 @@ internal static class VideoTrainingRun
             ["images"] = clips.Count,
         };
         var manifest = Checkpoint.NewManifest(family, model.Config, data);
-        var trainer = new Trainer(model.Trainable(), clips, options, req.OutDir, manifest, device, progress);
+        var trainer = new Trainer(model.Trainable(), clips, options, req.OutDir, manifest, device, progress, parallel: req.Parallel);
         return trainer.Run(req.Resume, cancel);
     }
 }
