@@ -25,7 +25,7 @@ public class DataParallelEquivalenceTests(ITestOutputHelper output)
         if (MpiJob.Missing(output)) return;
         var dir = TestData.TempDir();
         var text = MpiJob.WriteText(dir);
-        string Args(int batch, string run) => $"train gpt --data \"{text}\" --steps 4 --batch-size {batch} --seed 3 --set warmup_steps=0 {MpiJob.TinyGpt} --out \"{Path.Combine(dir, run)}\"";
+        string Args(int batch, string run) => $"train gpt --data \"{text}\" --steps 4 --batch-size {batch} --seed 3 --set warmup_steps=0 {MpiJob.TinyGpt} --threads 1 --out \"{Path.Combine(dir, run)}\"";
 
         MpiJob.RunCli(Args(8, "one")).AssertSucceeded("one process, batch 8");
         var two = MpiJob.RunMpi(2, Args(8, "two") + " --distributed");
