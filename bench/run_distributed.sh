@@ -46,7 +46,7 @@ echo
 echo "all-reduce through GenSharp's MPI binding, 2 ranks on this machine (median of 5 batches of calls):"
 for btl in tcp vader; do
   mpirun $MPIRUN_OPTS --mca btl self,$btl -np 2 dotnet bench/GenSharp.Bench/bin/Release/net10.0/GenSharp.Bench.dll allreduce \
-    | grep '^{' | sed "s/^{/{\"btl\":\"$btl\",/" | tee -a "$OUT/allreduce.jsonl"
+    | grep -o '{"bench".*' | sed "s/^{/{\"btl\":\"$btl\",/" | tee -a "$OUT/allreduce.jsonl"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
