@@ -89,7 +89,16 @@ public sealed class TrainCommand : Command<TrainSettings>
         if (s.Steps is not null && s.Epochs is not null) throw new GenSharpException("give --steps or --epochs, not both");
         GenSharpCli.Prepare(s);
         // MPI starts after the flags are checked, so a usage error needs no MPI; every rank checks the same flags.
-        using var comm = s.Distributed ? MpiCommunicator.Initialize() : null;
+        var comm = s.Distributed ? MpiCommunicator.Initialize() : null;
+        // MPI is finalised only after a successful run: finalising waits for every rank, and after an error on this
+        // rank alone the others may be waiting in a collective; exiting non-zero instead makes mpirun stop them all.
+        int code = Train(s, family, outDir, comm);
+        comm?.Dispose();
+        return code;
+    }
+
+    static int Train(TrainSettings s, IFamily family, string outDir, MpiCommunicator? comm)
+    {
         var parallel = comm is null ? null : new DataParallel(comm);
         bool writer = parallel?.IsWriter ?? true;
         var req = new TrainRequest
