@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GenSharp.Distributed;
 using GenSharp.Models;
 using GenSharp.Training;
 using Spectre.Console.Cli;
@@ -72,6 +73,10 @@ public sealed class TrainSettings : CliSettings
     [CommandOption("--ema <DECAY>")]
     [Description("keep an exponential moving average of the weights with this decay and sample from it (default: the family's; ddpm 0.999)")]
     public double? Ema { get; init; }
+
+    [CommandOption("--distributed")]
+    [Description("train data-parallel, one process per MPI rank: mpirun -np N gensharp train ... --distributed (--batch-size is the global batch; docs/distributed.md)")]
+    public bool Distributed { get; init; }
 }
 
 /// <summary><c>gensharp train FAMILY</c>: sets up a run from the flags and hands it to the trainer; Ctrl-C and SIGTERM save a checkpoint.</summary>
@@ -83,13 +88,27 @@ public sealed class TrainCommand : Command<TrainSettings>
         var outDir = CliInputs.Required(s.Out, "out", "train");
         if (s.Steps is not null && s.Epochs is not null) throw new GenSharpException("give --steps or --epochs, not both");
         GenSharpCli.Prepare(s);
+        // MPI starts after the flags are checked, so a usage error needs no MPI; every rank checks the same flags.
+        var comm = s.Distributed ? MpiCommunicator.Initialize() : null;
+        // MPI is finalised only after a successful run: finalising waits for every rank, and after an error on this
+        // rank alone the others may be waiting in a collective; exiting non-zero instead makes mpirun stop them all.
+        int code = Train(s, family, outDir, comm);
+        comm?.Dispose();
+        return code;
+    }
+
+    static int Train(TrainSettings s, IFamily family, string outDir, MpiCommunicator? comm)
+    {
+        var parallel = comm is null ? null : new DataParallel(comm);
+        bool writer = parallel?.IsWriter ?? true;
         var req = new TrainRequest
         {
             Family = family.Name, OutDir = outDir, Data = s.Data, Steps = s.Steps, Epochs = s.Epochs, BatchSize = s.BatchSize,
             Seed = s.Seed, ConfigFile = ReadConfigFile(s.Config), Sets = s.Set, Resume = s.Resume, Device = s.Device,
             ExcludeClass = s.ExcludeClass, Limit = s.Limit, CheckpointEvery = s.CheckpointEvery, SampleEvery = s.SampleEvery,
-            EmaDecay = s.Ema, Log = line => Console.WriteLine(line),
+            EmaDecay = s.Ema, Log = writer ? line => Console.WriteLine(line) : null, Parallel = parallel,
         };
+        if (writer && comm is not null) Console.WriteLine($"distributed: {comm.Size} rank{(comm.Size == 1 ? "" : "s")} (rank 0 on {comm.Host}); each takes 1/{comm.Size} of every batch");
         using var cts = new CancellationTokenSource();
         int interruptCode = 130;
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -103,6 +122,21 @@ public sealed class TrainCommand : Command<TrainSettings>
         // SIGTERM (kill, a container or job scheduler stopping the run) saves a checkpoint the same way, exit 143.
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
         {
+            if (comm is not null && comm.Size > 1)
+            {
+                // mpirun sends SIGTERM to every rank when one fails or the job is stopped: the others cannot finish a
+                // step without it, so stop now; the last checkpoint rank 0 wrote is intact (written whole or not at all).
+                string saved = "no checkpoint was written yet";
+                try
+                {
+                    if (GenSharp.Checkpoints.Checkpoint.Exists(outDir))
+                        saved = $"the last checkpoint, {Path.Combine(outDir, GenSharp.Checkpoints.CheckpointFolder.RunSubfolder)} (step {GenSharp.Checkpoints.Checkpoint.Open(outDir).Step}), is intact; add --resume to continue";
+                }
+                catch (Exception) { saved = $"the checkpoint folder {outDir} could not be read"; }
+                Console.Error.WriteLine($"gensharp: rank {comm.Rank} of {comm.Size} stopped by SIGTERM (mpirun stops every rank when one fails or the job is stopped); {saved}");
+                Console.Error.Flush();
+                Environment.Exit(143);
+            }
             if (cts.IsCancellationRequested) return;   // a second SIGTERM terminates
             ctx.Cancel = true;
             interruptCode = 143;
@@ -111,7 +145,9 @@ public sealed class TrainCommand : Command<TrainSettings>
         });
         try
         {
-            var r = TrainingRun.Run(req, ConsoleProgress.Create(), cts.Token);
+            var r = TrainingRun.Run(req, writer ? ConsoleProgress.Create() : TrainingProgress.Silent, cts.Token);
+            if (!writer) return r.Interrupted ? interruptCode : 0;
+            if (parallel is not null) Console.WriteLine(DistributedSummary(parallel, r));
             if (r.Interrupted)
             {
                 Console.WriteLine($"interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved to {r.CheckpointPath}; continue with the same command plus --resume");
@@ -136,6 +172,18 @@ public sealed class TrainCommand : Command<TrainSettings>
         {
             Console.CancelKeyPress -= onCancel;
         }
+    }
+
+    /// <summary>Rank 0's share of time in gradient averaging and the all-reduce's measured bandwidth.</summary>
+    static string DistributedSummary(DataParallel p, TrainResult r)
+    {
+        long steps = Math.Max(1, r.Losses.Count);
+        double share = 100 * p.GradientSyncSeconds / Math.Max(1e-9, r.Seconds);
+        double mbPerStep = p.BytesReduced / 1e6 / steps;
+        double gbps = p.BytesReduced / 1e9 / Math.Max(1e-9, p.GradientAllreduceSeconds);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"distributed: {p.Size} ranks; step {1000 * r.Seconds / steps:F2} ms; gradient sync {1000 * p.GradientSyncSeconds / steps:F2} ms/step ({share:F1}% of training time), " +
+            $"all-reduce {1000 * p.GradientAllreduceSeconds / steps:F2} ms/step, {mbPerStep:F2} MB/step in {p.Reductions / (double)steps:F1} calls, {gbps:F2} GB/s");
     }
 
     static JsonObject? ReadConfigFile(string? path)

@@ -83,7 +83,7 @@ internal static class AudioTrainingRun
             ["test_utterances"] = corpus.Test.Count,
         };
         var manifest = Checkpoint.NewManifest(family, model.Config, data);
-        var trainer = new Trainer(model.Trainable(), train, options, req.OutDir, manifest, device, progress, Validate);
+        var trainer = new Trainer(model.Trainable(), train, options, req.OutDir, manifest, device, progress, Validate, parallel: req.Parallel);
         return trainer.Run(req.Resume, cancel);
     }
 }

@@ -74,7 +74,7 @@ internal static class MusicTrainingRun
             ["test_pieces"] = forms["test"].Count,
         };
         var manifest = Checkpoint.NewManifest(family, model.Config, data);
-        var trainer = new Trainer(model.Trainable(), train, options, req.OutDir, manifest, device, progress, Validate);
+        var trainer = new Trainer(model.Trainable(), train, options, req.OutDir, manifest, device, progress, Validate, parallel: req.Parallel);
         return trainer.Run(req.Resume, cancel);
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using GenSharp.Distributed;
 
 namespace GenSharp.Training;
 
@@ -13,17 +14,27 @@ namespace GenSharp.Training;
 /// and the step stops there (<see cref="StepOutcome.Applied"/> false). Optimizers a family stepped earlier in the same
 /// step (a GAN's discriminator before its generator) stay stepped, and buffers a forward pass updated (batch-norm
 /// statistics, a replay buffer, a data-dependent initialisation) stay updated: only the offending update is withheld.
+/// <para>
+/// With a <see cref="DataParallel"/> (one process per MPI rank, each on its share of the batch), each loss is averaged
+/// over the ranks before the finiteness check (so every rank takes the same branch), every gradient is averaged over the
+/// ranks right after backward — before clipping, so the clipped norm is the whole batch's — and the step's metrics are
+/// averaged before they are returned. This is the one gradient hook of distributed training; it covers every family,
+/// GANs' two updates included, because every family's update goes through here.
+/// </para>
 /// </remarks>
 public sealed class StepRunner : IDisposable
 {
     readonly ITrainable _model;
     readonly OptimizerSpec[] _specs;
     readonly optim.Optimizer[] _optimizers;
+    readonly DataParallel? _parallel;
 
     /// <param name="model">The family's model; its optimizers are built now, over its current parameters.</param>
-    public StepRunner(ITrainable model)
+    /// <param name="parallel">Averages losses, gradients and metrics over MPI ranks; null for a single process.</param>
+    public StepRunner(ITrainable model, DataParallel? parallel = null)
     {
         _model = model;
+        _parallel = parallel;
         _specs = model.OptimizerSpecs.ToArray();
         if (_specs.Length == 0) throw new ArgumentException("the model declares no optimizer", nameof(model));
         _optimizers = new optim.Optimizer[_specs.Length];
@@ -75,6 +86,7 @@ public sealed class StepRunner : IDisposable
                 string what = _specs.Length == 1 ? "the loss" : $"the {spec.Name} loss";
 
                 double loss = term.Loss.detach().to(ScalarType.Float64).item<double>();
+                if (_parallel is not null) loss = _parallel.Average(loss);
                 if (!double.IsFinite(loss)) return NotApplied($"{what} became {Format(loss)} at step {step + 1}", term);
 
                 if (!spec.Schedule.IsConstant)
@@ -85,6 +97,7 @@ public sealed class StepRunner : IDisposable
                 }
                 opt.zero_grad();
                 term.Loss.backward();
+                _parallel?.AverageGradients(spec.Parameters);
                 if (spec.GradClip > 0)
                 {
                     double norm = nn.utils.clip_grad_norm_(spec.Parameters, spec.GradClip);
@@ -99,6 +112,7 @@ public sealed class StepRunner : IDisposable
             }
         }
         var metrics = ctx.Read();
+        _parallel?.Average(metrics);
         foreach (var (name, value) in own) metrics[name] = value;
         foreach (var (name, value) in metrics)
             if (!double.IsFinite(value))

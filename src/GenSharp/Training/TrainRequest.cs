@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using GenSharp.Distributed;
 
 namespace GenSharp.Training;
 
@@ -26,6 +27,8 @@ public sealed record TrainRequest
     public long? SampleEvery { get; init; }
     public double? EmaDecay { get; init; }
     public int Threads { get; init; }
+    /// <summary>Train data-parallel over the ranks of an MPI job (<see cref="BatchSize"/> is then the global batch); null for one process.</summary>
+    public DataParallel? Parallel { get; init; }
     /// <summary>Receives lines worth telling the user before training starts (which data, where it came from).</summary>
     public Action<string>? Log { get; init; }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenSharp.Checkpoints;
 using GenSharp.Data;
+using GenSharp.Distributed;
 using GenSharp.Media;
 using GenSharp.Runtime;
 
@@ -22,6 +23,16 @@ namespace GenSharp.Training;
 /// lr, grad_norm, accuracy, D(x), ...), <c>samples/step-NNNNNNN.png</c>.
 /// Resume is exact because (1) the batch for step k depends only on (seed, k), (2) libtorch's
 /// RNG state is saved with the checkpoint and restored, and (3) optimiser state is saved whole.
+/// <para>
+/// Data-parallel (a <see cref="DataParallel"/>, one process per MPI rank): rank 0's weights are broadcast at the start
+/// (and once more after the first step, which a data-dependent initialisation may have set per rank); every rank draws
+/// the same global batch and trains on its own rows; each step's libtorch seed is
+/// <see cref="DataParallel.SeedFor"/>(seed, step), so ranks draw different noise yet a run repeats and resumes with
+/// any number of ranks; the <see cref="StepRunner"/> averages losses, gradients and metrics; only rank 0 keeps the EMA
+/// and writes checkpoints, metrics, plots, samples and validation; a stop request on any rank stops every rank at the
+/// same step. What a family keeps in its module besides weights (batch-norm statistics, an EBM's replay buffer, an RBM's
+/// persistent chains) evolves per rank; rank 0's is saved.
+/// </para>
 /// </remarks>
 public sealed class Trainer
 {
@@ -36,6 +47,7 @@ public sealed class Trainer
     readonly TrainingProgress _progress;
     readonly Func<IReadOnlyDictionary<string, double>>? _validate;
     readonly IReadOnlyDictionary<string, string> _extraFiles;
+    readonly DataParallel? _parallel;
 
     /// <param name="model">The family's trainable model, already on <paramref name="device"/>.</param>
     /// <param name="data">Batches in a seed-determined order.</param>
@@ -47,12 +59,15 @@ public sealed class Trainer
     /// <param name="validate">Held-out metrics (e.g. <c>val_loss</c>), run every <see cref="TrainOptions.ValidateEvery"/>
     /// steps and at the end with the RNG state saved and restored; logged to <c>metrics.jsonl</c>.</param>
     /// <param name="extraFiles">Files written into every checkpoint beside the weights (file name → text), e.g. a tokenizer.</param>
+    /// <param name="parallel">Train data-parallel over MPI ranks (<see cref="TrainOptions.BatchSize"/> is the global batch); null for one process.</param>
     public Trainer(ITrainable model, IBatchSource data, TrainOptions options, string outDir,
                    JsonObject checkpointConfig, Device device, TrainingProgress? progress = null,
                    Func<IReadOnlyDictionary<string, double>>? validate = null,
-                   IReadOnlyDictionary<string, string>? extraFiles = null)
+                   IReadOnlyDictionary<string, string>? extraFiles = null, DataParallel? parallel = null)
     {
         options.Validate();
+        parallel?.CheckBatchSize(options.BatchSize);
+        _parallel = parallel;
         _model = model;
         _data = data;
         _options = options;
@@ -72,6 +87,9 @@ public sealed class Trainer
 
     string MetricsPath => Path.Combine(_outDir, "metrics.jsonl");
 
+    /// <summary>This process writes the run folder: always, except on ranks other than 0 of a data-parallel run.</summary>
+    bool Writer => _parallel?.IsWriter ?? true;
+
     /// <summary>
     /// Trains from step 0 (or from the run's checkpoint when <paramref name="resume"/>) to
     /// <see cref="TotalSteps"/>. Cancellation saves a checkpoint and returns with Interrupted set.
@@ -81,8 +99,8 @@ public sealed class Trainer
     {
         Directory.CreateDirectory(_outDir);
         long total = TotalSteps;
-        using var ema = _options.EmaDecay is { } decay ? new Ema(_model.Model, decay) : null;
-        using var runner = new StepRunner(_model);
+        using var ema = _options.EmaDecay is { } decay && Writer ? new Ema(_model.Model, decay) : null;
+        using var runner = new StepRunner(_model, _parallel);
 
         long start = 0;
         long skipped = 0;
@@ -91,7 +109,7 @@ public sealed class Trainer
             if (!Checkpoint.Exists(_outDir))
                 throw new ParameterException("resume", $"finds no checkpoint in {_outDir}; start a new run without it");
             (start, skipped) = LoadTrainerState(Checkpoint.OpenFolder(_outDir), ema, runner);
-            TruncateMetrics(start);
+            if (Writer) TruncateMetrics(start);
             if (start >= total)
                 throw new ParameterException("steps", $"must be more than the {start} steps the checkpoint already has to resume it, got {total}");
         }
@@ -99,10 +117,11 @@ public sealed class Trainer
         {
             throw new ParameterException("resume", $"is needed to continue the checkpoint {_outDir} already holds; or write the run to another folder");
         }
-        else if (File.Exists(MetricsPath))
+        else if (Writer && File.Exists(MetricsPath))
         {
             File.Delete(MetricsPath);
         }
+        _parallel?.BroadcastModule(_model.Model);
 
         var title = _checkpointConfig["family"]?.GetValue<string>() ?? "train";
         var losses = new List<double>();
@@ -119,79 +138,97 @@ public sealed class Trainer
             (lastGood >= 0 ? $"Last good checkpoint: {CheckpointDir} (step {lastGood}); " : "No checkpoint was written yet; ") +
             "lower the learning rate or check the data");
 
-        _progress.Run(title, start, total, reporter =>
+        try
         {
-            var windowClock = Stopwatch.StartNew();
-            while (step < total)
+            _progress.Run(title, start, total, reporter =>
             {
-                if (cancel.IsCancellationRequested) { interrupted = true; break; }
-                StepOutcome outcome;
-                using (var scope = torch.NewDisposeScope())
+                var windowClock = Stopwatch.StartNew();
+                while (step < total)
                 {
-                    var (inputs, targets) = _data.GetBatch(step);
-                    outcome = runner.Run(step, inputs.to(_device), targets.to(_device));
-                }
-                step++;
-                if (step % NativeCollectEvery == 0) TorchRuntime.ReleaseUnreachableTensors();
-                var metrics = outcome.Metrics;
-                if (outcome.Problem is { } problem)
-                {
-                    // An update already applied cannot be skipped; otherwise the policy decides.
-                    if (outcome.Applied || _options.NonFinite == NonFinitePolicy.Stop) throw Diverged(problem);
-                    skipped++;
-                    if (++consecutiveSkips >= _options.MaxConsecutiveSkips)
-                        throw Diverged($"{consecutiveSkips} steps in a row were skipped (the last: {problem})");
-                    reporter.Log($"skipped step {step}: {problem}");
-                }
-                else
-                {
-                    consecutiveSkips = 0;
-                    foreach (var (k, v) in metrics) window[k] = window.GetValueOrDefault(k) + v;
-                    windowCount++;
-                    if (metrics.Count > 0) losses.Add(metrics.Values.First());
-                    ema?.Update(step);
-                }
+                    bool stop = cancel.IsCancellationRequested;
+                    if (_parallel is not null) stop = _parallel.Any(stop);
+                    if (stop) { interrupted = true; break; }
+                    StepOutcome outcome;
+                    using (var scope = torch.NewDisposeScope())
+                    {
+                        var (inputs, targets) = _data.GetBatch(step);
+                        if (_parallel is not null)
+                        {
+                            (inputs, targets) = _parallel.Shard(inputs, targets);
+                            TorchRuntime.Seed(_parallel.SeedFor(_options.Seed, step));
+                        }
+                        outcome = runner.Run(step, inputs.to(_device), targets.to(_device));
+                    }
+                    step++;
+                    // A data-dependent initialisation (ActNorm) ran on each rank's own rows: make rank 0's the weights of all.
+                    if (_parallel is not null && step == start + 1) _parallel.BroadcastModule(_model.Model);
+                    if (step % NativeCollectEvery == 0) TorchRuntime.ReleaseUnreachableTensors();
+                    var metrics = outcome.Metrics;
+                    if (outcome.Problem is { } problem)
+                    {
+                        // An update already applied cannot be skipped; otherwise the policy decides.
+                        if (outcome.Applied || _options.NonFinite == NonFinitePolicy.Stop) throw Diverged(problem);
+                        skipped++;
+                        if (++consecutiveSkips >= _options.MaxConsecutiveSkips)
+                            throw Diverged($"{consecutiveSkips} steps in a row were skipped (the last: {problem})");
+                        reporter.Log($"skipped step {step}: {problem}");
+                    }
+                    else
+                    {
+                        consecutiveSkips = 0;
+                        foreach (var (k, v) in metrics) window[k] = window.GetValueOrDefault(k) + v;
+                        windowCount++;
+                        if (metrics.Count > 0) losses.Add(metrics.Values.First());
+                        ema?.Update(step);
+                    }
 
-                double itPerSec = (step - start) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-                reporter.Report(step, Status(title, step, total, metrics, itPerSec));
+                    double itPerSec = (step - start) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                    reporter.Report(step, Status(title, step, total, metrics, itPerSec));
 
-                if (step % _options.LogEvery == 0 || step == total)
-                {
-                    var mean = window.ToDictionary(kv => kv.Key, kv => kv.Value / windowCount);
-                    if (_options.NonFinite == NonFinitePolicy.Skip) mean[SkippedStepsMetric] = skipped;
-                    AppendMetrics(step, mean, windowCount / Math.Max(1e-9, windowClock.Elapsed.TotalSeconds));
-                    lastMetrics = mean;
-                    window.Clear();
-                    windowCount = 0;
-                    windowClock.Restart();
+                    if (Writer && (step % _options.LogEvery == 0 || step == total))
+                    {
+                        var mean = window.ToDictionary(kv => kv.Key, kv => kv.Value / windowCount);
+                        if (_options.NonFinite == NonFinitePolicy.Skip) mean[SkippedStepsMetric] = skipped;
+                        AppendMetrics(step, mean, windowCount / Math.Max(1e-9, windowClock.Elapsed.TotalSeconds));
+                        lastMetrics = mean;
+                        window.Clear();
+                        windowCount = 0;
+                        windowClock.Restart();
+                    }
+                    if (_validate is not null && Writer && (step == total || (_options.ValidateEvery > 0 && step % _options.ValidateEvery == 0)))
+                    {
+                        var val = Validate();
+                        AppendMetrics(step, val, null);
+                        var merged = new Dictionary<string, double>(lastMetrics);
+                        foreach (var (k, v) in val) merged[k] = v;
+                        lastMetrics = merged;
+                        reporter.Log($"validation: step {step} · " + string.Join(" · ", val.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", CultureInfo.InvariantCulture)}")));
+                    }
+                    if (Writer && _options.SampleEvery > 0 && step % _options.SampleEvery == 0 && step != total)
+                        WriteSamples(step, ema, reporter);
+                    if (_options.CheckpointEvery > 0 && step % _options.CheckpointEvery == 0 && step != total)
+                    {
+                        if (Writer) SaveCheckpoint(step, ema, runner, skipped);
+                        lastGood = step;
+                        reporter.Log($"checkpoint: step {step} → {CheckpointDir}");
+                    }
                 }
-                if (_validate is not null && (step == total || (_options.ValidateEvery > 0 && step % _options.ValidateEvery == 0)))
-                {
-                    var val = Validate();
-                    AppendMetrics(step, val, null);
-                    var merged = new Dictionary<string, double>(lastMetrics);
-                    foreach (var (k, v) in val) merged[k] = v;
-                    lastMetrics = merged;
-                    reporter.Log($"validation: step {step} · " + string.Join(" · ", val.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", CultureInfo.InvariantCulture)}")));
-                }
-                if (_options.SampleEvery > 0 && step % _options.SampleEvery == 0 && step != total)
-                    WriteSamples(step, ema, reporter);
-                if (_options.CheckpointEvery > 0 && step % _options.CheckpointEvery == 0 && step != total)
-                {
-                    SaveCheckpoint(step, ema, runner, skipped);
-                    lastGood = step;
-                    reporter.Log($"checkpoint: step {step} → {CheckpointDir}");
-                }
-            }
-            return 0;
-        });
+                return 0;
+            });
+        }
+        catch (DistributedException e)
+        {
+            throw new DistributedException($"{e.Message}; training stopped at step {step}. " +
+                (lastGood >= 0 ? $"Last checkpoint: {CheckpointDir} (step {lastGood}), intact; resume the run to continue (with any number of ranks)"
+                               : "No checkpoint was written yet"));
+        }
 
         double seconds = clock.Elapsed.TotalSeconds;
-        if (step > start || !resume)
+        if (Writer && (step > start || !resume))
         {
             SaveCheckpoint(step, ema, runner, skipped);
         }
-        if (!interrupted)
+        if (Writer && !interrupted)
         {
             WriteSamples(step, ema, null);
             WritePlots();

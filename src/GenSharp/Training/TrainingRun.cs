@@ -103,9 +103,9 @@ public static class TrainingRun
         var loader = new BatchLoader(data, batch, seed, shuffle: true, dropLast: true);
         // The built model's config (latent ddpm embeds its VAE's).
         var manifest = Checkpoint.NewManifest(family, model.Config, RecordedData.Images(data, location, train.Source, req.ExcludeClass));
-        var trainer = new Trainer(model.Trainable(), loader, options, req.OutDir, manifest, device, progress);
+        var trainer = new Trainer(model.Trainable(), loader, options, req.OutDir, manifest, device, progress, parallel: req.Parallel);
         var result = trainer.Run(req.Resume, cancel);
-        if (!result.Interrupted && model is IAutoencoder ae)
+        if (!result.Interrupted && model is IAutoencoder ae && (req.Parallel?.IsWriter ?? true))
             WriteAutoencoderPictures(ae, req);
         return result;
     }
@@ -198,7 +198,7 @@ public static class TrainingRun
             return new Dictionary<string, double> { ["val_loss"] = sum / n };
         }
         var files = new Dictionary<string, string> { [GenSharp.Text.Tokenizers.FileName] = GenSharp.Text.Tokenizers.ToJsonText(tokenizer) };
-        var trainer = new Trainer(model.Trainable(), batches, options, req.OutDir, manifest, device, progress, Validate, files);
+        var trainer = new Trainer(model.Trainable(), batches, options, req.OutDir, manifest, device, progress, Validate, files, parallel: req.Parallel);
         return trainer.Run(req.Resume, cancel);
     }
 

@@ -58,7 +58,7 @@ internal static class VideoTrainingRun
         };
         var manifest = Checkpoint.NewManifest(family, model.Config, data);
         IBatchSource batches = family.MotionTargets ? new ClassAndMotionClips(clips) : clips;
-        var trainer = new Trainer(model.Trainable(), batches, options, req.OutDir, manifest, device, progress);
+        var trainer = new Trainer(model.Trainable(), batches, options, req.OutDir, manifest, device, progress, parallel: req.Parallel);
         return trainer.Run(req.Resume, cancel);
     }
 }
