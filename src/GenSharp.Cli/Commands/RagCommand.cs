@@ -54,7 +54,7 @@ public sealed class RagSettings : CliSettings
     public double Threshold { get; init; } = 0.3;
 
     [CommandOption("--qa <FILE>")]
-    [Description("eval: the questions, JSON lines {id, question, answerable, gold: [{path, start, end, sha256}]}")]
+    [Description("eval: the questions, JSON lines {id, question, answerable, gold: [[{path, start, end, sha256}]]}")]
     public string? Qa { get; init; }
 
     [CommandOption("--mode <MODE>")]
