@@ -392,10 +392,17 @@ public sealed class PgvectorRagStore : IRagStore
     /// Approximate search through the HNSW index, with <c>hnsw.ef_search</c> = max(<see cref="EfSearch"/>, k). Replaced and
     /// deleted chunks stay in the graph as dead tuples until VACUUM; a plain index scan stops after ef_search candidates
     /// and, after much re-ingesting, can return fewer than k live chunks. pgvector's iterative scan (0.8) goes on until it
-    /// has k, in distance order (strict_order).
+    /// has k, in distance order (strict_order). Even so, a scan that runs while other connections replace chunks can miss
+    /// elements being rewired in the graph (pgvector issues #181, #239) and come back short; then, and only then, the
+    /// query is answered exactly, so a caller asking for k gets k whenever the index holds that many.
     /// </summary>
-    public List<ScoredChunk> SearchNearest(float[] query, int k) =>
-        Nearest(query, k, $"SET LOCAL hnsw.ef_search = {Math.Max(EfSearch, k).ToString(CultureInfo.InvariantCulture)}; SET LOCAL hnsw.iterative_scan = strict_order");
+    public List<ScoredChunk> SearchNearest(float[] query, int k)
+    {
+        var found = Nearest(query, k, $"SET LOCAL hnsw.ef_search = {Math.Max(EfSearch, k).ToString(CultureInfo.InvariantCulture)}; SET LOCAL hnsw.iterative_scan = strict_order");
+        if (found.Count >= k) return found;
+        var exact = SearchVectors(query, k);
+        return exact.Count > found.Count ? exact : found;
+    }
 
     /// <summary>
     /// The <paramref name="k"/> best chunks containing any word of <paramref name="text"/> (English stemming, stop words
