@@ -204,8 +204,12 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMe
     }
 
     /// <summary>One greedy-or-sampled completion of <paramref name="prompt"/> by the served model <paramref name="model"/>, in its running batch (for routes that build their own prompt).</summary>
+    /// <param name="model">The served model's id.</param>
+    /// <param name="prompt">The whole prompt, already built.</param>
+    /// <param name="o">Sampling and length options.</param>
     /// <param name="what">How a too-long prompt is named in the 400.</param>
     /// <param name="param">The request field to blame for it.</param>
+    /// <param name="cancel">Ends the request's sequence in the batch.</param>
     internal async Task<string> CompleteAsync(string model, string prompt, GenerationOptions o, string what, string param, CancellationToken cancel)
     {
         long arrival = Stopwatch.GetTimestamp();

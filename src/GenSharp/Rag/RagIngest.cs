@@ -15,6 +15,10 @@ public static class RagIngest
         List<(string Path, string Why)> Skipped, int Chunks, double Seconds);
 
     /// <summary>Ingests <paramref name="dir"/> (recursively); sources are stored by their path relative to it.</summary>
+    /// <param name="dir">The folder to ingest.</param>
+    /// <param name="store">The index: its sources are replaced, added or removed to match the folder.</param>
+    /// <param name="encoder">Embeds the chunks; must be the index's own embedder.</param>
+    /// <param name="chunker">Cuts each file's text into chunks.</param>
     /// <param name="progress">Told after each file: files done so far (of <see cref="CountFiles"/>) and the file's path.</param>
     public static Report Run(string dir, IRagStore store, SentenceEncoder encoder, TextChunker chunker, Training.IProgressReporter? progress = null)
     {

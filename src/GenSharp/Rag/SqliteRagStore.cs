@@ -429,7 +429,7 @@ public sealed class SqliteRagStore : IRagStore
 
     /// <summary>
     /// The best <paramref name="k"/> chunks for a query vector: through the approximate index when the store has one
-    /// (brought up to date first when another writer changed the file), else <see cref="SearchVectors"/>.
+    /// (brought up to date first when another writer changed the file), else <see cref="SearchVectors(float[], int)"/>.
     /// </summary>
     public List<ScoredChunk> SearchNearest(float[] query, int k)
     {

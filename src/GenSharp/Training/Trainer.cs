@@ -27,7 +27,7 @@ namespace GenSharp.Training;
 /// Data-parallel (a <see cref="DataParallel"/>, one process per MPI rank): rank 0's weights are broadcast at the start
 /// (and once more after the first step, which a data-dependent initialisation may have set per rank); every rank draws
 /// the same global batch and trains on its own rows; each step's libtorch seed is
-/// <see cref="DataParallel.SeedFor"/>(seed, step), so ranks draw different noise yet a run repeats and resumes with
+/// <see cref="DataParallel.SeedFor(long, long)"/>(seed, step), so ranks draw different noise yet a run repeats and resumes with
 /// any number of ranks; the <see cref="StepRunner"/> averages losses, gradients and metrics; only rank 0 keeps the EMA
 /// and writes checkpoints, metrics, plots, samples and validation; a stop request on any rank stops every rank at the
 /// same step. What a family keeps in its module besides weights (batch-norm statistics, an EBM's replay buffer, an RBM's

@@ -55,7 +55,7 @@ public class NetworkNamespaceTests(ITestOutputHelper output)
                 $"case \"$host\" in {hostA}) ns={nsA};; {hostB}) ns={nsB};; *) echo \"unknown host $host\" >&2; exit 1;; esac\n" +
                 "echo \"$host\" >> \"$0.log\"\n" +
                 "exec ip netns exec \"$ns\" unshare --uts sh -c \"hostname $ns; $*\"\n");
-            File.SetUnixFileMode(agent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            if (OperatingSystem.IsLinux()) File.SetUnixFileMode(agent, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             var hosts = Path.Combine(dir, "hosts");
             File.WriteAllText(hosts, $"{hostA} slots=1\n{hostB} slots=1\n");
 

@@ -154,7 +154,7 @@ public class PgvectorStoreTests
     }
 
     [Fact]
-    public void ConcurrentIngestAndQueriesLoseNothingAndNeverSeeHalfAFile()
+    public async Task ConcurrentIngestAndQueriesLoseNothingAndNeverSeeHalfAFile()
     {
         if (Server() is not { } server) return;
         using var index = new TempIndex(server);
@@ -208,7 +208,7 @@ public class PgvectorStoreTests
                 Interlocked.Increment(ref reads);
             }
         })).ToList();
-        Task.WaitAll(writers.Concat(readers).ToArray());
+        await Task.WhenAll(writers.Concat(readers));
         Assert.Empty(errors);
         Assert.True(reads > 10, $"only {reads} reads");
         // Nothing lost, nothing doubled: every source holds exactly its last written version.

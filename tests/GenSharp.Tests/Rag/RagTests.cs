@@ -96,7 +96,7 @@ public class RagTests
     }
 
     [Fact]
-    public void IngestAndQueriesFromAnotherConnectionAtOnceLoseNothing()
+    public async Task IngestAndQueriesFromAnotherConnectionAtOnceLoseNothing()
     {
         TorchRuntime.EnsureReady();
         var dir = TestData.TempDir();
@@ -133,7 +133,7 @@ public class RagTests
             Assert.Equal(new[] { "procps-bugs.md" }, RagIngest.Run(dir, writer, encoder, chunker).Changed);
         }
         done.Cancel();
-        readerTask.Wait();
+        await readerTask;
         Assert.True(errors.IsEmpty, string.Join("\n", errors.Take(5)));
         Assert.True(queries > 5, $"only {queries} queries ran during the ingests");
         // Nothing lost or doubled: the same chunks as one fresh ingest of the final files, seen from either connection.

@@ -81,7 +81,7 @@ public sealed record VideoDiffusionConfig : FamilyConfig
         Require(BaseChannels is >= 8 and <= 512 && BaseChannels % 2 == 0, "base_channels", "even, in [8, 512]", BaseChannels);
         Require(ChannelMult is { Length: >= 1 and <= 4 } && ChannelMult.All(m => m is >= 1 and <= 8), "channel_mult",
             "1 to 4 multipliers, each in [1, 8]", ChannelMult is null ? "null" : $"[{string.Join(", ", ChannelMult)}]");
-        Require(FrameSize % (1 << (ChannelMult.Length - 1)) == 0, "channel_mult", $"at most as many levels as halvings of frame_size {FrameSize}", ChannelMult.Length);
+        Require(FrameSize % (1 << (ChannelMult!.Length - 1)) == 0, "channel_mult", $"at most as many levels as halvings of frame_size {FrameSize}", ChannelMult.Length);
         Require(AttentionHeads >= 1 && ChannelMult.All(m => BaseChannels * m % AttentionHeads == 0), "attention_heads",
             "a divisor of every level width", AttentionHeads);
         Require(NormGroups >= 1 && ChannelMult.All(m => BaseChannels * m % NormGroups == 0) && BaseChannels % NormGroups == 0,
