@@ -158,10 +158,11 @@ public sealed class RagCommand : Command<RagSettings>
         if (s.TopK < 1 || s.TopK > 10) throw new GenSharpException($"--top-k must be in [1, 10] for eval (recall is counted to 10), got {s.TopK}");
         var modes = s.Mode == "all" ? new[] { RetrievalMode.Keyword, RetrievalMode.Vector, RetrievalMode.Hybrid } : new[] { ParseMode(s.Mode) };
         var questions = RagQuestion.Load(qaPath);
-        var index = RagIngest.StorePath(s.Target);
-        if (SqliteRagStore.EmbedderOf(index) is null) throw new GenSharpException($"{index}: no index there; build one with 'gensharp rag ingest DIR --index {s.Target}'");
+        var location = RagStoreLocation.Parse(s.Store);
+        var index = location.Describe(s.Target);
+        if (location.EmbedderOf(s.Target) is null) throw new GenSharpException($"{index}: no index there; build one with 'gensharp rag ingest DIR --index {s.Target}'{(s.Store is null ? "" : " --store ...")}");
         using var encoder = SentenceEncoders.Load(s.Embedder, s.TorchDevice);
-        using var store = SqliteRagStore.Open(index, encoder.Name, encoder.Dimensions);
+        using var store = location.Open(s.Target, encoder.Name, encoder.Dimensions);
         // The gold spans are line numbers: they mean something only in the very files they were read from.
         foreach (var g in questions.SelectMany(q => q.Gold).DistinctBy(g => g.Path))
         {

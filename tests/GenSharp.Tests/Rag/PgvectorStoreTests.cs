@@ -282,4 +282,30 @@ public class PgvectorStoreTests
         Assert.DoesNotContain('\n', e.Message);
         Assert.Contains("not a PostgreSQL index name", Assert.Throws<GenSharpException>(() => PgvectorRagStore.SchemaOf("Bad-Name")).Message);
     }
+
+    [Fact]
+    public void CliIngestAndEvalRunOnAPostgresStore()
+    {
+        if (Server() is not { } server) return;
+        using var index = new TempIndex(server);
+        var docs = Path.Combine(AppContext.BaseDirectory, "Fixtures", "RagDocs");
+        var ingest = CliTests.Run("rag", "ingest", docs, "--index", index.Name, "--store", server, "--chunk-tokens", "64", "--overlap", "8");
+        Assert.True(ingest.Code == 0, ingest.Out + ingest.Err);
+        int LineOf(string f, string words) => Array.FindIndex(File.ReadAllLines(Path.Combine(docs, f)), l => l.Contains(words)) + 1;
+        var qa = Path.Combine(TestData.TempDir(), "qa.jsonl");
+        int line = LineOf("base-passwd-README.txt", "0-99 range");
+        File.WriteAllLines(qa, new[]
+        {
+            $$"""{"id":"uids","question":"Which range of user ids does Debian reserve?","gold":[{"path":"base-passwd-README.txt","start":{{line}},"end":{{line}}}]}""",
+            """{"id":"none","question":"What is the airspeed velocity of an unladen swallow?","answerable":false}""",
+        });
+        var r = CliTests.Run("rag", "eval", index.Name, "--store", server, "--qa", qa, "--mode", "hybrid");
+        Assert.True(r.Code == 0, r.Out + r.Err);
+        Assert.Contains("PostgreSQL index " + index.Name, r.Out);
+        var hybrid = System.Text.Json.Nodes.JsonNode.Parse(r.Out.Trim().Split('\n')[^1])!["modes"]![0]!;
+        Assert.Equal(1.0, hybrid["recall_at_10"]!.GetValue<double>());
+        Assert.Equal(1.0, hybrid["not_found_accuracy"]!.GetValue<double>());
+        // A name with no index behind it in that database is one line, exit 1.
+        CliTests.AssertOneLineError(CliTests.Run("rag", "eval", "nosuch" + index.Name, "--store", server, "--qa", qa), 1, "no index there");
+    }
 }
