@@ -7,7 +7,8 @@ namespace GenSharp.Server;
 
 /// <summary>
 /// Retrieval-augmented answers over the RAG indexes in the models folder (<c>NAME.rag.sqlite</c>, made by
-/// <c>gensharp rag ingest DIR --index MODELS/NAME</c>): <c>GET /v1/rag</c> lists them; <c>POST /v1/rag/{index}/ask</c>
+/// <c>gensharp rag ingest DIR --index MODELS/NAME</c>) or, with <see cref="ServerOptions.RagStore"/>, in a PostgreSQL +
+/// pgvector database: <c>GET /v1/rag</c> lists them; <c>POST /v1/rag/{index}/ask</c>
 /// takes <c>question</c>, optional <c>model</c> (a served language model; without one the answer is the closest source
 /// sentence, no model), <c>top_k</c> (1–20, default 4), <c>threshold</c> (best cosine under which the answer is "not found
 /// in the sources", default 0.3), <c>mode</c> (hybrid, vector, keyword), <c>rerank</c> (re-order the 10 best chunks by
@@ -19,18 +20,16 @@ sealed class RagEndpoints(ServerOptions options, EmbeddingEndpoints embeddings, 
 {
     public const string Suffix = ".rag.sqlite";
 
-    readonly Dictionary<string, (SqliteRagStore Store, SemaphoreSlim Gate)> _open = new(StringComparer.Ordinal);
+    readonly Dictionary<string, (IRagStore Store, string Embedder, SemaphoreSlim Gate)> _open = new(StringComparer.Ordinal);
+    readonly RagStoreLocation _location = options.RagStore is { Length: > 0 } where ? RagStoreLocation.Parse(where) : RagStoreLocation.Sqlite(options.ModelsDir);
     readonly object _sync = new();
 
     public async Task List(HttpContext http)
     {
         var data = new JsonArray();
-        if (Directory.Exists(options.ModelsDir))
-            foreach (var file in Directory.EnumerateFiles(options.ModelsDir, "*" + Suffix).Order(StringComparer.Ordinal))
-                data.Add(new JsonObject
-                {
-                    ["id"] = Path.GetFileName(file)[..^Suffix.Length], ["object"] = "rag.index", ["embedder"] = SqliteRagStore.EmbedderOf(file),
-                });
+        var names = await Task.Run(() => _location.Indexes().Select(n => (n, _location.EmbedderOf(n))).ToList(), http.RequestAborted);
+        foreach (var (name, embedder) in names)
+            data.Add(new JsonObject { ["id"] = name, ["object"] = "rag.index", ["embedder"] = embedder });
         await Results.Text(new JsonObject { ["object"] = "list", ["data"] = data }.ToJsonString(), "application/json").ExecuteAsync(http);
     }
 
@@ -52,8 +51,7 @@ sealed class RagEndpoints(ServerOptions options, EmbeddingEndpoints embeddings, 
         };
         int maxTokens = (int)(body.Integer("max_tokens", 1, options.MaxTokensCap) ?? 200);
         bool rerank = body.Bool("rerank") ?? false;
-        var (store, storeGate) = Open(index);
-        var embedder = SqliteRagStore.EmbedderOf(store.Path) ?? throw new ApiException(404, $"no RAG index '{index}'", "index", "index_not_found");
+        var (store, embedder, storeGate) = Open(index);
         var (encoder, encoderGate) = embeddings.Get(embedder);
 
         List<Chunk> sources;
@@ -99,21 +97,24 @@ sealed class RagEndpoints(ServerOptions options, EmbeddingEndpoints embeddings, 
         await Results.Text(response.ToJsonString(), "application/json").ExecuteAsync(http);
     }
 
-    (SqliteRagStore, SemaphoreSlim) Open(string index)
+    (IRagStore, string, SemaphoreSlim) Open(string index)
     {
-        if (index.Length == 0 || index.Contains('/') || index.Contains('\\') || index.StartsWith('.'))
-            throw ApiException.Invalid("index", $"'{index}' is not an index name (a file NAME{Suffix} in the models folder)", "invalid_value");
+        bool valid = _location.IsPostgres
+            ? System.Text.RegularExpressions.Regex.IsMatch(index, "^[a-z0-9_]{1,48}$")
+            : index.Length > 0 && !index.Contains('/') && !index.Contains('\\') && !index.StartsWith('.');
+        if (!valid)
+            throw ApiException.Invalid("index", _location.IsPostgres ? $"'{index}' is not an index name (1-48 characters of a-z, 0-9, _)"
+                                                                      : $"'{index}' is not an index name (a file NAME{Suffix} in the models folder)", "invalid_value");
         lock (_sync)
         {
             if (_open.TryGetValue(index, out var found)) return found;
-            var path = Path.Combine(options.ModelsDir, index + Suffix);
-            var embedder = SqliteRagStore.EmbedderOf(path)
-                ?? throw new ApiException(404, $"no RAG index '{index}': build one with 'gensharp rag ingest DIR --index {Path.Combine(options.ModelsDir, index)}'", "index", "index_not_found");
+            var build = _location.IsPostgres ? $"gensharp rag ingest DIR --index {index} --store ..." : $"gensharp rag ingest DIR --index {Path.Combine(options.ModelsDir, index)}";
+            var embedder = _location.EmbedderOf(index) ?? throw new ApiException(404, $"no RAG index '{index}': build one with '{build}'", "index", "index_not_found");
             var (encoder, _) = embeddings.Get(embedder);
-            SqliteRagStore store;
-            try { store = SqliteRagStore.Open(path, encoder.Name, encoder.Dimensions); }
+            IRagStore store;
+            try { store = _location.Open(index, encoder.Name, encoder.Dimensions); }
             catch (GenSharpException e) { throw ApiException.Invalid("index", $"index '{index}' cannot be opened: {e.Message}", "invalid_value"); }
-            var entry = (store, new SemaphoreSlim(1, 1));
+            var entry = (store, embedder, new SemaphoreSlim(1, 1));
             _open[index] = entry;
             return entry;
         }
@@ -123,7 +124,7 @@ sealed class RagEndpoints(ServerOptions options, EmbeddingEndpoints embeddings, 
     {
         lock (_sync)
         {
-            foreach (var (s, g) in _open.Values) { s.Dispose(); g.Dispose(); }
+            foreach (var (s, _, g) in _open.Values) { s.Dispose(); g.Dispose(); }
             _open.Clear();
         }
     }

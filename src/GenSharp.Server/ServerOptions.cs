@@ -5,6 +5,11 @@ public sealed record ServerOptions
 {
     /// <summary>The folder whose sub-folders (GenSharp checkpoints or run folders, Hugging Face folders) are the models.</summary>
     public required string ModelsDir { get; init; }
+    /// <summary>
+    /// Where <c>/v1/rag</c> finds its indexes: null = the <c>NAME.rag.sqlite</c> files of <see cref="ModelsDir"/>; an Npgsql
+    /// connection string = the indexes of that PostgreSQL + pgvector database (as <c>gensharp rag ingest --store</c> made them).
+    /// </summary>
+    public string? RagStore { get; init; }
     /// <summary>Address to bind: an IP address or <c>localhost</c>. Loopback unless told otherwise.</summary>
     public string Host { get; init; } = "127.0.0.1";
     /// <summary>TCP port; 0 picks a free one (see <see cref="GenSharpServer.BaseAddress"/>).</summary>

@@ -13,6 +13,10 @@ public sealed class ServeSettings : CliSettings
     [Description("a folder whose sub-folders (gpt and image-family run folders or checkpoints, Hugging Face model folders) are the models, named by their folder (required)")]
     public string? Models { get; init; }
 
+    [CommandOption("--rag-store <WHERE>")]
+    [Description("where /v1/rag finds its indexes: the NAME.rag.sqlite files of --models (default), or a PostgreSQL + pgvector database as an Npgsql connection string (indexes made with 'rag ingest --store')")]
+    public string? RagStore { get; init; }
+
     [CommandOption("--host <ADDRESS>")]
     [Description("the address to listen on: an IP address or localhost; 0.0.0.0 exposes the server to the network")]
     [DefaultValue("127.0.0.1")]
@@ -101,7 +105,7 @@ public sealed class ServeCommand : Command<ServeSettings>
         if (s.DrainSeconds < 0) throw new ParameterException("drain_seconds", $"must be ≥ 0, got {s.DrainSeconds}");
         var options = new ServerOptions
         {
-            ModelsDir = s.Models, Host = s.Host, Port = s.Port, Device = s.Device, MaxLoadedModels = s.MaxLoaded,
+            ModelsDir = s.Models, RagStore = s.RagStore, Host = s.Host, Port = s.Port, Device = s.Device, MaxLoadedModels = s.MaxLoaded,
             MemoryBudgetBytes = s.MemoryBudget is null ? null : ServerOptions.ParseBytes("memory_budget", s.MemoryBudget),
             DrainTimeout = TimeSpan.FromSeconds(s.DrainSeconds),
             ApiKeyFile = s.ApiKeyFile, MaxConcurrentRequests = s.MaxConcurrent, MaxBatchRows = s.MaxBatch, MaxQueuedRequests = s.MaxQueue, RateLimitPerMinute = s.RateLimit,

@@ -308,4 +308,36 @@ public class PgvectorStoreTests
         // A name with no index behind it in that database is one line, exit 1.
         CliTests.AssertOneLineError(CliTests.Run("rag", "eval", "nosuch" + index.Name, "--store", server, "--qa", qa), 1, "no index there");
     }
+
+    [Fact]
+    public async Task ServerAnswersFromAPostgresIndexWithRagStore()
+    {
+        if (Server() is not { } server) return;
+        using var index = new TempIndex(server);
+        var docs = Path.Combine(AppContext.BaseDirectory, "Fixtures", "RagDocs");
+        var ingest = CliTests.Run("rag", "ingest", docs, "--index", index.Name, "--store", server, "--chunk-tokens", "64", "--overlap", "8");
+        Assert.True(ingest.Code == 0, ingest.Out + ingest.Err);
+        await using var host = await GenSharp.Server.GenSharpServer.StartAsync(new GenSharp.Server.ServerOptions { ModelsDir = TestData.TempDir(), RagStore = server, Port = 0 });
+        using var http = new HttpClient { BaseAddress = host.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
+
+        var list = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync("/v1/rag"))!["data"]!.AsArray();
+        var mine = Assert.Single(list, e => e!["id"]!.GetValue<string>() == index.Name)!;
+        Assert.Equal("all-MiniLM-L6-v2", mine["embedder"]!.GetValue<string>());
+
+        async Task<(int, System.Text.Json.Nodes.JsonNode)> Ask(string name, string question)
+        {
+            using var r = await http.PostAsync($"/v1/rag/{name}/ask", new StringContent(new System.Text.Json.Nodes.JsonObject { ["question"] = question }.ToJsonString(),
+                System.Text.Encoding.UTF8, "application/json"));
+            return ((int)r.StatusCode, System.Text.Json.Nodes.JsonNode.Parse(await r.Content.ReadAsStringAsync())!);
+        }
+        var (status, body) = await Ask(index.Name, "Which range of user ids does Debian reserve?");
+        Assert.True(status == 200, body.ToJsonString());
+        Assert.True(body["found"]!.GetValue<bool>());
+        Assert.Equal("base-passwd-README.txt", body["sources"]![0]!["path"]!.GetValue<string>());
+        (status, body) = await Ask("nosuch" + index.Name, "anything?");
+        Assert.Equal(404, status);
+        Assert.Contains("no RAG index", body.ToJsonString());
+        (status, _) = await Ask("Bad-Name", "anything?");
+        Assert.Equal(400, status);
+    }
 }
