@@ -40,25 +40,46 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>Environment variable that, set to 1, leaves libtorch's oneDNN (mkldnn) convolutions on.</summary>
+    /// <summary>
+    /// Environment variable that chooses libtorch's oneDNN (mkldnn) convolutions: 1 keeps them on, 0 turns them off;
+    /// unset, <see cref="OneDnnCheck"/> decides once per machine.
+    /// </summary>
     public const string OneDnnVariable = "GENSHARP_ONEDNN";
 
     /// <summary>Whether libtorch dispatches float32 CPU convolutions to oneDNN in this process (libtorch's own flag).</summary>
     public static bool OneDnnConvolutions => Native.UserEnabledMkldnn(Native.GlobalContext());
 
+    /// <summary>Why <see cref="OneDnnConvolutions"/> has its value: the variable, or the machine check's verdict.</summary>
+    public static string OneDnnReason { get; private set; } = "libtorch's default";
+
+    /// <summary>Sets libtorch's oneDNN flag for the whole process (TorchSharp has no setter, so this calls <c>at::Context</c>).</summary>
+    public static void SetOneDnnConvolutions(bool enabled)
+    {
+        try { Native.SetUserEnabledMkldnn(Native.GlobalContext(), enabled); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
     /// <summary>
-    /// Turns off libtorch's oneDNN (mkldnn) convolutions, so CPU convolutions take libtorch's native im2col + GEMM path,
-    /// unless <see cref="OneDnnVariable"/> is 1. Measured on an AMD EPYC (Zen 4, AVX-512) with libtorch 2.10.0: oneDNN's
-    /// backward-data pass (the input gradient of conv2d) leaves blocks of the gradient unwritten — NaN or stale values in
-    /// a few percent of calls, at 1 or 2 threads and at any ISA cap — which made glow, ddpm and ebm training diverge or
-    /// not repeat; the native path gave none in the same runs (<c>ConvolutionGradientTests</c> holds both to an unfold
-    /// computation). TorchSharp has no setter for the flag, so this calls libtorch's <c>at::Context</c> method directly.
+    /// Keeps libtorch's oneDNN convolutions only where they compute what the native im2col + GEMM path does. Measured on
+    /// an AMD EPYC (Zen 4, AVX-512) with libtorch 2.10.0: oneDNN's conv2d backward-data pass left blocks of the input
+    /// gradient unwritten (NaN or stale values) in a few percent of calls, at 1 or 2 threads and at any ISA cap, which made
+    /// glow, ddpm and ebm training diverge and wavenet produce NaN; on the AVX2 machine before it and the Zen 5 one after
+    /// it the same calls were exact and oneDNN made the convolutional families 2–3.5× faster. So the choice is the
+    /// machine's: <see cref="OneDnnCheck"/> compares both paths on the calls that failed and its verdict is cached per CPU.
     /// </summary>
     static void ConfigureOneDnn()
     {
-        if (Environment.GetEnvironmentVariable(OneDnnVariable) == "1") return;
-        try { Native.SetUserEnabledMkldnn(Native.GlobalContext(), false); }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+        var forced = Environment.GetEnvironmentVariable(OneDnnVariable);
+        if (forced == "1" || forced == "0")
+        {
+            SetOneDnnConvolutions(forced == "1");
+            OneDnnReason = $"{OneDnnVariable}={forced}";
+            return;
+        }
+        if (!OneDnnConvolutions) { OneDnnReason = "libtorch built without oneDNN"; return; }
+        var verdict = OneDnnCheck.CachedOrRun();
+        SetOneDnnConvolutions(verdict.Agrees);
+        OneDnnReason = (verdict.Agrees ? "machine check passed: " : "machine check failed, native convolutions: ") + verdict.Detail;
     }
 
     static class Native

@@ -12,7 +12,51 @@ namespace GenSharp.Tests;
 public class ConvolutionGradientTests
 {
     [Fact]
-    public void OneDnnConvolutionsAreOffByDefault() => Assert.False(TorchRuntime.OneDnnConvolutions);
+    public void OneDnnFollowsTheVariableOrTheMachineCheck()
+    {
+        var forced = Environment.GetEnvironmentVariable(TorchRuntime.OneDnnVariable);
+        bool expected = forced is "1" or "0" ? forced == "1" : OneDnnCheck.CachedOrRun().Agrees;
+        Assert.Equal(expected, TorchRuntime.OneDnnConvolutions);
+        Assert.False(string.IsNullOrEmpty(TorchRuntime.OneDnnReason));
+    }
+
+    // The candidate runs while the check holds oneDNN off, so these conv calls take the native path.
+    static Tensor Native(OneDnnCheck.ProbeKind kind, Tensor x, Tensor w, Tensor dy)
+    {
+        if (kind == OneDnnCheck.ProbeKind.DilatedConv1d)
+        {
+            using var noGrad = torch.no_grad();
+            return nn.functional.conv1d(x, w, dilation: 8);
+        }
+        var xg = x.detach().requires_grad_(true);
+        var y = nn.functional.conv2d(xg, w, padding: new long[] { 1, 1 });
+        return torch.autograd.grad(new[] { y }, new[] { xg }, new[] { dy })[0].detach();
+    }
+
+    [Fact]
+    public void TheMachineCheckAcceptsAKernelThatAgrees()
+    {
+        var verdict = OneDnnCheck.Run(repeats: 3, candidate: Native);
+        Assert.True(verdict.Agrees, verdict.Detail);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheMachineCheckCatchesABlockLeftUnwritten(bool nan)
+    {
+        int call = 0;
+        var verdict = OneDnnCheck.Run(repeats: 10, candidate: (kind, x, w, dy) =>
+        {
+            var result = Native(kind, x, w, dy);
+            if (kind == OneDnnCheck.ProbeKind.Conv2dInputGradient && ++call == 7)
+                result[3, 2].narrow(0, 4, 4).fill_(nan ? double.NaN : 0.0);    // one 4-row block of one channel, as seen
+            return result;
+        });
+        Assert.False(verdict.Agrees);
+        Assert.Contains("call 7 of 10", verdict.Detail);
+        Assert.Contains(nan ? "non-finite" : "differs", verdict.Detail);
+    }
 
     [Theory]
     [InlineData(8, 8, 4, 14, 3, 1)]      // a glow coupling's last convolution (where training diverged)
