@@ -78,7 +78,7 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost" or "phases" or "decode" or "speed" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "decode" or "speed" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);
@@ -104,6 +104,7 @@ static class Program
         Console.WriteLine($"data: {data.Source}, {data.Count} images, {loader.BatchesPerEpoch} batches/epoch");
 
         if (mode == "opcost") return OpCost(steps, threads);
+        if (mode == "gemm") return Gemm(steps, threads);
         using var runner = new GenSharp.Training.StepRunner(model.Trainable());   // the optimizers the trainer would build
         if (mode == "phases" && model is GenSharp.Models.Flows.GlowModel glow)
         {
@@ -193,6 +194,36 @@ static class Program
         double us = sw.Elapsed.TotalMilliseconds * 1000.0 / n;
         Console.WriteLine($"opcost: {us:F2} us per add of 1-element tensors ({n} ops, one dispose scope each)");
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?> { ["impl"] = "gensharp", ["mode"] = "opcost", ["threads"] = threads, ["ops"] = n, ["us_per_op"] = Math.Round(us, 3) }));
+        return 0;
+    }
+
+    /// <summary>float32 matrix products of the shapes the VAE, DCGAN and gpt steps multiply (BLAS alone), GFLOP/s.</summary>
+    static int Gemm(int steps, int threads)
+    {
+        var shapes = new (long M, long K, long N)[] { (128, 3136, 256), (3136, 128, 256), (128, 256, 3136), (768, 128, 384), (768, 128, 128), (1024, 1024, 1024) };
+        var result = new Dictionary<string, object?> { ["impl"] = "gensharp", ["mode"] = "gemm", ["threads"] = threads };
+        foreach (var (m, k, n) in shapes)
+        {
+            using var scope = torch.NewDisposeScope();
+            var a = torch.randn(m, k);
+            var b = torch.randn(k, n);
+            for (int i = 0; i < 5; i++) using (torch.NewDisposeScope()) _ = a.matmul(b);
+            int reps = Math.Max(steps, 1);
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < reps; i++) using (torch.NewDisposeScope()) _ = a.matmul(b);
+            double gflops = 2.0 * m * k * n * reps / sw.Elapsed.TotalSeconds / 1e9;
+            // the same product as a 1×1 convolution (oneDNN when libtorch sends convolutions there): x (m, k, 1, 1), w (n, k, 1, 1)
+            var x4 = a.view(m, k, 1, 1);
+            var w4 = b.t().contiguous().view(n, k, 1, 1);
+            for (int i = 0; i < 5; i++) using (torch.NewDisposeScope()) _ = nn.functional.conv2d(x4, w4);
+            sw.Restart();
+            for (int i = 0; i < reps; i++) using (torch.NewDisposeScope()) _ = nn.functional.conv2d(x4, w4);
+            double conv = 2.0 * m * k * n * reps / sw.Elapsed.TotalSeconds / 1e9;
+            Console.WriteLine($"{m}x{k} @ {k}x{n}: {gflops:F1} GFLOP/s; as a 1x1 convolution {conv:F1}");
+            result[$"{m}x{k}x{n}"] = Math.Round(gflops, 1);
+            result[$"conv{m}x{k}x{n}"] = Math.Round(conv, 1);
+        }
+        Console.WriteLine(JsonSerializer.Serialize(result));
         return 0;
     }
 

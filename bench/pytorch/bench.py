@@ -235,6 +235,24 @@ def rss_mb():
     return pages * os.sysconf("SC_PAGE_SIZE") / (1024.0 * 1024.0)
 
 
+def gemm(steps, threads):
+    """float32 matrix products of the shapes the VAE, DCGAN and gpt steps multiply (BLAS alone), GFLOP/s."""
+    result = {"impl": "pytorch", "mode": "gemm", "threads": threads}
+    for m, k, n in ((128, 3136, 256), (3136, 128, 256), (128, 256, 3136), (768, 128, 384), (768, 128, 128), (1024, 1024, 1024)):
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        for _ in range(5):
+            a.matmul(b)
+        reps = max(steps, 1)
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            a.matmul(b)
+        gflops = 2.0 * m * k * n * reps / (time.perf_counter() - t0) / 1e9
+        print(f"{m}x{k} @ {k}x{n}: {gflops:.1f} GFLOP/s")
+        result[f"{m}x{k}x{n}"] = round(gflops, 1)
+    print(json.dumps(result))
+    return 0
+
+
 def op_cost(steps, threads):
     """Per-op dispatch cost: us for one add of two 1-element tensors (Python + dispatcher)."""
     x, y = torch.ones(1), torch.ones(1)
@@ -272,7 +290,7 @@ def main():
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--conditional", action="store_true")
-    ap.add_argument("--mode", choices=["train", "forward", "opcost", "convcost", "phases"], default="train")
+    ap.add_argument("--mode", choices=["train", "forward", "opcost", "convcost", "phases", "gemm"], default="train")
     ap.add_argument("--set", action="append", default=[], help="config override key=value, as for GenSharp.Bench")
     a = ap.parse_args()
     sets = dict(kv.split("=", 1) for kv in a.set)
@@ -291,6 +309,8 @@ def main():
     torch.manual_seed(0)
     if a.mode == "opcost":
         return op_cost(a.steps, a.threads)
+    if a.mode == "gemm":
+        return gemm(a.steps, a.threads)
     if a.mode == "convcost":
         return conv_cost(a.steps)
     model = twin.build(sets) if twin else Vae() if a.model == "vae" else Dcgan(a.conditional)

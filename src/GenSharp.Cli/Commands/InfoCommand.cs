@@ -15,6 +15,7 @@ public sealed class InfoCommand : Command<CliSettings>
         Console.WriteLine($"libtorch    {TorchRuntime.LibTorchVersion}");
         Console.WriteLine($".NET        {Environment.Version}");
         Console.WriteLine($"threads     {torch.get_num_threads()} (cores: {Environment.ProcessorCount})");
+        Console.WriteLine($"MKL kernels {TorchRuntime.MklDispatch}");
         Console.WriteLine($"oneDNN conv {(TorchRuntime.OneDnnConvolutions ? "on" : "off")} ({TorchRuntime.OneDnnReason})");
         bool cuda = torch.cuda.is_available();
         Console.WriteLine($"CUDA        {(cuda ? $"available, {torch.cuda.device_count()} device(s)" : "not available")}");

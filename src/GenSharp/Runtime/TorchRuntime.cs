@@ -35,6 +35,7 @@ public static class TorchRuntime
                     "could not load libtorch (TorchSharp native libraries): " + inner.Message.Split('\n')[0] +
                     " — rebuild with 'dotnet build' so the native files are copied and patched for this system");
             }
+            ConfigureMklDispatch();
             ConfigureOneDnn();
             _ready = true;
         }
@@ -80,6 +81,58 @@ public static class TorchRuntime
         var verdict = OneDnnCheck.CachedOrRun();
         SetOneDnnConvolutions(verdict.Agrees);
         OneDnnReason = (verdict.Agrees ? "machine check passed: " : "machine check failed, native convolutions: ") + verdict.Detail;
+    }
+
+    /// <summary>Environment variable that, set to 0, leaves MKL's vendor check alone (see <see cref="ConfigureMklDispatch"/>).</summary>
+    public const string MklAnyVendorVariable = "GENSHARP_MKL_ANY_VENDOR";
+
+    /// <summary>How MKL (libtorch's BLAS for float32 matmul and linear layers) chooses its kernels in this process.</summary>
+    public static string MklDispatch { get; private set; } = "MKL's own choice";
+
+    /// <summary>
+    /// Lets MKL choose its kernels by the CPU's instruction sets on every vendor. libtorch's bundled MKL asks whether the
+    /// CPU is a GenuineIntel one (<c>mkl_serv_intel_cpu_true</c>) and, if not, keeps to its AVX2-era code even when the
+    /// CPU has AVX-512: measured on this project's AMD EPYC (Zen 5), float32 GEMM ran at 117 GFLOP/s per core against
+    /// 272 with the AVX-512 kernels, and the VAE trained ~20 % slower than PyTorch 2.14 over OpenBLAS. The answer is
+    /// cached in a static of libtorch_cpu.so that starts at -1 ("not asked yet"); before MKL's first call this sets it to
+    /// 1, so MKL then picks kernels from CPUID's feature bits as on an Intel CPU. The function's code is checked first
+    /// (load cached static, test, branch if negative); anything else leaves MKL alone. x86-64 Linux only;
+    /// <see cref="MklAnyVendorVariable"/>=0 opts out. Matrix products are held to float64 results in
+    /// <c>MklDispatchTests</c>.
+    /// </summary>
+    static void ConfigureMklDispatch()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return;
+        if (Environment.GetEnvironmentVariable(MklAnyVendorVariable) == "0") { MklDispatch = $"MKL's own vendor check ({MklAnyVendorVariable}=0)"; return; }
+        try
+        {
+            IntPtr lib = LibDl.Open("libtorch_cpu.so", LibDl.Now | LibDl.NoLoad);
+            if (lib == IntPtr.Zero) return;
+            IntPtr fn = LibDl.Symbol(lib, "mkl_serv_intel_cpu_true");
+            if (fn == IntPtr.Zero) { MklDispatch = "MKL's own choice (libtorch_cpu.so has no mkl_serv_intel_cpu_true)"; return; }
+            // mov disp32(%rip),%eax ; test %eax,%eax ; js
+            bool shape = Marshal.ReadByte(fn, 0) == 0x8B && Marshal.ReadByte(fn, 1) == 0x05
+                      && Marshal.ReadByte(fn, 6) == 0x85 && Marshal.ReadByte(fn, 7) == 0xC0 && Marshal.ReadByte(fn, 8) == 0x78;
+            if (!shape) { MklDispatch = "MKL's own choice (unrecognised mkl_serv_intel_cpu_true)"; return; }
+            IntPtr cached = fn + 6 + Marshal.ReadInt32(fn, 2);
+            int value = Marshal.ReadInt32(cached);
+            if (value > 0) { MklDispatch = "by CPU features (an Intel CPU)"; return; }
+            if (value == 0) { MklDispatch = "MKL's own choice (MKL had already checked the vendor)"; return; }
+            Marshal.WriteInt32(cached, 1);
+            MklDispatch = "by CPU features on any vendor";
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    static class LibDl
+    {
+        internal const int Now = 2, NoLoad = 4;
+
+        [DllImport("libc.so.6", EntryPoint = "dlopen")]
+        internal static extern IntPtr Open(string file, int flags);
+
+        [DllImport("libc.so.6", EntryPoint = "dlsym")]
+        internal static extern IntPtr Symbol(IntPtr handle, string name);
     }
 
     static class Native
