@@ -139,6 +139,7 @@ static class Program
         long total = (long)warmup + steps;
         var sw = new Stopwatch();
         double last = 0;
+        var collector = new UnreachableTensorCollector();
         for (long s = 0; s < total; s++)
         {
             if (s == warmup) sw.Start();
@@ -148,7 +149,7 @@ static class Program
                 last = step(images, labels);
             }
             long done = s + 1; // training steps completed, warmup included
-            if (done % 10 == 0) TorchRuntime.ReleaseUnreachableTensors(); // as the Trainer does (timed: it is part of the loop)
+            collector.AfterStep(); // as the Trainer does (timed: it is part of the loop)
             if (done == 500) { rss500 = Mb(Environment.WorkingSet); Console.WriteLine($"step {done}: rss {rss500:F1} MB"); }
             if (done == 2000) { rss2000 = Mb(Environment.WorkingSet); Console.WriteLine($"step {done}: rss {rss2000:F1} MB"); }
         }

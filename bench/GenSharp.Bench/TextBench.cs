@@ -70,6 +70,7 @@ static class TextBench
         var evals = new List<Dictionary<string, double>>();
         var sw = new Stopwatch();
         double last = double.NaN;
+        var collector = new UnreachableTensorCollector();
         for (int s = 0; s < steps; s++)
         {
             if (s == warmup) sw.Start();
@@ -79,7 +80,7 @@ static class TextBench
                 last = runner.Step(x, y)["loss"];
             }
             int done = s + 1;
-            if (done % 10 == 0) TorchRuntime.ReleaseUnreachableTensors();
+            collector.AfterStep();
             if (done % validationEvery == 0 || done == steps)
             {
                 sw.Stop();                                                    // validation is not timed

@@ -36,8 +36,6 @@ namespace GenSharp.Training;
 /// </remarks>
 public sealed class Trainer
 {
-    /// <summary>Steps between collections of unreachable tensor handles (see <see cref="TorchRuntime.ReleaseUnreachableTensors"/>).</summary>
-    const int NativeCollectEvery = 10;
     readonly ITrainable _model;
     readonly IBatchSource _data;
     readonly TrainOptions _options;
@@ -143,6 +141,7 @@ public sealed class Trainer
             _progress.Run(title, start, total, reporter =>
             {
                 var windowClock = Stopwatch.StartNew();
+                var collector = new UnreachableTensorCollector();
                 while (step < total)
                 {
                     bool stop = cancel.IsCancellationRequested;
@@ -162,7 +161,7 @@ public sealed class Trainer
                     step++;
                     // A data-dependent initialisation (ActNorm) ran on each rank's own rows: make rank 0's the weights of all.
                     if (_parallel is not null && step == start + 1) _parallel.BroadcastModule(_model.Model);
-                    if (step % NativeCollectEvery == 0) TorchRuntime.ReleaseUnreachableTensors();
+                    collector.AfterStep();
                     var metrics = outcome.Metrics;
                     if (outcome.Problem is { } problem)
                     {

@@ -57,7 +57,9 @@ public sealed class CausalConv2d : Module<Tensor, Tensor>
     /// <summary>(B, Cin, H, W) → (B, Cout, H, W).</summary>
     public override Tensor forward(Tensor x)
     {
-        var y = conv.forward(pad(x, _pad));
-        return _dropLastColumn ? y.narrow(3, 0, x.shape[3]) : y;
+        using var padded = pad(x, _pad);
+        var y = conv.forward(padded);
+        if (!_dropLastColumn) return y;
+        using (y) return y.narrow(3, 0, x.shape[3]);
     }
 }

@@ -58,7 +58,9 @@ public sealed class GatedPixelCnnBlock : Module
     /// </summary>
     public (Tensor Features, Tensor? Output) Vertical(Tensor v, Tensor? labels)
     {
-        var f = AddClassBias(vertical_conv.forward(v), vertical_class_bias, labels);   // (B, 2p, R, W)
+        var conv = vertical_conv.forward(v);
+        var f = AddClassBias(conv, vertical_class_bias, labels);                          // (B, 2p, R, W)
+        if (!ReferenceEquals(f, conv)) conv.Dispose();
         return (f, _last ? null : Gate(f));
     }
 
@@ -69,7 +71,8 @@ public sealed class GatedPixelCnnBlock : Module
     public Tensor Link(Tensor verticalFeatures)
     {
         long rows = verticalFeatures.shape[2];
-        var shifted = pad(verticalFeatures, new long[] { 0, 0, 1, 0 }).narrow(2, 0, rows);  // (B, 2p, R, W)
+        using var padded = pad(verticalFeatures, new long[] { 0, 0, 1, 0 });
+        using var shifted = padded.narrow(2, 0, rows);                                     // (B, 2p, R, W)
         return vertical_to_horizontal.forward(shifted);
     }
 
@@ -92,24 +95,38 @@ public sealed class GatedPixelCnnBlock : Module
     public (Tensor? Output, Tensor Skip) HorizontalColumn(Tensor window, Tensor hAtColumn, Tensor linkAtColumn, Tensor? labels) =>
         HorizontalFrom(horizontal_conv.ForwardWindow(window), hAtColumn, linkAtColumn, labels);
 
+    // Takes ownership of conv (both callers make it). Handles are released as soon as this code is done with them, as
+    // Python would drop its references: autograd keeps its own references to what backward needs, and a step's
+    // dispose scope would otherwise hold every intermediate of every block until the step ends (measured: PixelCNN's
+    // peak resident memory 3.5 GB against PyTorch's 2.2 GB on the same model and batch).
     (Tensor? Output, Tensor Skip) HorizontalFrom(Tensor conv, Tensor h, Tensor link, Tensor? labels)
     {
-        var pre = AddClassBias(conv + link, horizontal_class_bias, labels);   // (B, 2p, R, W)
+        var sum = conv + link;
+        conv.Dispose();
+        var pre = AddClassBias(sum, horizontal_class_bias, labels);          // (B, 2p, R, W)
+        if (!ReferenceEquals(pre, sum)) sum.Dispose();
         var g = Gate(pre);                                                   // (B, p, R, W)
+        pre.Dispose();
         Tensor? output = null;
         if (horizontal_out is not null)
         {
             var r = horizontal_out.forward(g);
-            output = _first ? r : h + r;                                     // residual (paper Fig. 2)
+            if (_first) output = r;
+            else { output = h + r; r.Dispose(); }                            // residual (paper Fig. 2)
         }
-        return (output, skip_out.forward(g));
+        var skip = skip_out.forward(g);
+        g.Dispose();
+        return (output, skip);
     }
 
     // Gated activation unit, eq. (2): tanh(first half) ⊙ σ(second half).
     static Tensor Gate(Tensor x)
     {
         var parts = x.chunk(2, 1);
-        return torch.tanh(parts[0]) * torch.sigmoid(parts[1]);
+        using var t = torch.tanh(parts[0]);
+        using var s = torch.sigmoid(parts[1]);
+        foreach (var part in parts) part.Dispose();
+        return t * s;
     }
 
     static Tensor AddClassBias(Tensor x, Embedding? bias, Tensor? labels)

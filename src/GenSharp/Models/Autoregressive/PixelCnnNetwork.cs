@@ -45,7 +45,12 @@ public sealed class PixelCnnNetwork : Module<Tensor, Tensor?, Tensor>
     /// Logits for every pixel: (B, Levels·C, H, W) for the network input x (B, C, H, W); channel
     /// k·C + ch holds level k of image channel ch.
     /// </summary>
-    public override Tensor forward(Tensor x, Tensor? labels) => HorizontalLogits(x, VerticalLinks(x, labels), labels);
+    public override Tensor forward(Tensor x, Tensor? labels)
+    {
+        var links = VerticalLinks(x, labels);
+        var logits = HorizontalLogits(x, links, labels, releaseLinks: true);
+        return logits;
+    }
 
     /// <summary>Each block's vertical→horizontal link for input rows (B, C, R, W): a list of (B, 2p, R, W).</summary>
     public List<Tensor> VerticalLinks(Tensor x, Tensor? labels)
@@ -56,22 +61,38 @@ public sealed class PixelCnnNetwork : Module<Tensor, Tensor?, Tensor>
         {
             var (features, output) = block.Vertical(v!, labels);
             links.Add(block.Link(features));
+            features.Dispose();                                        // what backward needs, autograd holds itself
+            if (!ReferenceEquals(v, x)) v!.Dispose();
             v = output;
         }
         return links;
     }
 
-    /// <summary>Horizontal stacks and head: logits (B, Levels·C, R, W) for input rows (B, C, R, W) and their links.</summary>
-    public Tensor HorizontalLogits(Tensor x, IReadOnlyList<Tensor> links, Tensor? labels)
+    /// <summary>
+    /// Horizontal stacks and head: logits (B, Levels·C, R, W) for input rows (B, C, R, W) and their links; with
+    /// <paramref name="releaseLinks"/> each link's handle is disposed once its block has used it.
+    /// </summary>
+    public Tensor HorizontalLogits(Tensor x, IReadOnlyList<Tensor> links, Tensor? labels, bool releaseLinks = false)
     {
         Tensor? h = x, skips = null;
         for (int i = 0; i < blocks.Count; i++)
         {
             var (output, skip) = blocks[i].Horizontal(h!, links[i], labels);
-            skips = skips is null ? skip : skips + skip;
+            if (releaseLinks) links[i].Dispose();
+            if (skips is null) skips = skip;
+            else
+            {
+                var total = skips + skip;
+                skips.Dispose();
+                skip.Dispose();
+                skips = total;
+            }
+            if (!ReferenceEquals(h, x)) h!.Dispose();
             h = output;
         }
-        return Head(skips!);
+        var logits = Head(skips!);
+        skips!.Dispose();
+        return logits;
     }
 
     /// <summary>
@@ -90,5 +111,11 @@ public sealed class PixelCnnNetwork : Module<Tensor, Tensor?, Tensor>
     public GatedPixelCnnBlock[] Blocks => blocks.ToArray();
 
     /// <summary>Output head: summed skips (B, p, R, W) → logits (B, Levels·C, R, W).</summary>
-    public Tensor Head(Tensor skips) => output_logits.forward(relu(output_hidden.forward(relu(skips))));
+    public Tensor Head(Tensor skips)
+    {
+        using var a = relu(skips);
+        using var hidden = output_hidden.forward(a);
+        using var b = relu(hidden);
+        return output_logits.forward(b);
+    }
 }
