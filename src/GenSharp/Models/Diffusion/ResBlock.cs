@@ -32,11 +32,37 @@ public sealed class ResBlock : Module
     }
 
     /// <summary>x (B, Cin, H, W), emb (B, E) → (B, Cout, H, W).</summary>
+    /// <remarks>
+    /// Every intermediate handle is released once this code is done with it, as Python drops its references: autograd
+    /// holds what backward needs itself, and a training step's dispose scope would otherwise keep the convolutions'
+    /// outputs (which no backward formula saves) of every block until the step ends.
+    /// </remarks>
     public Tensor Forward(Tensor x, Tensor emb)
     {
-        var h = conv1.forward(functional.silu(norm1.forward(x)));                      // (B, Cout, H, W)
-        h = h + time_proj.forward(functional.silu(emb)).unsqueeze(-1).unsqueeze(-1);   // + (B, Cout, 1, 1)
-        h = conv2.forward(dropout.forward(functional.silu(norm2.forward(h))));
-        return (skip is null ? x : skip.forward(x)) + h;
+        Tensor h;
+        using (var n1 = norm1.forward(x))
+        using (var a1 = functional.silu(n1))
+            h = conv1.forward(a1);                                                      // (B, Cout, H, W)
+        using (var e = functional.silu(emb))
+        using (var t = time_proj.forward(e))
+        using (var t3 = t.unsqueeze(-1))
+        using (var t4 = t3.unsqueeze(-1))                                               // (B, Cout, 1, 1)
+        using (h)
+            h = h + t4;
+        Tensor h2;
+        using (h)
+        using (var n2 = norm2.forward(h))
+        using (var a2 = functional.silu(n2))
+        {
+            var d = dropout.forward(a2);
+            h2 = conv2.forward(d);
+            if (!ReferenceEquals(d, a2)) d.Dispose();
+        }
+        using (h2)
+        {
+            if (skip is null) return x + h2;
+            using var s = skip.forward(x);
+            return s + h2;
+        }
     }
 }
