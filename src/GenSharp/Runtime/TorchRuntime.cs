@@ -89,6 +89,9 @@ public static class TorchRuntime
     /// <summary>How MKL (libtorch's BLAS for float32 matmul and linear layers) chooses its kernels in this process.</summary>
     public static string MklDispatch { get; private set; } = "MKL's own choice";
 
+    /// <summary>Whether MKL runs the kernels it runs on Intel CPUs (an Intel CPU, or <see cref="ConfigureMklDispatch"/> made it so).</summary>
+    public static bool MklIntelKernels { get; private set; }
+
     /// <summary>
     /// Lets MKL choose its kernels by the CPU's instruction sets on every vendor. libtorch's bundled MKL asks whether the
     /// CPU is a GenuineIntel one (<c>mkl_serv_intel_cpu_true</c>) and, if not, keeps to its AVX2-era code even when the
@@ -116,10 +119,11 @@ public static class TorchRuntime
             if (!shape) { MklDispatch = "MKL's own choice (unrecognised mkl_serv_intel_cpu_true)"; return; }
             IntPtr cached = fn + 6 + Marshal.ReadInt32(fn, 2);
             int value = Marshal.ReadInt32(cached);
-            if (value > 0) { MklDispatch = "by CPU features (an Intel CPU)"; return; }
+            if (value > 0) { MklDispatch = "by CPU features (an Intel CPU)"; MklIntelKernels = true; return; }
             if (value == 0) { MklDispatch = "MKL's own choice (MKL had already checked the vendor)"; return; }
             Marshal.WriteInt32(cached, 1);
             MklDispatch = "by CPU features on any vendor";
+            MklIntelKernels = true;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
     }

@@ -107,7 +107,7 @@ def attn_out_mlp(x: Tensor, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tens
     static long _blockCalls;
 
     /// <summary>Threads to share a product over.</summary>
-    static long Blocks => Math.Max(1, torch.get_num_threads());
+    static long Blocks => FewRowLinear.ThreadBlocks;
 
     /// <summary>
     /// Calls a script function with its numbers (eps, flags, head counts, blocks) as Scalars held until the call returns:
