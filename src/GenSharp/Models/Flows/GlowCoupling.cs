@@ -33,19 +33,32 @@ public sealed class GlowCoupling : FlowLayer
     /// <summary>(log s, t) for the conditioning half x_a: each (B, C_b, H, W).</summary>
     (Tensor LogS, Tensor T) ScaleShift(Tensor xa)
     {
-        var h = out_conv.forward(nn.functional.relu(mid_conv.forward(nn.functional.relu(in_conv.forward(xa)))));
-        var raw = h.narrow(1, 0, _cb);                                          // first C_b channels: scale
-        var t = h.narrow(1, _cb, _cb);                                           // last C_b channels: shift
-        return (nn.functional.logsigmoid(raw + 2.0), t);
+        // Handles are released as soon as this code is done with them (autograd keeps what backward needs), so a
+        // training step's dispose scope does not hold every coupling's intermediates until the step ends.
+        Tensor h;
+        using (var a = in_conv.forward(xa))
+        using (var b = nn.functional.relu(a))
+        using (var c = mid_conv.forward(b))
+        using (var d = nn.functional.relu(c))
+            h = out_conv.forward(d);
+        using (h)
+        using (var raw = h.narrow(1, 0, _cb))                                   // first C_b channels: scale
+        using (var shifted = raw + 2.0)
+            return (nn.functional.logsigmoid(shifted), h.narrow(1, _cb, _cb));   // last C_b channels: shift
     }
 
     public override (Tensor Y, Tensor LogDet) Forward(Tensor x)
     {
-        var xa = x.narrow(1, 0, _ca);
-        var xb = x.narrow(1, _ca, _cb);
+        using var xa = x.narrow(1, 0, _ca);
+        using var xb = x.narrow(1, _ca, _cb);
         var (logS, t) = ScaleShift(xa);
-        var yb = (xb + t) * logS.exp();
-        return (torch.cat(new[] { xa, yb }, 1), logS.flatten(1).sum(1));
+        using (logS)
+        using (t)
+        using (var sum = xb + t)
+        using (var scale = logS.exp())
+        using (var yb = sum * scale)
+        using (var flat = logS.flatten(1))
+            return (torch.cat(new[] { xa, yb }, 1), flat.sum(1));
     }
 
     public override Tensor Inverse(Tensor y)

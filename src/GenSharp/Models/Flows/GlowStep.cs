@@ -27,8 +27,12 @@ public sealed class GlowStep : FlowLayer
     {
         var (h1, ld1) = actnorm.Forward(x);
         var (h2, ld2) = invconv.Forward(h1);
+        h1.Dispose();                                   // autograd keeps what backward needs; the step's scope need not
         var (y, ld3) = coupling.Forward(h2);
-        return (y, ld1 + ld2 + ld3);
+        h2.Dispose();
+        using (ld1) using (ld2) using (ld3)
+        using (var ld12 = ld1 + ld2)
+            return (y, ld12 + ld3);
     }
 
     public override Tensor Inverse(Tensor y) => actnorm.Inverse(invconv.Inverse(coupling.Inverse(y)));
