@@ -60,18 +60,28 @@ public sealed class AffineCoupling : FlowLayer
     /// <summary>s and t for the masked input, both zero where b = 1: (B, C, H, W) each.</summary>
     (Tensor S, Tensor T) ScaleAndShift(Tensor masked, Tensor b)
     {
-        var st = conditioner.forward(masked).chunk(2, 1);
-        var free = 1 - b;
-        var s = scale * torch.tanh(st[0]) * free;
-        return (s, st[1] * free);
+        using var out2 = conditioner.forward(masked);
+        var st = out2.chunk(2, 1);
+        using var free = 1 - b;
+        using var tanh = torch.tanh(st[0]);
+        using var scaled = scale * tanh;
+        var s = scaled * free;
+        var t = st[1] * free;
+        foreach (var part in st) part.Dispose();
+        return (s, t);
     }
 
     public override (Tensor Y, Tensor LogDet) Forward(Tensor x)
     {
-        var b = Mask(x.shape[2], x.shape[3], x.dtype, x.device);
-        var (s, t) = ScaleAndShift(x * b, b);
-        var y = x * torch.exp(s) + t;   // = b⊙x + (1−b)⊙(x⊙exp(s) + t), since s = t = 0 where b = 1
-        return (y, s.flatten(1).sum(1));
+        using var b = Mask(x.shape[2], x.shape[3], x.dtype, x.device);
+        Tensor s, t;
+        using (var masked = x * b) (s, t) = ScaleAndShift(masked, b);
+        using (s)
+        using (t)
+        using (var e = torch.exp(s))
+        using (var xe = x * e)
+        using (var flat = s.flatten(1))
+            return (xe + t, flat.sum(1));   // y = b⊙x + (1−b)⊙(x⊙exp(s) + t), since s = t = 0 where b = 1
     }
 
     public override Tensor Inverse(Tensor y)

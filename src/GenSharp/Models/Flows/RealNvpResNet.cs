@@ -26,9 +26,14 @@ public sealed class RealNvpResNet : nn.Module<Tensor, Tensor>
     /// <summary>(B, in, H, W) → (B, out, H, W).</summary>
     public override Tensor forward(Tensor x)
     {
+        // Each handle is released once this code is done with it (autograd keeps what backward needs), so a training
+        // step's dispose scope does not hold every block's intermediates until the step ends.
         var h = in_conv.forward(x);                       // (B, width, H, W)
-        foreach (var block in blocks) h = block.forward(h);
-        return out_conv.forward(nn.functional.relu(h));   // (B, out, H, W)
+        foreach (var block in blocks)
+            using (h) h = block.forward(h);
+        using (h)
+        using (var r = nn.functional.relu(h))
+            return out_conv.forward(r);                   // (B, out, H, W)
     }
 
     /// <summary>h + conv2(relu(conv1(relu(h)))), width preserved.</summary>
@@ -44,7 +49,13 @@ public sealed class RealNvpResNet : nn.Module<Tensor, Tensor>
             RegisterComponents();
         }
 
-        public override Tensor forward(Tensor h) =>
-            h + conv2.forward(nn.functional.relu(conv1.forward(nn.functional.relu(h))));
+        public override Tensor forward(Tensor h)
+        {
+            using var a = nn.functional.relu(h);
+            using var b = conv1.forward(a);
+            using var c = nn.functional.relu(b);
+            using var d = conv2.forward(c);
+            return h + d;
+        }
     }
 }
