@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
@@ -46,6 +47,6 @@ public sealed class DcganDiscriminator : Module<Tensor, Tensor?, Tensor>
             var plane = label_plane.forward(labels).view(-1, 1, _size, _size);            // (B, 1, S, S)
             h = torch.cat(new[] { h, plane }, 1);                                         // (B, C+1, S, S)
         }
-        return net.forward(h).squeeze(1);
+        return net.ForwardReleasing(h).squeeze(1);
     }
 }

@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
@@ -36,6 +37,6 @@ public sealed class DcganGenerator : Module<Tensor, Tensor?, Tensor>
             if (labels is null) throw new ParameterException("class", "is needed: this DCGAN is class-conditional");
             h = torch.cat(new[] { h, label_embedding.forward(labels) }, 1); // (B, latent + emb)
         }
-        return net.forward(h.unsqueeze(-1).unsqueeze(-1));               // (B, latent[+emb], 1, 1) → (B, C, S, S)
+        return net.ForwardReleasing(h.unsqueeze(-1).unsqueeze(-1));             // (B, latent[+emb], 1, 1) → (B, C, S, S)
     }
 }
