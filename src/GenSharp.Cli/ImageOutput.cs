@@ -16,11 +16,12 @@ sealed class ImageOutput : IDisposable
 {
     readonly PixelWatermark? _watermark;
     readonly ProvenanceSigner? _signer;
-    readonly LoadedModel _model;
+    readonly string _family, _folder;
 
-    ImageOutput(LoadedModel model, WatermarkKey? key, ProvenanceSigner? signer)
+    ImageOutput(string family, string folder, WatermarkKey? key, ProvenanceSigner? signer)
     {
-        _model = model;
+        _family = family;
+        _folder = folder;
         Key = key;
         _watermark = key is null ? null : new PixelWatermark(key);
         _signer = signer;
@@ -29,15 +30,20 @@ sealed class ImageOutput : IDisposable
     /// <summary>The watermark key, or null with --no-watermark.</summary>
     public WatermarkKey? Key { get; }
 
-    public static ImageOutput For(LoadedModel model, bool noWatermark, string? keyPath, bool noProvenance)
+    public static ImageOutput For(LoadedModel model, bool noWatermark, string? keyPath, bool noProvenance) =>
+        For(model.Family.Name, model.Path, noWatermark, keyPath, noProvenance);
+
+    /// <summary>Output for images made by a <paramref name="family"/> model read from <paramref name="folder"/> (its weights are hashed into the manifest).</summary>
+    public static ImageOutput For(string family, string folder, bool noWatermark, string? keyPath, bool noProvenance)
     {
         if (noWatermark && keyPath is not null) throw new GenSharpException("give --no-watermark or --watermark-key, not both");
         var key = noWatermark ? null : keyPath is { } p ? WatermarkKey.Load(p) : WatermarkKey.LoadOrCreate();
-        return new ImageOutput(model, key, noProvenance ? null : ProvenanceSigner.LoadOrCreate());
+        return new ImageOutput(family, folder, key, noProvenance ? null : ProvenanceSigner.LoadOrCreate());
     }
 
     /// <summary>Images in [0,1] (N, C, H, W): .npy as uint8 (each image watermarked), anything else a PNG grid (the grid watermarked).</summary>
-    public void Save(torch.Tensor images, string path, int? columns, IReadOnlyDictionary<string, string> settings, bool treeRing = false)
+    public void Save(torch.Tensor images, string path, int? columns, IReadOnlyDictionary<string, string> settings, bool treeRing = false,
+                     int scale = 2, int padding = 2)
     {
         ImageFiles.EnsureParent(path);
         using var scope = torch.NewDisposeScope();
@@ -47,7 +53,7 @@ sealed class ImageOutput : IDisposable
             if (_watermark is not null && Math.Min(bytes.shape[2], bytes.shape[3]) >= PixelWatermark.MinSide) bytes = _watermark.Embed(bytes);
             Npy.Save(path, bytes);
         }
-        else Write(ImageGrid.Tile(images, columns, padding: 2, scale: 2), path);
+        else Write(ImageGrid.Tile(images, columns, padding: padding, scale: scale), path);
         Sign(path, settings, treeRing);
     }
 
@@ -80,12 +86,12 @@ sealed class ImageOutput : IDisposable
         var methods = new List<string>();
         if (_watermark is not null) methods.Add("pixel");
         if (treeRing) methods.Add("tree-ring");
-        var folder = Path.GetFullPath(_model.Path);
+        var folder = Path.GetFullPath(_folder);
         string name = Path.GetFileName(folder) == "checkpoint" ? Path.GetFileName(Path.GetDirectoryName(folder)!) : Path.GetFileName(folder);
         _signer.WriteSidecar(path, sha => new ProvenanceManifest
         {
             Image = Path.GetFileName(path), ImageSha256 = sha, CreatedUtc = DateTimeOffset.UtcNow,
-            ModelFamily = _model.Family.Name, ModelName = name, WeightsSha256 = ProvenanceManifest.WeightsOf(folder),
+            ModelFamily = _family, ModelName = name, WeightsSha256 = ProvenanceManifest.WeightsOf(folder),
             Settings = settings, Watermarks = methods, WatermarkKeyId = methods.Count > 0 ? Key!.Id : null,
             Software = $"gensharp {TorchRuntime.GenSharpVersion}",
         });

@@ -76,7 +76,7 @@ public class SamplerSettings : CliSettings
 public sealed class SampleSettings : SamplerSettings
 {
     [CommandArgument(0, "<CKPT>")]
-    [Description("a run folder or its checkpoint/ folder")]
+    [Description("a run folder or its checkpoint/ folder, or a Stable Diffusion folder in the diffusers layout (model_index.json, unet/, vae/, text_encoder/, tokenizer/, scheduler/)")]
     public string Checkpoint { get; init; } = "";
 
     [CommandOption("--out <FILE>")]
@@ -164,16 +164,31 @@ public sealed class SampleSettings : SamplerSettings
     [Description("images: write no signed FILE.provenance.json beside the output")]
     public bool NoProvenance { get; init; }
 
+    [CommandOption("--width <PX>")]
+    [Description("Stable Diffusion folders: image width in pixels, a multiple of 8·2^(UNet blocks−1) (default: the UNet's sample_size × 8, or the --init image's)")]
+    public int? Width { get; init; }
+
+    [CommandOption("--height <PX>")]
+    [Description("Stable Diffusion folders: image height in pixels (default as --width)")]
+    public int? Height { get; init; }
+
+    [CommandOption("--vae-tile <CELLS>")]
+    [Description("Stable Diffusion folders: decode the latents in overlapping tiles of this many latent cells per side (e.g. 32) to bound the decoder's memory (default 0: whole image)")]
+    public int? VaeTile { get; init; }
+
     [CommandOption("--naive")]
     [Description("audio: run the full network over the receptive field for every sample instead of the per-layer queues (for timing)")]
     public bool Naive { get; init; }
 }
 
 /// <summary><c>gensharp sample CKPT</c>: grids, .npy arrays, sweeps, strips, GIFs, completion and inpainting, for any image family.</summary>
-public sealed class SampleCommand : Command<SampleSettings>
+public sealed partial class SampleCommand : Command<SampleSettings>
 {
     public override int Execute(CommandContext context, SampleSettings s, CancellationToken cancel)
     {
+        if (GenSharp.Models.StableDiffusion.StableDiffusionPipeline.IsFolder(s.Checkpoint)) return SampleStableDiffusion(s);
+        if (s.Width is not null || s.Height is not null || s.VaeTile is not null)
+            throw new GenSharpException("--width/--height/--vae-tile go with Stable Diffusion folders (a folder with model_index.json)");
         using var m = CliInputs.Load(s.Checkpoint, s);
         if (m.Model is IAudioModel audio) return SampleAudio(s, audio);
         if (m.Model is IMusicModel music) return SampleMusic(s, music);

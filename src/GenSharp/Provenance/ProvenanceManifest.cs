@@ -73,12 +73,19 @@ public sealed class ProvenanceManifest
     /// <summary>SHA-256 of bytes, lower-case hex.</summary>
     public static string Sha256Of(byte[] bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
 
-    /// <summary>SHA-256 of every <c>*.safetensors</c> file in a checkpoint folder, by file name.</summary>
-    public static IReadOnlyDictionary<string, string> WeightsOf(string checkpointFolder) =>
-        Directory.Exists(checkpointFolder)
-            ? Directory.GetFiles(checkpointFolder, "*.safetensors").OrderBy(f => f, StringComparer.Ordinal)
-                .ToDictionary(f => Path.GetFileName(f), Sha256Of)
-            : new Dictionary<string, string>();
+    /// <summary>
+    /// SHA-256 of every <c>*.safetensors</c> file in a checkpoint folder, by file name; for a diffusers folder (one with a
+    /// <c>model_index.json</c>) also those of its component folders, by relative path (<c>unet/diffusion_pytorch_model.safetensors</c>).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> WeightsOf(string checkpointFolder)
+    {
+        if (!Directory.Exists(checkpointFolder)) return new Dictionary<string, string>();
+        var option = File.Exists(Path.Combine(checkpointFolder, "model_index.json")) ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly;
+        return Directory.GetFiles(checkpointFolder, "*.safetensors", option)
+            .Select(f => Path.GetRelativePath(checkpointFolder, f).Replace(Path.DirectorySeparatorChar, '/'))
+            .OrderBy(f => f, StringComparer.Ordinal)
+            .ToDictionary(f => f, f => Sha256Of(Path.Combine(checkpointFolder, f)));
+    }
 
     /// <summary>Where the manifest of <paramref name="imagePath"/> goes: the image's path + <c>.provenance.json</c>.</summary>
     public static string SidecarOf(string imagePath) => imagePath + ".provenance.json";
