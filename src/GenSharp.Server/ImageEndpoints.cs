@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using GenSharp.Media;
 using GenSharp.Models;
+using GenSharp.Models.StableDiffusion;
 using GenSharp.Pipelines;
 using GenSharp.Watermarking;
 using Microsoft.AspNetCore.Http;
@@ -15,7 +16,8 @@ namespace GenSharp.Server;
 /// answers them as base64 PNGs whose <c>tEXt</c> chunk "parameters" records the settings. The prompt picks the class of
 /// a conditional model by name, or is the prompt itself for a prompted model (<c>txt2img</c>, which also takes
 /// <c>negative_prompt</c>); GenSharp extras <c>guidance_scale</c>, <c>steps</c> and <c>scheduler</c> set the
-/// family's sampler options.
+/// family's sampler options. A Stable Diffusion folder draws the prompt with <see cref="StableDiffusionPipeline"/> at
+/// <c>size</c> "WxH" (any multiple its UNet allows; default its native size), with the same extras.
 /// </summary>
 sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerMetrics metrics, ILogger log)
 {
@@ -52,6 +54,17 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
         var cancel = http.RequestAborted;
         using var lease = await models.AcquireAsync(name, cancel);
         var m = lease.Model;
+        if (m.StableDiffusion is { } sd)
+        {
+            var png = await StableDiffusionImages(sd, m, name, prompt, negative, n, seed, size, values, cancel);
+            metrics.Images(n);
+            await TextEndpoints.WriteJson(http, 200, new JsonObject
+            {
+                ["created"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+                ["data"] = new JsonArray(png.Select(p => (JsonNode)new JsonObject { ["b64_json"] = Convert.ToBase64String(p) }).ToArray()),
+            });
+            return;
+        }
         var sampler = m.Image ?? throw ApiException.Invalid("model", $"model '{name}' is a text model; use POST /v1/chat/completions or /v1/completions", "model_not_supported");
         int side = ImageFamilyConfig.Of(sampler).ImageSize;
         if (size is not null && size != "auto" && size != $"{side}x{side}")
@@ -110,6 +123,68 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
             parameters.Append($"Seed: {seed}, Batch index: {i}, Size: {side}x{side}, Model: {model}, Family: {sampler.Family}");
             if (cls is { } k) parameters.Append($", Class: {k} ({className})");
             parameters.Append(marks.Length > 0 ? $", Watermark: {marks} (key {key!.Id})" : ", Watermark: none");
+            pngs[i] = PngText.Add(png, "parameters", parameters.ToString());
+        }
+        return pngs;
+    }
+
+    /// <summary>A Stable Diffusion folder's draw: the options from the request, one PNG per image, pixel-watermarked, with its settings in tEXt.</summary>
+    async Task<byte[][]> StableDiffusionImages(StableDiffusionPipeline sd, ServedModel m, string name, string prompt, string? negative, int n, long seed,
+                                               string? size, Dictionary<string, string> values, CancellationToken cancel)
+    {
+        int? width = null, height = null;
+        if (size is not null && size != "auto")
+        {
+            var parts = size.Split('x');
+            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var w) ||
+                !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var h) || w < 1 || h < 1 || w > 4096 || h > 4096)
+                throw ApiException.Invalid("size", $"size '{size}' is not WIDTHxHEIGHT in pixels (e.g. 512x512, at most 4096 a side)", "invalid_value");
+            int unit = sd.Vae.Config.Downscale * sd.Unet.Config.Downscale;
+            if (w % unit != 0 || h % unit != 0)
+                throw ApiException.Invalid("size", $"size '{size}': model '{name}' draws widths and heights that are multiples of {unit}", "invalid_value");
+            (width, height) = (w, h);
+        }
+        var defaults = new StableDiffusionOptions();
+        string scheduler = values.GetValueOrDefault("scheduler") ?? defaults.Scheduler;
+        if (!GenSharp.Sampling.Schedulers.Names.Contains(scheduler))
+            throw ApiException.Invalid("scheduler", $"unknown scheduler '{scheduler}'; choose one of: {string.Join(", ", GenSharp.Sampling.Schedulers.Names)}", "invalid_value");
+        double guidance = values.TryGetValue("guidance_scale", out var g) ? double.Parse(g, CultureInfo.InvariantCulture) : defaults.GuidanceScale;
+        if (guidance < 0) throw ApiException.Invalid("guidance_scale", $"guidance_scale must be ≥ 0, got {g}", "invalid_value");
+        int steps = values.TryGetValue("steps", out var st) ? int.Parse(st, CultureInfo.InvariantCulture) : defaults.Steps;
+        if (steps > 1000) throw ApiException.Invalid("steps", $"steps must be in [1, 1000] for a Stable Diffusion folder, got {steps}", "invalid_value");
+        var options = defaults with
+        {
+            Prompt = prompt, NegativePrompt = negative ?? "", Count = n, Width = width, Height = height, Steps = steps,
+            GuidanceScale = guidance, Scheduler = scheduler, Seed = seed,
+        };
+        await m.Gate.WaitAsync(cancel);
+        try
+        {
+            await Sampling.WaitAsync(cancel);
+            var key = _key.Value;
+            try { return await Task.Run(() => DrawStableDiffusion(sd, options, name, key), cancel); }
+            finally { Sampling.Release(); }
+        }
+        finally { m.Gate.Release(); }
+    }
+
+    static byte[][] DrawStableDiffusion(StableDiffusionPipeline sd, StableDiffusionOptions o, string model, WatermarkKey? key)
+    {
+        using var images = sd.Generate(o);
+        int h = (int)images.shape[2], w = (int)images.shape[3];
+        var pixel = key is not null && Math.Min(w, h) >= PixelWatermark.MinSide ? new PixelWatermark(key) : null;
+        var pngs = new byte[o.Count][];
+        for (int i = 0; i < o.Count; i++)
+        {
+            using var one = images.narrow(0, i, 1);
+            using var pixels = ImageGrid.ToUint8(one);
+            using var marked = pixel?.Embed(pixels);
+            var png = ImageGrid.EncodePng(marked ?? pixels, columns: 1, padding: 0, scale: 1);
+            var parameters = new StringBuilder(o.Prompt).Append('\n');
+            if (o.NegativePrompt.Length > 0) parameters.Append($"Negative prompt: {o.NegativePrompt}\n");
+            parameters.Append(FormattableString.Invariant($"Steps: {o.Steps}, Sampler: {o.Scheduler}, CFG scale: {o.GuidanceScale}, Seed: {o.Seed}, Batch index: {i}, "));
+            parameters.Append($"Size: {w}x{h}, Model: {model}, Family: stable-diffusion");
+            parameters.Append(pixel is not null ? $", Watermark: pixel (key {key!.Id})" : ", Watermark: none");
             pngs[i] = PngText.Add(png, "parameters", parameters.ToString());
         }
         return pngs;

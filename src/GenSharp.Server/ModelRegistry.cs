@@ -2,12 +2,14 @@ using GenSharp.Checkpoints;
 using GenSharp.Models;
 using GenSharp.Models.Lora;
 using GenSharp.Models.Pretrained;
+using GenSharp.Models.StableDiffusion;
 using TorchSharp;
 
 namespace GenSharp.Server;
 
 /// <summary>
-/// The models of a folder: every GenSharp checkpoint or run folder, every Hugging Face model folder and every LoRA
+/// The models of a folder: every GenSharp checkpoint or run folder, every Hugging Face model folder, every Stable
+/// Diffusion folder (diffusers layout, <c>model_index.json</c>) and every LoRA
 /// adapter folder (PEFT format; its base merged at load) directly under it, named by its folder. Models load on first use and stay loaded within two limits: at most <see cref="MaxLoaded"/>
 /// of them, and their <see cref="ModelFootprint"/>s (weights, plus a KV cache allowance for text models) summing to at
 /// most <see cref="MemoryBudget"/> bytes. Beyond either the least recently used models are unloaded (each after its
@@ -76,7 +78,8 @@ public sealed class ModelRegistry : IDisposable
     // A LoRA adapter folder (PEFT format) is a model of its own: its base (named by base_model_name_or_path, e.g. a sibling
     // folder) with the adapter merged at load. Each adapter is a full copy of the base in memory: the continuous batcher
     // decodes one set of weights per model, so adapters do not share the base's tensors.
-    static bool IsModelFolder(string dir) => HfModelFolder.IsHfFolder(dir) || PeftAdapter.IsAdapterFolder(dir) || Checkpoint.Exists(dir);
+    static bool IsModelFolder(string dir) =>
+        HfModelFolder.IsHfFolder(dir) || PeftAdapter.IsAdapterFolder(dir) || StableDiffusionPipeline.IsFolder(dir) || Checkpoint.Exists(dir);
 
     /// <summary>
     /// The folder of model <paramref name="name"/>; a 400 for a name that is not a plain folder name (it could escape the
@@ -179,6 +182,14 @@ public sealed class ModelRegistry : IDisposable
     /// </summary>
     (ServedModel, ModelFootprint) Load(string name, string dir)
     {
+        if (StableDiffusionPipeline.IsFolder(dir))
+        {
+            StableDiffusionPipeline sd;
+            try { sd = StableDiffusionPipeline.Load(dir, _device); }
+            catch (GenSharpException e) { throw new ApiException(400, $"model '{name}' is a Stable Diffusion folder that cannot be loaded: {e.Message}", "model", "unsupported_model"); }
+            long bytes = new torch.nn.Module[] { sd.TextEncoder, sd.Unet, sd.Vae }.Sum(ModelFootprint.ModuleBytes);
+            return (new ServedModel(name, sd), new ModelFootprint(bytes, 0));
+        }
         if (HfModelFolder.IsHfFolder(dir) || PeftAdapter.IsAdapterFolder(dir) || Checkpoint.Open(dir).Family is ITextFamily)
         {
             var text = Checkpoint.LoadTextModel(dir, _device);
@@ -206,6 +217,7 @@ public sealed class ModelRegistry : IDisposable
     public static string? KindOf(string dir)
     {
         if (HfModelFolder.IsHfFolder(dir) || PeftAdapter.IsAdapterFolder(dir)) return "text";
+        if (StableDiffusionPipeline.IsFolder(dir)) return "image";
         try { return Checkpoint.Open(dir).Family is ITextFamily ? "text" : "image"; }
         catch (GenSharpException) { return null; }
     }

@@ -1,12 +1,14 @@
 using GenSharp.Checkpoints;
 using GenSharp.Models;
+using GenSharp.Models.StableDiffusion;
 using GenSharp.Sampling;
 using GenSharp.Text.Chat;
 
 namespace GenSharp.Server;
 
 /// <summary>
-/// A loaded model: a text model with its continuous batcher and chat template, or an image model (<see cref="Image"/>).
+/// A loaded model: a text model with its continuous batcher and chat template, or an image model (<see cref="Image"/>, or
+/// <see cref="StableDiffusion"/> for a diffusers folder).
 /// Text requests share the model's <see cref="Batcher"/> (each joins the running batch); image requests take turns
 /// through <see cref="Gate"/>.
 /// </summary>
@@ -37,12 +39,20 @@ public sealed class ServedModel
         Image = sampler;
     }
 
+    internal ServedModel(string name, StableDiffusionPipeline pipeline)
+    {
+        Name = name;
+        StableDiffusion = pipeline;
+    }
+
     /// <summary>The model's name (its folder's name).</summary>
     public string Name { get; }
     /// <summary>True for a text model (<see cref="Loaded"/>, <see cref="Batcher"/>, <see cref="Chat"/>); false for an image model.</summary>
     public bool IsText => _text is not null;
-    /// <summary>The image sampler of an image model; null for a text model.</summary>
+    /// <summary>The image sampler of a GenSharp image checkpoint; null for a text model or a Stable Diffusion folder.</summary>
     public IImageSampler? Image { get; }
+    /// <summary>The pipeline of a Stable Diffusion folder; null otherwise.</summary>
+    public StableDiffusionPipeline? StableDiffusion { get; }
     /// <summary>The model, its tokenizer and where it came from (text models).</summary>
     public LoadedTextModel Loaded => _text ?? throw NotText();
     /// <summary>The running batch every text request of the model joins (text models).</summary>
@@ -93,5 +103,6 @@ public sealed class ServedModel
         _batcher?.Dispose();
         _text?.Dispose();
         _imageCheckpoint?.Dispose();
+        StableDiffusion?.Dispose();
     }
 }
