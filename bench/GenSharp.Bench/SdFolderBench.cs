@@ -4,7 +4,8 @@
 //
 // --shape sd15 (default): the released Stable Diffusion 1.5 shapes and key names (runwayml/stable-diffusion-v1-5:
 // UNet 859,520,964 parameters, VAE 83,653,863, CLIP ViT-L/14 text tower 123,060,480), written by GenSharp's own modules
-// with their random initialisation; about 2.1 GB in F16. --shape tiny: the test fixture's shapes. The tokenizer is the test
+// with their random initialisation; about 2.1 GB in F16. --shape tiny: SD's geometry (kl-f8 VAE, four UNet levels) at tiny
+// widths (UNet 32/64/64/64 channels, VAE 16/32/32/32) with the test fixture's text encoder. The tokenizer is the test
 // fixture's small CLIP BPE vocabulary (ids fit the 49,408-row embedding; tokenizing costs nothing next to the networks).
 // The folder is for timing and memory only: its images are noise.
 using System.Globalization;
@@ -47,8 +48,25 @@ static class SdFolderBench
         }
         File.Copy(Path.Combine(fixture, "model_index.json"), Path.Combine(outDir, "model_index.json"), true);
         if (shape == "tiny")
-            foreach (var part in new[] { "text_encoder", "unet", "vae" })
-                File.Copy(Path.Combine(fixture, part, "config.json"), Path.Combine(outDir, part, "config.json").Also(p => Directory.CreateDirectory(Path.GetDirectoryName(p)!)), true);
+        {
+            // SD's geometry (a kl-f8 VAE, four UNet levels, attention on the first three) at tiny widths, so a 512×512 image has
+            // SD's 64×64 latent and 4,096-token attention; the text encoder is the test fixture's (hidden size 32).
+            File.Copy(Path.Combine(fixture, "text_encoder", "config.json"), Path.Combine(outDir, "text_encoder", "config.json").Also(p => Directory.CreateDirectory(Path.GetDirectoryName(p)!)), true);
+            Write(Path.Combine(outDir, "unet", "config.json"), new JsonObject
+            {
+                ["_class_name"] = "UNet2DConditionModel", ["attention_head_dim"] = 2, ["block_out_channels"] = new JsonArray(32, 64, 64, 64),
+                ["cross_attention_dim"] = 32, ["in_channels"] = 4, ["out_channels"] = 4, ["layers_per_block"] = 1, ["norm_num_groups"] = 8, ["sample_size"] = 64,
+                ["down_block_types"] = new JsonArray("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+                ["up_block_types"] = new JsonArray("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+            });
+            Write(Path.Combine(outDir, "vae", "config.json"), new JsonObject
+            {
+                ["_class_name"] = "AutoencoderKL", ["block_out_channels"] = new JsonArray(16, 32, 32, 32), ["in_channels"] = 3, ["latent_channels"] = 4,
+                ["layers_per_block"] = 1, ["norm_num_groups"] = 8, ["out_channels"] = 3, ["sample_size"] = 512,
+                ["down_block_types"] = new JsonArray("DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D"),
+                ["up_block_types"] = new JsonArray("UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"),
+            });
+        }
         else
         {
             Write(Path.Combine(outDir, "text_encoder", "config.json"), new JsonObject
