@@ -22,7 +22,7 @@ public sealed partial class SampleCommand
             ("--rows", s.Rows is not null), ("--known-pixels", s.KnownPixels is not null), ("--inpaint", s.Inpaint is not null),
             ("--strip", s.Strip is not null), ("--gif", s.Gif is not null), ("--eta", s.Eta is not null), ("--resample", s.Resample is not null),
             ("--jump", s.Jump is not null), ("--data", s.Data is not null), ("--melody", s.Melody is not null), ("--prime", s.Prime is not null),
-            ("--no-render", s.NoRender), ("--seconds", s.Seconds is not null), ("--condition", s.Condition is not null), ("--naive", s.Naive),
+            ("--no-render", s.NoRender), ("--seconds", s.Seconds is not null), ("--condition", s.Condition is not null), ("--naive", s.Naive), ("--prompt-to", s.PromptTo is not null),
         }.Where(f => f.Given).Select(f => f.Flag).ToList();
         if (stray.Count > 0)
             throw new GenSharpException($"{string.Join("/", stray)} {(stray.Count == 1 ? "does" : "do")} not apply to a Stable Diffusion folder; it takes --prompt, --negative-prompt, --steps, " +

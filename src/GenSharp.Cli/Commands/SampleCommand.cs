@@ -40,6 +40,10 @@ public class SamplerSettings : CliSettings
     [Description("txt2img: what to steer away from (replaces the empty prompt of classifier-free guidance)")]
     public string? NegativePrompt { get; init; }
 
+    [CommandOption("--prompt-to <TEXT>")]
+    [Description("txt2img: a prompt interpolation strip of -n images (default 8) from --prompt to this prompt, all from the same noise")]
+    public string? PromptTo { get; init; }
+
     [CommandOption("--strength <S>")]
     [Description("txt2img with --init: 0 keeps the init image, 1 ignores it (default 0.6)")]
     public double? Strength { get; init; }
@@ -121,7 +125,7 @@ public sealed class SampleSettings : SamplerSettings
     public string? Inpaint { get; init; }
 
     [CommandOption("--mask <MASK>")]
-    [Description("with --inpaint: top, bottom, left, right (that half known), center (all but a central square), random, or a mask image (white = known)")]
+    [Description("with --inpaint (or --init IMAGE for txt2img and Stable Diffusion folders: inpaint it under --prompt): top, bottom, left, right (that half known), center (all but a central square), random, or a mask image (white = known)")]
     public string? Mask { get; init; }
 
     [CommandOption("--strip <FILE>")]
@@ -202,15 +206,20 @@ public sealed partial class SampleCommand : Command<SampleSettings>
             ?? throw new GenSharpException($"a {m.Family.Name} checkpoint cannot sample; give a generative checkpoint");
         var outPath = CliInputs.Output(s.Out, "sample", ".png", ".npy");
         if (s.Complete is null && (s.Rows is not null || s.KnownPixels is not null)) throw new GenSharpException("--rows/--known-pixels go with --complete");
-        if (s.Inpaint is null && s.Mask is not null) throw new GenSharpException("--mask goes with --inpaint");
+        // Prompted models inpaint their --init image under the prompt when a --mask is given.
+        bool prompted = sampler.DefaultSamplerOptions.Names.Contains("prompt");
+        string? inpaintSource = s.Inpaint ?? (s.Mask is not null && prompted ? s.Init : null);
+        if (inpaintSource is null && s.Mask is not null) throw new GenSharpException(prompted ? "--mask goes with --init IMAGE (or --inpaint IMAGE)" : "--mask goes with --inpaint");
+        if (s.PromptTo is not null && (s.Complete is not null || inpaintSource is not null || s.Init is not null))
+            throw new GenSharpException("--prompt-to (an interpolation strip) goes without --init/--inpaint/--complete");
 
         using var output = ImageOutput.For(m, s.NoWatermark, s.WatermarkKey, s.NoProvenance);
         if (s.Complete is not null) return Complete(s, m, outPath, output);
         if (s.Rows is not null || s.KnownPixels is not null) throw new GenSharpException("--rows/--known-pixels go with --complete");
-        if (s.Inpaint is not null) return Inpaint(s, m, sampler, outPath, output);
-        if (s.Mask is not null) throw new GenSharpException("--mask goes with --inpaint");
+        if (inpaintSource is not null) return Inpaint(s, m, sampler, inpaintSource, prompted, outPath, output);
 
         var values = s.SamplerValues(inpainting: false);
+        if (s.PromptTo is not null) return InterpolatePrompts(s, m, sampler, values, outPath, output);
         if (s.Init is not null && sampler is IImageToImage img2img) return ImageToImage(s, m, img2img, values, outPath, output);
         if (s.Strength is not null) throw new GenSharpException("--strength goes with --init IMAGE (image-to-image)");
         var options = sampler.DefaultSamplerOptions.With(values, m.Family.Name);
@@ -315,6 +324,29 @@ public sealed partial class SampleCommand : Command<SampleSettings>
         return 0;
     }
 
+    /// <summary>--prompt A --prompt-to B: one row of -n images from the same noise, the text embedding walking from A to B.</summary>
+    static int InterpolatePrompts(SampleSettings s, LoadedModel m, IImageSampler sampler, Dictionary<string, string> values, string outPath, ImageOutput output)
+    {
+        if (sampler is not IPromptInterpolation strip)
+            throw new GenSharpException($"--prompt-to needs a prompted family that interpolates prompts (txt2img); this is a {m.Family.Name} checkpoint");
+        if (s.Prompt is null) throw new GenSharpException("--prompt-to goes with --prompt (the strip's first prompt)");
+        if (s.Strip is not null || s.Gif is not null || s.Temperature is not null || s.Class is not null || s.Strength is not null)
+            throw new GenSharpException("--prompt-to goes without --strip/--gif/--temperature/--class/--strength");
+        var options = sampler.DefaultSamplerOptions.With(values, m.Family.Name);
+        int count = s.N ?? 8;
+        torch.manual_seed(s.Seed);
+        using var gen = new torch.Generator((ulong)s.Seed);
+        var clock = Stopwatch.StartNew();
+        using var images = strip.InterpolatePrompts(s.Prompt, s.PromptTo!, count, options, gen);
+        var settings = ImageOutput.Settings(s.Seed, count, sampler.RecordSampler(options));
+        settings["prompt_to"] = s.PromptTo!;
+        output.Save(images, outPath, count, settings);
+        Console.WriteLine($"wrote {outPath}: {count} images from \"{s.Prompt}\" to \"{s.PromptTo}\" with the same noise (seed {s.Seed}); " +
+            $"{sampler.DescribeSampler(options)}, {count / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F2} images/s");
+        Console.WriteLine(Marks(output, false, s.NoProvenance, outPath));
+        return 0;
+    }
+
     static int Complete(SampleSettings s, LoadedModel m, string outPath, ImageOutput output)
     {
         if (s.Temperature is not null) throw new GenSharpException("give --complete or --temperature, not both");
@@ -338,21 +370,24 @@ public sealed partial class SampleCommand : Command<SampleSettings>
         return 0;
     }
 
-    static int Inpaint(SampleSettings s, LoadedModel m, IImageSampler sampler, string outPath, ImageOutput output)
+    static int Inpaint(SampleSettings s, LoadedModel m, IImageSampler sampler, string source, bool prompted, string outPath, ImageOutput output)
     {
         if (sampler is not IImageInpainter inpainter)
-            throw new GenSharpException($"--inpaint needs a family that inpaints (ddpm, ebm); this is a {m.Family.Name} checkpoint");
-        if (s.GuidanceScale is not null || s.Strip is not null || s.Gif is not null || s.Temperature is not null)
-            throw new GenSharpException("--inpaint goes without --guidance-scale/--strip/--gif/--temperature");
-        if (s.Init is not null) throw new GenSharpException("--init goes without --inpaint (inpainting starts the unknown pixels from noise)");
+            throw new GenSharpException($"--inpaint needs a family that inpaints (ddpm, ebm, txt2img); this is a {m.Family.Name} checkpoint");
+        if ((s.GuidanceScale is not null && !prompted) || s.Strip is not null || s.Gif is not null || s.Temperature is not null)
+            throw new GenSharpException($"--inpaint goes without {(prompted ? "" : "--guidance-scale/")}--strip/--gif/--temperature");
+        if (s.Inpaint is not null && s.Init is not null) throw new GenSharpException("--init goes without --inpaint (inpainting starts the unknown pixels from noise)");
+        if (s.Strength is not null) throw new GenSharpException("--strength goes with --init without --mask (image-to-image); inpainting redraws the masked pixels from noise");
         var cfg = ImageFamilyConfig.Of(sampler);
         var mask = InpaintMasks.FromSpec(s.Mask ?? throw new GenSharpException("--inpaint needs --mask; see 'gensharp sample --help'"), cfg.ImageSize, s.Seed);
-        using var images = CliInputs.Images(s.Inpaint!, "inpaint", s.Data, cfg.ImageChannels, cfg.ImageSize);
-        var options = inpainter.DefaultSamplerOptions.With(s.SamplerValues(inpainting: true), m.Family.Name);
+        using var images = CliInputs.Images(source, s.Inpaint is not null ? "inpaint" : "init", s.Data, cfg.ImageChannels, cfg.ImageSize);
+        var values = s.SamplerValues(inpainting: true);
+        values.Remove("init");
+        var options = inpainter.DefaultSamplerOptions.With(values, m.Family.Name);
         using var r = Inpainting.Run(inpainter, images, mask, new InpaintingOptions { PerImage = s.N ?? 4, Seed = s.Seed, Class = s.Class, Sampler = options });
         var (grid, columns) = r.Rows();
         var settings = ImageOutput.Settings(s.Seed, r.Fills.shape[0] * r.Fills.shape[1], inpainter.RecordSampler(options));
-        settings["inpaint"] = s.Inpaint!;
+        settings["inpaint"] = source;
         settings["mask"] = s.Mask!;
         using (grid) output.Save(grid, outPath, columns, settings);
         Console.WriteLine($"wrote {outPath}: {images.shape[0]} images × {r.Fills.shape[1]} inpaintings (rows: known part, inpaintings, original); " +

@@ -40,6 +40,20 @@ public class TextToImageCliTests
         var img2img = Run("sample", t2i, "--out", edited, "--init", "test:2", "--data", "embedded", "--strength", "0.5", "--prompt", "a light bag", "--n", "3");
         Assert.True(img2img.Code == 0, img2img.Err);
         Assert.Contains("2 init images × 3 variations", img2img.Out);
+        // Prompt-guided inpainting of --init images under --mask (white = known), and a prompt interpolation strip.
+        string filled = Path.Combine(dir, "fill.png");
+        var inpaint = Run("sample", t2i, "--out", filled, "--init", "test:2", "--data", "embedded", "--mask", "left", "--prompt", "a dark shirt", "--n", "2",
+            "--guidance-scale", "2");
+        Assert.True(inpaint.Code == 0, inpaint.Err);
+        Assert.Contains("2 images × 2 inpaintings", inpaint.Out);
+        string strip = Path.Combine(dir, "strip.png");
+        var walk = Run("sample", t2i, "--out", strip, "--prompt", "a dark shirt", "--prompt-to", "a bright sandal", "--n", "5", "--scheduler", "ddim");
+        Assert.True(walk.Code == 0, walk.Err);
+        Assert.Contains("5 images from \"a dark shirt\" to \"a bright sandal\"", walk.Out);
+        var (sw, sh, _) = Png.Decode(strip);
+        Assert.True(sw > 4 * sh, $"a strip is one row: {sw}×{sh}");
+        Assert.Equal(1, Run("sample", t2i, "--out", strip, "--prompt-to", "a bag").Code);
+        Assert.Equal(1, Run("sample", t2i, "--out", strip, "--prompt", "a", "--init", "test:1", "--data", "embedded", "--mask", "left", "--strength", "0.3").Code);
         var stray = Run("sample", t2i, "--out", png, "--strength", "0.5");
         Assert.Equal(1, stray.Code);
         Assert.Contains("--strength goes with --init", stray.Err);

@@ -13,9 +13,10 @@ namespace GenSharp.Models.TextDiffusion;
 /// Algorithm 1, on latents): caption the batch, replace a caption by "" with probability prompt_dropout, encode the
 /// captions with the frozen CLIP text tower, z_t = √ᾱ_t z₀ + √(1−ᾱ_t) ε, loss = ‖ε − ε_θ(z_t, t, text)‖².
 /// Sampling runs any <see cref="DiffusionScheduler"/> with classifier-free guidance against the negative prompt
-/// (the empty prompt when none is given), and image-to-image by SDEdit (Meng et al. 2022, arXiv:2108.01073).
+/// (the empty prompt when none is given), image-to-image by SDEdit (Meng et al. 2022, arXiv:2108.01073), prompt-guided
+/// inpainting (<see cref="Inpaint"/>) and prompt interpolation (<see cref="InterpolatePrompts"/>).
 /// </summary>
-public sealed class TextDiffusionModel : FamilyModel<TextDiffusionConfig, TextDiffusionNetwork>, IImageSampler, IImageToImage
+public sealed class TextDiffusionModel : FamilyModel<TextDiffusionConfig, TextDiffusionNetwork>, IImageInpainter, IImageToImage, IPromptInterpolation
 {
     /// <summary>Registry name.</summary>
     public const string FamilyName = "txt2img";
@@ -165,8 +166,24 @@ public sealed class TextDiffusionModel : FamilyModel<TextDiffusionConfig, TextDi
         _net.eval();
         var (cs, cm) = _net.Text(prompts, Device);
         var (us, um) = _net.Text(negatives, Device);
+        return Run(cs, cm, us, um, scheduler, w, Noise(n, gen), gen, onStep, init01, strength);
+    }
+
+    /// <summary>x_T: (n, D) standard normal latents, from <paramref name="gen"/> when given.</summary>
+    Tensor Noise(int n, Generator? gen)
+    {
         int d = _net.Vae.LatentDim;
-        var x = gen is null ? torch.randn(new long[] { n, d }, device: Device) : torch.randn(new long[] { n, d }, generator: gen).to(Device);
+        return gen is null ? torch.randn(new long[] { n, d }, device: Device) : torch.randn(new long[] { n, d }, generator: gen).to(Device);
+    }
+
+    /// <summary>
+    /// The reverse process from <paramref name="x"/> under text states (cs, cm) guided against (us, um). With
+    /// <paramref name="rectify"/>, each step's predicted clean latent ẑ₀ is replaced by rectify(ẑ₀) and the network output
+    /// by the one that implies it at x_t, so any scheduler continues from the rectified estimate.
+    /// </summary>
+    Tensor Run(Tensor cs, Tensor cm, Tensor us, Tensor um, DiffusionScheduler scheduler, double w, Tensor x, Generator? gen,
+               Action<int, Tensor>? onStep, Tensor? init01 = null, double strength = 1, Func<Tensor, Tensor>? rectify = null)
+    {
         var ts = scheduler.Timesteps.ToArray();
         if (init01 is not null)
         {
@@ -184,11 +201,92 @@ public sealed class TextDiffusionModel : FamilyModel<TextDiffusionConfig, TextDi
         foreach (long t in ts)
         {
             using var scope = torch.NewDisposeScope();
-            var step = scheduler.Step(Guided(x, t, cs, cm, us, um, w), t, x, gen);
+            var output = Guided(x, t, cs, cm, us, um, w);
+            if (rectify is not null) output = Rectified(output, x, t, rectify);
+            var step = scheduler.Step(output, t, x, gen);
             x = step.PrevSample.MoveToOuterDisposeScope();
             onStep?.Invoke(i++, _net.Decode(x) * 2 - 1);
         }
         return _net.Decode(x).cpu();
+    }
+
+    /// <summary>
+    /// The network output that implies the clean latent rectify(ẑ₀) at x_t: x_t = √ᾱ_t z₀ + √(1−ᾱ_t) ε solved for ε
+    /// (Ho et al. 2020, eq. 4), and v = √ᾱ_t ε − √(1−ᾱ_t) z₀ for v-prediction (Salimans &amp; Ho 2022, §4).
+    /// </summary>
+    Tensor Rectified(Tensor output, Tensor x, long t, Func<Tensor, Tensor> rectify)
+    {
+        using var tt = torch.tensor(t);
+        var z0 = rectify(_schedule.PredictX0(output, x, tt, _config.Prediction));
+        double ab = _schedule.AlphasCumprod[t], a = Math.Sqrt(ab), b = Math.Sqrt(1 - ab);
+        var eps = (x - a * z0) / b;
+        return _config.Prediction == PredictionType.Epsilon ? eps : a * eps - b * z0;
+    }
+
+    /// <summary>
+    /// Prompt-guided inpainting of raw uint8 <paramref name="images"/> (B, C, H, W): the pixels where
+    /// <paramref name="knownMask"/> is true are kept, the rest drawn under the options' prompt. The latent is one vector per
+    /// image, so the known region cannot be pinned in latent space (as RePaint does in pixels); instead every step
+    /// rectifies the predicted clean image in pixel space, as DDNM does for linear degradations (Wang et al. 2023,
+    /// arXiv:2212.00490, eq. 9 with A = the known-pixel mask): decode ẑ₀, put the known pixels back, encode, and step on from
+    /// there. The decoded result is finally composited with the known pixels, which come back exactly (x/255).
+    /// Without a prompt each image's label picks its class prompt (no labels: the empty prompt).
+    /// </summary>
+    public Tensor Inpaint(Tensor images, Tensor knownMask, Tensor? labels, SamplerOptions options, Generator generator)
+    {
+        var o = Options(options);
+        var cfg = (ImageFamilyConfig)_config;
+        if (images.dim() != 4 || images.shape[1] != cfg.ImageChannels || images.shape[2] != cfg.ImageSize || images.shape[3] != cfg.ImageSize)
+            throw new GenSharpException($"images must be {cfg.ImageChannels}×{cfg.ImageSize}×{cfg.ImageSize}, got ({string.Join("×", images.shape)})");
+        int n = (int)images.shape[0];
+        var prompts = o.Prompt is not null || labels is not null ? PromptsFor(n, labels, o) : Enumerable.Repeat("", n).ToArray();
+        var negatives = Enumerable.Repeat(o.NegativePrompt ?? "", n).ToArray();
+        var scheduler = CreateScheduler(o);
+        try
+        {
+            using var _ = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            _net.eval();
+            var known = (images.dtype == ScalarType.Byte ? images.to(ScalarType.Float32) / 255 : images.to(ScalarType.Float32)).to(Device);
+            var mask = knownMask.to(ScalarType.Bool).to(Device).expand(n, 1, cfg.ImageSize, cfg.ImageSize);
+            var (cs, cm) = _net.Text(prompts, Device);
+            var (us, um) = _net.Text(negatives, Device);
+            Tensor Rectify(Tensor z0) => _net.Encode(torch.where(mask, known, _net.Decode(z0)));
+            var drawn = Run(cs, cm, us, um, scheduler, o.GuidanceScale, Noise(n, generator), generator, null, rectify: Rectify);
+            return torch.where(mask.cpu(), known.cpu(), drawn).MoveToOuterDisposeScope();
+        }
+        finally { (scheduler as IDisposable)?.Dispose(); }
+    }
+
+    /// <summary>
+    /// A prompt interpolation strip: <paramref name="count"/> images from the same x_T (one draw of
+    /// <paramref name="generator"/>, as a single-image sample with that seed draws it), conditioned on the text states
+    /// (1 − s)·text(<paramref name="from"/>) + s·text(<paramref name="to"/>) for s = 0, 1/(count−1), …, 1. Cross-attention
+    /// sees the tokens of <paramref name="from"/> at s = 0, those of <paramref name="to"/> at s = 1 and the union between, so
+    /// with a deterministic scheduler the strip's ends are the two prompts' own samples for that seed. (count, C, H, W) in [0,1] on the CPU.
+    /// </summary>
+    public Tensor InterpolatePrompts(string from, string to, int count, SamplerOptions options, Generator? generator)
+    {
+        if (count < 2 || count > 64) throw new ParameterException("n", $"an interpolation strip has 2 … 64 images, got {count}");
+        var o = Options(options);
+        var scheduler = CreateScheduler(o);
+        try
+        {
+            using var _ = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            _net.eval();
+            var (a, am) = _net.Text(new[] { from }, Device);                                              // (1, L, Wt), (1, L)
+            var (b, bm) = _net.Text(new[] { to }, Device);
+            var s = torch.linspace(0, 1, count, device: Device).view(count, 1, 1);                          // (count, 1, 1)
+            var cs = a * (1 - s) + b * s;                                                                    // (count, L, Wt)
+            var cm = (am | bm).expand(count, -1).clone();
+            cm[0] = am[0];
+            cm[count - 1] = bm[0];
+            var (us, um) = _net.Text(Enumerable.Repeat(o.NegativePrompt ?? "", count).ToArray(), Device);
+            var x = Noise(1, generator).expand(count, -1).contiguous();                                     // one x_T for the whole strip
+            return Run(cs, cm, us, um, scheduler, o.GuidanceScale, x, generator, null).MoveToOuterDisposeScope();
+        }
+        finally { (scheduler as IDisposable)?.Dispose(); }
     }
 
     Tensor Guided(Tensor x, long t, Tensor cs, Tensor cm, Tensor us, Tensor um, double w)

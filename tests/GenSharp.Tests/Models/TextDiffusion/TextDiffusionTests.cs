@@ -179,6 +179,72 @@ public class TextDiffusionTests
     }
 
     [Fact]
+    public void InpaintingKeepsTheKnownPixelsAndRectifiesEachStep()
+    {
+        TorchRuntime.Seed(5);
+        using var model = new TextDiffusionModel(Tiny() with { Prediction = PredictionType.Epsilon }, torch.CPU);
+        Perturb(model);
+        using var images = TestData.Test.Images.narrow(0, 3, 2);                                        // (2, 1, 28, 28) uint8
+        using var known = images.to(ScalarType.Float32) / 255;
+        // Known: the top 6 rows. (The prompt's effect on the fill is not asserted: the 2-step VAE's encoder maps every
+        // composite to nearly the same latent, so two prompts differ by ~1e-7 here; the one-step check below checks the rectification.)
+        using var mask = torch.arange(28).view(1, 1, 28, 1).lt(6).expand(1, 1, 28, 28).contiguous();
+        var o = Opt(model, "a dark patterned shirt", w: 1, scheduler: "ddim");
+        Tensor Fill(TextDiffusionSamplerOptions opt, ulong seed) { using var g = new Generator(seed); return model.Inpaint(images, mask, null, opt, g); }
+
+        using var a = Fill(o, 6);
+        Assert.Equal(new long[] { 2, 1, 28, 28 }, a.shape);
+        using var keep = mask.expand(2, 1, 28, 28);
+        Assert.Equal(0, MaxDiff(a.masked_select(keep), known.masked_select(keep)));                  // known pixels exactly x/255
+        using var free = keep.logical_not();
+        Assert.True(MaxDiff(a.masked_select(free), known.masked_select(free)) > 1e-2);                  // the rest is drawn
+        using (var again = Fill(o, 6)) Assert.Equal(0, MaxDiff(a, again));
+
+        // Independent check with one DDIM step from x_T (the step lands on ᾱ = 1, so x₀ is the rectified estimate):
+        // ẑ₀ = (x_T − √(1−ᾱ)ε)/√ᾱ, z₀' = E(known ⊙ m + D(ẑ₀) ⊙ (1−m)), image = known ⊙ m + D(z₀') ⊙ (1−m).
+        using var g0 = new Generator(7);
+        using var x = torch.randn(new long[] { 2, 4 }, generator: g0);
+        var sched = new DdimScheduler(model.Schedule, clipSample: false);
+        sched.SetTimesteps(1);
+        long t = sched.Timesteps[0];
+        Tensor expected;
+        using (torch.no_grad())
+        {
+            model.Network.eval();
+            var (cs, cm) = model.Network.Text(new[] { "a dark patterned shirt", "a dark patterned shirt" }, torch.CPU);
+            var eps = model.Network.Denoiser.Forward(x, torch.full(2, t, dtype: ScalarType.Int64), cs, cm);
+            double ab = model.Schedule.AlphasCumprod[t];
+            var z0 = (x - Math.Sqrt(1 - ab) * eps) / Math.Sqrt(ab);
+            var z0Fixed = model.Network.Encode(torch.where(keep, known, model.Network.Decode(z0)));
+            expected = torch.where(keep, known, model.Network.Decode(z0Fixed));
+        }
+        using (var got = Fill(o with { Steps = 1 }, 7))
+            Assert.True(MaxDiff(expected, got) < 1e-4, $"one rectified step: {MaxDiff(expected, got)}");
+    }
+
+    [Fact]
+    public void InterpolationStripEndsAreTheTwoPromptsSamples()
+    {
+        TorchRuntime.Seed(6);
+        using var model = new TextDiffusionModel(Tiny(), torch.CPU);
+        Perturb(model);
+        foreach (var scheduler in new[] { "ddim", "dpm++2m" })
+        {
+            var o = Opt(model, null, "a wide bag", 3, scheduler);
+            using var g = new Generator(12);
+            using var strip = model.InterpolatePrompts("a dark shirt", "a bright sandal", 5, o, g);
+            Assert.Equal(new long[] { 5, 1, 28, 28 }, strip.shape);
+            using var ga = new Generator(12); using var gb = new Generator(12);
+            using var first = model.Sample(1, null, o with { Prompt = "a dark shirt" }, ga);
+            using var last = model.Sample(1, null, o with { Prompt = "a bright sandal" }, gb);
+            Assert.True(MaxDiff(strip.narrow(0, 0, 1), first) < 1e-5, $"{scheduler} start {MaxDiff(strip.narrow(0, 0, 1), first)}");
+            Assert.True(MaxDiff(strip.narrow(0, 4, 1), last) < 1e-5, $"{scheduler} end {MaxDiff(strip.narrow(0, 4, 1), last)}");
+            Assert.True(MaxDiff(strip.narrow(0, 2, 1), first) > 1e-4 && MaxDiff(strip.narrow(0, 2, 1), last) > 1e-4, "the middle is one of the ends");
+        }
+        Assert.Throws<ParameterException>(() => model.InterpolatePrompts("a", "b", 1, Opt(model, null), null));
+    }
+
+    [Fact]
     public void ConfigNeedsBothParts()
     {
         Assert.Contains("latent_from", Assert.Throws<GenSharpException>(() => new TextDiffusionConfig { TextFrom = "x" }.Validate()).Message);
