@@ -103,7 +103,7 @@ public class CommandLineTests
         Assert.True(t.Code == 0, t.Err);
         Assert.Contains("data: Fashion-MNIST train (embedded subset), first 64 (64 images", t.Out);   // says which data it trains on
         AssertOneLineError(Run("sample", run, "--out", Path.Combine(dir, "i.png"), "--inpaint", "test:1", "--mask", "top", "--data", "embedded"),
-            1, "needs a family that inpaints (ddpm, ebm)");
+            1, "needs a family that inpaints (ddpm, ebm, txt2img)");
         AssertOneLineError(Run("sample", run, "--out", Path.Combine(dir, "s.png"), "--steps", "5"), 1, "--steps does not apply to vae checkpoints");
         AssertOneLineError(Run("denoise", run, "--data", "embedded", "--noise", "blur:2", "--out", Path.Combine(dir, "d.png")), 1, "unknown noise 'blur'");
 
