@@ -22,7 +22,7 @@ public sealed class SpeakSettings : CheckpointSettings
     public string? InputFile { get; init; }
 
     [CommandOption("--resynthesize <WAV>")]
-    [Description("instead of text: speak again what this recording says from its own log-mel frames (the vocoder half alone)")]
+    [Description("instead of text: speak again what this recording says from its own log-mel frames (the vocoder half alone); a folder of WAVs goes to --out FOLDER")]
     public string? Resynthesize { get; init; }
 
     [CommandOption("--speed <X>")]
@@ -51,27 +51,36 @@ public sealed class SpeakCommand : Command<SpeakSettings>
         int given = (s.Text is null ? 0 : 1) + (s.InputFile is null ? 0 : 1) + (s.Resynthesize is null ? 0 : 1);
         if (given != 1) throw new GenSharpException("give exactly one of: TEXT, --input-file FILE, --resynthesize WAV");
         var lines = s.InputFile is null ? null : ReadLines(s.InputFile);
-        var recording = s.Resynthesize is null ? null : WavFile.Read(s.Resynthesize);
-        var outPath = s.InputFile is null ? CliInputs.Output(s.Out, "speak", ".wav") : CliInputs.Required(s.Out, "out", "speak");
+        bool folder = s.Resynthesize is not null && Directory.Exists(s.Resynthesize);
+        var recordings = s.Resynthesize is null ? null
+            : folder ? Directory.GetFiles(s.Resynthesize!, "*.wav").Order(StringComparer.Ordinal).ToArray()
+            : File.Exists(s.Resynthesize) ? new[] { s.Resynthesize! }
+            : throw new GenSharpException($"--resynthesize {s.Resynthesize}: no such WAV file or folder");
+        if (recordings is { Length: 0 }) throw new GenSharpException($"--resynthesize {s.Resynthesize}: the folder holds no .wav file");
+        var outPath = s.InputFile is null && !folder ? CliInputs.Output(s.Out, "speak", ".wav") : CliInputs.Required(s.Out, "out", "speak");
         using var m = CliInputs.Load(s.Checkpoint, s);
         var model = m.Model as ISpeechModel
             ?? throw new GenSharpException($"{s.Checkpoint} holds a {m.Family.Name} model, which does not speak; give a tts checkpoint (gensharp train tts)");
         var options = new SpeechOptions { Speed = s.Speed, Iterations = s.Iterations, Seed = s.Seed };
-        if (lines is not null)
+        if (lines is not null || folder)
         {
             Directory.CreateDirectory(outPath);
             double audioSeconds = 0, computeSeconds = 0;
-            foreach (var (name, text) in lines)
+            var jobs = lines?.Select(l => (l.Name, Text: (string?)l.Text, Wav: (string?)null))
+                       ?? recordings!.Select(f => (Name: Path.GetFileNameWithoutExtension(f), Text: (string?)null, Wav: (string?)f));
+            int count = 0;
+            foreach (var (name, text, wav) in jobs)
             {
                 cancel.ThrowIfCancellationRequested();
-                var (seconds, compute) = SpeakOne(model, text, null, options, Path.Combine(outPath, name + ".wav"), quiet: true);
+                var (seconds, compute) = SpeakOne(model, text, wav is null ? null : WavFile.Read(wav), options, Path.Combine(outPath, name + ".wav"), quiet: true);
                 audioSeconds += seconds;
                 computeSeconds += compute;
+                count++;
             }
-            Console.WriteLine($"wrote {lines.Count} WAV files to {outPath}: {audioSeconds:F1} s of audio in {computeSeconds:F1} s (real-time factor {computeSeconds / Math.Max(1e-9, audioSeconds):F3})");
+            Console.WriteLine($"wrote {count} WAV files to {outPath}: {audioSeconds:F1} s of audio in {computeSeconds:F1} s (real-time factor {computeSeconds / Math.Max(1e-9, audioSeconds):F3})");
             return 0;
         }
-        SpeakOne(model, s.Text, recording, options, outPath, quiet: false);
+        SpeakOne(model, s.Text, recordings is null ? null : WavFile.Read(recordings[0]), options, outPath, quiet: false);
         return 0;
     }
 
