@@ -15,7 +15,7 @@ public sealed record TtsConfig : FamilyConfig
     /// <summary>The phoneme vocabulary, space-separated (token k has id k + 1; 0 pads). Filled from the corpus when empty.</summary>
     public string Phonemes { get; init; } = "";
     /// <summary>Channels of the encoder and decoder.</summary>
-    public int Hidden { get; init; } = 192;
+    public int Hidden { get; init; } = 128;
     /// <summary>Convolution layers of the encoder (before self-attention).</summary>
     public int EncoderConvLayers { get; init; } = 3;
     /// <summary>Pre-LN self-attention layers of the encoder.</summary>
