@@ -31,4 +31,26 @@ public sealed class MusicCliTests
         Assert.Contains(".mid", CliTests.Run("sample", run, "--out", Path.Combine(dir, "x.png")).Err);
         Assert.Contains("draw one chorale", CliTests.Run("sample", run, "--out", mid, "--seconds", "2").Err);
     }
+
+    [Fact]
+    public void MusicTrainingKeepsTheWeightsOfTheLowestValLossInBest()
+    {
+        var run = Path.Combine(TestData.TempDir(), "m");
+        var t = CliTests.Run("train", "music", "--out", run, "--steps", "6", "--batch-size", "2", "--set", "n_layer=1", "--set", "n_embd=16",
+            "--set", "n_head=2", "--set", "block_size=64", "--set", "eval_interval=2", "--set", "learning_rate=0.03", "--set", "warmup_steps=0");
+        Assert.True(t.Code == 0, t.Err);
+        // Independent: the lowest val_loss the trainer logged, and its step.
+        var vals = File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
+            .Where(n => n["val_loss"] is not null).Select(n => (Step: n["step"]!.GetValue<long>(), Loss: n["val_loss"]!.GetValue<double>())).ToList();
+        Assert.Equal(new long[] { 2, 4, 6 }, vals.Select(v => v.Step));
+        var min = vals.OrderBy(v => v.Loss).First();
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(run, "best", "config.json")))!;
+        Assert.Equal(min.Step, config["step"]!.GetValue<long>());
+        Assert.Equal(min.Loss, config["best_val_loss"]!.GetValue<double>(), 12);
+        // The saved weights score that val_loss again.
+        var e = CliTests.Run("eval", Path.Combine(run, "best"));
+        Assert.True(e.Code == 0, e.Err);
+        var valid = System.Text.Json.Nodes.JsonNode.Parse(e.Out.Split('\n').Last(l => l.StartsWith('{')))!["valid"]!["nats_per_token"]!.GetValue<double>();
+        Assert.Equal(min.Loss, valid, 6);
+    }
 }
