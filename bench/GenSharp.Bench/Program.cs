@@ -96,12 +96,27 @@ static class Program
         IGenerativeModel model = family.Build(family.ReadConfig(json), torch.CPU);
         long parameters = model.Model.parameters().Sum(p => p.numel());
 
-        var data = FashionMnist.Load(FashionMnist.Embedded, train: true);
-        var loader = new BatchLoader(data, batch, seed: 0);
+        // Audio families train on synthetic crops of the configured shape (bench/pytorch/wavenet.py uses the same pool);
+        // image families on the embedded Fashion-MNIST subset.
+        Func<long, (Tensor, Tensor)> getBatch;
+        string dataLine;
+        if (family is IAudioFamily audioFamily)
+        {
+            var pool = SyntheticAudio.Pool(audioFamily, model.Config, batch);
+            getBatch = s => pool[(int)(s % pool.Count)];
+            dataLine = $"data: synthetic: {pool.Count} batches of {batch} crops of {audioFamily.CropSamples(model.Config)} samples with ({string.Join(", ", pool[0].Item2.shape.Skip(1))}) mel frames";
+        }
+        else
+        {
+            var data = FashionMnist.Load(FashionMnist.Embedded, train: true);
+            var loader = new BatchLoader(data, batch, seed: 0);
+            getBatch = loader.GetBatch;
+            dataLine = $"data: {data.Source}, {data.Count} images, {loader.BatchesPerEpoch} batches/epoch";
+        }
 
         Console.WriteLine($"GenSharp {TorchRuntime.GenSharpVersion}, TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion}");
         Console.WriteLine($"model={modelName}{(conditional ? " (conditional)" : "")} mode={mode} params={parameters} batch={batch} threads={torch.get_num_threads()} (interop {torch.get_num_interop_threads()}) malloc_tuned={TorchRuntime.AllocatorTuned} warmup={warmup} steps={steps}");
-        Console.WriteLine($"data: {data.Source}, {data.Count} images, {loader.BatchesPerEpoch} batches/epoch");
+        Console.WriteLine(dataLine);
 
         if (mode == "opcost") return OpCost(steps, threads);
         if (mode == "gemm") return Gemm(steps, threads);
@@ -113,7 +128,7 @@ static class Program
             for (int i = 0; i < warmup + steps; i++)
             {
                 using var sc = torch.NewDisposeScope();
-                var (xb, _) = loader.GetBatch(i);
+                var (xb, _) = getBatch(i);
                 var c0 = Stopwatch.StartNew();
                 var loss = glow.DiscreteNll(GenSharp.Data.ImageTransforms.Dequantize(xb)).mean();
                 double ta = c0.Elapsed.TotalMilliseconds;
@@ -145,7 +160,7 @@ static class Program
             if (s == warmup) sw.Start();
             using (var scope = torch.NewDisposeScope())
             {
-                var (images, labels) = loader.GetBatch(s);
+                var (images, labels) = getBatch(s);
                 last = step(images, labels);
             }
             long done = s + 1; // training steps completed, warmup included

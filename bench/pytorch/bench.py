@@ -315,14 +315,19 @@ def main():
         return conv_cost(a.steps)
     model = twin.build(sets) if twin else Vae() if a.model == "vae" else Dcgan(a.conditional)
     params = sum(p.numel() for p in model.net.parameters())
-    images, labels = load_train()
-    loader = Loader(images, labels, batch)
+    if hasattr(model, "loader"):  # a twin with data of its own (wavenet: synthetic crops, as GenSharp.Bench)
+        loader = model.loader(batch)
+        data_line = f"data: {loader.description}"
+    else:
+        images, labels = load_train()
+        loader = Loader(images, labels, batch)
+        data_line = f"data: {EMBEDDED}, {images.shape[0]} images, {loader.per_epoch} batches/epoch"
 
     print(f"PyTorch {torch.__version__}, {torch.__config__.parallel_info().splitlines()[1].strip()}, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')} OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '-')}")
     print(f"model={a.model}{' (conditional)' if a.conditional else ''} mode={a.mode} params={params} batch={batch} "
           f"threads={torch.get_num_threads()} (interop {torch.get_num_interop_threads()}) warmup={a.warmup} steps={a.steps}")
-    print(f"data: {EMBEDDED}, {images.shape[0]} images, {loader.per_epoch} batches/epoch")
+    print(data_line)
 
     if a.mode == "phases":  # Glow: forward / backward / clip / optimizer step timed apart
         tf = tb = tc = ts = 0.0
