@@ -121,6 +121,8 @@ static class Program
         if (mode == "opcost") return OpCost(steps, threads);
         if (mode == "gemm") return Gemm(steps, threads);
         using var runner = new GenSharp.Training.StepRunner(model.Trainable());   // the optimizers the trainer would build
+        if (mode == "phases" && model is GenSharp.Models.Audio.WaveNetModel wavenet)
+            return WaveNetPhases(wavenet, runner.Optimizers[0], getBatch, warmup, steps);
         if (mode == "phases" && model is GenSharp.Models.Flows.GlowModel glow)
         {
             var opt = runner.Optimizers[0];
@@ -244,6 +246,33 @@ static class Program
     }
 
     static double Mb(long bytes) => bytes / (1024.0 * 1024.0);
+
+    /// <summary>WaveNet's training step timed apart: forward + loss, backward, gradient clipping, Adam (bench.py --mode phases).</summary>
+    static int WaveNetPhases(GenSharp.Models.Audio.WaveNetModel model, torch.optim.Optimizer opt, Func<long, (Tensor, Tensor)> getBatch, int warmup, int steps)
+    {
+        double tf = 0, tb = 0, tc = 0, ts = 0;
+        var collector = new UnreachableTensorCollector();
+        model.Model.train();
+        for (int i = 0; i < warmup + steps; i++)
+        {
+            using var sc = torch.NewDisposeScope();
+            var (audio, mel) = getBatch(i);
+            var c0 = Stopwatch.StartNew();
+            var loss = model.CropLoss(audio, mel);
+            _ = loss.detach().item<float>();
+            double a = c0.Elapsed.TotalMilliseconds;
+            opt.zero_grad(); loss.backward();
+            double b = c0.Elapsed.TotalMilliseconds;
+            nn.utils.clip_grad_norm_(model.Model.parameters(), 1.0);
+            double c = c0.Elapsed.TotalMilliseconds;
+            opt.step();
+            double d = c0.Elapsed.TotalMilliseconds;
+            if (i >= warmup) { tf += a; tb += b - a; tc += c - b; ts += d - c; }
+            collector.AfterStep();
+        }
+        Console.WriteLine($"forward {tf / steps:F1} ms, backward {tb / steps:F1} ms, clip {tc / steps:F1} ms, step {ts / steps:F1} ms");
+        return 0;
+    }
 
     /// <summary>Forward pass + loss of the same graph the training step builds, under no_grad.</summary>
     static Func<Tensor, Tensor, double> ForwardOnly(IGenerativeModel model, bool conditional)

@@ -329,6 +329,26 @@ def main():
           f"threads={torch.get_num_threads()} (interop {torch.get_num_interop_threads()}) warmup={a.warmup} steps={a.steps}")
     print(data_line)
 
+    if a.mode == "phases" and hasattr(model, "crop_loss"):  # WaveNet: the same four phases
+        tf = tb = tc = ts = 0.0
+        model.net.train()
+        for s in range(a.warmup + a.steps):
+            audio, mel = loader.get(s)
+            t0 = time.perf_counter()
+            loss = model.crop_loss(audio, mel)
+            loss.detach().item()
+            t1 = time.perf_counter()
+            model.opt.zero_grad(); loss.backward()
+            t2 = time.perf_counter()
+            nn.utils.clip_grad_norm_(model.net.parameters(), 1.0)
+            t3 = time.perf_counter()
+            model.opt.step()
+            t4 = time.perf_counter()
+            if s >= a.warmup:
+                tf += t1 - t0; tb += t2 - t1; tc += t3 - t2; ts += t4 - t3
+        n = a.steps / 1000.0
+        print(f"forward {tf / n:.1f} ms, backward {tb / n:.1f} ms, clip {tc / n:.1f} ms, step {ts / n:.1f} ms")
+        return 0
     if a.mode == "phases":  # Glow: forward / backward / clip / optimizer step timed apart
         tf = tb = tc = ts = 0.0
         for s in range(a.warmup + a.steps):
