@@ -11,6 +11,7 @@
 // --mode convcost times conv2d forward+backward alone for Glow's few-channel 3×3 shapes (batch 64, 14×14).
 // --mode phases (glow) times forward, backward, gradient clipping and the optimizer step apart.
 // --mode lora|full on a text model folder: trainable parameters, peak memory and ms/step of LoRA vs full fine-tuning (LoraBench.cs).
+// --mode export (wavenet) --data DIR writes weights, a batch and GenSharp's loss for bench/pytorch/wavenet.py --check DIR.
 // --mode forward times only the forward pass + loss (no backward, no optimizer) under no_grad,
 // to separate per-op/interop overhead from kernel speed when comparing with PyTorch.
 using System.Diagnostics;
@@ -78,7 +79,7 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "decode" or "speed" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "export" or "decode" or "speed" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);
@@ -121,6 +122,8 @@ static class Program
         if (mode == "opcost") return OpCost(steps, threads);
         if (mode == "gemm") return Gemm(steps, threads);
         using var runner = new GenSharp.Training.StepRunner(model.Trainable());   // the optimizers the trainer would build
+        if (mode == "export" && model is GenSharp.Models.Audio.WaveNetModel exported)
+            return WaveNetExport(exported, getBatch(0), dataPath ?? throw new ArgumentException("--mode export needs --data DIR (the folder to write)"));
         if (mode == "phases" && model is GenSharp.Models.Audio.WaveNetModel wavenet)
             return WaveNetPhases(wavenet, runner.Optimizers[0], getBatch, warmup, steps);
         if (mode == "phases" && model is GenSharp.Models.Flows.GlowModel glow)
@@ -246,6 +249,27 @@ static class Program
     }
 
     static double Mb(long bytes) => bytes / (1024.0 * 1024.0);
+
+    /// <summary>
+    /// The twin check (bench/pytorch/wavenet.py --check DIR): writes the freshly initialised weights (weights.safetensors,
+    /// the checkpoint names), the first synthetic batch (batch.safetensors: audio, mel) and the loss and gradient norm
+    /// GenSharp computes on it (check.json), for the twin to load and recompute.
+    /// </summary>
+    static int WaveNetExport(GenSharp.Models.Audio.WaveNetModel model, (Tensor Audio, Tensor Mel) batch, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        GenSharp.Checkpoints.Safetensors.Save(Path.Combine(dir, "weights.safetensors"), GenSharp.Checkpoints.ModuleState.Collect(model.Model));
+        GenSharp.Checkpoints.Safetensors.Save(Path.Combine(dir, "batch.safetensors"), new Dictionary<string, Tensor> { ["audio"] = batch.Audio, ["mel"] = batch.Mel });
+        model.Model.train();
+        var loss = model.CropLoss(batch.Audio, batch.Mel);
+        loss.backward();
+        // The last layer's residual output feeds nothing (only the skips reach the head): no gradient there, on both sides.
+        double norm = Math.Sqrt(model.Model.parameters().Where(p => p.grad is not null).Sum(p => p.grad!.pow(2).sum().to(ScalarType.Float64).item<double>()));
+        var result = new Dictionary<string, object?> { ["loss"] = loss.to(ScalarType.Float64).item<double>(), ["grad_norm"] = norm, ["params"] = model.Model.parameters().Sum(p => p.numel()) };
+        File.WriteAllText(Path.Combine(dir, "check.json"), JsonSerializer.Serialize(result));
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return 0;
+    }
 
     /// <summary>WaveNet's training step timed apart: forward + loss, backward, gradient clipping, Adam (bench.py --mode phases).</summary>
     static int WaveNetPhases(GenSharp.Models.Audio.WaveNetModel model, torch.optim.Optimizer opt, Func<long, (Tensor, Tensor)> getBatch, int warmup, int steps)

@@ -7,6 +7,11 @@ layer, each frame repeated hop times), the gated units, residual and skip 1x1 co
 the loss (mean cross-entropy over the L-1 predicted samples of each crop), Adam and gradient-norm clipping; the same
 parameter names and count.
 
+    python3 bench/pytorch/wavenet.py --check DIR [--set key=value ...]
+checks the twin against GenSharp: DIR is written by `GenSharp.Bench wavenet --mode export --data DIR` (GenSharp's
+initial weights, one batch, GenSharp's loss and gradient norm on it); the twin loads the weights by name, recomputes
+both and prints the differences.
+
 The data are synthetic on both sides (GenSharp.Bench does the same for an audio family): a pool of crops (B, L) drawn
 uniformly in [-0.9, 0.9] and log-mel frames (B, Mels, L / hop) from N(0, 1). Computing a real spectrogram is the batch
 source's work, outside the training step, and the values do not change the work of a step.
@@ -155,3 +160,35 @@ class WaveNet:
 
 def build(sets):
     return WaveNet(parse_config(sets))
+
+
+def check(directory, sets):
+    import json
+    from safetensors.torch import load_file
+    model = build(sets)
+    model.net.load_state_dict(load_file(f"{directory}/weights.safetensors"), strict=True)
+    batch = load_file(f"{directory}/batch.safetensors")
+    want = json.load(open(f"{directory}/check.json"))
+    model.net.train()
+    loss = model.crop_loss(batch["audio"], batch["mel"])
+    loss.backward()
+    # the last layer's residual output feeds nothing (only the skips reach the head): no gradient there, on both sides
+    norm = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in model.net.parameters() if p.grad is not None))
+    params = sum(p.numel() for p in model.net.parameters())
+    result = {"params": params, "gensharp_params": want["params"], "loss": loss.item(), "gensharp_loss": want["loss"],
+              "loss_rel_diff": abs(loss.item() - want["loss"]) / abs(want["loss"]),
+              "grad_norm": norm, "gensharp_grad_norm": want["grad_norm"], "grad_norm_rel_diff": abs(norm - want["grad_norm"]) / want["grad_norm"]}
+    print(json.dumps(result))
+    ok = params == want["params"] and result["loss_rel_diff"] < 1e-5 and result["grad_norm_rel_diff"] < 1e-4
+    print("twin matches GenSharp" if ok else "TWIN DIFFERS FROM GENSHARP")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", required=True, metavar="DIR")
+    ap.add_argument("--set", action="append", default=[])
+    a = ap.parse_args()
+    sys.exit(check(a.check, dict(kv.split("=", 1) for kv in a.set)))
