@@ -11,6 +11,7 @@
 // --mode convcost times conv2d forward+backward alone for Glow's few-channel 3×3 shapes (batch 64, 14×14).
 // --mode phases (glow) times forward, backward, gradient clipping and the optimizer step apart.
 // --mode lora|full on a text model folder: trainable parameters, peak memory and ms/step of LoRA vs full fine-tuning (LoraBench.cs).
+// --mode wnops times WaveNet's operations alone, forward + backward (bench/pytorch/wavenet.py --ops the same in PyTorch).
 // --mode export (wavenet) --data DIR writes weights, a batch and GenSharp's loss for bench/pytorch/wavenet.py --check DIR.
 // --mode forward times only the forward pass + loss (no backward, no optimizer) under no_grad,
 // to separate per-op/interop overhead from kernel speed when comparing with PyTorch.
@@ -60,6 +61,33 @@ static class Program
                 case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
+        }
+        if (mode == "wnops") // WaveNet's operations alone, fwd+bwd, ms per call (bench.py wavenet --mode wnops)
+        {
+            TorchRuntime.EnsureReady(); TorchRuntime.SetThreads(threads);
+            var ops = new List<(string Name, Func<Tensor> Make, Func<Tensor, Tensor> Op)>
+            {
+                ("dilated conv k2 d16 32->64", () => torch.randn(4, 32, 1615), x => nn.functional.conv1d(x, W(64, 32, 2), B(64), dilation: 16)),
+                ("1x1 conv 32->64", () => torch.randn(4, 32, 1599), x => nn.functional.conv1d(x, W(64, 32, 1), B(64))),
+                ("1x1 conv 32->32", () => torch.randn(4, 32, 1599), x => nn.functional.conv1d(x, W(32, 32, 1), B(32))),
+                ("1x1 conv 64->256", () => torch.randn(4, 64, 1599), x => nn.functional.conv1d(x, W(256, 64, 1), B(256))),
+                ("tanh*sigmoid 4x64x1599", () => torch.randn(4, 64, 1599), x => torch.tanh(x.narrow(1, 0, 32)) * torch.sigmoid(x.narrow(1, 32, 32))),
+                ("tanh 4x32x1599", () => torch.randn(4, 32, 1599), x => torch.tanh(x)),
+                ("sigmoid 4x32x1599", () => torch.randn(4, 32, 1599), x => torch.sigmoid(x)),
+                ("mul 4x32x1599", () => torch.randn(4, 32, 1599), x => x * x),
+                ("matmul (64,64)@(4,64,1599)", () => torch.randn(4, 64, 1599), x => torch.matmul(W(64, 64, 1).squeeze(2), x)),
+                ("cross_entropy 4x256x1599", () => torch.randn(4, 256, 1599), x => nn.functional.cross_entropy(x, torch.randint(0, 256, new long[] { 4, 1599 }))),
+            };
+            foreach (var (name, make, op) in ops)
+            {
+                var x = make().requires_grad_(true);
+                void Once() { using var sc = torch.NewDisposeScope(); op(x).sum().backward(); x.grad!.zero_(); }
+                for (int i = 0; i < 20; i++) Once();
+                var clock = Stopwatch.StartNew();
+                for (int i = 0; i < steps; i++) Once();
+                Console.WriteLine($"{name}: {clock.Elapsed.TotalMilliseconds / steps:F3} ms fwd+bwd");
+            }
+            return 0;
         }
         if (mode == "convcost") // fwd+bwd of Glow's level-1 coupling convolutions alone, 3 repetitions of --steps
         {
@@ -249,6 +277,8 @@ static class Program
     }
 
     static double Mb(long bytes) => bytes / (1024.0 * 1024.0);
+    static Tensor W(long o, long i, long k) => (torch.randn(o, i, k) * 0.1).requires_grad_(true);
+    static Tensor B(long o) => torch.zeros(o).requires_grad_(true);
 
     /// <summary>
     /// The twin check (bench/pytorch/wavenet.py --check DIR): writes the freshly initialised weights (weights.safetensors,

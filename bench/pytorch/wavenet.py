@@ -12,6 +12,9 @@ checks the twin against GenSharp: DIR is written by `GenSharp.Bench wavenet --mo
 initial weights, one batch, GenSharp's loss and gradient norm on it); the twin loads the weights by name, recomputes
 both and prints the differences.
 
+    python3 bench/pytorch/wavenet.py --ops [--steps N]
+times the model's operations alone, forward + backward, as `GenSharp.Bench wavenet --mode wnops` (one thread).
+
 The data are synthetic on both sides (GenSharp.Bench does the same for an audio family): a pool of crops (B, L) drawn
 uniformly in [-0.9, 0.9] and log-mel frames (B, Mels, L / hop) from N(0, 1). Computing a real spectrogram is the batch
 source's work, outside the training step, and the values do not change the work of a step.
@@ -184,11 +187,51 @@ def check(directory, sets):
     return 0 if ok else 1
 
 
+def ops(steps):
+    """WaveNet's operations alone, fwd+bwd, ms per call (GenSharp.Bench wavenet --mode wnops)."""
+    import time
+    torch.set_num_threads(1)
+    weight = lambda o, i, k: (torch.randn(o, i, k) * 0.1).requires_grad_(True)
+    bias = lambda o: torch.zeros(o).requires_grad_(True)
+    w2, b64, w1, w32, wh, b256, wm = weight(64, 32, 2), bias(64), weight(64, 32, 1), weight(32, 32, 1), weight(256, 64, 1), bias(256), weight(64, 64, 1)
+    table = [
+        ("dilated conv k2 d16 32->64", (4, 32, 1615), lambda x: F.conv1d(x, w2, b64, dilation=16)),
+        ("1x1 conv 32->64", (4, 32, 1599), lambda x: F.conv1d(x, w1, b64)),
+        ("1x1 conv 32->32", (4, 32, 1599), lambda x: F.conv1d(x, w32, bias(32))),
+        ("1x1 conv 64->256", (4, 64, 1599), lambda x: F.conv1d(x, wh, b256)),
+        ("tanh*sigmoid 4x64x1599", (4, 64, 1599), lambda x: torch.tanh(x.narrow(1, 0, 32)) * torch.sigmoid(x.narrow(1, 32, 32))),
+        ("tanh 4x32x1599", (4, 32, 1599), torch.tanh),
+        ("sigmoid 4x32x1599", (4, 32, 1599), torch.sigmoid),
+        ("mul 4x32x1599", (4, 32, 1599), lambda x: x * x),
+        ("matmul (64,64)@(4,64,1599)", (4, 64, 1599), lambda x: torch.matmul(wm.squeeze(2), x)),
+        ("cross_entropy 4x256x1599", (4, 256, 1599), lambda x: F.cross_entropy(x, torch.randint(0, 256, (4, 1599)))),
+    ]
+    for name, shape, op in table:
+        x = torch.randn(*shape).requires_grad_(True)
+
+        def once():
+            op(x).sum().backward()
+            x.grad.zero_()
+        for _ in range(20):
+            once()
+        t = time.perf_counter()
+        for _ in range(steps):
+            once()
+        print(f"{name}: {(time.perf_counter() - t) * 1000 / steps:.3f} ms fwd+bwd")
+    return 0
+
+
 if __name__ == "__main__":
     import argparse
     import sys
     ap = argparse.ArgumentParser()
-    ap.add_argument("--check", required=True, metavar="DIR")
+    ap.add_argument("--check", metavar="DIR")
+    ap.add_argument("--ops", action="store_true")
+    ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--set", action="append", default=[])
     a = ap.parse_args()
+    if a.ops:
+        sys.exit(ops(a.steps))
+    if not a.check:
+        sys.exit("give --check DIR or --ops")
     sys.exit(check(a.check, dict(kv.split("=", 1) for kv in a.set)))
