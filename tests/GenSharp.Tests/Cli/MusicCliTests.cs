@@ -26,6 +26,12 @@ public sealed class MusicCliTests
         var wav = WavFile.Read(Path.ChangeExtension(mid, ".wav"));
         Assert.Equal(22050, wav.SampleRate);
         Assert.True(wav.Seconds > 8 * 60.0 / 80 / 4);                          // 8 sixteenths at 80 quarters a minute, plus the tail
+        var low = Path.Combine(dir, "low.mid");
+        Assert.True(CliTests.Run("sample", run, "--out", low, "--steps", "8", "--sample-rate", "8000").Code == 0);
+        var lowWav = WavFile.Read(Path.ChangeExtension(low, ".wav"));
+        Assert.Equal(8000, lowWav.SampleRate);
+        Assert.InRange(lowWav.Seconds, 8 * 60.0 / 80 / 4, 10);
+        Assert.Contains("8000 to 96000", CliTests.Run("sample", run, "--out", low, "--sample-rate", "4000").Err);
         Assert.Contains("test:K", CliTests.Run("sample", run, "--out", mid, "--melody", "chorale").Err);
         Assert.Contains("out of range", CliTests.Run("sample", run, "--out", mid, "--prime", "test:500").Err);
         Assert.Contains(".mid", CliTests.Run("sample", run, "--out", Path.Combine(dir, "x.png")).Err);
