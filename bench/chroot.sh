@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Debian sid chroot holding the reference peers that Debian 12 is too old for: PyTorch, Hugging Face
-# transformers/tokenizers/safetensors, sentencepiece, onnxruntime, llama.cpp and gguf. Tests and CI never
+# transformers/tokenizers/safetensors, sentencepiece, onnxruntime, llama.cpp, gguf and pocketsphinx 5. Tests and CI never
 # need it; bench/ scripts and fixture generators (bench/pytorch/*.py) run inside it.
 #
 #   bench/chroot.sh [DIR]                 create or update the chroot (default DIR: /work/sid); idempotent
@@ -11,7 +11,8 @@ set -euo pipefail
 
 MIRROR=http://deb.debian.org/debian
 PACKAGES=(python3-torch libopenblas0-pthread python3-transformers python3-tokenizers python3-sentencepiece
-          python3-safetensors python3-onnxruntime llama.cpp llama.cpp-tools-extra python3-gguf)
+          python3-safetensors python3-onnxruntime llama.cpp llama.cpp-tools-extra python3-gguf
+          pocketsphinx pocketsphinx-en-us)
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 
 [[ $(id -u) == 0 ]] || { echo "chroot.sh: needs root (debootstrap, mount, chroot)" >&2; exit 1; }
@@ -42,7 +43,7 @@ if [[ $mode == run ]]; then
   mount_all
   chroot "$DIR" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
     OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}" ${OPENBLAS_NUM_THREADS:+OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS} \
-    ${MALLOC_MMAP_THRESHOLD_:+MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_} ${MALLOC_TRIM_THRESHOLD_:+MALLOC_TRIM_THRESHOLD_=$MALLOC_TRIM_THRESHOLD_} \
+    ${PS_ARGS:+PS_ARGS="$PS_ARGS"} ${MALLOC_MMAP_THRESHOLD_:+MALLOC_MMAP_THRESHOLD_=$MALLOC_MMAP_THRESHOLD_} ${MALLOC_TRIM_THRESHOLD_:+MALLOC_TRIM_THRESHOLD_=$MALLOC_TRIM_THRESHOLD_} \
     bash -c 'cd /repo && "$@"' bash "$@"
   exit $?
 fi

@@ -42,6 +42,11 @@ mount_all() {
 
 setup() {
   local start=$SECONDS
+  # One setup at a time: test runs in several work trees start this script together, and two apt-gets in one chroot
+  # leave it broken ("Unmet dependencies"). The lock is released when the script's process ends.
+  mkdir -p "$(dirname "$DIR")"
+  exec 9>"$DIR.lock"
+  flock 9
   command -v debootstrap >/dev/null || { apt-get update -qq; apt-get install -y -qq debootstrap >&2; }
   if [[ ! -x "$DIR/usr/bin/apt-get" ]]; then
     log "debootstrap trixie into $DIR ..."
@@ -57,11 +62,15 @@ setup() {
     printf '#!/bin/sh\nexit 101\n' > "$DIR/usr/sbin/policy-rc.d"; chmod +x "$DIR/usr/sbin/policy-rc.d"
     log "installing ${PACKAGES[*]} ..."
     in_root DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Check-Valid-Until=false update -qq >&2
+    # A chroot left half-configured (a run killed mid-install) is repaired first.
+    in_root DEBIAN_FRONTEND=noninteractive dpkg --configure -a >&2 || true
+    in_root DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -f >&2 || true
     in_root DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2
     in_root apt-get clean
     umount "$DIR/dev" "$DIR/proc"
   fi
   log "chroot ready at $DIR ($((SECONDS - start)) s)"
+  exec 9>&-   # close the lock before the server starts: it would inherit the descriptor and hold the lock
 }
 
 case $mode in

@@ -5,14 +5,14 @@
 # mirror (fetch github:karpathy/nanoGPT first; it is not committed here).
 #   bench/run_families.sh                # ~15 min on 2 cores
 #   QUICK=1 bench/run_families.sh        # smoke test
-# Env: THREADS (2), REPEATS (3), FAMILIES ("vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt"), NANOGPT (the mirror).
+# Env: THREADS (2), REPEATS (3), FAMILIES ("vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt wavenet"), NANOGPT (the mirror).
 # Output: bench/results/<date>-families.jsonl (one JSON line per run, "repeat" added) and the table of
 # bench/families_table.py on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-3}
-FAMILIES=${FAMILIES:-"vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt"}
+FAMILIES=${FAMILIES:-"vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt wavenet"}
 NANOGPT=${NANOGPT:-/work/.mirror/karpathy+nanoGPT/repo}
 DATE=$(date -u +%Y-%m-%d)
 OUT=bench/results; [[ "${QUICK:-0}" == 1 ]] && { OUT=bench/results/quick; REPEATS=1; }
@@ -22,7 +22,7 @@ steps_of() { # family -> "steps warmup" (about 5-15 s a run on 2 cores)
   if [[ "${QUICK:-0}" == 1 ]]; then echo "3 1"; return; fi
   case $1 in
     vae) echo "200 10" ;; dcgan) echo "80 10" ;; pixelcnn) echo "8 2" ;; realnvp|glow) echo "40 5" ;;
-    ddpm) echo "20 3" ;; ebm) echo "6 1" ;; rbm) echo "200 10" ;; gpt) echo "300 10" ;;
+    ddpm) echo "20 3" ;; ebm) echo "6 1" ;; rbm) echo "200 10" ;; gpt) echo "300 10" ;; wavenet) echo "40 5" ;;
   esac
 }
 if [[ " $FAMILIES " == *" gpt "* && ! -f "$SID/opt/nanoGPT/train.py" ]]; then
@@ -44,6 +44,8 @@ for repeat in $(seq 1 "$REPEATS"); do
           "${PY[@]}" bench/pytorch/nanogpt_bench.py --steps "$steps" --warmup "$warmup")
     else
       extra=(); [[ $family == rbm ]] && extra=(--set cd_steps=1)
+      # wavenet: the mel vocoder of docs/audio.md (10 layers, dilation cycle 5, 1600-sample crops, batch 4), synthetic crops on both sides
+      [[ $family == wavenet ]] && extra=(--batch-size 4 --set layers=10 --set dilation_cycle=5 --set sample_length=1600)
       gs=("${GS[@]}" "$family" --steps "$steps" --warmup "$warmup" --threads "$THREADS" "${extra[@]}")
       py=("${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py "$family" --steps "$steps" --warmup "$warmup" --threads "$THREADS" "${extra[@]}")
     fi

@@ -11,6 +11,8 @@
 // --mode convcost times conv2d forward+backward alone for Glow's few-channel 3×3 shapes (batch 64, 14×14).
 // --mode phases (glow) times forward, backward, gradient clipping and the optimizer step apart.
 // --mode lora|full on a text model folder: trainable parameters, peak memory and ms/step of LoRA vs full fine-tuning (LoraBench.cs).
+// --mode wnops times WaveNet's operations alone, forward + backward (bench/pytorch/wavenet.py --ops the same in PyTorch).
+// --mode export (wavenet) --data DIR writes weights, a batch and GenSharp's loss for bench/pytorch/wavenet.py --check DIR.
 // --mode forward times only the forward pass + loss (no backward, no optimizer) under no_grad,
 // to separate per-op/interop overhead from kernel speed when comparing with PyTorch.
 using System.Diagnostics;
@@ -61,6 +63,33 @@ static class Program
                 default: Console.Error.WriteLine($"unknown option {args[i]}"); return 2;
             }
         }
+        if (mode == "wnops") // WaveNet's operations alone, fwd+bwd, ms per call (bench.py wavenet --mode wnops)
+        {
+            TorchRuntime.EnsureReady(); TorchRuntime.SetThreads(threads);
+            var ops = new List<(string Name, Func<Tensor> Make, Func<Tensor, Tensor> Op)>
+            {
+                ("dilated conv k2 d16 32->64", () => torch.randn(4, 32, 1615), x => nn.functional.conv1d(x, W(64, 32, 2), B(64), dilation: 16)),
+                ("1x1 conv 32->64", () => torch.randn(4, 32, 1599), x => nn.functional.conv1d(x, W(64, 32, 1), B(64))),
+                ("1x1 conv 32->32", () => torch.randn(4, 32, 1599), x => nn.functional.conv1d(x, W(32, 32, 1), B(32))),
+                ("1x1 conv 64->256", () => torch.randn(4, 64, 1599), x => nn.functional.conv1d(x, W(256, 64, 1), B(256))),
+                ("tanh*sigmoid 4x64x1599", () => torch.randn(4, 64, 1599), x => torch.tanh(x.narrow(1, 0, 32)) * torch.sigmoid(x.narrow(1, 32, 32))),
+                ("tanh 4x32x1599", () => torch.randn(4, 32, 1599), x => torch.tanh(x)),
+                ("sigmoid 4x32x1599", () => torch.randn(4, 32, 1599), x => torch.sigmoid(x)),
+                ("mul 4x32x1599", () => torch.randn(4, 32, 1599), x => x * x),
+                ("matmul (64,64)@(4,64,1599)", () => torch.randn(4, 64, 1599), x => torch.matmul(W(64, 64, 1).squeeze(2), x)),
+                ("cross_entropy 4x256x1599", () => torch.randn(4, 256, 1599), x => nn.functional.cross_entropy(x, torch.randint(0, 256, new long[] { 4, 1599 }))),
+            };
+            foreach (var (name, make, op) in ops)
+            {
+                var x = make().requires_grad_(true);
+                void Once() { using var sc = torch.NewDisposeScope(); op(x).sum().backward(); x.grad!.zero_(); }
+                for (int i = 0; i < 20; i++) Once();
+                var clock = Stopwatch.StartNew();
+                for (int i = 0; i < steps; i++) Once();
+                Console.WriteLine($"{name}: {clock.Elapsed.TotalMilliseconds / steps:F3} ms fwd+bwd");
+            }
+            return 0;
+        }
         if (mode == "convcost") // fwd+bwd of Glow's level-1 coupling convolutions alone, 3 repetitions of --steps
         {
             TorchRuntime.EnsureReady(); TorchRuntime.SetThreads(threads);
@@ -79,7 +108,7 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "decode" or "speed" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "export" or "decode" or "speed" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);
@@ -97,16 +126,35 @@ static class Program
         IGenerativeModel model = family.Build(family.ReadConfig(json), torch.CPU);
         long parameters = model.Model.parameters().Sum(p => p.numel());
 
-        var data = FashionMnist.Load(FashionMnist.Embedded, train: true);
-        var loader = new BatchLoader(data, batch, seed: 0);
+        // Audio families train on synthetic crops of the configured shape (bench/pytorch/wavenet.py uses the same pool);
+        // image families on the embedded Fashion-MNIST subset.
+        Func<long, (Tensor, Tensor)> getBatch;
+        string dataLine;
+        if (family is IAudioFamily audioFamily)
+        {
+            var pool = SyntheticAudio.Pool(audioFamily, model.Config, batch);
+            getBatch = s => pool[(int)(s % pool.Count)];
+            dataLine = $"data: synthetic: {pool.Count} batches of {batch} crops of {audioFamily.CropSamples(model.Config)} samples with ({string.Join(", ", pool[0].Item2.shape.Skip(1))}) mel frames";
+        }
+        else
+        {
+            var data = FashionMnist.Load(FashionMnist.Embedded, train: true);
+            var loader = new BatchLoader(data, batch, seed: 0);
+            getBatch = loader.GetBatch;
+            dataLine = $"data: {data.Source}, {data.Count} images, {loader.BatchesPerEpoch} batches/epoch";
+        }
 
         Console.WriteLine($"GenSharp {TorchRuntime.GenSharpVersion}, TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion}");
         Console.WriteLine($"model={modelName}{(conditional ? " (conditional)" : "")} mode={mode} params={parameters} batch={batch} threads={torch.get_num_threads()} (interop {torch.get_num_interop_threads()}) malloc_tuned={TorchRuntime.AllocatorTuned} warmup={warmup} steps={steps}");
-        Console.WriteLine($"data: {data.Source}, {data.Count} images, {loader.BatchesPerEpoch} batches/epoch");
+        Console.WriteLine(dataLine);
 
         if (mode == "opcost") return OpCost(steps, threads);
         if (mode == "gemm") return Gemm(steps, threads);
         using var runner = new GenSharp.Training.StepRunner(model.Trainable());   // the optimizers the trainer would build
+        if (mode == "export" && model is GenSharp.Models.Audio.WaveNetModel exported)
+            return WaveNetExport(exported, getBatch(0), dataPath ?? throw new ArgumentException("--mode export needs --data DIR (the folder to write)"));
+        if (mode == "phases" && model is GenSharp.Models.Audio.WaveNetModel wavenet)
+            return WaveNetPhases(wavenet, runner.Optimizers[0], getBatch, warmup, steps);
         if (mode == "phases" && model is GenSharp.Models.Flows.GlowModel glow)
         {
             var opt = runner.Optimizers[0];
@@ -114,7 +162,7 @@ static class Program
             for (int i = 0; i < warmup + steps; i++)
             {
                 using var sc = torch.NewDisposeScope();
-                var (xb, _) = loader.GetBatch(i);
+                var (xb, _) = getBatch(i);
                 var c0 = Stopwatch.StartNew();
                 var loss = glow.DiscreteNll(GenSharp.Data.ImageTransforms.Dequantize(xb)).mean();
                 double ta = c0.Elapsed.TotalMilliseconds;
@@ -146,7 +194,7 @@ static class Program
             if (s == warmup) sw.Start();
             using (var scope = torch.NewDisposeScope())
             {
-                var (images, labels) = loader.GetBatch(s);
+                var (images, labels) = getBatch(s);
                 last = step(images, labels);
             }
             long done = s + 1; // training steps completed, warmup included
@@ -230,6 +278,56 @@ static class Program
     }
 
     static double Mb(long bytes) => bytes / (1024.0 * 1024.0);
+    static Tensor W(long o, long i, long k) => (torch.randn(o, i, k) * 0.1).requires_grad_(true);
+    static Tensor B(long o) => torch.zeros(o).requires_grad_(true);
+
+    /// <summary>
+    /// The twin check (bench/pytorch/wavenet.py --check DIR): writes the freshly initialised weights (weights.safetensors,
+    /// the checkpoint names), the first synthetic batch (batch.safetensors: audio, mel) and the loss and gradient norm
+    /// GenSharp computes on it (check.json), for the twin to load and recompute.
+    /// </summary>
+    static int WaveNetExport(GenSharp.Models.Audio.WaveNetModel model, (Tensor Audio, Tensor Mel) batch, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        GenSharp.Checkpoints.Safetensors.Save(Path.Combine(dir, "weights.safetensors"), GenSharp.Checkpoints.ModuleState.Collect(model.Model));
+        GenSharp.Checkpoints.Safetensors.Save(Path.Combine(dir, "batch.safetensors"), new Dictionary<string, Tensor> { ["audio"] = batch.Audio, ["mel"] = batch.Mel });
+        model.Model.train();
+        var loss = model.CropLoss(batch.Audio, batch.Mel);
+        loss.backward();
+        // The last layer's residual output feeds nothing (only the skips reach the head): no gradient there, on both sides.
+        double norm = Math.Sqrt(model.Model.parameters().Where(p => p.grad is not null).Sum(p => p.grad!.pow(2).sum().to(ScalarType.Float64).item<double>()));
+        var result = new Dictionary<string, object?> { ["loss"] = loss.to(ScalarType.Float64).item<double>(), ["grad_norm"] = norm, ["params"] = model.Model.parameters().Sum(p => p.numel()) };
+        File.WriteAllText(Path.Combine(dir, "check.json"), JsonSerializer.Serialize(result));
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    /// <summary>WaveNet's training step timed apart: forward + loss, backward, gradient clipping, Adam (bench.py --mode phases).</summary>
+    static int WaveNetPhases(GenSharp.Models.Audio.WaveNetModel model, torch.optim.Optimizer opt, Func<long, (Tensor, Tensor)> getBatch, int warmup, int steps)
+    {
+        double tf = 0, tb = 0, tc = 0, ts = 0;
+        var collector = new UnreachableTensorCollector();
+        model.Model.train();
+        for (int i = 0; i < warmup + steps; i++)
+        {
+            using var sc = torch.NewDisposeScope();
+            var (audio, mel) = getBatch(i);
+            var c0 = Stopwatch.StartNew();
+            var loss = model.CropLoss(audio, mel);
+            _ = loss.detach().item<float>();
+            double a = c0.Elapsed.TotalMilliseconds;
+            opt.zero_grad(); loss.backward();
+            double b = c0.Elapsed.TotalMilliseconds;
+            nn.utils.clip_grad_norm_(model.Model.parameters(), 1.0);
+            double c = c0.Elapsed.TotalMilliseconds;
+            opt.step();
+            double d = c0.Elapsed.TotalMilliseconds;
+            if (i >= warmup) { tf += a; tb += b - a; tc += c - b; ts += d - c; }
+            collector.AfterStep();
+        }
+        Console.WriteLine($"forward {tf / steps:F1} ms, backward {tb / steps:F1} ms, clip {tc / steps:F1} ms, step {ts / steps:F1} ms");
+        return 0;
+    }
 
     /// <summary>Forward pass + loss of the same graph the training step builds, under no_grad.</summary>
     static Func<Tensor, Tensor, double> ForwardOnly(IGenerativeModel model, bool conditional)

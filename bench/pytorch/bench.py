@@ -315,15 +315,40 @@ def main():
         return conv_cost(a.steps)
     model = twin.build(sets) if twin else Vae() if a.model == "vae" else Dcgan(a.conditional)
     params = sum(p.numel() for p in model.net.parameters())
-    images, labels = load_train()
-    loader = Loader(images, labels, batch)
+    if hasattr(model, "loader"):  # a twin with data of its own (wavenet: synthetic crops, as GenSharp.Bench)
+        loader = model.loader(batch)
+        data_line = f"data: {loader.description}"
+    else:
+        images, labels = load_train()
+        loader = Loader(images, labels, batch)
+        data_line = f"data: {EMBEDDED}, {images.shape[0]} images, {loader.per_epoch} batches/epoch"
 
     print(f"PyTorch {torch.__version__}, {torch.__config__.parallel_info().splitlines()[1].strip()}, "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '-')} OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '-')}")
     print(f"model={a.model}{' (conditional)' if a.conditional else ''} mode={a.mode} params={params} batch={batch} "
           f"threads={torch.get_num_threads()} (interop {torch.get_num_interop_threads()}) warmup={a.warmup} steps={a.steps}")
-    print(f"data: {EMBEDDED}, {images.shape[0]} images, {loader.per_epoch} batches/epoch")
+    print(data_line)
 
+    if a.mode == "phases" and hasattr(model, "crop_loss"):  # WaveNet: the same four phases
+        tf = tb = tc = ts = 0.0
+        model.net.train()
+        for s in range(a.warmup + a.steps):
+            audio, mel = loader.get(s)
+            t0 = time.perf_counter()
+            loss = model.crop_loss(audio, mel)
+            loss.detach().item()
+            t1 = time.perf_counter()
+            model.opt.zero_grad(); loss.backward()
+            t2 = time.perf_counter()
+            nn.utils.clip_grad_norm_(model.net.parameters(), 1.0)
+            t3 = time.perf_counter()
+            model.opt.step()
+            t4 = time.perf_counter()
+            if s >= a.warmup:
+                tf += t1 - t0; tb += t2 - t1; tc += t3 - t2; ts += t4 - t3
+        n = a.steps / 1000.0
+        print(f"forward {tf / n:.1f} ms, backward {tb / n:.1f} ms, clip {tc / n:.1f} ms, step {ts / n:.1f} ms")
+        return 0
     if a.mode == "phases":  # Glow: forward / backward / clip / optimizer step timed apart
         tf = tb = tc = ts = 0.0
         for s in range(a.warmup + a.steps):

@@ -113,6 +113,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         var text = new TextEndpoints(models, options, metrics, log);
         var images = new ImageEndpoints(models, options, metrics, log);
         var embeddings = new EmbeddingEndpoints(options);
+        var speech = new SpeechEndpoints(models, options);
         var rag = new RagEndpoints(options, embeddings, text);
         app.Use((http, next) => CountAndLog(http, next, metrics, log));
         app.Use((http, next) => HandleErrors(http, next, log));
@@ -139,6 +140,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         app.MapPost("/v1/chat/completions", text.ChatCompletions);
         app.MapPost("/v1/images/generations", images.Generations);
         app.MapPost("/v1/embeddings", embeddings.Embeddings);
+        app.MapPost("/v1/audio/speech", speech.Speech);
         app.MapGet("/v1/rag", rag.List);
         app.MapPost("/v1/rag/{index}/ask", (HttpContext http, string index) => rag.Ask(http, index));
         app.MapGet("/metrics", (HttpContext http) =>
@@ -243,7 +245,7 @@ public sealed class GenSharpServer : IAsyncDisposable
         await TextEndpoints.WriteJson(http, 200, ModelJson(name, new DateTimeOffset(Directory.GetLastWriteTimeUtc(dir), TimeSpan.Zero), ModelRegistry.KindOf(dir)));
     }
 
-    /// <summary>OpenAI's model object, plus GenSharp's <c>kind</c>: "text" (completions, chat) or "image" (generations).</summary>
+    /// <summary>OpenAI's model object, plus GenSharp's <c>kind</c>: "text" (completions, chat), "image" (generations) or "speech" (audio/speech).</summary>
     static JsonObject ModelJson(string name, DateTimeOffset created, string? kind) => new()
     {
         ["id"] = name, ["object"] = "model", ["created"] = created.ToUnixTimeSeconds(), ["owned_by"] = "gensharp", ["kind"] = kind,

@@ -65,7 +65,8 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
             });
             return;
         }
-        var sampler = m.Image ?? throw ApiException.Invalid("model", $"model '{name}' is a text model; use POST /v1/chat/completions or /v1/completions", "model_not_supported");
+        var sampler = m.Image ?? throw ApiException.Invalid("model", m.Speech is not null ? $"model '{name}' is a speech model; use POST /v1/audio/speech"
+            : $"model '{name}' is a text model; use POST /v1/chat/completions or /v1/completions", "model_not_supported");
         int side = ImageFamilyConfig.Of(sampler).ImageSize;
         if (size is not null && size != "auto" && size != $"{side}x{side}")
             throw ApiException.Invalid("size", $"size '{size}' is not supported by model '{name}': it draws {side}x{side} images (or leave size out)", "invalid_value");

@@ -204,21 +204,23 @@ public sealed class ModelRegistry : IDisposable
             catch { text.Dispose(); throw; }
         }
         var loaded = Checkpoint.LoadModel(dir, _device);
+        if (loaded.Model is ISpeechModel speech)
+            return (new ServedModel(name, loaded, speech), new ModelFootprint(ModelFootprint.ModuleBytes(loaded.Model.Model), 0));
         if (loaded.Model is not IImageSampler sampler)
         {
             loaded.Dispose();
-            throw new ApiException(400, $"model '{name}' is a {loaded.Family.Name} checkpoint, which neither generates text nor samples images", "model", "unsupported_model");
+            throw new ApiException(400, $"model '{name}' is a {loaded.Family.Name} checkpoint, which neither generates text, samples images nor speaks", "model", "unsupported_model");
         }
         // Image models count their weights: sampling's activations are transient and small next to them.
         return (new ServedModel(name, loaded, sampler), new ModelFootprint(ModelFootprint.ModuleBytes(loaded.Model.Model), 0));
     }
 
-    /// <summary>"text" or "image" without loading the weights (reads the checkpoint's manifest); null when unreadable.</summary>
+    /// <summary>"text", "image" or "speech" without loading the weights (reads the checkpoint's manifest); null when unreadable.</summary>
     public static string? KindOf(string dir)
     {
         if (HfModelFolder.IsHfFolder(dir) || PeftAdapter.IsAdapterFolder(dir)) return "text";
         if (StableDiffusionPipeline.IsFolder(dir)) return "image";
-        try { return Checkpoint.Open(dir).Family is ITextFamily ? "text" : "image"; }
+        try { return Checkpoint.Open(dir).Family switch { ITextFamily => "text", ISpeechFamily => "speech", _ => "image" }; }
         catch (GenSharpException) { return null; }
     }
 

@@ -45,6 +45,16 @@ public sealed class ServedModel
         StableDiffusion = pipeline;
     }
 
+    internal ServedModel(string name, LoadedModel loaded, ISpeechModel speech)
+    {
+        Name = name;
+        _imageCheckpoint = loaded;
+        Speech = speech;
+    }
+
+    /// <summary>The text-to-speech model of a speech checkpoint; null otherwise.</summary>
+    public ISpeechModel? Speech { get; }
+
     /// <summary>The model's name (its folder's name).</summary>
     public string Name { get; }
     /// <summary>True for a text model (<see cref="Loaded"/>, <see cref="Batcher"/>, <see cref="Chat"/>); false for an image model.</summary>
@@ -62,7 +72,7 @@ public sealed class ServedModel
     /// <summary>The chat template chosen for the folder (its own when recognised, else a built-in; text models).</summary>
     public ChatTemplateSelection Chat => _chat ?? throw NotText();
 
-    InvalidOperationException NotText() => new($"model '{Name}' is an image model");
+    InvalidOperationException NotText() => new($"model '{Name}' is {(Speech is null ? "an image" : "a speech")} model");
     /// <summary>Held while a request samples images with the model.</summary>
     public SemaphoreSlim Gate { get; } = new(1, 1);
 

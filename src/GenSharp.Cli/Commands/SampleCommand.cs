@@ -148,6 +148,10 @@ public sealed class SampleSettings : SamplerSettings
     [Description("music: write the MIDI file and piano roll only (no FluidSynth WAV)")]
     public bool NoRender { get; init; }
 
+    [CommandOption("--sample-rate <HZ>")]
+    [Description("music: sample rate of the FluidSynth WAV, 8000 to 96000 (default 22050)")]
+    public int? SampleRate { get; init; }
+
     [CommandOption("--seconds <S>")]
     [Description("audio (wavenet): seconds to draw (default 1; a vocoder at most its --condition recording's length)")]
     public double? Seconds { get; init; }
@@ -196,8 +200,8 @@ public sealed partial class SampleCommand : Command<SampleSettings>
         using var m = CliInputs.Load(s.Checkpoint, s);
         if (m.Model is IAudioModel audio) return SampleAudio(s, audio);
         if (m.Model is IMusicModel music) return SampleMusic(s, music);
-        if (s.Melody is not null || s.Prime is not null || s.NoRender)
-            throw new GenSharpException("--melody/--prime/--no-render go with music checkpoints");
+        if (s.Melody is not null || s.Prime is not null || s.NoRender || s.SampleRate is not null)
+            throw new GenSharpException("--melody/--prime/--no-render/--sample-rate go with music checkpoints");
         if (s.Seconds is not null || s.Condition is not null || s.Naive)
             throw new GenSharpException("--seconds/--condition/--naive go with audio checkpoints (wavenet)");
         if (m.Model is ILanguageModel)
@@ -272,7 +276,9 @@ public sealed partial class SampleCommand : Command<SampleSettings>
         if (s.Temperature is { } t && !double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out temperature))
             throw new GenSharpException($"--temperature must be one number for music, got '{t}'");
         var r = MusicSampling.Run(model, new MusicSamplingOptions { Steps = s.Steps, Seed = s.Seed, Temperature = temperature, Prime = s.Prime, Melody = s.Melody });
-        var (png, wav) = MusicSampling.Write(r, outPath, render: !s.NoRender);
+        if (s.SampleRate is { } rate && (rate < 8000 || rate > 96000))
+            throw new GenSharpException($"--sample-rate must be 8000 to 96000 Hz (FluidSynth's range), got {rate}");
+        var (png, wav) = MusicSampling.Write(r, outPath, render: !s.NoRender, sampleRate: s.SampleRate ?? 22050);
         Console.WriteLine($"wrote {outPath} ({r.Steps.Count - r.PrimeSteps} steps drawn" + (r.SourceName is { } src ? $" given {src}" : "") +
             $", {r.Seconds:F1} s), its piano roll {png}" + (wav is not null ? $" and {wav} (FluidSynth)" : s.NoRender ? "" : "; no WAV: install fluidsynth fluid-soundfont-gm to render one"));
         return 0;

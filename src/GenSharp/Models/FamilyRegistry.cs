@@ -49,6 +49,7 @@ public static class FamilyRegistry
             "small CLIP (causal text transformer + CNN image encoder, symmetric contrastive loss) on captioned Fashion-MNIST; zero-shot accuracy, attribute agreement, CLIP score; the text encoder of prompted diffusion",
             null, defaultBatchSize: 128));
         Register(new WaveNetFamily());
+        Register(new Speech.TtsFamily());
         Register(new Music.MusicFamily());
         Register(new Family<TextDiffusionConfig>(TextDiffusionModel.FamilyName, (config, device) => new TextDiffusionModel(config, device),
             "prompted latent diffusion: a denoiser of a trained vae's latents cross-attending to a trained clip's text tokens; classifier-free guidance with negative prompts, image-to-image (SDEdit), any scheduler",

@@ -78,9 +78,9 @@ public static class MusicSampling
 
     /// <summary>
     /// Writes the piece as <paramref name="midiPath"/> (organ, 80 quarters a minute), its piano roll beside it (.png), and
-    /// when FluidSynth is installed a rendered .wav at 22,050 Hz; returns the PNG path and the WAV path (or null).
+    /// when FluidSynth is installed a rendered mono .wav at <paramref name="sampleRate"/> Hz; returns the PNG path and the WAV path (or null).
     /// </summary>
-    public static (string Png, string? Wav) Write(MusicSamplingResult r, string midiPath, bool render = true)
+    public static (string Png, string? Wav) Write(MusicSamplingResult r, string midiPath, bool render = true, int sampleRate = 22050)
     {
         bool satb = r.Encoding == MusicEncoding.Satb16;
         var tracks = satb ? PianoRoll.VoiceTracks(r.Steps, TicksPerStep(r.Encoding)) : PianoRoll.RollTracks(r.Steps, TicksPerStep(r.Encoding));
@@ -89,7 +89,7 @@ public static class MusicSampling
         PianoRoll.SavePng(png, r.Steps, voices: satb, stepsPerBar: satb ? 16 : 4, scale: satb ? 3 : 8);
         if (!render || !MidiRenderer.Available) return (png, null);
         var wav = Path.ChangeExtension(midiPath, ".wav");
-        WavFile.Write(wav, MidiRenderer.Render(midiPath, 22050));
+        WavFile.Write(wav, MidiRenderer.Render(midiPath, sampleRate));
         return (png, wav);
     }
 }

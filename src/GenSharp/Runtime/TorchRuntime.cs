@@ -37,6 +37,11 @@ public static class TorchRuntime
             }
             ConfigureMklDispatch();
             ConfigureOneDnn();
+            // NNPACK fails to initialise on CPUs it does not know (AVX-512 EPYC: "Could not initialize NNPACK! Reason:
+            // Unsupported hardware"), and libtorch then warns on every no-grad convolution it would have taken and falls
+            // back to its own kernels anyway; turning it off keeps the same kernels without the warnings.
+            try { Native.SetUserEnabledNnpack(Native.GlobalContext(), false); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
             _ready = true;
         }
     }
@@ -146,6 +151,9 @@ public static class TorchRuntime
 
         [DllImport("libtorch_cpu.so", EntryPoint = "_ZN2at7Context20setUserEnabledMkldnnEb")]
         internal static extern void SetUserEnabledMkldnn(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
+
+        [DllImport("libtorch_cpu.so", EntryPoint = "_ZN2at7Context20setUserEnabledNNPACKEb")]
+        internal static extern void SetUserEnabledNnpack(IntPtr context, [MarshalAs(UnmanagedType.U1)] bool enabled);
 
         [DllImport("libtorch_cpu.so", EntryPoint = "_ZNK2at7Context17userEnabledMkldnnEv")]
         [return: MarshalAs(UnmanagedType.U1)]

@@ -10,7 +10,9 @@ namespace GenSharp.Training;
 /// <summary>
 /// Training of a music family on the JSB Chorales (<c>--data jsb</c>, the default, or a folder of the same files):
 /// batches are random windows of the training pieces' tokens; every eval_interval steps (and at the end) the whole valid
-/// split is scored exactly: <c>val_loss</c> (nats per token), <c>val_nll_per_step</c> (nats per time step).
+/// split is scored exactly: <c>val_loss</c> (nats per token), <c>val_nll_per_step</c> (nats per time step). Early
+/// stopping by selection: whenever val_loss is the lowest so far, the weights are written to <c>OUT/best</c> (a checkpoint
+/// to eval and sample from, without trainer state), its config.json recording the step and the val_loss.
 /// </summary>
 internal static class MusicTrainingRun
 {
@@ -60,9 +62,24 @@ internal static class MusicTrainingRun
         TorchRuntime.Seed(seed); // weights are initialised from this seed
         using var model = family.Build(config, device);
         var music = model as IMusicModel ?? throw new GenSharpException($"{family.Name} models are not music models");
+        // The trainer validates at every multiple of eval_interval and at the last step; follow its step count from here.
+        long validatedAt = state?.Step ?? 0;
+        var bestDir = Path.Combine(req.OutDir, BestFolder);
+        double best = saved is null ? double.PositiveInfinity : BestValLoss(bestDir);
+        JsonObject? manifest = null;
         IReadOnlyDictionary<string, double> Validate()
         {
+            validatedAt = Math.Min(total, (validatedAt / c.EvalInterval + 1) * c.EvalInterval);
             var s = music.Score(forms["valid"]);
+            if (s.PerToken < best)
+            {
+                best = s.PerToken;
+                var m = (JsonObject)manifest!.DeepClone();
+                m["step"] = validatedAt;
+                m[BestValLossKey] = s.PerToken;
+                Checkpoint.Save(bestDir, m, ModuleState.Collect(model.Model));
+                req.Log?.Invoke($"best so far: step {validatedAt}, val_loss {s.PerToken:G5} → {bestDir}");
+            }
             return new Dictionary<string, double> { ["val_loss"] = s.PerToken, ["val_nll_per_step"] = s.PerStep };
         }
         var data = new JsonObject
@@ -73,8 +90,21 @@ internal static class MusicTrainingRun
             ["valid_pieces"] = forms["valid"].Count,
             ["test_pieces"] = forms["test"].Count,
         };
-        var manifest = Checkpoint.NewManifest(family, model.Config, data);
+        manifest = Checkpoint.NewManifest(family, model.Config, data);
         var trainer = new Trainer(model.Trainable(), train, options, req.OutDir, manifest, device, progress, Validate, parallel: req.Parallel);
         return trainer.Run(req.Resume, cancel);
+    }
+
+    /// <summary>The run subfolder holding the weights of the lowest val_loss.</summary>
+    public const string BestFolder = "best";
+    /// <summary>The config.json key of that val_loss.</summary>
+    public const string BestValLossKey = "best_val_loss";
+
+    /// <summary>The val_loss of an earlier best checkpoint in this run folder (a resumed run keeps it), else +∞.</summary>
+    static double BestValLoss(string bestDir)
+    {
+        var config = Path.Combine(bestDir, CheckpointFolder.ConfigFile);
+        if (!File.Exists(config)) return double.PositiveInfinity;
+        return JsonNode.Parse(File.ReadAllText(config))?[BestValLossKey]?.GetValue<double>() ?? double.PositiveInfinity;
     }
 }

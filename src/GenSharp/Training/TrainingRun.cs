@@ -38,6 +38,7 @@ public static class TrainingRun
 
         if (family is ITextFamily text) return RunText(req, text, saved, state, device, progress, cancel);
         if (family is IAudioFamily audio) return AudioTrainingRun.Run(req, audio, saved, state, device, progress, cancel);
+        if (family is ISpeechFamily speech) return SpeechTrainingRun.Run(req, speech, saved, state, device, progress, cancel);
         if (family is IMusicFamily music) return MusicTrainingRun.Run(req, music, saved, state, device, progress, cancel);
         if (family is IVideoFamily video) return VideoTrainingRun.Run(req, video, saved, state, device, progress, cancel);
 

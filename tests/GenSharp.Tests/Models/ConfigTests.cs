@@ -38,7 +38,7 @@ public class ConfigTests
     public void RegistryKnowsTheFamiliesInOrder()
     {
         var names = FamilyRegistry.All.Select(f => f.Name).ToList();
-        Assert.Equal(new[] { "bert", "classifier", "clip", "dbn", "dcgan", "ddpm", "ebm", "glow", "gpt", "music", "pixelcnn", "rbm", "realnvp", "txt2img", "vae", "videoclassifier", "videodiffusion", "wavenet" }, names);
+        Assert.Equal(new[] { "bert", "classifier", "clip", "dbn", "dcgan", "ddpm", "ebm", "glow", "gpt", "music", "pixelcnn", "rbm", "realnvp", "tts", "txt2img", "vae", "videoclassifier", "videodiffusion", "wavenet" }, names);
         Assert.Contains("known families", Assert.Throws<GenSharpException>(() => FamilyRegistry.Get("gpt9")).Message);
     }
 }

@@ -40,10 +40,24 @@ public sealed class WaveNetLayer : Module
     /// </summary>
     public (Tensor Output, Tensor Skip) Forward(Tensor x, Tensor? conditionGates)
     {
-        var h = dilated.forward(pad(x, new long[] { Dilation, 0 }));     // (B, 2G, T) causal: left padding only
-        if (conditionGates is not null) h = h.add(conditionGates, AudioScalars.One);   // not +: see AudioScalars
-        var z = torch.tanh(h.narrow(1, 0, _gate)) * torch.sigmoid(h.narrow(1, _gate, _gate));  // (B, G, T)
-        return (x.add(residual.forward(z), AudioScalars.One), skip.forward(z));
+        // Handles are released as soon as this code is done with them (autograd keeps what backward needs), so a
+        // training step's dispose scope does not hold every layer's intermediates until the step ends.
+        Tensor h;
+        using (var padded = pad(x, new long[] { Dilation, 0 }))         // causal: left padding only
+            h = dilated.forward(padded);                                 // (B, 2G, T)
+        if (conditionGates is not null)
+            using (var unconditioned = h)
+                h = unconditioned.add(conditionGates, AudioScalars.One);  // not +: see AudioScalars
+        Tensor z;
+        using (h)
+        using (var filter = h.narrow(1, 0, _gate))
+        using (var gate = h.narrow(1, _gate, _gate))
+        using (var tanh = torch.tanh(filter))
+        using (var sigmoid = torch.sigmoid(gate))
+            z = tanh.mul(sigmoid);                                       // (B, G, T)
+        using (z)
+        using (var r = residual.forward(z))
+            return (x.add(r, AudioScalars.One), skip.forward(z));
     }
 
     /// <summary>The conditioning features (B, C, frames) projected to this layer's gates, (B, 2G, frames).</summary>

@@ -69,30 +69,52 @@ public sealed class WaveNetNetwork : Module
     public Tensor ForwardWithGates(Tensor codes, IReadOnlyList<Tensor>? frameGates, long conditionOffset)
     {
         long t = codes.shape[1];
+        // Intermediates are disposed as soon as the next operation has consumed them, as Python drops a reference
+        // (autograd keeps what backward needs); the caller's codes and frame gates are never disposed.
         // A row lookup in the embedding table (index_select, not Embedding.forward, which gave transient NaNs in
         // Release runs after an optimizer step).
-        var x = embed.weight!.index_select(0, codes.flatten()).view(codes.shape[0], codes.shape[1], -1).transpose(1, 2); // (B, R, T)
+        Tensor x;
+        using (var flat = codes.flatten())
+        using (var rows = embed.weight!.index_select(0, flat))
+        using (var view = rows.view(codes.shape[0], codes.shape[1], -1))
+            x = view.transpose(1, 2);                                                       // (B, R, T)
         Tensor? skips = null;
         for (int i = 0; i < layers.Count; i++)
         {
-            Tensor? gates = null;
+            Tensor? up = null, gates = null;
             if (frameGates is not null)
             {
                 long needed = conditionOffset + t;
                 var g = frameGates[i];                                                      // (B, 2G, frames)
                 // Each frame repeated hop times (expand + reshape, not repeat_interleave: in a Release build that gave
                 // transient NaNs past the first frame).
-                var up = g.unsqueeze(3).expand(g.shape[0], g.shape[1], g.shape[2], _config.Hop)
-                          .reshape(g.shape[0], g.shape[1], g.shape[2] * _config.Hop);          // (B, 2G, frames·hop)
+                using (var one = g.unsqueeze(3))
+                using (var wide = one.expand(g.shape[0], g.shape[1], g.shape[2], _config.Hop))
+                    up = wide.reshape(g.shape[0], g.shape[1], g.shape[2] * _config.Hop);    // (B, 2G, frames·hop)
                 if (up.shape[2] < needed)
-                    throw new GenSharpException($"the mel spectrogram covers {up.shape[2]} samples, {needed} are needed");
+                {
+                    up.Dispose();
+                    throw new GenSharpException($"the mel spectrogram covers {g.shape[2] * _config.Hop} samples, {needed} are needed");
+                }
                 gates = up.narrow(2, conditionOffset, t);
             }
             var (output, skip) = layers[i].Forward(x, gates);
+            gates?.Dispose();
+            up?.Dispose();
+            x.Dispose();
             x = output;
-            skips = skips is null ? skip : skips.add(skip, AudioScalars.One);   // not +: see AudioScalars
+            if (skips is null) skips = skip;
+            else
+                using (var before = skips)
+                using (skip)
+                    skips = before.add(skip, AudioScalars.One);   // not +: see AudioScalars
         }
-        return head_out.forward(relu(head_hidden.forward(relu(skips!))));        // (B, 256, T)
+        x.Dispose();
+        using (skips)
+        using (var a = relu(skips!))
+        using (var b = head_hidden.forward(a))
+        using (var c = relu(b))
+            return head_out.forward(c);                                              // (B, 256, T)
     }
 
     /// <summary>The head's weights as matrices for one sample at a time: (S, S), bias, (S, 256), bias.</summary>

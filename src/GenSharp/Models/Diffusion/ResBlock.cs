@@ -39,16 +39,16 @@ public sealed class ResBlock : Module
     /// </remarks>
     public Tensor Forward(Tensor x, Tensor emb)
     {
-        Tensor h;
+        Tensor h, c1;
         using (var n1 = norm1.forward(x))
         using (var a1 = functional.silu(n1))
-            h = conv1.forward(a1);                                                      // (B, Cout, H, W)
+            c1 = conv1.forward(a1);                                                     // (B, Cout, H, W)
         using (var e = functional.silu(emb))
         using (var t = time_proj.forward(e))
         using (var t3 = t.unsqueeze(-1))
         using (var t4 = t3.unsqueeze(-1))                                               // (B, Cout, 1, 1)
-        using (h)
-            h = h + t4;
+        using (c1)
+            h = c1 + t4;
         Tensor h2;
         using (h)
         using (var n2 = norm2.forward(h))

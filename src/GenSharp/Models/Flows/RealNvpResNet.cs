@@ -30,7 +30,10 @@ public sealed class RealNvpResNet : nn.Module<Tensor, Tensor>
         // step's dispose scope does not hold every block's intermediates until the step ends.
         var h = in_conv.forward(x);                       // (B, width, H, W)
         foreach (var block in blocks)
-            using (h) h = block.forward(h);
+        {
+            var previous = h;
+            using (previous) h = block.forward(previous);
+        }
         using (h)
         using (var r = nn.functional.relu(h))
             return out_conv.forward(r);                   // (B, out, H, W)
