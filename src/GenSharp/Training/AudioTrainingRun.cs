@@ -28,14 +28,7 @@ internal static class AudioTrainingRun
             throw new ParameterException("data", $"differs from what {req.OutDir} was trained on: it was trained on {before}, not {corpus.Source}; resume without it, or start a new run in another folder");
         req.Log?.Invoke($"data: {corpus.Source}");
 
-        FamilyConfig config;
-        if (saved is not null) config = saved.Config;
-        else
-        {
-            var json = TrainingRun.StartConfig(family, req);
-            ConfigJson.ApplyOverrides(json, family.DefaultConfig.GetType(), req.Sets);
-            config = family.ReadConfig(json);
-        }
+        var config = TrainingRun.ConfigFor(family, req, saved);
         long seed = req.Seed ?? state?.Seed ?? 0;
         int batch = req.BatchSize ?? state?.BatchSize ?? family.DefaultBatchSize;
         var mel = family.Mel(config);
@@ -44,20 +37,7 @@ internal static class AudioTrainingRun
         using var test = new AudioBatches(corpus.Test.Select(AllisonCorpus.ReadAudio), mel, crop, batch, ValidationSeed);
         req.Log?.Invoke($"crops: {crop} samples ({crop / (double)mel.SampleRate:F2} s) from {train.Recordings} training utterances " +
                         $"({train.Samples / (double)mel.SampleRate / 60:F1} min); held-out crops from {test.Recordings} test utterances");
-        long? steps = req.Steps;
-        if (steps is null && req.Epochs is null) steps = state?.TotalSteps ?? 2000;
-        var options = new TrainOptions
-        {
-            Steps = steps,
-            Epochs = steps is null ? req.Epochs : null,
-            BatchSize = batch,
-            Seed = seed,
-            EmaDecay = req.EmaDecay ?? (req.Resume ? state?.EmaDecay : family.DefaultEmaDecay),
-            CheckpointEvery = req.CheckpointEvery ?? 1000,
-            SampleEvery = 0,
-            ValidateEvery = family.ValidationEvery(config),
-        };
-        options.Validate();
+        var options = TrainingRun.NoSampleOptions(req, state, family, batch, seed, defaultSteps: 2000, checkpointEvery: 1000, validateEvery: family.ValidationEvery(config));
 
         TorchRuntime.Seed(seed); // weights are initialised from this seed
         using var model = family.Build(config, device);

@@ -27,14 +27,7 @@ internal static class MusicTrainingRun
             throw new ParameterException("data", $"differs from what {req.OutDir} was trained on: it was trained on {before}, not {jsb.Source}; resume without it, or start a new run in another folder");
         req.Log?.Invoke($"data: {jsb.Source}");
 
-        FamilyConfig config;
-        if (saved is not null) config = saved.Config;
-        else
-        {
-            var json = TrainingRun.StartConfig(family, req);
-            ConfigJson.ApplyOverrides(json, family.DefaultConfig.GetType(), req.Sets);
-            config = family.ReadConfig(json);
-        }
+        var config = TrainingRun.ConfigFor(family, req, saved);
         var c = (MusicConfig)config;
         long seed = req.Seed ?? state?.Seed ?? 0;
         int batch = req.BatchSize ?? state?.BatchSize ?? family.DefaultBatchSize;
@@ -42,20 +35,7 @@ internal static class MusicTrainingRun
         var pieces = forms["train"].Select(p => MusicTokens.Encode(p, c.Encoding)).ToList();
         var train = new MusicBatches(pieces, batch, c.BlockSize, c.Alignment, MusicTokens.Prefix(c.Encoding), seed);
         req.Log?.Invoke($"{c.Encoding.ToString().ToLowerInvariant()}: {pieces.Count} training pieces ({train.Tokens:N0} tokens), {forms["valid"].Count} valid pieces scored every {c.EvalInterval} steps");
-        long? steps = req.Steps;
-        if (steps is null && req.Epochs is null) steps = state?.TotalSteps ?? 2000;
-        var options = new TrainOptions
-        {
-            Steps = steps,
-            Epochs = steps is null ? req.Epochs : null,
-            BatchSize = batch,
-            Seed = seed,
-            EmaDecay = req.EmaDecay ?? (req.Resume ? state?.EmaDecay : family.DefaultEmaDecay),
-            CheckpointEvery = req.CheckpointEvery ?? 1000,
-            SampleEvery = 0,
-            ValidateEvery = c.EvalInterval,
-        };
-        options.Validate();
+        var options = TrainingRun.NoSampleOptions(req, state, family, batch, seed, defaultSteps: 2000, checkpointEvery: 1000, validateEvery: c.EvalInterval);
         long total = options.Steps ?? (long)options.Epochs!.Value * train.BatchesPerEpoch;
         if (saved is null) config = family.ForTraining(config, total);
 

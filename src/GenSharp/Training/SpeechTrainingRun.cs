@@ -31,13 +31,9 @@ internal static class SpeechTrainingRun
         var byId = corpus.Utterances.Select((u, i) => (u.Id, P: phonemes[i])).ToDictionary(x => x.Id, x => x.P);
         req.Log?.Invoke($"phonemes: espeak-ng ({EspeakPhonemes.Voice}) for {phonemes.Count} transcripts in {clock.Elapsed.TotalSeconds:F1} s");
 
-        FamilyConfig config;
-        if (saved is not null) config = saved.Config;
-        else
+        var config = TrainingRun.ConfigFor(family, req, saved);
+        if (saved is null)
         {
-            var json = TrainingRun.StartConfig(family, req);
-            ConfigJson.ApplyOverrides(json, family.DefaultConfig.GetType(), req.Sets);
-            config = family.ReadConfig(json);
             var vocabulary = phonemes.SelectMany(p => p).Distinct().OrderBy(p => p, StringComparer.Ordinal).ToList();
             config = family.WithPhonemes(config, vocabulary);
         }
@@ -57,20 +53,7 @@ internal static class SpeechTrainingRun
         using var test = new SpeechBatches(corpus.Test.Select(u => (Ids(u), AllisonCorpus.ReadAudio(u))), mel, int.MaxValue, batch, seed, train.Statistics);
         req.Log?.Invoke($"utterances: {train.Count} for training ({train.Frames / 100.0 / 60:F1} min; {train.Skipped} longer than {maxFrames} frames left out), " +
                         $"{test.Count} held out; {family.Phonemes(config).Count} phoneme tokens");
-        long? steps = req.Steps;
-        if (steps is null && req.Epochs is null) steps = state?.TotalSteps ?? 4000;
-        var options = new TrainOptions
-        {
-            Steps = steps,
-            Epochs = steps is null ? req.Epochs : null,
-            BatchSize = batch,
-            Seed = seed,
-            EmaDecay = req.EmaDecay ?? (req.Resume ? state?.EmaDecay : family.DefaultEmaDecay),
-            CheckpointEvery = req.CheckpointEvery ?? 500,
-            SampleEvery = 0,
-            ValidateEvery = family.ValidationEvery(config),
-        };
-        options.Validate();
+        var options = TrainingRun.NoSampleOptions(req, state, family, batch, seed, defaultSteps: 4000, checkpointEvery: 500, validateEvery: family.ValidationEvery(config));
 
         TorchRuntime.Seed(seed); // weights are initialised from this seed
         using var model = family.Build(config, device);

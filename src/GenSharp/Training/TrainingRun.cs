@@ -111,6 +111,40 @@ public static class TrainingRun
         return result;
     }
 
+    /// <summary>The saved run's config on resume; else the family's defaults, the config file and the <c>--set</c> overrides, read.</summary>
+    internal static FamilyConfig ConfigFor(IFamily family, TrainRequest req, Checkpoint? saved)
+    {
+        if (saved is not null) return saved.Config;
+        var json = StartConfig(family, req);
+        ConfigJson.ApplyOverrides(json, family.DefaultConfig.GetType(), req.Sets);
+        return family.ReadConfig(json);
+    }
+
+    /// <summary>
+    /// Trainer options of a run that draws no sample grids (audio, speech, music, video): the request's steps or epochs,
+    /// else the resumed run's total, else <paramref name="defaultSteps"/>; the request's EMA and checkpoint interval,
+    /// else the resumed run's or the family's; validated.
+    /// </summary>
+    internal static TrainOptions NoSampleOptions(TrainRequest req, TrainerState? state, IFamily family, int batch, long seed,
+        long defaultSteps, long checkpointEvery, long validateEvery)
+    {
+        long? steps = req.Steps;
+        if (steps is null && req.Epochs is null) steps = state?.TotalSteps ?? defaultSteps;
+        var options = new TrainOptions
+        {
+            Steps = steps,
+            Epochs = steps is null ? req.Epochs : null,
+            BatchSize = batch,
+            Seed = seed,
+            EmaDecay = req.EmaDecay ?? (req.Resume ? state?.EmaDecay : family.DefaultEmaDecay),
+            CheckpointEvery = req.CheckpointEvery ?? checkpointEvery,
+            SampleEvery = 0,
+            ValidateEvery = validateEvery,
+        };
+        options.Validate();
+        return options;
+    }
+
     /// <summary>The family's defaults overlaid with the fields of the config file (a flat object or a checkpoint's config.json).</summary>
     internal static JsonObject StartConfig(IFamily family, TrainRequest req)
     {

@@ -19,14 +19,7 @@ internal static class VideoTrainingRun
         if (req.ExcludeClass is not null) throw new ParameterException("exclude_class", "applies to image data, not to clips; drop it");
         if (req.Limit is not null) throw new ParameterException("limit", "applies to image data; drop it");
         var location = req.Data ?? saved?.Data.ImageLocation ?? MovingFashionMnist.Name;
-        FamilyConfig config;
-        if (saved is not null) config = saved.Config;
-        else
-        {
-            var json = TrainingRun.StartConfig(family, req);
-            ConfigJson.ApplyOverrides(json, family.DefaultConfig.GetType(), req.Sets);
-            config = family.ReadConfig(json);
-        }
+        var config = TrainingRun.ConfigFor(family, req, saved);
         long seed = req.Seed ?? state?.Seed ?? 0;
         int batch = req.BatchSize ?? state?.BatchSize ?? family.DefaultBatchSize;
         var clips = MovingFashionMnist.Load(location, train: true, family.Data(config), batch, seed);
@@ -34,19 +27,7 @@ internal static class VideoTrainingRun
             throw new ParameterException("data", $"differs from what {req.OutDir} was trained on: it was trained on {before}, not {clips.Source}; resume without it, or start a new run in another folder");
         var geometry = family.Data(config);
         req.Log?.Invoke($"data: {clips.Source}: clips of {geometry.Frames} frames {geometry.FrameSize}×{geometry.FrameSize}, {geometry.Garments} garment(s), made from {clips.Count} images");
-        long? steps = req.Steps;
-        if (steps is null && req.Epochs is null) steps = state?.TotalSteps ?? 2000;
-        var options = new TrainOptions
-        {
-            Steps = steps,
-            Epochs = steps is null ? req.Epochs : null,
-            BatchSize = batch,
-            Seed = seed,
-            EmaDecay = req.EmaDecay ?? (req.Resume ? state?.EmaDecay : family.DefaultEmaDecay),
-            CheckpointEvery = req.CheckpointEvery ?? 1000,
-            SampleEvery = 0,
-        };
-        options.Validate();
+        var options = TrainingRun.NoSampleOptions(req, state, family, batch, seed, defaultSteps: 2000, checkpointEvery: 1000, validateEvery: 0);
 
         TorchRuntime.Seed(seed); // weights are initialised from this seed
         using var model = family.Build(config, device);
