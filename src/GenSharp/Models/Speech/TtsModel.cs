@@ -95,21 +95,27 @@ public sealed class TtsModel : FamilyModel<TtsConfig, TtsNetwork>, ISpeechModel
         {
             int nk = (int)tokens[k], tk = (int)frames[k];
             var d = MonotonicAlignment.Durations(all.AsSpan((int)(k * n * t), (int)(n * t)), nk, tk, (int)t);
-            int j = 0;
-            for (int i = 0; i < nk; i++)
-            {
-                durations[k * n + i] = d[i];
-                for (int f = 0; f < d[i]; f++, j++)
-                {
-                    index[k * t + j] = i;
-                    position[k * t + j] = (f + 0.5f) / d[i];
-                }
-            }
+            for (int i = 0; i < nk; i++) durations[k * n + i] = d[i];
+            LengthRegulate(d.Select(x => (long)x).ToArray(), index.AsSpan((int)(k * t)), position.AsSpan((int)(k * t)));
         }
         var device = mu.device;
         return (torch.tensor(index, b, t).to(device).MoveToOuterDisposeScope(),
                 torch.tensor(position, b, t).to(device).MoveToOuterDisposeScope(),
                 torch.tensor(durations, b, n).to(device).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// FastSpeech's length regulation as indices: for the frames of phonemes held <paramref name="durations"/> frames each,
+    /// the phoneme of every frame and its position inside the phoneme, (f + ½) / d.
+    /// </summary>
+    static void LengthRegulate(long[] durations, Span<long> index, Span<float> position)
+    {
+        for (int i = 0, j = 0; i < durations.Length; i++)
+            for (int f = 0; f < durations[i]; f++, j++)
+            {
+                index[j] = i;
+                position[j] = (f + 0.5f) / durations[i];
+            }
     }
 
     public override IEnumerable<LossTerm> TrainStep(Tensor ids, Tensor frames, StepContext ctx)
@@ -142,8 +148,7 @@ public sealed class TtsModel : FamilyModel<TtsConfig, TtsNetwork>, ISpeechModel
         if (total > 100_000) throw new GenSharpException($"the text is too long to speak at once ({total} frames); split it");
         var index = new long[total];
         var position = new float[total];
-        for (int i = 0, j = 0; i < durations.Length; i++)
-            for (int f = 0; f < durations[i]; f++, j++) { index[j] = i; position[j] = (f + 0.5f) / durations[i]; }
+        LengthRegulate(durations, index, position);
         var idx = torch.tensor(index, 1, total).to(Device);
         var aligned = states.gather(1, idx.unsqueeze(-1).expand(-1, -1, states.shape[2]));
         var mask = torch.ones(1, total, dtype: ScalarType.Bool, device: Device);
