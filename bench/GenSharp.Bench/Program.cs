@@ -41,6 +41,7 @@ static class Program
         if (modelName == "rag-index") return RagIndexBench.Run(args);   // exact vs HNSW vector search in the RAG store (RagIndexBench.cs)
         if (modelName == "allreduce") return AllreduceBench.Run(args);   // MPI all-reduce latency and bandwidth, under mpirun (AllreduceBench.cs)
         if (modelName == "sd-folder") return SdFolderBench.Run(args);   // a random SD-1.5-shaped diffusers folder for timing `gensharp sample DIR` (SdFolderBench.cs)
+        if (modelName == "onednn") return OneDnnBench.Run(args);   // which oneDNN convolution passes agree with the native path here (OneDnnBench.cs)
         int steps = 300, warmup = 20, threads = 2, seed = 0;
         int? batchArg = null;
         var sets = new List<string>();

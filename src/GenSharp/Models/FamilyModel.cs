@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using GenSharp.Training;
 
 namespace GenSharp.Models;
@@ -16,7 +17,10 @@ public abstract class FamilyModel<TConfig, TNet> : IGenerativeModel, ITrainable
     /// <summary>The network, moved to <see cref="Device"/>.</summary>
     protected readonly TNet _net;
 
-    /// <summary>Moves <paramref name="network"/> (built from <paramref name="config"/>) to <paramref name="device"/>.</summary>
+    /// <summary>
+    /// Moves <paramref name="network"/> (built from <paramref name="config"/>) to <paramref name="device"/> and gives its
+    /// convolution weights the layout this process runs them in (<see cref="ConvolutionLayout"/>).
+    /// </summary>
     protected FamilyModel(string family, TConfig config, TNet network, Device device)
     {
         Family = family;
@@ -24,6 +28,7 @@ public abstract class FamilyModel<TConfig, TNet> : IGenerativeModel, ITrainable
         Device = device;
         _net = network;
         _net.to(device);
+        ConvolutionLayout.Prepare(_net);
     }
 
     public string Family { get; }

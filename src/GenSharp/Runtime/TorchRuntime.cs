@@ -36,24 +36,29 @@ public static class TorchRuntime
                     " — rebuild with 'dotnet build' so the native files are copied and patched for this system");
             }
             ConfigureMklDispatch();
-            ConfigureOneDnn();
             // NNPACK fails to initialise on CPUs it does not know (AVX-512 EPYC: "Could not initialize NNPACK! Reason:
             // Unsupported hardware"), and libtorch then warns on every no-grad convolution it would have taken and falls
             // back to its own kernels anyway; turning it off keeps the same kernels without the warnings.
             try { Native.SetUserEnabledNnpack(Native.GlobalContext(), false); }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+            ConfigureOneDnn();                 // after NNPACK: the check's no-grad convolutions would warn
             _ready = true;
         }
     }
 
     /// <summary>
-    /// Environment variable that chooses libtorch's oneDNN (mkldnn) convolutions: 1 keeps them on, 0 turns them off;
-    /// unset, <see cref="OneDnnCheck"/> decides once per machine.
+    /// Environment variable that chooses libtorch's oneDNN (mkldnn) convolutions: <c>1</c> runs them with channels-last
+    /// weights (<see cref="ConvolutionLayout"/>), <c>0</c> turns them off, <c>blocked</c> runs them in libtorch's
+    /// default layout (for measurements; wrong on the machine described at <see cref="ConfigureOneDnn"/>); unset,
+    /// <see cref="OneDnnCheck"/> decides once per machine.
     /// </summary>
     public const string OneDnnVariable = "GENSHARP_ONEDNN";
 
     /// <summary>Whether libtorch dispatches float32 CPU convolutions to oneDNN in this process (libtorch's own flag).</summary>
     public static bool OneDnnConvolutions => Native.UserEnabledMkldnn(Native.GlobalContext());
+
+    /// <summary>Whether models keep convolution weights channels-last for oneDNN (see <see cref="ConvolutionLayout"/>).</summary>
+    public static bool OneDnnChannelsLast { get; private set; } = true;
 
     /// <summary>Why <see cref="OneDnnConvolutions"/> has its value: the variable, or the machine check's verdict.</summary>
     public static string OneDnnReason { get; private set; } = "libtorch's default";
@@ -66,26 +71,31 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// Keeps libtorch's oneDNN convolutions only where they compute what the native im2col + GEMM path does. Measured on
-    /// an AMD EPYC (Zen 4, AVX-512) with libtorch 2.10.0: oneDNN's conv2d backward-data pass left blocks of the input
-    /// gradient unwritten (NaN or stale values) in a few percent of calls, at 1 or 2 threads and at any ISA cap, which made
-    /// glow, ddpm and ebm training diverge and wavenet produce NaN; on the AVX2 machine before it and the Zen 5 one after
-    /// it the same calls were exact and oneDNN made the convolutional families 2–3.5× faster. So the choice is the
-    /// machine's: <see cref="OneDnnCheck"/> compares both paths on the calls that failed and its verdict is cached per CPU.
+    /// Keeps libtorch's oneDNN convolutions only where they compute what the native im2col + GEMM path does. On an
+    /// AMD EPYC (family 26, AVX-512) under one hypervisor, libtorch 2.10's oneDNN 3.7.1 gave wrong convolutions
+    /// whenever it reordered activations into 16-channel (AVX2: 8-channel) blocks whose channel count was not a multiple
+    /// of the block: the padding carried garbage, so the forward pass went wrong when the input channels were padded
+    /// and backward-data when the output channels were (8 → 4 channels: wrong in a few percent of calls; 24 → 40 or
+    /// 32 → 8: in every call), while weight gradients and every channels-last convolution were exact; on other hosts of
+    /// the same CPU model and on the AVX2 machine before them all were exact, and PyTorch 2.14's oneDNN 3.12 is exact on
+    /// the bad host. GenSharp therefore runs oneDNN with channels-last weights (<see cref="ConvolutionLayout"/>), which
+    /// takes libtorch to the unpadded <c>acdb</c> path, and <see cref="OneDnnCheck"/> compares that path with the native
+    /// one on the shapes that failed; its verdict is cached per CPU. Native convolutions are 2–3× slower.
     /// </summary>
     static void ConfigureOneDnn()
     {
         var forced = Environment.GetEnvironmentVariable(OneDnnVariable);
-        if (forced == "1" || forced == "0")
+        if (forced is "1" or "0" or "blocked")
         {
-            SetOneDnnConvolutions(forced == "1");
-            OneDnnReason = $"{OneDnnVariable}={forced}";
+            SetOneDnnConvolutions(forced != "0");
+            OneDnnChannelsLast = forced == "1";
+            OneDnnReason = $"{OneDnnVariable}={forced}" + (forced == "1" ? ", channels-last weights" : "");
             return;
         }
         if (!OneDnnConvolutions) { OneDnnReason = "libtorch built without oneDNN"; return; }
         var verdict = OneDnnCheck.CachedOrRun();
         SetOneDnnConvolutions(verdict.Agrees);
-        OneDnnReason = (verdict.Agrees ? "machine check passed: " : "machine check failed, native convolutions: ") + verdict.Detail;
+        OneDnnReason = (verdict.Agrees ? "channels-last weights; machine check passed: " : "machine check failed, native convolutions: ") + verdict.Detail;
     }
 
     /// <summary>Environment variable that, set to 0, leaves MKL's vendor check alone (see <see cref="ConfigureMklDispatch"/>).</summary>

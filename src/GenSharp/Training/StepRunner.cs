@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using System.Globalization;
 using GenSharp.Distributed;
 
@@ -139,7 +140,12 @@ public sealed class StepRunner : IDisposable
     public void SaveState(BinaryWriter writer)
     {
         writer.Write(_optimizers.Length);
-        foreach (var opt in _optimizers) ((TorchSharp.Modules.OptimizerHelper)opt).save_state_dict(writer);
+        foreach (var opt in _optimizers)
+        {
+            var helper = (TorchSharp.Modules.OptimizerHelper)opt;
+            using var _ = ContiguousState(helper);
+            helper.save_state_dict(writer);
+        }
     }
 
     /// <summary>Reads what <see cref="SaveState"/> wrote (also files written before the trainer owned the optimizers: same types, same order).</summary>
@@ -149,7 +155,48 @@ public sealed class StepRunner : IDisposable
         int n = reader.ReadInt32();
         if (n != _optimizers.Length)
             throw new GenSharpException($"{source}: optimizer state has {n} optimizers, the model has {_optimizers.Length}");
-        foreach (var opt in _optimizers) ((TorchSharp.Modules.OptimizerHelper)opt).load_state_dict(reader);
+        foreach (var opt in _optimizers)
+        {
+            var helper = (TorchSharp.Modules.OptimizerHelper)opt;
+            using var _ = ContiguousState(helper);
+            helper.load_state_dict(reader);
+        }
+    }
+
+    /// <summary>
+    /// Gives every state tensor of <paramref name="optimizer"/> (Adam's moments, …) a contiguous layout until disposed,
+    /// then its layout from before, values kept. TorchSharp writes and reads optimizer state as raw bytes and refuses
+    /// strided tensors, while the moments of channels-last convolution weights are channels-last
+    /// (<see cref="ConvolutionLayout"/>), as the parameters' own updates want them.
+    /// </summary>
+    static IDisposable ContiguousState(TorchSharp.Modules.OptimizerHelper optimizer)
+    {
+        var relaid = new List<Tensor>();
+        using (torch.no_grad())
+        {
+            foreach (var state in optimizer.state_dict().State)
+                foreach (var field in state.GetType().GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance))
+                {
+                    if (field.GetValue(state) is not Tensor t || t.IsInvalid || t.is_contiguous()) continue;
+                    using var flat = t.contiguous();
+                    t.set_(flat);
+                    relaid.Add(t);
+                }
+        }
+        return new Restore(relaid);
+    }
+
+    sealed class Restore(List<Tensor> tensors) : IDisposable
+    {
+        public void Dispose()
+        {
+            using var _ = torch.no_grad();
+            foreach (var t in tensors)
+            {
+                using var last = ConvolutionLayout.ToChannelsLast(t);
+                t.set_(last);
+            }
+        }
     }
 
     public void Dispose()

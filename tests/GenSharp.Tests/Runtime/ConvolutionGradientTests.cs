@@ -15,23 +15,13 @@ public class ConvolutionGradientTests
     public void OneDnnFollowsTheVariableOrTheMachineCheck()
     {
         var forced = Environment.GetEnvironmentVariable(TorchRuntime.OneDnnVariable);
-        bool expected = forced is "1" or "0" ? forced == "1" : OneDnnCheck.CachedOrRun().Agrees;
+        bool expected = forced is "1" or "0" or "blocked" ? forced != "0" : OneDnnCheck.CachedOrRun().Agrees;
         Assert.Equal(expected, TorchRuntime.OneDnnConvolutions);
         Assert.False(string.IsNullOrEmpty(TorchRuntime.OneDnnReason));
     }
 
     // The candidate runs while the check holds oneDNN off, so these conv calls take the native path.
-    static Tensor Native(OneDnnCheck.ProbeKind kind, Tensor x, Tensor w, Tensor dy)
-    {
-        if (kind == OneDnnCheck.ProbeKind.DilatedConv1d)
-        {
-            using var noGrad = torch.no_grad();
-            return nn.functional.conv1d(x, w, dilation: 8);
-        }
-        var xg = x.detach().requires_grad_(true);
-        var y = nn.functional.conv2d(xg, w, padding: new long[] { 1, 1 });
-        return torch.autograd.grad(new[] { y }, new[] { xg }, new[] { dy })[0].detach();
-    }
+    static Tensor Native(OneDnnCheck.ProbeKind kind, Tensor x, Tensor w, Tensor dy) => OneDnnCheck.Compute(kind, x, w, dy);
 
     [Fact]
     public void TheMachineCheckAcceptsAKernelThatAgrees()
@@ -49,8 +39,8 @@ public class ConvolutionGradientTests
         var verdict = OneDnnCheck.Run(repeats: 10, candidate: (kind, x, w, dy) =>
         {
             var result = Native(kind, x, w, dy);
-            if (kind == OneDnnCheck.ProbeKind.Conv2dInputGradient && ++call == 7)
-                result[3, 2].narrow(0, 4, 4).fill_(nan ? double.NaN : 0.0);    // one 4-row block of one channel, as seen
+            if (kind == OneDnnCheck.ProbeKind.Conv2d && ++call == 7)
+                result.narrow(0, 8 * 4 * 14 * 14 + 3 * 8 * 14 * 14 + 2 * 14 * 14 + 4 * 14, 4 * 14).fill_(nan ? double.NaN : 0.0);    // 4 rows of one channel of the input gradient
             return result;
         });
         Assert.False(verdict.Agrees);
@@ -72,7 +62,8 @@ public class ConvolutionGradientTests
             var x = torch.randn(batch, inChannels, size, size, dtype: ScalarType.Float64).requires_grad_(true);
             var w = torch.randn(outChannels, inChannels, kernel, kernel, dtype: ScalarType.Float64).requires_grad_(true);
             var upstream = torch.randn(batch, outChannels, size + 2 * padding - kernel + 1, size + 2 * padding - kernel + 1, dtype: ScalarType.Float64);
-            var y = nn.functional.conv2d(x.to(ScalarType.Float32), w.to(ScalarType.Float32), padding: new long[] { padding, padding });
+            // The weight in the layout GenSharp's models give it (channels-last when oneDNN runs the convolutions).
+            var y = nn.functional.conv2d(x.to(ScalarType.Float32), ConvolutionLayout.Weight(w.to(ScalarType.Float32)), padding: new long[] { padding, padding });
             var (gx, gw) = Gradients(y.to(ScalarType.Float64), upstream, x, w);
 
             // y = W·unfold(x) ⇒ ∂x = fold(Wᵀ·∂y), ∂W = Σ_b ∂y·unfold(x)ᵀ, in float64.

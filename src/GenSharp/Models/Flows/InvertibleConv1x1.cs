@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using GenSharp.Training;
 using TorchSharp.Modules;
 
@@ -93,7 +94,7 @@ public sealed class InvertibleConv1x1 : FlowLayer
     {
         long c = x.shape[1], hw = x.shape[2] * x.shape[3];
         var w = Weight();
-        var y = nn.functional.conv2d(x, w.view(c, c, 1, 1));
+        var y = nn.functional.conv2d(x, ConvolutionLayout.Weight(w.view(c, c, 1, 1)));
         var logDet = (LogAbsDetWeight() * hw).expand(x.shape[0]);               // (B)
         return (y, logDet);
     }
@@ -103,6 +104,6 @@ public sealed class InvertibleConv1x1 : FlowLayer
         long c = y.shape[1];
         LogAbsDetWeight();                                                      // singularity check
         var wInv = torch.linalg.inv(Weight());
-        return nn.functional.conv2d(y, wInv.view(c, c, 1, 1));
+        return nn.functional.conv2d(y, ConvolutionLayout.Weight(wInv.view(c, c, 1, 1)));
     }
 }

@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 
 namespace GenSharp.Models.Gan;
@@ -7,7 +8,7 @@ namespace GenSharp.Models.Gan;
 /// iteration per forward pass (Miyato et al. 2018, "Spectral Normalization for GANs", Alg. 1).
 /// Parameter and buffer names follow PyTorch's spectral_norm: weight_orig, weight_u, weight_v, bias.
 /// </summary>
-public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
+public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>, IConvolutionWeights
 {
     private readonly Parameter weight_orig;
     private readonly Parameter bias;
@@ -46,6 +47,8 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>
         return weight_orig / sigma;
     }
 
-    public override Tensor forward(Tensor x) =>
-        nn.functional.conv2d(x, NormalizedWeight(), bias, strides: new[] { _stride, _stride }, padding: new[] { _padding, _padding });
+    IEnumerable<Tensor> IConvolutionWeights.ConvolutionWeights => new Tensor[] { weight_orig };
+
+    public override Tensor forward(Tensor x) => ConvolutionLayout.OneChannel(x, NormalizedWeight(), (input, weight) =>
+        nn.functional.conv2d(input, weight, bias, strides: new[] { _stride, _stride }, padding: new[] { _padding, _padding }));
 }

@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
@@ -26,6 +27,7 @@ public sealed class AutoencoderKl : Module
         quant_conv = Conv2d(2 * z, 2 * z, 1);
         post_quant_conv = Conv2d(z, z, 1);
         RegisterComponents();
+        ConvolutionLayout.Prepare(this);   // oneDNN runs its convolutions channels-last (see ConvolutionLayout)
     }
 
     /// <summary>The config it was built from.</summary>

@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using System.Text.Json.Nodes;
 using GenSharp.Sampling;
 

@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
@@ -66,6 +67,7 @@ public sealed class UNet2DCondition : Module
         conv_norm_out = SdLayers.Norm(g, ch[0], eps);
         conv_out = Conv2d(ch[0], config.OutChannels, 3, padding: 1);
         RegisterComponents();
+        ConvolutionLayout.Prepare(this);   // oneDNN runs its convolutions channels-last (see ConvolutionLayout)
     }
 
     /// <summary>The config it was built from.</summary>

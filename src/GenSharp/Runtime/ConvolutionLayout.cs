@@ -1,0 +1,126 @@
+namespace GenSharp.Runtime;
+
+/// <summary>
+/// A module whose convolution weights are parameters of its own rather than a TorchSharp convolution layer's
+/// (spectral normalisation keeps <c>weight_orig</c>), so <see cref="ConvolutionLayout.Prepare{T}"/> can find them.
+/// </summary>
+public interface IConvolutionWeights
+{
+    /// <summary>The weights this module convolves with, shaped (out, in, k…) as libtorch's convolutions take them.</summary>
+    IEnumerable<Tensor> ConvolutionWeights { get; }
+}
+
+/// <summary>
+/// The memory layout GenSharp gives convolution weights. When oneDNN runs the convolutions, every weight is kept
+/// channels-last (strides of (out, k…, in), the values unchanged): libtorch then runs the whole convolution — input,
+/// output and both gradients — in oneDNN's channels-last (<c>acdb</c>) form instead of reordering each activation
+/// into 16-channel blocks and back. That saves two reorders per pass, and it is also the path
+/// <see cref="OneDnnCheck"/> found correct on a machine where the blocked one was not: on it, activations reordered
+/// into blocks whose channel count is not a multiple of the block carried garbage in the padding, and any convolution
+/// reading that padding (the forward pass when the input channels are padded, backward-data when the output channels
+/// are) came out wrong. With native convolutions the layout stays libtorch's default, where it is fastest.
+/// </summary>
+public static class ConvolutionLayout
+{
+    /// <summary>Whether convolution weights are made channels-last in this process.</summary>
+    public static bool ChannelsLast => TorchRuntime.OneDnnConvolutions && TorchRuntime.OneDnnChannelsLast;
+
+    /// <summary>
+    /// Makes every convolution weight in <paramref name="module"/> channels-last in place (same values, same
+    /// parameters, so optimizers and checkpoints see no difference) when <see cref="ChannelsLast"/>; otherwise leaves
+    /// the module alone. Call it after the module is on its device and before an optimizer takes its parameters.
+    /// </summary>
+    public static T Prepare<T>(T module) where T : nn.Module
+    {
+        if (!ChannelsLast) return module;
+        using var noGrad = torch.no_grad();
+        foreach (var (_, m) in module.named_modules())
+        {
+            if (m is TorchSharp.Modules.Convolution conv && conv.weight is { } w)
+            {
+                Relayout(w);
+                if (!conv.transposed && conv.in_channels == 1 && conv.groups == 1 && conv.padding is { } padding
+                    && conv.padding_mode == PaddingModes.Zeros && !HookedLayers.TryGetValue(conv, out var _))
+                {
+                    HookedLayers.Add(conv, conv);
+                    conv.register_forward_hook((_, input, output) => NeedsTwoChannels(input, conv.weight!)
+                        ? OneChannel(input, conv.weight!, (x2, w2) => Convolve(x2, w2, conv.bias, conv.stride, padding, conv.dilation))
+                        : output);
+                }
+            }
+            if (m is IConvolutionWeights own) foreach (var t in own.ConvolutionWeights) Relayout(t);
+        }
+        return module;
+    }
+
+    // Layers given the one-channel hook, so preparing a module twice does not hook a layer twice.
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TorchSharp.Modules.Convolution, object> HookedLayers = new();
+
+    /// <summary>
+    /// A convolution of one input channel, as <paramref name="convolve"/> computes it, made safe for an input gradient:
+    /// oneDNN 3.7.1's channels-last backward-data pass for one input channel and an output-channel count off the
+    /// 16-channel block was wrong on the machine described at <see cref="TorchRuntime"/> (every call at one thread),
+    /// while two input channels are exact. So when the input needs a gradient, the input gets a second, all-zero
+    /// channel and the weight a matching all-zero slice: the output and both gradients are unchanged. Otherwise (the
+    /// usual case: images do not need gradients) it convolves as given.
+    /// </summary>
+    public static Tensor OneChannel(Tensor x, Tensor weight, Func<Tensor, Tensor, Tensor> convolve)
+    {
+        if (!NeedsTwoChannels(x, weight)) return convolve(x, weight);
+        var x2 = torch.cat(new[] { x, torch.zeros_like(x) }, 1);
+        var w2 = torch.cat(new[] { weight, torch.zeros_like(weight) }, 1);
+        return convolve(x2, Weight(w2));
+    }
+
+    static bool NeedsTwoChannels(Tensor x, Tensor weight) =>
+        ChannelsLast && weight.dim() >= 3 && weight.shape[1] == 1 && x.requires_grad && torch.is_grad_enabled();
+
+    static Tensor Convolve(Tensor x, Tensor w, Tensor? bias, long[] stride, long[] padding, long[] dilation) => w.dim() switch
+    {
+        3 => nn.functional.conv1d(x, w, bias, stride[0], padding[0], dilation[0]),
+        4 => nn.functional.conv2d(x, w, bias, stride, padding, dilation),
+        _ => nn.functional.conv3d(x, w, bias, stride, padding, dilation),
+    };
+
+    /// <summary>
+    /// <paramref name="weight"/> as a convolution should receive it: a channels-last copy when <see cref="ChannelsLast"/>
+    /// (for weights computed in the forward pass, such as Glow's 1×1 convolution), else the tensor itself.
+    /// </summary>
+    public static Tensor Weight(Tensor weight) => ChannelsLast && !IsChannelsLast(weight) ? ToChannelsLast(weight) : weight;
+
+    /// <summary>
+    /// A channels-last copy of a (N, C, …) tensor, differentiable: C becomes the innermost dimension, the shape is unchanged. Written
+    /// into explicitly strided memory, because a permute-and-copy keeps a one-channel tensor's (O, 1, k, k) strides
+    /// (it is contiguous either way) and libtorch then takes the convolution down its blocked path.
+    /// </summary>
+    public static Tensor ToChannelsLast(Tensor t)
+    {
+        int d = (int)t.dim();
+        if (d < 3) return t;
+        var result = torch.empty_strided(t.shape, ChannelsLastStrides(t.shape), dtype: t.dtype, device: t.device);
+        return result.copy_(t);                        // recorded by autograd: gradients reach t
+
+    }
+
+    static long[] ChannelsLastStrides(long[] shape)
+    {
+        int d = shape.Length;
+        var strides = new long[d];
+        long step = 1;
+        strides[1] = step;
+        step *= Math.Max(1, shape[1]);
+        for (int i = d - 1; i >= 2; i--) { strides[i] = step; step *= Math.Max(1, shape[i]); }
+        strides[0] = step;
+        return strides;
+    }
+
+    /// <summary>Whether <paramref name="t"/> has exactly the strides <see cref="ToChannelsLast"/> gives.</summary>
+    public static bool IsChannelsLast(Tensor t) => t.dim() >= 3 && t.stride().SequenceEqual(ChannelsLastStrides(t.shape));
+
+    static void Relayout(Tensor w)
+    {
+        if (w.dim() < 3 || IsChannelsLast(w)) return;
+        using var last = ToChannelsLast(w);
+        w.set_(last);
+    }
+}
