@@ -12,7 +12,7 @@
 // --mode phases (glow) times forward, backward, gradient clipping and the optimizer step apart.
 // --mode lora|full on a text model folder: trainable parameters, peak memory and ms/step of LoRA vs full fine-tuning (LoraBench.cs).
 // --mode wnops times WaveNet's operations alone, forward + backward (bench/pytorch/wavenet.py --ops the same in PyTorch).
-// --mode export (wavenet) --data DIR writes weights, a batch and GenSharp's loss for bench/pytorch/wavenet.py --check DIR.
+// --mode export (wavenet, videodiffusion) --data DIR writes weights, a batch and GenSharp's loss for bench/pytorch/<family>.py --check DIR.
 // --mode forward times only the forward pass + loss (no backward, no optimizer) under no_grad,
 // to separate per-op/interop overhead from kernel speed when comparing with PyTorch.
 using System.Diagnostics;
@@ -137,6 +137,15 @@ static class Program
             getBatch = s => pool[(int)(s % pool.Count)];
             dataLine = $"data: synthetic: {pool.Count} batches of {batch} crops of {audioFamily.CropSamples(model.Config)} samples with ({string.Join(", ", pool[0].Item2.shape.Skip(1))}) mel frames";
         }
+        else if (family is IVideoFamily videoFamily)
+        {
+            // Video families: synthetic uint8 clips of the configured shape (bench/pytorch/videodiffusion.py uses the same pool).
+            if (videoFamily.MotionTargets) { Console.Error.WriteLine($"{modelName}: the bench feeds clips with class labels only"); return 2; }
+            var clips = videoFamily.Data(model.Config);
+            var pool = SyntheticVideo.Pool(clips, classes: 10, batch);   // the garment classes of Fashion-MNIST
+            getBatch = s => pool[(int)(s % pool.Count)];
+            dataLine = $"data: synthetic: {pool.Count} batches of {batch} clips of {clips.Frames} frames {clips.FrameSize}x{clips.FrameSize}";
+        }
         else
         {
             var data = FashionMnist.Load(FashionMnist.Embedded, train: true);
@@ -154,6 +163,8 @@ static class Program
         using var runner = new GenSharp.Training.StepRunner(model.Trainable());   // the optimizers the trainer would build
         if (mode == "export" && model is GenSharp.Models.Audio.WaveNetModel exported)
             return WaveNetExport(exported, getBatch(0), dataPath ?? throw new ArgumentException("--mode export needs --data DIR (the folder to write)"));
+        if (mode == "export" && model is GenSharp.Models.Video.VideoDiffusionModel video)
+            return VideoDiffusionExport(video, getBatch(0), dataPath ?? throw new ArgumentException("--mode export needs --data DIR (the folder to write)"));
         if (mode == "phases" && model is GenSharp.Models.Audio.WaveNetModel wavenet)
             return WaveNetPhases(wavenet, runner.Optimizers[0], getBatch, warmup, steps);
         if (mode == "phases" && model is GenSharp.Models.Flows.GlowModel glow)
@@ -296,6 +307,27 @@ static class Program
         var loss = model.CropLoss(batch.Audio, batch.Mel);
         loss.backward();
         // The last layer's residual output feeds nothing (only the skips reach the head): no gradient there, on both sides.
+        double norm = Math.Sqrt(model.Model.parameters().Where(p => p.grad is not null).Sum(p => p.grad!.pow(2).sum().to(ScalarType.Float64).item<double>()));
+        var result = new Dictionary<string, object?> { ["loss"] = loss.to(ScalarType.Float64).item<double>(), ["grad_norm"] = norm, ["params"] = model.Model.parameters().Sum(p => p.numel()) };
+        File.WriteAllText(Path.Combine(dir, "check.json"), JsonSerializer.Serialize(result));
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    /// <summary>
+    /// The twin check of videodiffusion (bench/pytorch/videodiffusion.py --check DIR): the initial weights, the first
+    /// synthetic batch (clips, labels) and the loss of TrainStep on it with its gradient norm, torch's generator seeded
+    /// with 1234 right before the loss so the twin draws the same masks, steps, noise and label drops.
+    /// </summary>
+    static int VideoDiffusionExport(GenSharp.Models.Video.VideoDiffusionModel model, (Tensor Clips, Tensor Labels) batch, string dir)
+    {
+        Directory.CreateDirectory(dir);
+        GenSharp.Checkpoints.Safetensors.Save(Path.Combine(dir, "weights.safetensors"), GenSharp.Checkpoints.ModuleState.Collect(model.Model));
+        GenSharp.Checkpoints.Safetensors.Save(Path.Combine(dir, "batch.safetensors"), new Dictionary<string, Tensor> { ["clips"] = batch.Clips, ["labels"] = batch.Labels });
+        model.Model.train();
+        torch.manual_seed(1234);
+        var loss = model.TrainStep(batch.Clips, batch.Labels, new GenSharp.Training.StepContext(0)).Single().Loss;
+        loss.backward();
         double norm = Math.Sqrt(model.Model.parameters().Where(p => p.grad is not null).Sum(p => p.grad!.pow(2).sum().to(ScalarType.Float64).item<double>()));
         var result = new Dictionary<string, object?> { ["loss"] = loss.to(ScalarType.Float64).item<double>(), ["grad_norm"] = norm, ["params"] = model.Model.parameters().Sum(p => p.numel()) };
         File.WriteAllText(Path.Combine(dir, "check.json"), JsonSerializer.Serialize(result));
