@@ -16,7 +16,7 @@ for family in dict.fromkeys(r["model"] for r in rows):
     if not g or not p:
         continue
     gs, ps = statistics.median(speed(r) for r in g), statistics.median(speed(r) for r in p)
-    unit = "it/s" if family == "gpt" else "crops/s" if family.startswith("wavenet") else "img/s"
+    unit = "it/s" if family == "gpt" else "crops/s" if family.startswith("wavenet") else "clips/s" if family.startswith("videodiffusion") else "img/s"
     fmt = (lambda v: f"{1000 / v:.1f} ms/it") if family == "gpt" else (lambda v: f"{v:,.1f} {unit}")
     spread = lambda xs: f" ({min(xs):,.0f}–{max(xs):,.0f})" if family != "gpt" and len(xs) > 1 else ""
     gr, pr = max(r["peak_rss_mb"] for r in g), max(r["peak_rss_mb"] for r in p)

@@ -3,16 +3,16 @@
 # alternate the two sides so drift hits both, and each run reports its peak resident memory. The gpt row runs the real
 # nanoGPT (karpathy/nanoGPT's train.py, README CPU configuration), copied into the chroot from the search tool's
 # mirror (fetch github:karpathy/nanoGPT first; it is not committed here).
-#   bench/run_families.sh                # ~15 min on 2 cores
+#   bench/run_families.sh                # ~17 min on 2 cores
 #   QUICK=1 bench/run_families.sh        # smoke test
-# Env: THREADS (2), REPEATS (3), FAMILIES ("vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt wavenet"), NANOGPT (the mirror).
+# Env: THREADS (2), REPEATS (3), FAMILIES ("vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt wavenet videodiffusion"), NANOGPT (the mirror).
 # Output: bench/results/<date>-families.jsonl (one JSON line per run, "repeat" added) and the table of
 # bench/families_table.py on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
 REPEATS=${REPEATS:-3}
-FAMILIES=${FAMILIES:-"vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt wavenet"}
+FAMILIES=${FAMILIES:-"vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt wavenet videodiffusion"}
 NANOGPT=${NANOGPT:-/work/.mirror/karpathy+nanoGPT/repo}
 DATE=$(date -u +%Y-%m-%d)
 OUT=bench/results; [[ "${QUICK:-0}" == 1 ]] && { OUT=bench/results/quick; REPEATS=1; }
@@ -23,6 +23,7 @@ steps_of() { # family -> "steps warmup" (about 5-15 s a run on 2 cores)
   case $1 in
     vae) echo "200 10" ;; dcgan) echo "80 10" ;; pixelcnn) echo "8 2" ;; realnvp|glow) echo "40 5" ;;
     ddpm) echo "20 3" ;; ebm) echo "6 1" ;; rbm) echo "200 10" ;; gpt) echo "300 10" ;; wavenet) echo "40 5" ;;
+    videodiffusion) echo "12 2" ;;
   esac
 }
 if [[ " $FAMILIES " == *" gpt "* && ! -f "$SID/opt/nanoGPT/train.py" ]]; then
@@ -46,6 +47,7 @@ for repeat in $(seq 1 "$REPEATS"); do
       extra=(); [[ $family == rbm ]] && extra=(--set cd_steps=1)
       # wavenet: the mel vocoder of docs/audio.md (10 layers, dilation cycle 5, 1600-sample crops, batch 4), synthetic crops on both sides
       [[ $family == wavenet ]] && extra=(--batch-size 4 --set layers=10 --set dilation_cycle=5 --set sample_length=1600)
+      # videodiffusion: the default config (8 clips of 8 frames 32x32, widths 32-64-64), synthetic uint8 clips on both sides
       gs=("${GS[@]}" "$family" --steps "$steps" --warmup "$warmup" --threads "$THREADS" "${extra[@]}")
       py=("${PY_ENV[@]}" "${PY[@]}" bench/pytorch/bench.py "$family" --steps "$steps" --warmup "$warmup" --threads "$THREADS" "${extra[@]}")
     fi
