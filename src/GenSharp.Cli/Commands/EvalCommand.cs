@@ -95,6 +95,14 @@ public sealed class EvalCommandSettings : SamplerSettings
     [Description("videodiffusion: write generated.gif (one clip per class) and prediction.gif (truth | model | copy-last) here")]
     public string? GifDir { get; init; }
 
+    [CommandOption("--clip <CLIP_CKPT>")]
+    [Description("txt2img: a 'gensharp train clip' checkpoint: adds prompt alignment (CLIP score, class and per-attribute agreement over 110 prompts; the class judge is --classifier when given)")]
+    public string? Clip { get; init; }
+
+    [CommandOption("--per-prompt <N>")]
+    [Description("with --clip: images drawn for each prompt (default 10)")]
+    public int? PerPrompt { get; init; }
+
     [CommandOption("--quality-only")]
     [Description("with --classifier: skip the family's own metrics")]
     public bool QualityOnly { get; init; }
@@ -134,7 +142,9 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         foreach (var (flag, used) in new[] { ("video-classifier", s.VideoClassifier is not null), ("known-frames", s.KnownFrames is not null),
                                              ("json", s.Json is not null), ("gif-dir", s.GifDir is not null) })
             if (used) throw new GenSharpException($"--{flag} applies to video checkpoints (videodiffusion, videoclassifier)");
-        if (s.Classifier is null && s.Samples is null && s.Checkpoint is { } path)
+        if (s.Clip is not null && s.Samples is not null) throw new GenSharpException("--clip scores prompts a txt2img checkpoint draws; drop --samples");
+        if (s.PerPrompt is not null && s.Clip is null) throw new GenSharpException("--per-prompt goes with --clip CLIP_CKPT");
+        if (s.Classifier is null && s.Clip is null && s.Samples is null && s.Checkpoint is { } path)
         {
             if (HfModelFolder.IsHfFolder(path) || s.Adapter is not null || Models.Lora.PeftAdapter.IsAdapterFolder(path)) return EvalText(s, path);
             var checkpoint = Checkpoint.Open(path);
@@ -156,14 +166,17 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
             json["family"] = m.Family.Name;
             json["checkpoint"] = m.Path;
             json["step"] = m.Step;
-            if (s.QualityOnly && s.Classifier is null) throw new GenSharpException("--quality-only needs --classifier CLS_CKPT");
+            if (s.Clip is not null && m.Model is not Models.TextDiffusion.TextDiffusionModel)
+                throw new GenSharpException($"--clip scores prompts; {m.Family.Name} checkpoints take none (give a txt2img checkpoint)");
+            if (s.QualityOnly && s.Classifier is null && s.Clip is null) throw new GenSharpException("--quality-only needs --classifier CLS_CKPT or --clip CLIP_CKPT");
             if (s.QualityOnly) Console.WriteLine("--quality-only: skipping the family's own test metrics");
-            else if (m.Model is ILikelihoodModel || m.Model is IImageClassifier || s.Classifier is null) OwnMetrics(s, m, json);
+            else if (m.Model is ILikelihoodModel || m.Model is IImageClassifier || (s.Classifier is null && s.Clip is null)) OwnMetrics(s, m, json);
             else Console.WriteLine($"{m.Family.Name} gives no likelihood; reporting sample-quality metrics only");
             if (s.Classifier is null && m.Model is not IImageClassifier)
                 Console.WriteLine("sample-quality metrics (FD-cls, KID, precision/recall, memorisation) need --classifier CLS_CKPT (train one with 'gensharp train classifier')");
         }
         if (s.Classifier is { } cls) SampleQualityMetrics(s, m, cls, json);
+        if (s.Clip is { } clip) PromptAlignmentMetrics(s, m, clip, json);
         Console.WriteLine(json.ToJsonString());
         return 0;
     }
@@ -292,6 +305,44 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
             (r.TryGetValue("mem_flagged", out var flagged) ? $" · {flagged} samples closer to training than any test image" : "") +
             (r.TryGetValue("sample_images_per_s", out var ips) ? $" · {ips:G4} images/s" : ""));
         json["classifier"] = c.Path;
+        foreach (var (k, v) in r) json[k] = Round6(v);
+    }
+
+    /// <summary>eval --clip: how well a txt2img checkpoint draws what 110 prompts ask (<see cref="TextToImage.PromptAlignment"/>).</summary>
+    static void PromptAlignmentMetrics(EvalCommandSettings s, LoadedModel? m, string clipPath, JsonObject json)
+    {
+        if (m?.Model is not Models.TextDiffusion.TextDiffusionModel t2i) throw new GenSharpException("--clip needs a txt2img checkpoint");
+        if (s.Prompt is not null || s.NegativePrompt is not null || s.Init is not null || s.PromptTo is not null)
+            throw new GenSharpException("--clip draws its own prompt set; drop --prompt/--negative-prompt/--prompt-to/--init");
+        using var c = CliInputs.Load(clipPath, s);
+        var judge = c.Model as Models.Clip.ClipModel
+            ?? throw new GenSharpException($"--clip {clipPath} holds a {c.Family.Name} checkpoint; pass one trained with 'gensharp train clip'");
+        using var cls = s.Classifier is null ? null : CliInputs.Load(s.Classifier, s);
+        var classifier = cls is null ? null : AsClassifier(cls, s.Classifier!);
+        var options = (Models.TextDiffusion.TextDiffusionSamplerOptions)t2i.DefaultSamplerOptions.With(s.SamplerValues(inpainting: false), m.Family.Name);
+        var o = new TextToImage.PromptAlignmentOptions(s.PerPrompt ?? 10, s.Seed ?? 0);
+        if (o.PerPrompt < 1) throw new GenSharpException($"--per-prompt must be ≥ 1, got {o.PerPrompt}");
+        Record(json, t2i.RecordSampler(options));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        int total = (10 + 2 * 100) * o.PerPrompt;
+        var r = ConsoleProgress.Create().Run("prompt alignment", 0, total,
+            p => TextToImage.PromptAlignment.Evaluate(t2i, options, judge, classifier, o, (i, n) => p.Report(i, $"prompt alignment: {i}/{n} images")));
+        Console.WriteLine($"prompt alignment: {o.PerPrompt} images for each of 10 plain and 100 attribute prompts (\"a dark shirt\"), the same noise " +
+            $"for every prompt, {((IImageSampler)t2i).DescribeSampler(options)}; CLIP score by {c.Path}, classes by {(cls is null ? "its zero-shot prompts" : cls.Path)}, " +
+            $"attributes measured on the pixels ({r["images"]} images, {clock.Elapsed.TotalSeconds:F0} s)");
+        Console.WriteLine($"CLIP score {r["clip_score"]:F2} (plain prompts {r["clip_score_plain"]:F2}) · class agreement {r["class_agreement"]:F3} · " +
+            $"attribute hit {r["attribute_hit"]:F3} (unasked {r["attribute_base"]:F3}) · paired {r["attribute_paired"]:F3}" +
+            (r.TryGetValue("neg_attribute_hit", out var nh) ? $" · with the opposite word as negative prompt: hit {nh:F3}, paired {r["neg_attribute_paired"]:F3}, CLIP score {r["neg_clip_score"]:F2}" : ""));
+        foreach (var kind in Enum.GetValues<TextToImage.AttributeKind>())
+        {
+            string k = kind.ToString().ToLowerInvariant();
+            Console.WriteLine($"  {k,-10} {TextToImage.FashionCaptioner.Word(kind, false)}: hit {r[$"attr_{k}_low_hit"]:F3} (unasked {r[$"attr_{k}_low_base"]:F3}) · " +
+                $"{TextToImage.FashionCaptioner.Word(kind, true)}: hit {r[$"attr_{k}_high_hit"]:F3} (unasked {r[$"attr_{k}_high_base"]:F3}) · paired {r[$"attr_{k}_paired"]:F3}" +
+                (r.TryGetValue($"neg_attr_{k}_paired", out var np) ? $" · with negatives: hits {r[$"neg_attr_{k}_low_hit"]:F3}/{r[$"neg_attr_{k}_high_hit"]:F3}, paired {np:F3}" : ""));
+        }
+        json["clip"] = c.Path;
+        if (cls is not null) json["classifier"] = cls.Path;
+        json["per_prompt"] = o.PerPrompt;
         foreach (var (k, v) in r) json[k] = Round6(v);
     }
 

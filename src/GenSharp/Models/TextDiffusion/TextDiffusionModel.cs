@@ -169,6 +169,27 @@ public sealed class TextDiffusionModel : FamilyModel<TextDiffusionConfig, TextDi
         return Run(cs, cm, us, um, scheduler, w, Noise(n, gen), gen, onStep, init01, strength);
     }
 
+    /// <summary>
+    /// <see cref="Generate"/> from given starting latents <paramref name="xT"/> (n, <see cref="LatentDim"/>) instead of a
+    /// fresh draw, so several prompts can start from the same noise; <paramref name="gen"/> drives stochastic schedulers.
+    /// </summary>
+    public Tensor GenerateFrom(IReadOnlyList<string> prompts, IReadOnlyList<string> negatives, DiffusionScheduler scheduler, double w,
+                               Tensor xT, Generator? gen)
+    {
+        int n = prompts.Count;
+        if (negatives.Count != n) throw new GenSharpException($"{n} prompts but {negatives.Count} negative prompts");
+        if (xT.dim() != 2 || xT.shape[0] != n || xT.shape[1] != LatentDim)
+            throw new GenSharpException($"starting latents must be ({n}, {LatentDim}), got ({string.Join(", ", xT.shape)})");
+        using var _ = torch.no_grad();
+        _net.eval();
+        var (cs, cm) = _net.Text(prompts, Device);
+        var (us, um) = _net.Text(negatives, Device);
+        return Run(cs, cm, us, um, scheduler, w, xT.to(ScalarType.Float32).to(Device), gen, null);
+    }
+
+    /// <summary>Width of the VAE latent the model diffuses.</summary>
+    public int LatentDim => _net.Vae.LatentDim;
+
     /// <summary>x_T: (n, D) standard normal latents, from <paramref name="gen"/> when given.</summary>
     Tensor Noise(int n, Generator? gen)
     {

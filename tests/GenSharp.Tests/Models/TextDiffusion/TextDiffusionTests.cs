@@ -245,6 +245,64 @@ public class TextDiffusionTests
     }
 
     [Fact]
+    public void PromptAlignmentCountsWhatTheImagesShow()
+    {
+        TorchRuntime.Seed(7);
+        using var model = new TextDiffusionModel(Tiny(), torch.CPU);
+        Perturb(model);
+        using var loaded = Checkpoint.LoadModel(Parts().Clip, torch.CPU);
+        var judge = (ClipModel)loaded.Model;
+        var o = Opt(model, null, null, 3, "ddim");
+        var options = new TextToImage.PromptAlignmentOptions(PerPrompt: 3, Seed: 5);
+        var r = TextToImage.PromptAlignment.Evaluate(model, o, judge, null, options);
+        Assert.Equal((10 + 2 * 100) * 3, r["images"]);
+        foreach (var (k, v) in r)
+            if (k != "images" && !k.Contains("clip_score")) Assert.InRange(v, 0, 1);
+
+        // The same draws by hand: image j of every prompt starts from the j-th row of one seeded noise tensor.
+        Tensor Draw(string prompt, string negative)
+        {
+            using var g = new Generator(5);
+            using var xT = torch.randn(new long[] { 3, model.LatentDim }, generator: g);
+            var scheduler = model.CreateScheduler(o);
+            using var gen = new Generator(6);
+            return model.GenerateFrom(new[] { prompt, prompt, prompt }, new[] { negative, negative, negative }, scheduler, 3, xT, gen);
+        }
+        var t = TextToImage.CaptionThresholds.Default;
+        double pairs = 0, lowHits = 0, baseHigh = 0, negPairs = 0, score = 0;
+        for (int k = 0; k < 10; k++)
+        {
+            string dark = TextToImage.PromptAlignment.AttributePrompt(k, TextToImage.AttributeKind.Brightness, false);
+            string light = TextToImage.PromptAlignment.AttributePrompt(k, TextToImage.AttributeKind.Brightness, true);
+            Assert.StartsWith("a dark ", dark);
+            using var a = Draw(dark, ""); using var b = Draw(light, "");
+            using var na = Draw(dark, light); using var nb = Draw(light, dark);
+            using var plain = Draw(TextToImage.PromptAlignment.PlainPrompt(k), "");
+            var (va, vb) = (TextToImage.ImageAttributes.Measure(a).Brightness, TextToImage.ImageAttributes.Measure(b).Brightness);
+            var (vna, vnb) = (TextToImage.ImageAttributes.Measure(na).Brightness, TextToImage.ImageAttributes.Measure(nb).Brightness);
+            var vp = TextToImage.ImageAttributes.Measure(plain).Brightness;
+            using var s = judge.Score(plain, Enumerable.Repeat(TextToImage.PromptAlignment.PlainPrompt(k), 3).ToArray());
+            score += s.sum().item<float>();
+            for (int j = 0; j < 3; j++)
+            {
+                pairs += vb[j] > va[j] ? 1 : vb[j] == va[j] ? 0.5 : 0;
+                negPairs += vnb[j] > vna[j] ? 1 : vnb[j] == vna[j] ? 0.5 : 0;
+                if (va[j] < t.LowOf(TextToImage.AttributeKind.Brightness)) lowHits++;
+                if (vp[j] > t.HighOf(TextToImage.AttributeKind.Brightness)) baseHigh++;
+            }
+        }
+        Assert.Equal(pairs / 30, r["attr_brightness_paired"], 9);
+        Assert.Equal(negPairs / 30, r["neg_attr_brightness_paired"], 9);
+        Assert.Equal(lowHits / 30, r["attr_brightness_low_hit"], 9);
+        Assert.Equal(baseHigh / 30, r["attr_brightness_high_base"], 9);
+        Assert.Equal(score / 30, r["clip_score_plain"], 4);
+        // The negative prompt changes the draws.
+        Assert.NotEqual(r["attribute_paired"], r["neg_attribute_paired"]);
+        var again = TextToImage.PromptAlignment.Evaluate(model, o, judge, null, options);
+        Assert.Equal(r, again);
+    }
+
+    [Fact]
     public void ConfigNeedsBothParts()
     {
         Assert.Contains("latent_from", Assert.Throws<GenSharpException>(() => new TextDiffusionConfig { TextFrom = "x" }.Validate()).Message);
