@@ -25,6 +25,22 @@ public class TextToImageCliTests
         var train = Run(new[] { "train", "txt2img", "--out", t2i, "--set", $"latent_from={vae}", "--set", $"text_from={clip}", "--set", "hidden=16",
             "--set", "blocks=1", "--set", "attention_width=8", "--set", "attention_heads=2", "--set", "timesteps=50", "--set", "sampler_steps=3" }.Concat(common).ToArray());
         Assert.True(train.Code == 0, train.Err);
+        // Prompt alignment: 110 prompts, one image each, judged by the clip run.
+        var aligned = Run("eval", t2i, "--clip", clip, "--per-prompt", "1", "--steps", "2", "--scheduler", "ddim");
+        Assert.True(aligned.Code == 0, aligned.Err);
+        Assert.Contains("prompt alignment: 1 images for each of 10 plain and 100 attribute prompts", aligned.Out);
+        var alignedJson = JsonNode.Parse(aligned.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last())!;
+        Assert.Equal(210, (double)alignedJson["images"]!);
+        Assert.InRange((double)alignedJson["neg_attr_brightness_paired"]!, 0, 1);
+        var stray = Run("eval", t2i, "--per-prompt", "3");
+        Assert.Equal(1, stray.Code);
+        Assert.Contains("--per-prompt goes with --clip", stray.Err);
+        var wrongFamily = Run("eval", clip, "--clip", clip);
+        Assert.Equal(1, wrongFamily.Code);
+        Assert.Contains("--clip scores prompts; clip checkpoints take none", wrongFamily.Err);
+        var notClip = Run("eval", t2i, "--clip", vae);
+        Assert.Equal(1, notClip.Code);
+        Assert.Contains("pass one trained with 'gensharp train clip'", notClip.Err);
         // The checkpoint is self-contained: the vae and clip folders may go.
         Directory.Delete(vae, true);
         Directory.Delete(clip, true);
@@ -54,9 +70,9 @@ public class TextToImageCliTests
         Assert.True(sw > 4 * sh, $"a strip is one row: {sw}×{sh}");
         Assert.Equal(1, Run("sample", t2i, "--out", strip, "--prompt-to", "a bag").Code);
         Assert.Equal(1, Run("sample", t2i, "--out", strip, "--prompt", "a", "--init", "test:1", "--data", "embedded", "--mask", "left", "--strength", "0.3").Code);
-        var stray = Run("sample", t2i, "--out", png, "--strength", "0.5");
-        Assert.Equal(1, stray.Code);
-        Assert.Contains("--strength goes with --init", stray.Err);
+        var strayStrength = Run("sample", t2i, "--out", png, "--strength", "0.5");
+        Assert.Equal(1, strayStrength.Code);
+        Assert.Contains("--strength goes with --init", strayStrength.Err);
         var notPrompted = Run("sample", Path.Combine(t2i), "--out", png, "--prompt", "x", "--strength", "2", "--init", "test:1", "--data", "embedded");
         Assert.NotEqual(0, notPrompted.Code);
 
