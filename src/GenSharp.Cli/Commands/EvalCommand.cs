@@ -329,8 +329,8 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
             p => TextToImage.PromptAlignment.Evaluate(t2i, options, judge, classifier, o, (i, n) => p.Report(i, $"prompt alignment: {i}/{n} images")));
         Console.WriteLine($"prompt alignment: {o.PerPrompt} images for each of 10 plain and 100 attribute prompts (\"a dark shirt\"), the same noise " +
             $"for every prompt, {((IImageSampler)t2i).DescribeSampler(options)}; CLIP score by {c.Path}, classes by {(cls is null ? "its zero-shot prompts" : cls.Path)}, " +
-            $"attributes measured on the pixels ({r["images"]} images, {clock.Elapsed.TotalSeconds:F0} s)");
-        Console.WriteLine($"CLIP score {r["clip_score"]:F2} (plain prompts {r["clip_score_plain"]:F2}) · class agreement {r["class_agreement"]:F3} · " +
+            $"attributes measured on the pixels ({r["prompt_images"]} images, {clock.Elapsed.TotalSeconds:F0} s)");
+        Console.WriteLine($"CLIP score {r["clip_score"]:F2} (plain prompts {r["clip_score_plain"]:F2}) · class agreement {r["prompt_class_agreement"]:F3} · " +
             $"attribute hit {r["attribute_hit"]:F3} (unasked {r["attribute_base"]:F3}) · paired {r["attribute_paired"]:F3}" +
             (r.TryGetValue("neg_attribute_hit", out var nh) ? $" · with the opposite word as negative prompt: hit {nh:F3}, paired {r["neg_attribute_paired"]:F3}, CLIP score {r["neg_clip_score"]:F2}" : ""));
         foreach (var kind in Enum.GetValues<TextToImage.AttributeKind>())

@@ -40,9 +40,9 @@ public static class PromptAlignment
     /// <summary>
     /// Draws the prompt set with <paramref name="model"/> (its scheduler, steps and guidance from
     /// <paramref name="options"/>) and scores it. Keys: <c>clip_score</c>, <c>clip_score_plain</c>,
-    /// <c>class_agreement</c>, <c>attribute_hit</c>, <c>attribute_base</c>, <c>attribute_paired</c>, per attribute
+    /// <c>prompt_class_agreement</c>, <c>attribute_hit</c>, <c>attribute_base</c>, <c>attribute_paired</c>, per attribute
     /// <c>attr_K_low_hit</c>, <c>attr_K_high_hit</c>, <c>attr_K_low_base</c>, <c>attr_K_high_base</c>,
-    /// <c>attr_K_paired</c>, the same with a <c>neg_</c> prefix for the opposite-negative draws, <c>images</c>.
+    /// <c>attr_K_paired</c>, the same with a <c>neg_</c> prefix for the opposite-negative draws, <c>prompt_images</c>.
     /// </summary>
     public static Dictionary<string, double> Evaluate(TextDiffusionModel model, TextDiffusionSamplerOptions options, ClipModel judge,
         IImageClassifier? classifier, PromptAlignmentOptions o, Action<int, int>? progress = null)
@@ -102,8 +102,8 @@ public static class PromptAlignment
         var askedDrawn = Draw(promptsAsked, Enumerable.Repeat("", asked.Count).ToArray(), nounOfAsked);
         r["clip_score_plain"] = plainDrawn.Scores.Average();
         r["clip_score"] = askedDrawn.Scores.Concat(plainDrawn.Scores).Average();
-        r["class_agreement"] = (askedDrawn.ClassAgreement * asked.Count + plainDrawn.ClassAgreement * plain.Length) / (asked.Count + plain.Length);
-        r["class_agreement_plain"] = plainDrawn.ClassAgreement;
+        r["prompt_class_agreement"] = (askedDrawn.ClassAgreement * asked.Count + plainDrawn.ClassAgreement * plain.Length) / (asked.Count + plain.Length);
+        r["prompt_class_agreement_plain"] = plainDrawn.ClassAgreement;
         Score(r, "", asked, askedDrawn, plainDrawn, thresholds, o.PerPrompt);
         if (o.OppositeNegatives)
         {
@@ -113,7 +113,7 @@ public static class PromptAlignment
             r["neg_class_agreement"] = negDrawn.ClassAgreement;
             Score(r, "neg_", asked, negDrawn, plainDrawn, thresholds, o.PerPrompt);
         }
-        r["images"] = total;
+        r["prompt_images"] = total;
         return r;
     }
 

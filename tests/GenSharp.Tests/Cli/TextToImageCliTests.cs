@@ -30,7 +30,7 @@ public class TextToImageCliTests
         Assert.True(aligned.Code == 0, aligned.Err);
         Assert.Contains("prompt alignment: 1 images for each of 10 plain and 100 attribute prompts", aligned.Out);
         var alignedJson = JsonNode.Parse(aligned.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last())!;
-        Assert.Equal(210, (double)alignedJson["images"]!);
+        Assert.Equal(210, (double)alignedJson["prompt_images"]!);
         Assert.InRange((double)alignedJson["neg_attr_brightness_paired"]!, 0, 1);
         var stray = Run("eval", t2i, "--per-prompt", "3");
         Assert.Equal(1, stray.Code);

@@ -255,9 +255,9 @@ public class TextDiffusionTests
         var o = Opt(model, null, null, 3, "ddim");
         var options = new TextToImage.PromptAlignmentOptions(PerPrompt: 3, Seed: 5);
         var r = TextToImage.PromptAlignment.Evaluate(model, o, judge, null, options);
-        Assert.Equal((10 + 2 * 100) * 3, r["images"]);
+        Assert.Equal((10 + 2 * 100) * 3, r["prompt_images"]);
         foreach (var (k, v) in r)
-            if (k != "images" && !k.Contains("clip_score")) Assert.InRange(v, 0, 1);
+            if (k != "prompt_images" && !k.Contains("clip_score")) Assert.InRange(v, 0, 1);
 
         // The same draws by hand: image j of every prompt starts from the j-th row of one seeded noise tensor.
         Tensor Draw(string prompt, string negative)
