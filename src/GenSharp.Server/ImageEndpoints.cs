@@ -171,6 +171,9 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
 
     static byte[][] DrawStableDiffusion(StableDiffusionPipeline sd, StableDiffusionOptions o, string model, WatermarkKey? key)
     {
+        bool treeRing = false;
+        if (key is not null) (o, treeRing) = StableDiffusionTreeRing.Apply(sd, o, key);
+        using var initial = o.InitialNoise;
         using var images = sd.Generate(o);
         int h = (int)images.shape[2], w = (int)images.shape[3];
         var pixel = key is not null && Math.Min(w, h) >= PixelWatermark.MinSide ? new PixelWatermark(key) : null;
@@ -185,7 +188,8 @@ sealed class ImageEndpoints(ModelRegistry models, ServerOptions options, ServerM
             if (o.NegativePrompt.Length > 0) parameters.Append($"Negative prompt: {o.NegativePrompt}\n");
             parameters.Append(FormattableString.Invariant($"Steps: {o.Steps}, Sampler: {o.Scheduler}, CFG scale: {o.GuidanceScale}, Seed: {o.Seed}, Batch index: {i}, "));
             parameters.Append($"Size: {w}x{h}, Model: {model}, Family: stable-diffusion");
-            parameters.Append(pixel is not null ? $", Watermark: pixel (key {key!.Id})" : ", Watermark: none");
+            var marks = string.Join(" + ", new[] { pixel is null ? null : "pixel", treeRing ? "tree-ring" : null }.Where(m => m is not null));
+            parameters.Append(marks.Length > 0 ? $", Watermark: {marks} (key {key!.Id})" : ", Watermark: none");
             pngs[i] = PngText.Add(png, "parameters", parameters.ToString());
         }
         return pngs;

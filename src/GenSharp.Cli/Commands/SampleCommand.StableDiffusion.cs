@@ -60,6 +60,9 @@ public sealed partial class SampleCommand
             Strength = s.Strength ?? new StableDiffusionOptions().Strength, VaeTile = s.VaeTile ?? 0, Seed = s.Seed,
         };
         using var output = ImageOutput.For(StableDiffusionFamily, s.Checkpoint, s.NoWatermark, s.WatermarkKey, s.NoProvenance);
+        // Text-to-image with a deterministic solver carries a Tree-Ring mark in the initial latent noise (Wen et al. 2023).
+        bool treeRing = false;
+        if (output.Key is { } key) (options, treeRing) = Watermarking.StableDiffusionTreeRing.Apply(sd, options, key);
         bool live = !Console.IsErrorRedirected;
         int stepsRun = 0;
         double start = clock.Elapsed.TotalSeconds, lastStep = start;
@@ -79,12 +82,12 @@ public sealed partial class SampleCommand
             ["init"] = s.Init, ["strength"] = s.Init is not null && s.Mask is null ? options.Strength : null, ["mask"] = s.Mask,
             ["vae_tile"] = options.VaeTile > 0 ? options.VaeTile : null,
         });
-        output.Save(images, outPath, columns: null, settings, scale: 1);
+        output.Save(images, outPath, columns: null, settings, treeRing, scale: 1);
         string what = s.Mask is not null ? "inpainted" : s.Init is not null ? $"image-to-image, strength {options.Strength.ToString(CultureInfo.InvariantCulture)}" : "text-to-image";
         Console.WriteLine($"wrote {outPath} ({n} × {images.shape[3]}×{images.shape[2]}, {what}, {options.Scheduler} {stepsRun} steps, guidance {options.GuidanceScale.ToString(CultureInfo.InvariantCulture)}" +
             (options.VaeTile > 0 ? $", VAE tiles of {options.VaeTile} cells" : "") +
             $"); load {loadSeconds:F1} s, denoising {lastStep - start:F1} s ({(lastStep - start) / Math.Max(1, stepsRun):F2} s/step), VAE decode {end - lastStep:F1} s");
-        Console.WriteLine(Marks(output, false, s.NoProvenance, outPath));
+        Console.WriteLine(Marks(output, treeRing, s.NoProvenance, outPath));
         return 0;
     }
 }

@@ -95,7 +95,7 @@ public sealed class WatermarkCommand : Command<WatermarkSettings>
             }
             if (tree is not null)
             {
-                var cells = tree.Score(images);
+                var cells = tree.Score(images, path);
                 for (int i = 0; i < cells.Count; i++)
                 {
                     Console.WriteLine(Line(cells.Count > 1 ? $"{path} cell {i}" : path, cells[i]));
@@ -122,6 +122,8 @@ public sealed class WatermarkCommand : Command<WatermarkSettings>
     {
         if (s.Images.Length > 0) throw new UsageException("'watermark eval' takes no images; it reads the Fashion-MNIST test split (--data, --limit)");
         if (s.Canvas is not null) throw new GenSharpException("--canvas goes with 'watermark detect'");
+        if (s.Model is { } sdFolder && Models.StableDiffusion.StableDiffusionPipeline.IsFolder(sdFolder))
+            throw new GenSharpException("'watermark eval --model' measures Tree-Ring robustness with a ddpm checkpoint; a Stable Diffusion folder is detected with 'watermark detect IMAGE --model DIR'");
         var key = Key(s);
         var pixel = new PixelWatermark(key);
         using var test = CliInputs.TestData(s.Data, s.Limit ?? 1000);

@@ -73,7 +73,7 @@ public class StableDiffusionCliTests
         string png = Path.Combine(dir, "b.png");
         var r = Run("sample", sdDir, "--prompt", "a boat", "--steps", "2", "-n", "2", "--width", "32", "--height", "32", "--out", png);
         Assert.True(r.Code == 0, r.Err);
-        Assert.Contains("watermark: pixel", r.Out);
+        Assert.Contains("watermark: pixel + Tree-Ring", r.Out);
         var verify = Run("provenance", "verify", png);
         Assert.True(verify.Code == 0, verify.Out + verify.Err);
         Assert.Contains("stable-diffusion model 'my-sd'", verify.Out);
@@ -84,8 +84,19 @@ public class StableDiffusionCliTests
         var unet = Path.Combine(sdDir, "unet", "diffusion_pytorch_model.safetensors");
         Assert.Equal(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(unet))).ToLowerInvariant(), (string)weights["unet/diffusion_pytorch_model.safetensors"]!);
         Assert.Equal("a boat", (string)manifest["settings"]!["prompt"]!);
+        Assert.Contains("tree-ring", manifest["watermark"]!["methods"]!.AsArray().Select(m => (string)m!));
         var detect = Run("watermark", "detect", png);
         Assert.True(detect.Code == 0, detect.Out + detect.Err);
+        // With the folder, each image of the grid (cut at the size the sidecar records) is inverted and scored. This random
+        // folder's VAE does not reconstruct, so only the plumbing is checked here; the latent-level detection is in
+        // StableDiffusionPipelineTests.
+        var inverted = Run("watermark", "detect", png, "--model", sdDir);
+        Assert.True(inverted.Code is 0 or 4, inverted.Err);
+        Assert.Contains($"{png} cell 1: ", inverted.Out);
+        Assert.Contains("tree-ring, z = ", inverted.Out);
+        var ddpmOnly = Run("watermark", "eval", "--model", sdDir, "--tree-ring-n", "2");
+        Assert.Equal(1, ddpmOnly.Code);
+        Assert.Contains("a Stable Diffusion folder is detected with 'watermark detect IMAGE --model DIR'", ddpmOnly.Err);
     }
 
     [Fact]
@@ -174,6 +185,7 @@ public class StableDiffusionCliTests
         var parameters = PngText.Read(png)["parameters"];
         Assert.StartsWith("a red boat\nNegative prompt: a cat\n", parameters);
         Assert.Contains("Steps: 3, Sampler: ddim, CFG scale: 4, Seed: 5, Batch index: 1, Size: 32x16, Model: tiny-sd, Family: stable-diffusion", parameters);
+        Assert.Contains("Watermark: pixel + tree-ring (key ", parameters);
         var (again, b) = await Post(request);
         Assert.Equal(200, again);
         Assert.Equal((string)a["data"]![0]!["b64_json"]!, (string)b["data"]![0]!["b64_json"]!);
@@ -186,10 +198,13 @@ public class StableDiffusionCliTests
         Assert.Equal(new long[] { 3, 16, 32 }, served.shape);
         using (var sd = StableDiffusionPipeline.Load(Path.Combine(models, "tiny-sd")))
         {
-            using var drawn = sd.Generate(new StableDiffusionOptions
+            // ddim is deterministic, so the draw carries the Tree-Ring mark of the server's key in its initial noise.
+            var (options, treeRing) = GenSharp.Watermarking.StableDiffusionTreeRing.Apply(sd, new StableDiffusionOptions
             {
                 Prompt = "a red boat", NegativePrompt = "a cat", Count = 2, Seed = 5, Width = 32, Height = 16, Steps = 3, Scheduler = "ddim", GuidanceScale = 4,
-            });
+            }, GenSharp.Watermarking.WatermarkKey.LoadOrCreate());
+            Assert.True(treeRing);
+            using var drawn = sd.Generate(options);
             using var second = ImageGrid.ToUint8(drawn.narrow(0, 1, 1));
             using var marked = new GenSharp.Watermarking.PixelWatermark(GenSharp.Watermarking.WatermarkKey.LoadOrCreate()).Embed(second);
             Assert.True(Same(served, marked.squeeze(0)), "the served image is not the pipeline's draw with the pixel watermark");

@@ -28,6 +28,54 @@ public class StableDiffusionPipelineTests
     }
 
     [Fact]
+    public void TreeRingMarksTheSeededNoiseAndDdimInversionThroughTheUnetFindsIt()
+    {
+        using var sd = StableDiffusionPipeline.Load(Folder);
+        var key = GenSharp.Watermarking.WatermarkKey.FromSecret("sd tree-ring tests");
+        var o = new StableDiffusionOptions { Prompt = "a cat", Count = 2, Steps = 10, Seed = 9, Width = 64, Height = 64, Scheduler = "ddim", GuidanceScale = 1 };
+        var shape = sd.NoiseShape(64, 64);
+        Assert.Equal(new long[] { 4, 32, 32 }, shape);
+        // The seeded noise is the pipeline's own first draw.
+        using (var plain = sd.Generate(o))
+        using (var seeded = StableDiffusionPipeline.SeededNoise(9, 2, shape))
+        using (var same = sd.Generate(o with { InitialNoise = seeded }))
+            Assert.True(Same(plain, same));
+        var (marked, did) = GenSharp.Watermarking.StableDiffusionTreeRing.Apply(sd, o, key);
+        Assert.True(did);
+        var ring = new GenSharp.Watermarking.TreeRingWatermark(key, shape);
+        using (var expected = ring.Mark(StableDiffusionPipeline.SeededNoise(9, 2, shape)))
+            Assert.True(Same(marked.InitialNoise!, expected));
+        Assert.False(GenSharp.Watermarking.StableDiffusionTreeRing.Apply(sd, o with { Scheduler = "euler-a" }, key).Marked);   // stochastic
+        Assert.False(GenSharp.Watermarking.StableDiffusionTreeRing.Apply(sd, o with { Init = torch.zeros(1, 3, 64, 64) }, key).Marked);
+        Assert.False(GenSharp.Watermarking.StableDiffusionTreeRing.Apply(sd, o with { Width = 16, Height = 16 }, key).Marked);  // 8×8: too few frequencies
+
+        // Sampling the latents with DDIM under the empty prompt and inverting them with the same UNet recovers the mark
+        // (the VAE of this random folder is not an autoencoder, so the pixel round trip is not part of this check).
+        using var _ = torch.no_grad();
+        var empty = sd.EncodePrompts(new[] { "" }).expand(2, -1, -1);
+        torch.Tensor Eps(torch.Tensor x, long t) => sd.Unet.Forward(x, torch.full(2, t, dtype: torch.ScalarType.Int64), empty);
+        torch.Tensor SampleLatents(torch.Tensor xT)
+        {
+            var ddim = GenSharp.Sampling.Schedulers.Create("ddim", sd.Schedule, sd.Prediction, clipSample: false);
+            ddim.SetTimesteps(10);
+            var x = xT;
+            foreach (long t in ddim.Timesteps) x = ddim.Step(Eps(x, t), t, x, null).PrevSample;
+            return x;
+        }
+        var fromMarked = GenSharp.Sampling.DdimInversion.Invert(SampleLatents(marked.InitialNoise!), 10, sd.Schedule, sd.Prediction, Eps);
+        var fromPlain = GenSharp.Sampling.DdimInversion.Invert(SampleLatents(StableDiffusionPipeline.SeededNoise(10, 2, shape)), 10, sd.Schedule, sd.Prediction, Eps);
+        var hits = ring.Score(fromMarked);
+        var misses = ring.Score(fromPlain);
+        Assert.All(hits, h => Assert.True(h.Watermarked, $"marked latents scored z = {h.Z:F2}"));
+        Assert.All(misses, m => Assert.False(m.Watermarked, $"unmarked latents scored z = {m.Z:F2}"));
+        // The pixel-level inversion runs end to end and refuses sizes the model cannot draw.
+        using var images = sd.Generate(marked);
+        using var xT = sd.InvertToNoise(images, 10);
+        Assert.Equal(new long[] { 2, 4, 32, 32 }, xT.shape);
+        Assert.Contains("multiples of", Assert.Throws<GenSharpException>(() => sd.InvertToNoise(torch.zeros(1, 3, 30, 30), 10)).Message);
+    }
+
+    [Fact]
     public void GuidanceCombinesTheTwoPredictions()
     {
         // With the prompt equal to the negative prompt, every guidance scale gives the same images (ε(neg) + w·0).

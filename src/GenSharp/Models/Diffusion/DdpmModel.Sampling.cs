@@ -51,29 +51,13 @@ public sealed partial class DdpmModel : IImageInpainter, ITreeRingSampler
         using var _ = torch.no_grad();
         using var outer = torch.NewDisposeScope();
         _net.eval();
-        var ascending = CreateScheduler("ddim", steps).Timesteps.ToArray().Reverse().ToArray();    // e.g. 49, 99, …, 999
         var pixels = images01.to(Device).to(ScalarType.Float32);
-        var x = _latent is null ? pixels * 2 - 1 : _latent.Encode(pixels);                          // x_0 in the diffused space
-        long n = x.shape[0];
+        var x0 = _latent is null ? pixels * 2 - 1 : _latent.Encode(pixels);                         // x_0 in the diffused space
+        long n = x0.shape[0];
         Tensor? y = _config.Conditional ? torch.full(n, NullClass, dtype: ScalarType.Int64, device: Device) : null;
-        double alphaBarNow = 1.0;
-        long tNow = ascending[0];   // the clean sample is evaluated at the first timestep, as in DDIM inversion
-        foreach (long t in ascending)
-        {
-            using var scope = torch.NewDisposeScope();
-            var tt = torch.full(n, tNow, dtype: ScalarType.Int64, device: Device);
-            var output = Predict(x, tt, y);
-            // ε̂ from the network output (ε, or v = √ᾱ ε − √(1−ᾱ) x₀ ⇒ ε = √ᾱ v + √(1−ᾱ) x_t).
-            var eps = _config.Prediction == PredictionType.Epsilon ? output
-                : Math.Sqrt(alphaBarNow) * output + Math.Sqrt(1 - alphaBarNow) * x;
-            var x0 = (x - Math.Sqrt(1 - alphaBarNow) * eps) / Math.Sqrt(alphaBarNow);
-            double alphaBarNext = _schedule.AlphaCumprodAt(t);
-            // DDIM eq. 12 with η = 0, run from ᾱ_now up to ᾱ_next.
-            x = (Math.Sqrt(alphaBarNext) * x0 + Math.Sqrt(1 - alphaBarNext) * eps).MoveToOuterDisposeScope();
-            alphaBarNow = alphaBarNext;
-            tNow = t;
-        }
-        return x.cpu().MoveToOuterDisposeScope();
+        var xT = DdimInversion.Invert(x0, steps, _schedule, _config.Prediction,
+            (x, t) => Predict(x, torch.full(n, t, dtype: ScalarType.Int64, device: Device), y));
+        return xT.cpu().MoveToOuterDisposeScope();
     }
 
     public int? TraceSteps(SamplerOptions options) => CreateScheduler(Options(options)).Timesteps.Count;

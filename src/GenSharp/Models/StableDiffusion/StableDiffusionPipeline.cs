@@ -195,6 +195,57 @@ public sealed class StableDiffusionPipeline : IDisposable
         finally { (scheduler as IDisposable)?.Dispose(); }
     }
 
+    /// <summary>The schedulers that solve the probability-flow ODE deterministically, so a mark in x_T reaches the image.</summary>
+    public static bool CarriesTreeRing(string scheduler) => scheduler.Trim().ToLowerInvariant() is "ddim" or "euler" or "dpm++2m";
+
+    /// <summary>Whether the model draws images of this size (default: its native size): sides that are positive multiples of 8·2^(levels−1).</summary>
+    public bool FitsSize(int? width, int? height)
+    {
+        int f = Vae.Config.Downscale, unit = f * Unet.Config.Downscale;
+        int w = width ?? Unet.Config.SampleSize * f, h = height ?? Unet.Config.SampleSize * f;
+        return w >= unit && h >= unit && w % unit == 0 && h % unit == 0;
+    }
+
+    /// <summary>The shape (C, h, w) of one image's initial latent noise at the given (or native) pixel size.</summary>
+    public long[] NoiseShape(int? width, int? height)
+    {
+        int f = Vae.Config.Downscale;
+        return new long[] { Vae.Config.LatentChannels, (height ?? Unet.Config.SampleSize * f) / f, (width ?? Unet.Config.SampleSize * f) / f };
+    }
+
+    /// <summary>
+    /// The initial latent noise <see cref="Generate"/> draws for <paramref name="count"/> images of shape
+    /// <paramref name="shape"/> with this seed (the first draw of its generator), on the CPU.
+    /// </summary>
+    public static Tensor SeededNoise(long seed, int count, long[] shape)
+    {
+        using var gen = new Generator((ulong)seed);
+        return torch.randn(new long[] { count }.Concat(shape).ToArray(), generator: gen);
+    }
+
+    /// <summary>
+    /// DDIM inversion of images (N, 3, H, W) in [0, 1] back to the initial latent noise (N, 4, H/8, W/8): the VAE encoder's
+    /// posterior mean, then <paramref name="steps"/> inverted DDIM steps under the empty prompt without guidance, as
+    /// Tree-Ring detection does (Wen et al. 2023 §3). Returns x_T on the CPU.
+    /// </summary>
+    public Tensor InvertToNoise(Tensor images01, int steps)
+    {
+        if (Unet.Config.InChannels != Vae.Config.LatentChannels)
+            throw new GenSharpException("an inpainting UNet cannot invert images (it needs a mask and a masked image); use the text-to-image folder");
+        if (images01.dim() != 4 || images01.shape[1] != 3) throw new GenSharpException($"expected RGB images (N, 3, H, W), got [{string.Join(", ", images01.shape)}]");
+        int unit = Vae.Config.Downscale * Unet.Config.Downscale;
+        if (images01.shape[2] % unit != 0 || images01.shape[3] % unit != 0)
+            throw new GenSharpException($"a {images01.shape[3]}×{images01.shape[2]} image cannot come from this model: sides are multiples of {unit}");
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        long n = images01.shape[0];
+        var latents = EncodeLatents(images01.to(ScalarType.Float32).to(Device) * 2 - 1);
+        var empty = EncodePrompts(new[] { "" }).expand(n, -1, -1);
+        var xT = DdimInversion.Invert(latents, steps, Schedule, Prediction,
+            (x, t) => Unet.Forward(x, torch.full(n, t, dtype: ScalarType.Int64, device: Device), empty));
+        return xT.cpu().MoveToOuterDisposeScope();
+    }
+
     Tensor Guided(Tensor x, long t, Tensor ctx, double w, Tensor? inpaintInput)
     {
         long n = x.shape[0];
