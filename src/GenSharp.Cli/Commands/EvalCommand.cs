@@ -333,11 +333,15 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         Console.WriteLine($"CLIP score {r["clip_score"]:F2} (plain prompts {r["clip_score_plain"]:F2}) · class agreement {r["prompt_class_agreement"]:F3} · " +
             $"attribute hit {r["attribute_hit"]:F3} (unasked {r["attribute_base"]:F3}) · paired {r["attribute_paired"]:F3}" +
             (r.TryGetValue("neg_attribute_hit", out var nh) ? $" · with the opposite word as negative prompt: hit {nh:F3}, paired {r["neg_attribute_paired"]:F3}, CLIP score {r["neg_clip_score"]:F2}" : ""));
+        string Ceiling(string key) => r.TryGetValue(key, out var c) ? c.ToString("F3", CultureInfo.InvariantCulture) : "–";
+        using (var test = FashionMnist.Load(s.Data, train: false))
+            foreach (var (k, v) in TextToImage.PromptAlignment.ReconstructionCeiling(t2i, test)) r[k] = v;
+        Console.WriteLine($"attribute ceiling (test images the captioner gives a word whose VAE reconstruction keeps it, first {r["ceiling_images"]} test images): {r["attribute_ceiling"]:F3}");
         foreach (var kind in Enum.GetValues<TextToImage.AttributeKind>())
         {
             string k = kind.ToString().ToLowerInvariant();
-            Console.WriteLine($"  {k,-10} {TextToImage.FashionCaptioner.Word(kind, false)}: hit {r[$"attr_{k}_low_hit"]:F3} (unasked {r[$"attr_{k}_low_base"]:F3}) · " +
-                $"{TextToImage.FashionCaptioner.Word(kind, true)}: hit {r[$"attr_{k}_high_hit"]:F3} (unasked {r[$"attr_{k}_high_base"]:F3}) · paired {r[$"attr_{k}_paired"]:F3}" +
+            Console.WriteLine($"  {k,-10} {TextToImage.FashionCaptioner.Word(kind, false)}: hit {r[$"attr_{k}_low_hit"]:F3} (unasked {r[$"attr_{k}_low_base"]:F3}, ceiling {Ceiling($"attr_{k}_low_ceiling")}) · " +
+                $"{TextToImage.FashionCaptioner.Word(kind, true)}: hit {r[$"attr_{k}_high_hit"]:F3} (unasked {r[$"attr_{k}_high_base"]:F3}, ceiling {Ceiling($"attr_{k}_high_ceiling")}) · paired {r[$"attr_{k}_paired"]:F3}" +
                 (r.TryGetValue($"neg_attr_{k}_paired", out var np) ? $" · with negatives: hits {r[$"neg_attr_{k}_low_hit"]:F3}/{r[$"neg_attr_{k}_high_hit"]:F3}, paired {np:F3}" : ""));
         }
         json["clip"] = c.Path;

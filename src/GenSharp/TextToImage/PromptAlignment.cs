@@ -117,6 +117,48 @@ public static class PromptAlignment
         return r;
     }
 
+    /// <summary>
+    /// What the model's own VAE lets an attribute word reach: among <paramref name="test"/> images the captioner would
+    /// give a word (value beyond its threshold), the share whose VAE reconstruction still measures beyond it. Keys
+    /// <c>attr_K_low_ceiling</c>, <c>attr_K_high_ceiling</c> (absent when no test image has the word), <c>attribute_ceiling</c> (over all words) and
+    /// <c>ceiling_images</c>. Diffusion in the latent space cannot draw what the decoder cannot show, so a hit rate far
+    /// below its ceiling is the diffusion model's shortfall, and a low ceiling the autoencoder's.
+    /// </summary>
+    public static Dictionary<string, double> ReconstructionCeiling(TextDiffusionModel model, Data.ImageDataset test, int limit = 2000, int batch = 500)
+    {
+        int n = Math.Min(limit, test.Count);
+        var thresholds = CaptionThresholds.Default;
+        var originals = new List<ImageAttributes>();
+        var rebuilt = new List<ImageAttributes>();
+        for (int i = 0; i < n; i += batch)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = test.Images.narrow(0, i, Math.Min(batch, n - i)).to(ScalarType.Float32) / 255;
+            originals.Add(ImageAttributes.Measure(x));
+            rebuilt.Add(ImageAttributes.Measure(model.Reconstruct(x)));
+        }
+        var r = new Dictionary<string, double>();
+        double kept = 0, had = 0;
+        foreach (var kind in Enum.GetValues<AttributeKind>())
+        {
+            var before = originals.SelectMany(a => a.Of(kind)).ToArray();
+            var after = rebuilt.SelectMany(a => a.Of(kind)).ToArray();
+            foreach (var high in new[] { false, true })
+            {
+                double t = high ? thresholds.HighOf(kind) : thresholds.LowOf(kind);
+                bool Beyond(double v) => high ? v > t : v < t;
+                int has = 0, keeps = 0;
+                for (int j = 0; j < before.Length; j++)
+                    if (Beyond(before[j])) { has++; if (Beyond(after[j])) keeps++; }
+                if (has > 0) r[$"attr_{kind.ToString().ToLowerInvariant()}_{(high ? "high" : "low")}_ceiling"] = (double)keeps / has;
+                kept += keeps; had += has;
+            }
+        }
+        r["attribute_ceiling"] = kept / Math.Max(1, had);
+        r["ceiling_images"] = n;
+        return r;
+    }
+
     sealed record Drawn(ImageAttributes Measured, double[] Scores, double ClassAgreement);
 
     /// <summary>x_T for one prompt's images: (PerPrompt, latent) from the seed, shared by every prompt.</summary>

@@ -26,7 +26,7 @@ public class TextToImageCliTests
             "--set", "blocks=1", "--set", "attention_width=8", "--set", "attention_heads=2", "--set", "timesteps=50", "--set", "sampler_steps=3" }.Concat(common).ToArray());
         Assert.True(train.Code == 0, train.Err);
         // Prompt alignment: 110 prompts, one image each, judged by the clip run.
-        var aligned = Run("eval", t2i, "--clip", clip, "--per-prompt", "1", "--steps", "2", "--scheduler", "ddim");
+        var aligned = Run("eval", t2i, "--clip", clip, "--per-prompt", "1", "--steps", "2", "--scheduler", "ddim", "--data", "embedded");
         Assert.True(aligned.Code == 0, aligned.Err);
         Assert.Contains("prompt alignment: 1 images for each of 10 plain and 100 attribute prompts", aligned.Out);
         var alignedJson = JsonNode.Parse(aligned.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last())!;

@@ -187,6 +187,15 @@ public sealed class TextDiffusionModel : FamilyModel<TextDiffusionConfig, TextDi
         return Run(cs, cm, us, um, scheduler, w, xT.to(ScalarType.Float32).to(Device), gen, null);
     }
 
+    /// <summary>Test images (B, C, H, W) in [0, 1] through the embedded VAE and back (posterior mean, no diffusion), on the CPU.</summary>
+    public Tensor Reconstruct(Tensor images01)
+    {
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        _net.eval();
+        return _net.Decode(_net.Encode(images01.to(ScalarType.Float32).to(Device))).cpu().MoveToOuterDisposeScope();
+    }
+
     /// <summary>Width of the VAE latent the model diffuses.</summary>
     public int LatentDim => _net.Vae.LatentDim;
 

@@ -300,6 +300,20 @@ public class TextDiffusionTests
         Assert.NotEqual(r["attribute_paired"], r["neg_attribute_paired"]);
         var again = TextToImage.PromptAlignment.Evaluate(model, o, judge, null, options);
         Assert.Equal(r, again);
+
+        // The reconstruction ceiling: of the test images measured dark, the share whose VAE round trip is still dark.
+        var test = TestData.Test;
+        var ceiling = TextToImage.PromptAlignment.ReconstructionCeiling(model, test, limit: 40, batch: 16);
+        using var x = test.Images.narrow(0, 0, 40).to(ScalarType.Float32) / 255;
+        using var z = model.Network.Vae.Encode(x).Mu;
+        using var back = torch.sigmoid(model.Network.Vae.DecodeLogits(z));
+        var before = TextToImage.ImageAttributes.Measure(x).Brightness;
+        var after = TextToImage.ImageAttributes.Measure(back).Brightness;
+        double low = t.LowOf(TextToImage.AttributeKind.Brightness);
+        int darkImages = before.Count(v => v < low), kept = Enumerable.Range(0, 40).Count(i => before[i] < low && after[i] < low);
+        Assert.True(darkImages > 0, "the first 40 embedded test images hold no dark garment");
+        Assert.Equal((double)kept / darkImages, ceiling["attr_brightness_low_ceiling"], 9);
+        Assert.Equal(40, ceiling["ceiling_images"]);
     }
 
     [Fact]
