@@ -51,6 +51,11 @@ sealed class RagEndpoints(ServerOptions options, EmbeddingEndpoints embeddings, 
         };
         int maxTokens = (int)(body.Integer("max_tokens", 1, options.MaxTokensCap) ?? 200);
         bool rerank = body.Bool("rerank") ?? false;
+        var globs = body.Strings("source") ?? Array.Empty<string>();
+        var heading = body.String("heading");
+        SourceFilter? filter;
+        try { filter = globs.Count > 0 || heading is not null ? new SourceFilter(globs, heading) : null; }
+        catch (GenSharpException e) { throw ApiException.Invalid("source", e.Message, "invalid_value"); }
         var (store, embedder, storeGate) = Open(index);
         var (encoder, encoderGate) = embeddings.Get(embedder);
 
@@ -65,7 +70,7 @@ sealed class RagEndpoints(ServerOptions options, EmbeddingEndpoints embeddings, 
             {
                 (sources, best) = await Task.Run(() =>
                 {
-                    var (chunks, b) = new HybridRetriever(store, encoder) { Mode = mode, Reranker = rerank ? new SentenceReranker(encoder) : null }.Retrieve(question, topK);
+                    var (chunks, b) = new HybridRetriever(store, encoder) { Mode = mode, Reranker = rerank ? new SentenceReranker(encoder) : null, Filter = filter }.Retrieve(question, topK);
                     return (chunks.Select(c => c.Chunk).ToList(), b);
                 }, http.RequestAborted);
                 if (model is null && sources.Count > 0 && best >= threshold)

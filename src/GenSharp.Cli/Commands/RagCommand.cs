@@ -66,6 +66,14 @@ public sealed class RagSettings : CliSettings
     [Description("ask, eval: re-order the 10 best fused chunks by their best sentence's cosine to the question (SentenceReranker)")]
     public bool Rerank { get; init; }
 
+    [CommandOption("--source <GLOB>")]
+    [Description("ask: retrieve only from sources whose path (relative to the ingested folder) matches; * within a folder, ** across folders; repeat for more")]
+    public string[]? Source { get; init; }
+
+    [CommandOption("--heading <TEXT>")]
+    [Description("ask: retrieve only chunks whose heading contains TEXT (case-insensitive)")]
+    public string? Heading { get; init; }
+
     [CommandOption("--out <FILE>")]
     [Description("eval: also write each question's outcome here (JSON lines)")]
     public string? Out { get; init; }
@@ -135,7 +143,11 @@ public sealed class RagCommand : Command<RagSettings>
         using var encoder = SentenceEncoders.Load(s.Embedder, s.TorchDevice);
         using var store = location.Open(s.Target, encoder.Name, encoder.Dimensions);
         using var lm = Checkpoint.LoadTextModel(model, s.TorchDevice);
-        var rag = new RagAnswer(new HybridRetriever(store, encoder) { Mode = ParseMode(s.Mode), Reranker = s.Rerank ? new SentenceReranker(encoder) : null }) { TopK = s.TopK, Threshold = s.Threshold };
+        var filter = s.Source is { Length: > 0 } || s.Heading is not null ? new SourceFilter(s.Source ?? Array.Empty<string>(), s.Heading) : null;
+        if (filter is not null && !store.Sources().Any(src => filter.Accepts(new Chunk(src, 0, 0, s.Heading ?? "", ""))))
+            throw new GenSharpException($"{index} holds no source matching {filter.Description}; 'gensharp rag ingest' recorded paths relative to the ingested folder");
+        var rag = new RagAnswer(new HybridRetriever(store, encoder) { Mode = ParseMode(s.Mode), Reranker = s.Rerank ? new SentenceReranker(encoder) : null, Filter = filter })
+            { TopK = s.TopK, Threshold = s.Threshold };
         var r = rag.Ask(question, lm.Model, lm.Tokenizer, new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } });
         Console.Write(r.Render());
         var sources = new JsonArray(r.Sources.Select((c, i) => (JsonNode)new JsonObject { ["n"] = i + 1, ["path"] = c.Source, ["start"] = c.StartLine, ["end"] = c.EndLine, ["unit"] = c.Unit == SpanUnit.Page ? "page" : "line", ["span"] = c.Span }).ToArray());
@@ -155,6 +167,7 @@ public sealed class RagCommand : Command<RagSettings>
     {
         var qaPath = CliInputs.Required(s.Qa, "qa", "rag eval");
         if (s.Question is not null) throw new UsageException("'rag eval' takes the index name only; give the questions with --qa FILE.jsonl");
+        if (s.Source is { Length: > 0 } || s.Heading is not null) throw new GenSharpException("--source/--heading go with 'rag ask'; 'rag eval' scores the whole index against the QA set's gold spans");
         if (s.TopK < 1 || s.TopK > 10) throw new GenSharpException($"--top-k must be in [1, 10] for eval (recall is counted to 10), got {s.TopK}");
         var modes = s.Mode == "all" ? new[] { RetrievalMode.Keyword, RetrievalMode.Vector, RetrievalMode.Hybrid } : new[] { ParseMode(s.Mode) };
         var questions = RagQuestion.Load(qaPath);

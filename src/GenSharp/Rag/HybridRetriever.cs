@@ -3,7 +3,8 @@ using GenSharp.Models.Encoders;
 namespace GenSharp.Rag;
 
 /// <summary>
-/// Vector search and BM25 keyword search over a <see cref="SqliteRagStore"/>, fused by reciprocal-rank fusion
+/// Vector search and BM25 keyword search over an <see cref="IRagStore"/>, optionally restricted by a metadata
+/// <see cref="Filter"/>, fused by reciprocal-rank fusion
 /// (Cormack, Clarke &amp; Büttcher 2009): score(d) = Σ over the two lists of 1 / (k + rank of d), k = 60. <see cref="Mode"/>
 /// keeps one list alone (for comparing them); the best cosine is reported in every mode, since it decides "not found".
 /// </summary>
@@ -24,16 +25,30 @@ public sealed class HybridRetriever(IRagStore store, SentenceEncoder encoder)
     /// <summary>Fused chunks the <see cref="Reranker"/> re-orders.</summary>
     public int RerankDepth { get; init; } = 10;
 
+    /// <summary>
+    /// When set, only chunks it accepts are retrieved: the vector side searches them exactly (an HNSW graph cannot be
+    /// restricted), the keyword side ranks the store's best <see cref="FilteredKeywordDepth"/> matches and keeps those
+    /// that pass, and the best cosine (the "not found" test) is over the accepted chunks.
+    /// </summary>
+    public SourceFilter? Filter { get; init; }
+
+    /// <summary>Keyword matches ranked before the <see cref="Filter"/> is applied to them.</summary>
+    public int FilteredKeywordDepth { get; init; } = 2000;
+
     /// <summary>The <paramref name="k"/> best chunks for <paramref name="query"/>, and the best cosine of any chunk (how relevant the vector side found anything).</summary>
     public (List<ScoredChunk> Chunks, double BestCosine) Retrieve(string query, int k)
     {
         var q = encoder.Embed(new[] { query })[0];
-        var byVector = store.SearchNearest(q, Mode == RetrievalMode.Keyword ? 1 : Candidates);
+        int vectorDepth = Mode == RetrievalMode.Keyword ? 1 : Candidates;
+        var byVector = Filter is { } filter ? store.SearchVectors(q, vectorDepth, filter.Accepts) : store.SearchNearest(q, vectorDepth);
+        List<ScoredChunk> Keywords() => Filter is { } f
+            ? store.SearchKeywords(query, Math.Max(Candidates, FilteredKeywordDepth)).Where(c => f.Accepts(c.Chunk)).Take(Candidates).ToList()
+            : store.SearchKeywords(query, Candidates);
         var lists = Mode switch
         {
             RetrievalMode.Vector => new[] { byVector },
-            RetrievalMode.Keyword => new[] { store.SearchKeywords(query, Candidates) },
-            _ => new[] { byVector, store.SearchKeywords(query, Candidates) },
+            RetrievalMode.Keyword => new[] { Keywords() },
+            _ => new[] { byVector, Keywords() },
         };
         var fused = new Dictionary<long, (ScoredChunk Chunk, double Score)>();
         foreach (var list in lists)

@@ -38,6 +38,12 @@ public class RagCliTests
         Assert.True(none.Code == 0, none.Out + none.Err);
         Assert.StartsWith("not found in the sources", none.Out);
         Assert.DoesNotContain("Sources:", none.Out);
+        var filtered = CliTests.Run("rag", "ask", index, "Which range of user ids does Debian reserve?", "--model", lm, "--max-tokens", "4",
+            "--source", "procps-*", "--source", "systemd-*", "--threshold", "-1");
+        Assert.True(filtered.Code == 0, filtered.Out + filtered.Err);
+        Assert.All(JsonNode.Parse(filtered.Out.Trim().Split('\n')[^1])!["sources"]!.AsArray(),
+            src => Assert.Matches("^(procps-|systemd-)", src!["path"]!.GetValue<string>()));
+        CliTests.AssertOneLineError(CliTests.Run("rag", "ask", index, "q?", "--model", lm, "--source", "*.pdf"), 1, "holds no source matching source *.pdf");
         CliTests.AssertOneLineError(CliTests.Run("rag", "ask", Path.Combine(dir, "nothing"), "q?", "--model", lm), 1, "no index there");
         CliTests.AssertOneLineError(CliTests.Run("rag", "frob", docs), 2, "unknown rag action");
     }

@@ -64,6 +64,19 @@ public class RagTests
             Assert.Equal("systemd-DISTRO_PORTING.md", retriever.Retrieve("Which NTP servers should a distribution configure?", 3).Chunks[0].Chunk.Source);
             // BM25 alone finds an exact rare word.
             Assert.Equal("libsodium-README.markdown", store.SearchKeywords("libsodium", 1)[0].Chunk.Source);
+            // A metadata filter keeps retrieval inside the sources it names, in every mode; the best cosine is theirs.
+            var onlyProcps = new SourceFilter(new[] { "procps-*" });
+            foreach (var mode in new[] { RetrievalMode.Hybrid, RetrievalMode.Vector, RetrievalMode.Keyword })
+            {
+                var (inside, insideBest) = new HybridRetriever(store, encoder) { Mode = mode, Filter = onlyProcps }
+                    .Retrieve("Which range of user ids does Debian reserve for its own accounts? libsodium", 3);
+                Assert.NotEmpty(inside);
+                Assert.All(inside, c => Assert.Equal("procps-bugs.md", c.Chunk.Source));
+                if (mode != RetrievalMode.Keyword) Assert.True(insideBest < best, $"{mode}: filtered best {insideBest} ≥ unfiltered {best}");
+            }
+            var byHeading = new HybridRetriever(store, encoder) { Filter = new SourceFilter(Array.Empty<string>(), top[0].Chunk.Heading.ToUpperInvariant()) }
+                .Retrieve("How should I report a bug in procps?", 3).Chunks;
+            Assert.All(byHeading, c => Assert.Contains(top[0].Chunk.Heading, c.Chunk.Heading, StringComparison.OrdinalIgnoreCase));
 
             // Unchanged files are left alone; a changed file has exactly its chunks replaced.
             var before = Ids(store).Where(p => p.Source != "procps-bugs.md").ToList();
@@ -84,6 +97,27 @@ public class RagTests
     static List<(long Id, string Source)> Ids(SqliteRagStore store) =>
         Enumerable.Range(1, 10_000).Select(i => (long)i).Select(id => { try { return (id, store.Get(id).Source); } catch (GenSharpException) { return (id, ""); } })
             .Where(p => p.Item2 != "").Select(p => (p.id, p.Item2)).ToList();
+
+    [Fact]
+    public void SourceFilterGlobsMatchWholePaths()
+    {
+        Chunk At(string source, string heading = "") => new(source, 1, 2, heading, "text");
+        var html = new SourceFilter(new[] { "library/*.html" });
+        Assert.True(html.Accepts(At("library/os.html")));
+        Assert.False(html.Accepts(At("library/sub/os.html")));            // * stays inside one folder
+        Assert.False(html.Accepts(At("x/library/os.html")));              // the whole path, not a suffix
+        Assert.False(html.Accepts(At("library/os.html.txt")));
+        var deep = new SourceFilter(new[] { "**/*.md", "README?" });
+        Assert.True(deep.Accepts(At("a/b/c.md")));
+        Assert.True(deep.Accepts(At("README1")));
+        Assert.False(deep.Accepts(At("README10")));
+        Assert.False(deep.Accepts(At("c.md")));                           // **/ needs a folder
+        var both = new SourceFilter(new[] { "*.txt" }, "Install");
+        Assert.True(both.Accepts(At("a.txt", "Installing Python")));
+        Assert.False(both.Accepts(At("a.txt", "Usage")));
+        Assert.False(both.Accepts(At("a.md", "Installing Python")));
+        Assert.Throws<GenSharpException>(() => new SourceFilter(new[] { " " }));
+    }
 
     [Fact]
     public void DotProductMatchesTheLoop()

@@ -67,6 +67,13 @@ public class ServerRagTests
         Assert.Equal(200, cs);
         Assert.Equal(completion["choices"]![0]!["text"]!.GetValue<string>().Trim(), body["answer"]!.GetValue<string>());
 
+        // A metadata filter: the same question restricted to other sources cites only them.
+        (status, body) = await Post(http, "/v1/rag/docs/ask", new JsonObject
+            { ["question"] = "Which range of user ids does Debian reserve?", ["source"] = new JsonArray("procps-*", "systemd-*"), ["threshold"] = -1 });
+        Assert.Equal(200, status);
+        Assert.NotEmpty(body["sources"]!.AsArray());
+        Assert.All(body["sources"]!.AsArray(), src => Assert.Matches("^(procps-|systemd-)", src!["path"]!.GetValue<string>()));
+
         // Nothing relevant: "not found", no sources, no model asked.
         (status, body) = await Post(http, "/v1/rag/docs/ask", new JsonObject { ["question"] = "What is the airspeed velocity of an unladen swallow?", ["model"] = "lm" });
         Assert.Equal(200, status);
@@ -84,6 +91,8 @@ public class ServerRagTests
         await Refused("/v1/rag/nothing/ask", new JsonObject { ["question"] = "q?" }, 404, "no RAG index 'nothing'");
         await Refused("/v1/rag/docs/ask", new JsonObject(), 400, "question is required");
         await Refused("/v1/rag/docs/ask", new JsonObject { ["question"] = "q?", ["mode"] = "fuzzy" }, 400, "mode 'fuzzy'");
+        await Refused("/v1/rag/docs/ask", new JsonObject { ["question"] = "q?", ["source"] = 3 }, 400, "source must be a string or an array of strings");
+        await Refused("/v1/rag/docs/ask", new JsonObject { ["question"] = "q?", ["source"] = "" }, 400, "a source filter must not be empty");
         await Refused("/v1/rag/docs/ask", new JsonObject { ["question"] = "q?", ["top_k"] = 50 }, 400, "top_k");
         await Refused("/v1/rag/docs/ask", new JsonObject { ["question"] = "Which range of user ids does Debian reserve?", ["model"] = "nope" }, 404, "'nope' does not exist");
         await Refused("/v1/rag/..%2Fdocs/ask", new JsonObject { ["question"] = "q?" }, 400, "not an index name");
