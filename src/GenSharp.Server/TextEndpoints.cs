@@ -210,11 +210,18 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMe
     /// <param name="what">How a too-long prompt is named in the 400.</param>
     /// <param name="param">The request field to blame for it.</param>
     /// <param name="cancel">Ends the request's sequence in the batch.</param>
-    internal async Task<string> CompleteAsync(string model, string prompt, GenerationOptions o, string what, string param, CancellationToken cancel)
+    internal Task<string> CompleteAsync(string model, string prompt, GenerationOptions o, string what, string param, CancellationToken cancel) =>
+        CompleteAsync(model, _ => (prompt, Array.Empty<string>()), o, what, param, cancel);
+
+    /// <summary>As above, with the prompt (and extra stop sequences) built for the served model once it is loaded, e.g. through its chat template.</summary>
+    internal async Task<string> CompleteAsync(string model, Func<ServedModel, (string Prompt, IReadOnlyList<string> Stops)> build, GenerationOptions o,
+                                             string what, string param, CancellationToken cancel)
     {
         long arrival = Stopwatch.GetTimestamp();
         using var lease = await models.AcquireAsync(model, cancel);
         var m = RequireText(lease.Model);
+        var (prompt, stops) = build(m);
+        if (stops.Count > 0) o = o with { StopSequences = o.StopSequences.Concat(stops).Distinct().ToArray() };
         int[] ids;
         lock (m.TokenizerLock) ids = PromptIds(m, prompt, what, param);
         var (results, _) = await Generate(m, new[] { ids }, new TextRequest(model, o, 1, false, false, -1), null, arrival, cancel);

@@ -66,6 +66,10 @@ public sealed class RagSettings : CliSettings
     [Description("ask, eval: re-order the 10 best fused chunks by their best sentence's cosine to the question (SentenceReranker)")]
     public bool Rerank { get; init; }
 
+    [CommandOption("--template <NAME>")]
+    [Description("ask, eval: answer through this chat template (chatml, llama3, plain); default: the model folder's own recognised chat template, else the grounded prompt is continued as text")]
+    public string? Template { get; init; }
+
     [CommandOption("--source <GLOB>")]
     [Description("ask: retrieve only from sources whose path (relative to the ingested folder) matches; * within a folder, ** across folders; repeat for more")]
     public string[]? Source { get; init; }
@@ -148,11 +152,21 @@ public sealed class RagCommand : Command<RagSettings>
             throw new GenSharpException($"{index} holds no source matching {filter.Description}; 'gensharp rag ingest' recorded paths relative to the ingested folder");
         var rag = new RagAnswer(new HybridRetriever(store, encoder) { Mode = ParseMode(s.Mode), Reranker = s.Rerank ? new SentenceReranker(encoder) : null, Filter = filter })
             { TopK = s.TopK, Threshold = s.Threshold };
-        var r = rag.Ask(question, lm.Model, lm.Tokenizer, new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } });
+        var chat = ChatFor(s, lm.Path);
+        var r = rag.Ask(question, lm.Model, lm.Tokenizer, new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } }, chat);
         Console.Write(r.Render());
         var sources = new JsonArray(r.Sources.Select((c, i) => (JsonNode)new JsonObject { ["n"] = i + 1, ["path"] = c.Source, ["start"] = c.StartLine, ["end"] = c.EndLine, ["unit"] = c.Unit == SpanUnit.Page ? "page" : "line", ["span"] = c.Span }).ToArray());
-        Console.WriteLine(new JsonObject { ["found"] = r.Found, ["best_cosine"] = Math.Round(r.BestCosine, 4), ["answer"] = r.Answer.Trim(), ["sources"] = sources, ["index_embedder"] = built }.ToJsonString());
+        Console.WriteLine(new JsonObject { ["found"] = r.Found, ["best_cosine"] = Math.Round(r.BestCosine, 4), ["answer"] = r.Answer.Trim(), ["sources"] = sources, ["index_embedder"] = built,
+            ["prompt"] = chat is null ? "text" : $"chat:{chat.Name}" }.ToJsonString());
         return 0;
+    }
+
+    /// <summary>The chat template answers go through: --template, else the model folder's own recognised one, else none (text continuation).</summary>
+    static Text.Chat.IChatTemplate? ChatFor(RagSettings s, string modelPath)
+    {
+        if (s.Template is { } name) return Text.Chat.ChatTemplates.ByName(name);
+        var selection = Text.Chat.ChatTemplates.FromFolder(modelPath);
+        return selection.Source == "fallback" ? null : selection.Template;
     }
 
     static RetrievalMode ParseMode(string mode) => mode switch
@@ -197,7 +211,8 @@ public sealed class RagCommand : Command<RagSettings>
                 lm = Checkpoint.LoadTextModel(s.Model, s.TorchDevice);
                 var (model, tokenizer) = (lm.Model, lm.Tokenizer);
                 var options = new Sampling.GenerationOptions { MaxNewTokens = s.MaxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } };
-                responder = (q, src) => RagAnswer.Generate(q, src, model, tokenizer, options);
+                var chat = ChatFor(s, lm.Path);
+                responder = (q, src) => RagAnswer.Generate(q, src, model, tokenizer, options, chat);
             }
             var rows = new JsonArray();
             using var outFile = s.Out is null ? null : new StreamWriter(s.Out);

@@ -2,6 +2,7 @@ using System.Text;
 using GenSharp.Models;
 using GenSharp.Sampling;
 using GenSharp.Text;
+using GenSharp.Text.Chat;
 
 namespace GenSharp.Rag;
 
@@ -39,30 +40,51 @@ public sealed class RagAnswer(HybridRetriever retriever)
         }
     }
 
-    /// <summary>The grounded prompt for <paramref name="question"/> over <paramref name="sources"/>.</summary>
-    public static string Prompt(string question, IReadOnlyList<Chunk> sources)
+    /// <summary>What the model is told to do with the sources.</summary>
+    public const string Instructions = "Answer the question using only the numbered sources below, and cite the sources you use as [1], [2]. " +
+                                       $"If they do not contain the answer, say \"{NotFound}\".";
+
+    /// <summary>The grounded prompt for <paramref name="question"/> over <paramref name="sources"/>, for a model that continues text.</summary>
+    public static string Prompt(string question, IReadOnlyList<Chunk> sources) =>
+        new StringBuilder(Instructions).Append("\n\n").Append(SourcesAndQuestion(question, sources)).Append("\nAnswer:").ToString();
+
+    /// <summary>The numbered sources and the question (the user's turn of a chat prompt).</summary>
+    public static string SourcesAndQuestion(string question, IReadOnlyList<Chunk> sources)
     {
-        var sb = new StringBuilder("Answer the question using only the numbered sources below, and cite the sources you use as [1], [2]. " +
-                                   $"If they do not contain the answer, say \"{NotFound}\".\n\n");
+        var sb = new StringBuilder();
         for (int i = 0; i < sources.Count; i++) sb.Append($"[{i + 1}] ({sources[i].Span}) {sources[i].Text}\n\n");
-        return sb.Append($"Question: {question}\nAnswer:").ToString();
+        return sb.Append($"Question: {question}").ToString();
     }
 
+    /// <summary>
+    /// The grounded prompt as a chat: the instructions as the system message, the sources and the question as the user's
+    /// turn, rendered by <paramref name="template"/> with the opening of the assistant's turn (for instruction-tuned models).
+    /// </summary>
+    public static string ChatPrompt(string question, IReadOnlyList<Chunk> sources, IChatTemplate template, ITokenizer tokenizer) =>
+        template.Render(new[] { ChatMessage.System(Instructions), ChatMessage.User(SourcesAndQuestion(question, sources)) },
+            addGenerationPrompt: true, beginOfText: !Text.Chat.ChatPrompt.TokenizerAddsBeginOfText(tokenizer));
+
     /// <summary>Retrieves, then answers with <paramref name="model"/> (greedy unless <paramref name="options"/> say otherwise).</summary>
-    public Result Ask(string question, ILanguageModel model, ITokenizer tokenizer, GenerationOptions? options = null)
+    public Result Ask(string question, ILanguageModel model, ITokenizer tokenizer, GenerationOptions? options = null, IChatTemplate? chat = null)
     {
         if (string.IsNullOrWhiteSpace(question)) throw new ParameterException("question", "must not be empty");
         var (chunks, best) = retriever.Retrieve(question, TopK);
         if (chunks.Count == 0 || best < Threshold) return new Result(NotFound, Array.Empty<Chunk>(), best, false);
         var sources = chunks.Select(c => c.Chunk).ToList();
-        return new Result(Generate(question, sources, model, tokenizer, options), sources, best, true);
+        return new Result(Generate(question, sources, model, tokenizer, options, chat), sources, best, true);
     }
 
-    /// <summary>The model's answer to <paramref name="question"/> from the grounded prompt over <paramref name="sources"/> (greedy by default).</summary>
-    public static string Generate(string question, IReadOnlyList<Chunk> sources, ILanguageModel model, ITokenizer tokenizer, GenerationOptions? options = null)
+    /// <summary>
+    /// The model's answer to <paramref name="question"/> from the grounded prompt over <paramref name="sources"/> (greedy by
+    /// default): through <paramref name="chat"/> (its stop sequences added) when given, else as a text continuation.
+    /// </summary>
+    public static string Generate(string question, IReadOnlyList<Chunk> sources, ILanguageModel model, ITokenizer tokenizer, GenerationOptions? options = null,
+                                  IChatTemplate? chat = null)
     {
         var o = options ?? new GenerationOptions { MaxNewTokens = 200, Temperature = 0, StopSequences = new[] { "\nQuestion:" } };
-        return new TextGenerator(model, tokenizer).Generate(new[] { Prompt(question, sources) }, o)[0].Text;
+        if (chat is not null) o = o with { StopSequences = o.StopSequences.Concat(chat.StopSequences).Distinct().ToArray() };
+        var prompt = chat is null ? Prompt(question, sources) : ChatPrompt(question, sources, chat, tokenizer);
+        return new TextGenerator(model, tokenizer).Generate(new[] { prompt }, o)[0].Text.Trim();
     }
 
     /// <summary>

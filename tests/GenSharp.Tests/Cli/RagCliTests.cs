@@ -44,6 +44,17 @@ public class RagCliTests
         Assert.All(JsonNode.Parse(filtered.Out.Trim().Split('\n')[^1])!["sources"]!.AsArray(),
             src => Assert.Matches("^(procps-|systemd-)", src!["path"]!.GetValue<string>()));
         CliTests.AssertOneLineError(CliTests.Run("rag", "ask", index, "q?", "--model", lm, "--source", "*.pdf"), 1, "holds no source matching source *.pdf");
+        // A Hugging Face folder answers through a chat template when asked for one (or when its folder has a recognised
+        // chat_template); this tiny one has none, so by default the grounded prompt is continued as text.
+        var config = HfModelTests.LlamaConfig("qwen2", heads: 4, kvHeads: 2, tied: true);
+        string qwen;
+        using (var m = HfModelTests.RandomModel(config)) qwen = HfModelTests.Save(m, config);
+        foreach (var (extra, expected) in new[] { (Array.Empty<string>(), "text"), (new[] { "--template", "chatml" }, "chat:chatml") })
+        {
+            var asked = CliTests.Run(new[] { "rag", "ask", index, "Which range of user ids does Debian reserve?", "--model", qwen, "--max-tokens", "3" }.Concat(extra).ToArray());
+            Assert.True(asked.Code == 0, asked.Out + asked.Err);
+            Assert.Equal(expected, (string)JsonNode.Parse(asked.Out.Trim().Split('\n')[^1])!["prompt"]!);
+        }
         CliTests.AssertOneLineError(CliTests.Run("rag", "ask", Path.Combine(dir, "nothing"), "q?", "--model", lm), 1, "no index there");
         CliTests.AssertOneLineError(CliTests.Run("rag", "frob", docs), 2, "unknown rag action");
     }

@@ -14,6 +14,21 @@ public class RagEvaluationTests
     static Chunk Source(string path, int start, int end, string text) => new(path, start, end, "", text);
 
     [Fact]
+    public void TheGroundedPromptAsAChatPutsTheInstructionsInTheSystemTurn()
+    {
+        var sources = new[] { new Chunk("a.md", 3, 5, "A", "Foxes are brown."), new Chunk("b.md", 1, 1, "B", "Elephants migrate.") };
+        var config = HfModelTests.LlamaConfig("qwen2", heads: 4, kvHeads: 2, tied: true);
+        using var m = HfModelTests.RandomModel(config);
+        using var loaded = GenSharp.Checkpoints.Checkpoint.LoadTextModel(HfModelTests.Save(m, config), TorchSharp.torch.CPU);
+        var tokenizer = loaded.Tokenizer;
+        var text = RagAnswer.ChatPrompt("What colour are foxes?", sources, GenSharp.Text.Chat.ChatTemplates.ChatML, tokenizer);
+        Assert.Equal("<|im_start|>system\n" + RagAnswer.Instructions + "<|im_end|>\n<|im_start|>user\n[1] (a.md:3-5) Foxes are brown.\n\n" +
+                     "[2] (b.md:1) Elephants migrate.\n\nQuestion: What colour are foxes?<|im_end|>\n<|im_start|>assistant\n", text);
+        Assert.Equal(RagAnswer.Instructions + "\n\n[1] (a.md:3-5) Foxes are brown.\n\n[2] (b.md:1) Elephants migrate.\n\nQuestion: What colour are foxes?\nAnswer:",
+                     RagAnswer.Prompt("What colour are foxes?", sources));
+    }
+
+    [Fact]
     public void FaithfulnessCountsSentencesWhoseContentWordsTheirCitedChunksHold()
     {
         var sources = new[]
