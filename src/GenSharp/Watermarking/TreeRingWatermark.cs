@@ -11,14 +11,16 @@ namespace GenSharp.Watermarking;
 /// <para>The mark lives in one plane of x_T: the last channel of a (C, H, W) pixel sample, or a latent vector of
 /// D = s² values read as an s×s plane (1×D otherwise). In the orthonormal 2-D FFT of that plane, every frequency with
 /// radius 1 ≤ ρ ≤ R (cycles per side; R = side/4, or every non-zero frequency of a latent) is set
-/// to the key's value for its ring round(ρ), a real N(0, 1) number. Constant on rings and real, the key is an even real
+/// to the key's value for its ring round(ρ), a real N(0, 1) number. A one-channel sample's plane is the whole image, and
+/// fixing its lowest frequencies fixes every draw's global layout (a 28×28 ddpm then drew boots only), so there the
+/// region is the annulus side/8 &lt; ρ ≤ side/4. Constant on rings and real, the key is an even real
 /// spectrum, so the marked plane stays real; the frequencies outside the region keep their Gaussian noise.</para>
 /// <para>Detection (the paper's distance, §3.3): let y be the FFT of the inverted plane over the region's independent
 /// half (one of each ±k pair, self-conjugate frequencies left out), σ² = mean |y_i|² and η = Σ|k_i − y_i|² / σ².
 /// With σ² taken from the same y, η = M + (Σk_i² − 2Σ Re(y_i)k_i)/σ², so η is small exactly when
 /// z = Σ Re(y_i)k_i / √(σ²/2 · Σk_i²) is large. Without the mark y_i ~ CN(0, σ²) independently of the key: the
 /// 2M numbers (Re y, Im y) point in a uniformly random direction and z/√(2M) is the cosine with a fixed one, whose
-/// tails are lighter than N(0, 1)'s, so p = P(N(0,1) ≥ z) is slightly conservative (M ≈ 75 for a 28×28 image).
+/// tails are lighter than N(0, 1)'s, so p = P(N(0,1) ≥ z) is slightly conservative (M = 56 for a 28×28 image).
 /// A perfectly inverted marked image has z = √(2M).</para>
 /// </remarks>
 public sealed class TreeRingWatermark
@@ -48,7 +50,10 @@ public sealed class TreeRingWatermark
         var rho = (fy * fy + fx * fx).sqrt();
         // Pixel planes: the low-frequency disc of radius side/4, as in the paper; a latent vector: every frequency.
         double radius = sampleShape.Length == 3 && Math.Min(_h, _w) >= 8 ? Math.Max(_h, _w) / 4.0 : double.PositiveInfinity;
-        var region = (rho >= 1.0) & (rho <= radius);
+        // A one-channel plane is the whole image: fixing its lowest frequencies fixes every sample's global layout (all
+        // draws of a 28×28 model came out as boots), so there the ring stops short of them (side/8 < ρ).
+        double inner = sampleShape.Length == 3 && sampleShape[0] == 1 && Math.Min(_h, _w) >= 8 ? Math.Max(_h, _w) / 8.0 : 0;
+        var region = (rho >= 1.0) & (rho > inner) & (rho <= radius);
         var rings = rho.round().to(ScalarType.Int64);                                                // ring index per frequency
         int maxRing = (int)rings.max().item<long>();
         using var gen = new Generator(key.Seed($"tree-ring/{string.Join("x", sampleShape)}"));
