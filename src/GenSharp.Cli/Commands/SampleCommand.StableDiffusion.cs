@@ -62,7 +62,7 @@ public sealed partial class SampleCommand
         using var output = ImageOutput.For(StableDiffusionFamily, s.Checkpoint, s.NoWatermark, s.WatermarkKey, s.NoProvenance);
         // Text-to-image with a deterministic solver carries a Tree-Ring mark in the initial latent noise (Wen et al. 2023).
         bool treeRing = false;
-        if (output.Key is { } key) (options, treeRing) = Watermarking.StableDiffusionTreeRing.Apply(sd, options, key);
+        if (output.Key is { } key && !s.NoTreeRing) (options, treeRing) = Watermarking.StableDiffusionTreeRing.Apply(sd, options, key);
         bool live = !Console.IsErrorRedirected;
         int stepsRun = 0;
         double start = clock.Elapsed.TotalSeconds, lastStep = start;

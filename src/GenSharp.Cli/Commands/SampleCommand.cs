@@ -164,6 +164,10 @@ public sealed class SampleSettings : SamplerSettings
     [Description("images: write them without the invisible watermark (pixel mark on every PNG/.npy; Tree-Ring in x_T for deterministic DDIM diffusion)")]
     public bool NoWatermark { get; init; }
 
+    [CommandOption("--no-tree-ring")]
+    [Description("diffusion images: keep the pixel watermark but draw x_T without the Tree-Ring mark (the mark costs some sample diversity; docs/text-to-image.md)")]
+    public bool NoTreeRing { get; init; }
+
     [CommandOption("--watermark-key <FILE>")]
     [Description("images: the watermark key file (default: watermark.key in $GENSHARP_CONFIG_DIR or ~/.config/gensharp, created on first use)")]
     public string? WatermarkKey { get; init; }
@@ -241,7 +245,7 @@ public sealed partial class SampleCommand : Command<SampleSettings>
         using var r = ImageSampling.Run(sampler, new ImageSamplingOptions
         {
             Count = s.N ?? 64, Seed = s.Seed, Class = s.Class, ClassGrid = !npy && s.Prompt is null, Sampler = options,
-            StripColumns = s.Strip is null ? 0 : 10, StripRows = 8, Frames = s.Gif is null ? 0 : 100, TreeRingKey = output.Key,
+            StripColumns = s.Strip is null ? 0 : 10, StripRows = 8, Frames = s.Gif is null ? 0 : 100, TreeRingKey = s.NoTreeRing ? null : output.Key,
         });
         var settings = ImageOutput.Settings(s.Seed, r.Images.shape[0], sampler.RecordSampler(r.Sampler), s.Class);
         output.Save(r.Images, outPath, r.Columns, settings, r.TreeRing is not null);

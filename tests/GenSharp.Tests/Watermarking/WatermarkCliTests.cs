@@ -50,6 +50,14 @@ public class WatermarkCliTests
         Assert.Contains("not watermarked", none.Out);
         Assert.Contains("watermark: none", Run("provenance", "verify", plain).Out);
 
+        // --no-tree-ring: the pixel mark stays, the rings go (and the provenance says so).
+        var pixelOnly = Path.Combine(dir, "pixel-only.png");
+        var noRing = Run("sample", run, "--out", pixelOnly, "--n", "4", "--seed", "1", "--no-tree-ring");
+        Assert.True(noRing.Code == 0, noRing.Err);
+        Assert.Contains("watermark: pixel (key ", noRing.Out);
+        Assert.Equal(0, Run("watermark", "detect", pixelOnly).Code);
+        Assert.Contains("watermark: pixel (key", Run("provenance", "verify", pixelOnly).Out);
+
         // .npy: every image carries the mark.
         var npy = Path.Combine(dir, "s.npy");
         Assert.Equal(0, Run("sample", run, "--out", npy, "--n", "3", "--scheduler", "ddpm", "--steps", "5").Code);
