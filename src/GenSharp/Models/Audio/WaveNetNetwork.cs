@@ -77,7 +77,7 @@ public sealed class WaveNetNetwork : Module
         using (var flat = codes.flatten())
         using (var rows = embed.weight!.index_select(0, flat))
         using (var view = rows.view(codes.shape[0], codes.shape[1], -1))
-            x = view.transpose(1, 2);                                                       // (B, R, T)
+            x = view.transpose(1, 2).contiguous();                                          // (B, R, T), a dense residual stream
         Tensor? skips = null;
         for (int i = 0; i < layers.Count; i++)
         {
