@@ -22,6 +22,10 @@ sealed class TreeRingDetector : IDisposable
         (_loaded, _sd, _key, _steps) = (loaded, sd, key, steps);
     }
 
+    /// <summary>Why 'watermark eval --model' refuses a Stable Diffusion folder.</summary>
+    public const string StableDiffusionEvalRefusal =
+        "'watermark eval --model' measures Tree-Ring robustness with a ddpm checkpoint; a Stable Diffusion folder is detected with 'watermark detect IMAGE --model DIR'";
+
     public static TreeRingDetector Open(string path, WatermarkKey key, torch.Device device, int? steps)
     {
         if (steps is < 1) throw new GenSharpException($"--steps must be ≥ 1, got {steps}");
@@ -99,8 +103,7 @@ sealed class TreeRingDetector : IDisposable
     public void Evaluate(int n, long seed)
     {
         if (n < 1 || n > 10_000) throw new GenSharpException($"--tree-ring-n must be in [1, 10000], got {n}");
-        if (_loaded is null)
-            throw new GenSharpException("'watermark eval --model' measures Tree-Ring robustness with a ddpm checkpoint; a Stable Diffusion folder is detected with 'watermark detect IMAGE --model DIR'");
+        if (_loaded is null) throw new GenSharpException(StableDiffusionEvalRefusal);
         var (ring, sampler) = ((ITreeRingSampler)_loaded.Model, (IImageSampler)_loaded.Model);
         Console.WriteLine($"Tree-Ring with {_loaded.Path} ({sampler.Family}, DDIM {_steps ?? ring.InversionSteps(sampler.DefaultSamplerOptions)} steps for sampling and inversion): {n} marked and {n} unmarked samples");
         TreeRingDetection.Robustness(sampler, _key, n, seed, _steps,

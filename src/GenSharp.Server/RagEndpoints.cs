@@ -88,7 +88,7 @@ sealed class RagEndpoints(ServerOptions options, EmbeddingEndpoints embeddings, 
         {
             var o = new GenerationOptions { MaxNewTokens = maxTokens, Temperature = 0, StopSequences = new[] { "\nQuestion:" } };
             // A model with its own chat template (an instruction-tuned folder) gets the grounded prompt as a chat; others continue text.
-            answer = (await text.CompleteAsync(model, m => m.Chat.Source == "fallback"
+            answer = (await text.CompleteAsync(model, m => m.Chat.IsFallback
                     ? (RagAnswer.Prompt(question, sources), Array.Empty<string>())
                     : (RagAnswer.ChatPrompt(question, sources, m.Chat.Template, m.Loaded.Tokenizer), m.Chat.Template.StopSequences),
                 o, "grounded prompt (question and top_k sources)", "top_k", http.RequestAborted)).Trim();

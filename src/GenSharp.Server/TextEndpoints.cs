@@ -203,17 +203,13 @@ sealed class TextEndpoints(ModelRegistry models, ServerOptions options, ServerMe
         }
     }
 
-    /// <summary>One greedy-or-sampled completion of <paramref name="prompt"/> by the served model <paramref name="model"/>, in its running batch (for routes that build their own prompt).</summary>
+    /// <summary>One greedy-or-sampled completion by the served model <paramref name="model"/> of the prompt <paramref name="build"/> makes for it, in its running batch (for routes that build their own prompt).</summary>
     /// <param name="model">The served model's id.</param>
-    /// <param name="prompt">The whole prompt, already built.</param>
+    /// <param name="build">The whole prompt and any stop sequences beside <paramref name="o"/>'s, made once the model is loaded (e.g. through its chat template).</param>
     /// <param name="o">Sampling and length options.</param>
     /// <param name="what">How a too-long prompt is named in the 400.</param>
     /// <param name="param">The request field to blame for it.</param>
     /// <param name="cancel">Ends the request's sequence in the batch.</param>
-    internal Task<string> CompleteAsync(string model, string prompt, GenerationOptions o, string what, string param, CancellationToken cancel) =>
-        CompleteAsync(model, _ => (prompt, Array.Empty<string>()), o, what, param, cancel);
-
-    /// <summary>As above, with the prompt (and extra stop sequences) built for the served model once it is loaded, e.g. through its chat template.</summary>
     internal async Task<string> CompleteAsync(string model, Func<ServedModel, (string Prompt, IReadOnlyList<string> Stops)> build, GenerationOptions o,
                                              string what, string param, CancellationToken cancel)
     {

@@ -324,8 +324,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
         if (o.PerPrompt < 1) throw new GenSharpException($"--per-prompt must be ≥ 1, got {o.PerPrompt}");
         Record(json, t2i.RecordSampler(options));
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        int total = (10 + 2 * 100) * o.PerPrompt;
-        var r = ConsoleProgress.Create().Run("prompt alignment", 0, total,
+        var r = ConsoleProgress.Create().Run("prompt alignment", 0, TextToImage.PromptAlignment.ImageCount(o),
             p => TextToImage.PromptAlignment.Evaluate(t2i, options, judge, classifier, o, (i, n) => p.Report(i, $"prompt alignment: {i}/{n} images")));
         Console.WriteLine($"prompt alignment: {o.PerPrompt} images for each of 10 plain and 100 attribute prompts (\"a dark shirt\"), the same noise " +
             $"for every prompt, {((IImageSampler)t2i).DescribeSampler(options)}; CLIP score by {c.Path}, classes by {(cls is null ? "its zero-shot prompts" : cls.Path)}, " +

@@ -166,7 +166,7 @@ public sealed class RagCommand : Command<RagSettings>
     {
         if (s.Template is { } name) return Text.Chat.ChatTemplates.ByName(name);
         var selection = Text.Chat.ChatTemplates.FromFolder(modelPath);
-        return selection.Source == "fallback" ? null : selection.Template;
+        return selection.IsFallback ? null : selection.Template;
     }
 
     static RetrievalMode ParseMode(string mode) => mode switch

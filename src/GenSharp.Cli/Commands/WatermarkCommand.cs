@@ -123,7 +123,7 @@ public sealed class WatermarkCommand : Command<WatermarkSettings>
         if (s.Images.Length > 0) throw new UsageException("'watermark eval' takes no images; it reads the Fashion-MNIST test split (--data, --limit)");
         if (s.Canvas is not null) throw new GenSharpException("--canvas goes with 'watermark detect'");
         if (s.Model is { } sdFolder && Models.StableDiffusion.StableDiffusionPipeline.IsFolder(sdFolder))
-            throw new GenSharpException("'watermark eval --model' measures Tree-Ring robustness with a ddpm checkpoint; a Stable Diffusion folder is detected with 'watermark detect IMAGE --model DIR'");
+            throw new GenSharpException(TreeRingDetector.StableDiffusionEvalRefusal);
         var key = Key(s);
         var pixel = new PixelWatermark(key);
         using var test = CliInputs.TestData(s.Data, s.Limit ?? 1000);

@@ -33,6 +33,13 @@ public static class PromptAlignment
     /// <summary>The plain prompt of noun k, as class-conditional sampling draws it.</summary>
     public static string PlainPrompt(int label) => TextDiffusionModel.ClassPrompt(label);
 
+    /// <summary>Images <see cref="Evaluate"/> draws with these options: the plain and attribute prompts, the latter twice with opposite negatives.</summary>
+    public static int ImageCount(PromptAlignmentOptions o)
+    {
+        int nouns = FashionCaptioner.Nouns.Count, attributes = nouns * Enum.GetValues<AttributeKind>().Length * 2;
+        return (nouns + attributes * (o.OppositeNegatives ? 2 : 1)) * o.PerPrompt;
+    }
+
     /// <summary>"a WORD NOUN".</summary>
     public static string AttributePrompt(int label, AttributeKind kind, bool high) =>
         FashionCaptioner.Phrase(FashionCaptioner.Nouns[label], new[] { FashionCaptioner.Word(kind, high) }, 0);
@@ -61,7 +68,7 @@ public static class PromptAlignment
             foreach (var kind in kinds)
                 foreach (var high in new[] { false, true })
                     asked.Add((k, kind, high));
-        int total = (plain.Length + asked.Count * (o.OppositeNegatives ? 2 : 1)) * o.PerPrompt, done = 0;
+        int total = ImageCount(o), done = 0;
 
         using var noise = NoiseFor(model, o);
         Drawn Draw(IReadOnlyList<string> prompts, IReadOnlyList<string> negatives, IReadOnlyList<int> nounOf)
