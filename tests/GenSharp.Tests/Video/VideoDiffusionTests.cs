@@ -91,11 +91,13 @@ public class VideoDiffusionTests
             Assert.False(none.TrainingMask(10).any().item<bool>());
     }
 
-    [Fact]
-    public void LossIgnoresTheKnownFrames()
+    [Theory]
+    [InlineData(GenSharp.Sampling.PredictionType.Epsilon)]
+    [InlineData(GenSharp.Sampling.PredictionType.V)]
+    public void LossIgnoresTheKnownFrames(GenSharp.Sampling.PredictionType prediction)
     {
         torch.manual_seed(4);
-        using var model = new VideoDiffusionModel(Tiny, CPU);
+        using var model = new VideoDiffusionModel(Tiny with { Prediction = prediction }, CPU);
         var x0 = rand(new long[] { 2, 4, 1, 32, 32 }) * 2 - 1;
         var mask = tensor(new[] { true, true, false, false, true, false, false, false }).reshape(2, 4);
         torch.manual_seed(5);
@@ -109,9 +111,26 @@ public class VideoDiffusionTests
         var xt = model.Schedule.AddNoise(x0, noise, t);
         var drop = rand(b) < 0.1;
         var yy = where(drop, full_like(y, model.NullClass), y);
-        var err = (model.Predict(xt, t, yy, x0, mask) - noise).square().mean(new long[] { 2, 3, 4 });   // (B, T)
+        // The target: ε, or v = √ᾱ_t ε − √(1 − ᾱ_t) x0 from the schedule's own ᾱ table (Salimans & Ho 2022, §4).
+        var abar = tensor(model.Schedule.AlphasCumprod).to(ScalarType.Float32)[t].reshape(b, 1, 1, 1, 1);
+        var target = prediction == GenSharp.Sampling.PredictionType.Epsilon ? noise : abar.sqrt() * noise - (1 - abar).sqrt() * x0;
+        var err = (model.Predict(xt, t, yy, x0, mask) - target).square().mean(new long[] { 2, 3, 4 });  // (B, T)
         var expected = (err[0, 2] + err[0, 3] + err[1, 1] + err[1, 2] + err[1, 3]) / 5;
         Assert.Equal(expected.item<float>(), a, 5);
+    }
+
+    [Fact]
+    public void AVPredictionCheckpointSamplesWithAVScheduler()
+    {
+        var dir = TestData.TempDir();
+        var sets = new[] { "frames=4", "base_channels=8", "channel_mult=[1,2]", "norm_groups=4", "attention_heads=2", "timesteps=50", "sampler_steps=3", "prediction=v" };
+        TrainingRun.Run(new TrainRequest { Family = "videodiffusion", OutDir = dir, Data = "moving-fashion-mnist:embedded", Steps = 2, BatchSize = 2, Seed = 7, Sets = sets }, TrainingProgress.Silent);
+        using var loaded = Checkpoint.LoadModel(dir, CPU);
+        var video = Assert.IsType<VideoDiffusionModel>(loaded.Model);
+        foreach (var s in new[] { "ddim", "dpm++2m", "ddpm" })
+            Assert.Equal(GenSharp.Sampling.PredictionType.V, video.CreateScheduler(new VideoGenerationOptions { Scheduler = s, Steps = 3 }).Prediction);
+        var clip = video.Generate(new VideoGenerationOptions { Count = 1, Seed = 1, Labels = new long[] { 2 } });
+        Assert.True(clip.ge(0).all().item<bool>() && clip.le(1).all().item<bool>());
     }
 
     [Fact]

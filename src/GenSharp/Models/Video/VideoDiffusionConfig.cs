@@ -39,6 +39,11 @@ public sealed record VideoDiffusionConfig : FamilyConfig
     public BetaSchedule Schedule { get; init; } = BetaSchedule.Cosine;
     /// <summary>Diffusion steps T of training.</summary>
     public int Timesteps { get; init; } = 1000;
+    /// <summary>
+    /// What the network predicts: the noise ε (Ho et al. 2020) or the velocity v = √ᾱ ε − √(1−ᾱ) x₀ (Salimans &amp; Ho
+    /// 2022), whose loss weights the high-noise steps that set a clip's layout and brightness more than ε's does.
+    /// </summary>
+    public PredictionType Prediction { get; init; } = PredictionType.Epsilon;
     /// <summary>Probability of training with the label replaced by "no class" (classifier-free guidance).</summary>
     public double LabelDropout { get; init; } = 0.1;
     /// <summary>Probability that a training clip shows its first k frames clean (k uniform in 1…frames−1): prediction.</summary>
@@ -88,6 +93,7 @@ public sealed record VideoDiffusionConfig : FamilyConfig
             "norm_groups", "a divisor of every level width", NormGroups);
         Require(Enum.IsDefined(Schedule), "schedule", "linear or cosine", Schedule);
         RequireIn(Timesteps, "timesteps", 2, 10_000);
+        Require(Enum.IsDefined(Prediction), "prediction", "epsilon or v", Prediction);
         Require(LabelDropout is >= 0 and < 1, "label_dropout", "in [0, 1)", LabelDropout);
         Require(PredictProbability is >= 0 and <= 1, "predict_probability", "in [0, 1]", PredictProbability);
         Require(InterpolateProbability is >= 0 and <= 1 && PredictProbability + InterpolateProbability <= 1,

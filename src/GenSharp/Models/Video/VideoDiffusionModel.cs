@@ -37,7 +37,7 @@ public sealed class VideoDiffusionModel : FamilyModel<VideoDiffusionConfig, Spac
     /// <summary>Label of the "no class" embedding row.</summary>
     public int NullClass => _config.NumClasses;
 
-    /// <summary>ε for noisy clips x_t (B, T, 1, S, S), steps t (B), labels (B), known clean frames (B, T, 1, S, S) in [−1, 1] and the mask (B, T) of known frames.</summary>
+    /// <summary>The network's output (ε or v, see <see cref="VideoDiffusionConfig.Prediction"/>) for noisy clips x_t (B, T, 1, S, S), steps t (B), labels (B), known clean frames (B, T, 1, S, S) in [−1, 1] and the mask (B, T) of known frames.</summary>
     public Tensor Predict(Tensor xt, Tensor t, Tensor labels, Tensor known, Tensor mask)
     {
         var m = mask.to(xt.dtype).reshape(mask.shape[0], mask.shape[1], 1, 1, 1).expand_as(xt);  // (B, T, 1, S, S)
@@ -62,7 +62,7 @@ public sealed class VideoDiffusionModel : FamilyModel<VideoDiffusionConfig, Spac
         return torch.where(u < p, prefix, torch.where(u < p + q, ends.expand(b, frames), none));
     }
 
-    /// <summary>Mean squared ε error over the unknown frames of clean clips x0 (B, T, 1, S, S) in [−1, 1] with known-frame masks (B, T).</summary>
+    /// <summary>Mean squared error of the prediction target (ε or v) over the unknown frames of clean clips x0 (B, T, 1, S, S) in [−1, 1] with known-frame masks (B, T).</summary>
     public Tensor Loss(Tensor x0, Tensor labels, Tensor mask)
     {
         long b = x0.shape[0];
@@ -72,7 +72,8 @@ public sealed class VideoDiffusionModel : FamilyModel<VideoDiffusionConfig, Spac
         // Classifier-free guidance training: drop the label to "no class" with probability label_dropout.
         var drop = torch.rand(b, device: Device) < _config.LabelDropout;
         var y = torch.where(drop, torch.full_like(labels, NullClass), labels);
-        var err = (Predict(xt, t, y, x0, mask) - noise).square().mean(new long[] { 2, 3, 4 });           // (B, T)
+        var target = _config.Prediction == PredictionType.Epsilon ? noise : _schedule.VelocityTarget(x0, noise, t);
+        var err = (Predict(xt, t, y, x0, mask) - target).square().mean(new long[] { 2, 3, 4 });          // (B, T)
         var unknown = mask.logical_not().to(err.dtype);
         return (err * unknown).sum() / unknown.sum().clamp_min(1);
     }
@@ -110,7 +111,7 @@ public sealed class VideoDiffusionModel : FamilyModel<VideoDiffusionConfig, Spac
         if (steps < 1 || steps > _config.Timesteps)
             throw new ParameterException("steps", $"must be in [1, {_config.Timesteps}] (the model's timesteps), got {steps}");
         if (!(o.Eta >= 0 && double.IsFinite(o.Eta))) throw new ParameterException("eta", $"must be a finite number ≥ 0, got {o.Eta}");
-        var s = Schedulers.Create(name, _schedule, PredictionType.Epsilon, o.Eta);
+        var s = Schedulers.Create(name, _schedule, _config.Prediction, o.Eta);
         s.SetTimesteps(steps);
         return s;
     }
@@ -153,7 +154,7 @@ public sealed class VideoDiffusionModel : FamilyModel<VideoDiffusionConfig, Spac
             using var step = torch.NewDisposeScope();
             var ts = torch.full(new[] { n }, t, dtype: ScalarType.Int64, device: Device);
             if (flags.Any(f => f)) x = NoiseKnownFrames(x, known, mask, ts, gen);
-            Tensor eps;
+            Tensor eps;   // the network's output: ε or v, both combine linearly under guidance
             if (w == 1) eps = Predict(x, ts, y, known, mask);
             else if (w == 0) eps = Predict(x, ts, nulls, known, mask);
             else
