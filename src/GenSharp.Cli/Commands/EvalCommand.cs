@@ -87,6 +87,10 @@ public sealed class EvalCommandSettings : SamplerSettings
     [Description("videodiffusion: frames given to the prediction metrics, the model predicts the rest (default: half the clip)")]
     public int? KnownFrames { get; init; }
 
+    [CommandOption("--carry-known-frames")]
+    [Description("videodiffusion, an ablation: sample the prediction clips as the sampler did before the known-frame fix (the scheduler carries the known frames' x_t instead of redrawing them from q(x_t | known) each step)")]
+    public bool CarryKnownFrames { get; init; }
+
     [CommandOption("--json <FILE>")]
     [Description("video checkpoints: also write the metrics to this JSON file")]
     public string? Json { get; init; }
@@ -140,7 +144,7 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
             && Checkpoint.Open(ckpt).Family is IVideoFamily)
             return VideoEvalCommand.Run(s, ckpt);
         foreach (var (flag, used) in new[] { ("video-classifier", s.VideoClassifier is not null), ("known-frames", s.KnownFrames is not null),
-                                             ("json", s.Json is not null), ("gif-dir", s.GifDir is not null) })
+                                             ("carry-known-frames", s.CarryKnownFrames), ("json", s.Json is not null), ("gif-dir", s.GifDir is not null) })
             if (used) throw new GenSharpException($"--{flag} applies to video checkpoints (videodiffusion, videoclassifier)");
         if (s.Clip is not null && s.Samples is not null) throw new GenSharpException("--clip scores prompts a txt2img checkpoint draws; drop --samples");
         if (s.PerPrompt is not null && s.Clip is null) throw new GenSharpException("--per-prompt goes with --clip CLIP_CKPT");

@@ -37,7 +37,8 @@ internal static class VideoEvalCommand
         if (m.Model is IVideoClassifier own)
         {
             foreach (var (flag, given) in new[] { ("video-classifier", s.VideoClassifier is not null), ("classifier", s.Classifier is not null),
-                                                  ("known-frames", s.KnownFrames is not null), ("gif-dir", s.GifDir is not null),
+                                                  ("known-frames", s.KnownFrames is not null),
+                                                  ("carry-known-frames", s.CarryKnownFrames), ("gif-dir", s.GifDir is not null),
                                                   ("scheduler", s.Scheduler is not null), ("steps", s.Steps is not null),
                                                   ("eta", s.Eta is not null), ("guidance-scale", s.GuidanceScale is not null) })
                 if (given) throw new GenSharpException($"--{flag} does not apply to a videoclassifier checkpoint (it is scored on test clips)");
@@ -68,7 +69,7 @@ internal static class VideoEvalCommand
         if (known < 1 || known >= video.Frames)
             throw new GenSharpException($"--known-frames must be in [1, {video.Frames - 1}] for clips of {video.Frames} frames, got {known}");
         int n = s.N ?? 100, batch = s.BatchSize ?? 16;
-        var sampler = new VideoGenerationOptions { Scheduler = s.Scheduler, Steps = s.Steps, Eta = s.Eta ?? 0, GuidanceScale = s.GuidanceScale };
+        var sampler = new VideoGenerationOptions { Scheduler = s.Scheduler, Steps = s.Steps, Eta = s.Eta ?? 0, GuidanceScale = s.GuidanceScale, CarryKnownFrames = s.CarryKnownFrames };
         string described = video.DescribeSampler(sampler);   // validates the sampler flags before any work
 
         var test2 = MovingFashionMnist.Load(s.Data, train: false, geometry, 1, seed);
@@ -79,6 +80,7 @@ internal static class VideoEvalCommand
         using var _r = trainClips;
         json["data"] = test2.Source;
         json["sampler"] = described;
+        json["carry_known_frames"] = s.CarryKnownFrames;
         json["frames"] = video.Frames;
         json["frame_size"] = video.FrameSize;
         Console.WriteLine($"video: {n} test clips of {test2.Source} (seed {seed}), {video.Frames} frames {video.FrameSize}×{video.FrameSize}; sampler {described}");

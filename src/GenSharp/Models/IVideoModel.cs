@@ -41,6 +41,12 @@ public sealed record VideoGenerationOptions
     public double Eta { get; init; }
     /// <summary>Classifier-free guidance scale (0 = unconditional, 1 = conditional); null = the model's default.</summary>
     public double? GuidanceScale { get; init; }
+    /// <summary>
+    /// An ablation, for measuring the sampler's known-frame handling: let the scheduler carry the known frames' x_t
+    /// along like the others (driven by the network's output there, which training never scores) instead of redrawing
+    /// them from q(x_t | known) before every step. False (the default) is the sampler to use.
+    /// </summary>
+    public bool CarryKnownFrames { get; init; }
     /// <summary>Seeds the draws (a generator of its own: the global RNG is untouched).</summary>
     public long Seed { get; init; }
     /// <summary>Called after each denoising step with the number done; may be null.</summary>

@@ -153,7 +153,7 @@ public sealed class VideoDiffusionModel : FamilyModel<VideoDiffusionConfig, Spac
         {
             using var step = torch.NewDisposeScope();
             var ts = torch.full(new[] { n }, t, dtype: ScalarType.Int64, device: Device);
-            if (flags.Any(f => f)) x = NoiseKnownFrames(x, known, mask, ts, gen);
+            if (flags.Any(f => f) && !o.CarryKnownFrames) x = NoiseKnownFrames(x, known, mask, ts, gen);
             Tensor eps;   // the network's output: ε or v, both combine linearly under guidance
             if (w == 1) eps = Predict(x, ts, y, known, mask);
             else if (w == 0) eps = Predict(x, ts, nulls, known, mask);
