@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using GenSharp.Distributed;
 using GenSharp.Training;
 using Spectre.Console.Cli;
 
@@ -79,6 +80,10 @@ public sealed class FinetuneSettings : CliSettings
     [DefaultValue(500L)]
     public long CheckpointEvery { get; init; } = 500;
 
+    [CommandOption("--distributed")]
+    [Description("fine-tune data-parallel, one process per MPI rank: mpirun -np N gensharp finetune ... --distributed (--batch-size is the global batch; docs/distributed.md)")]
+    public bool Distributed { get; init; }
+
     [CommandOption("--validate-every <N>")]
     [Description("held-out loss every N steps (0 = before and after training only)")]
     [DefaultValue(0L)]
@@ -93,16 +98,30 @@ public sealed class FinetuneCommand : Command<FinetuneSettings>
         var outDir = CliInputs.Required(s.Out, "out", "finetune");
         if (!s.Resume) CliInputs.Required(s.Data, "data", "finetune");
         GenSharpCli.Prepare(s);
+        if (s.Steps < 1) throw new GenSharpException($"--steps must be ≥ 1, got {s.Steps}");
+        if (!(s.Lr > 0) || !double.IsFinite(s.Lr)) throw new GenSharpException($"--lr must be finite and > 0, got {s.Lr}");
+        // MPI starts after the flags are checked (a usage error needs no MPI) and is finalised only after a successful
+        // run, as in 'train': after an error on one rank the others may wait in a collective, and a non-zero exit makes
+        // mpirun stop them all.
+        var comm = s.Distributed ? MpiCommunicator.Initialize() : null;
+        int code = Finetune(s, outDir, comm);
+        comm?.Dispose();
+        return code;
+    }
+
+    static int Finetune(FinetuneSettings s, string outDir, MpiCommunicator? comm)
+    {
+        var parallel = comm is null ? null : new DataParallel(comm);
+        bool writer = parallel?.IsWriter ?? true;
         var req = new FineTuneRequest
         {
             Model = s.Model, OutDir = outDir, Data = s.Data, Rank = s.LoraR, Alpha = s.LoraAlpha, Dropout = s.LoraDropout,
             Targets = s.Target?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             Steps = s.Steps, LearningRate = s.Lr, BatchSize = s.BatchSize, Seed = s.Seed, Context = s.Context, Template = s.Template,
             Resume = s.Resume, Merge = s.Merge, CheckpointEvery = s.CheckpointEvery, ValidateEvery = s.ValidateEvery, Device = s.Device,
-            Log = line => Console.WriteLine(line),
+            Log = writer ? line => Console.WriteLine(line) : null, Parallel = parallel,
         };
-        if (req.Steps < 1) throw new GenSharpException($"--steps must be ≥ 1, got {req.Steps}");
-        if (!(req.LearningRate > 0) || !double.IsFinite(req.LearningRate)) throw new GenSharpException($"--lr must be finite and > 0, got {req.LearningRate}");
+        if (writer && comm is not null) Console.WriteLine($"distributed: {comm.Size} rank{(comm.Size == 1 ? "" : "s")} (rank 0 on {comm.Host}); each takes 1/{comm.Size} of every batch");
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -114,8 +133,10 @@ public sealed class FinetuneCommand : Command<FinetuneSettings>
         Console.CancelKeyPress += onCancel;
         try
         {
-            var r = FineTuneRun.Run(req, ConsoleProgress.Create(), cts.Token);
+            var r = FineTuneRun.Run(req, writer ? ConsoleProgress.Create() : TrainingProgress.Silent, cts.Token);
             var t = r.Train;
+            if (!writer) return t.Interrupted ? 130 : 0;
+            if (parallel is not null) Console.WriteLine(TrainCommand.DistributedSummary(parallel, t));
             if (t.Interrupted)
             {
                 Console.WriteLine($"interrupted at step {t.Step}/{t.TotalSteps}; checkpoint saved to {t.CheckpointPath}; continue with the same command plus --resume");

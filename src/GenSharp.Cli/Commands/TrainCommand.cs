@@ -175,7 +175,7 @@ public sealed class TrainCommand : Command<TrainSettings>
     }
 
     /// <summary>Rank 0's share of time in gradient averaging and the all-reduce's measured bandwidth.</summary>
-    static string DistributedSummary(DataParallel p, TrainResult r)
+    internal static string DistributedSummary(DataParallel p, TrainResult r)
     {
         long steps = Math.Max(1, r.Losses.Count);
         double share = 100 * p.GradientSyncSeconds / Math.Max(1e-9, r.Seconds);

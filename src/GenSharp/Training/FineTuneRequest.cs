@@ -32,6 +32,14 @@ public sealed record FineTuneRequest
     public long ValidateEvery { get; init; }
     public string Device { get; init; } = "cpu";
     public int Threads { get; init; }
+    /// <summary>
+    /// Fine-tune data-parallel over MPI ranks (<see cref="BatchSize"/> is the global batch); null for one process. Only
+    /// rank 0 writes the run folder, the adapter and the merged model. Text windows all have the same length, so the
+    /// averaged update is the one-process update on the whole batch; chat batches average each rank's mean over its own
+    /// reply tokens, which weights tokens differently when the ranks' shares hold different numbers of them (as
+    /// PyTorch's DistributedDataParallel does).
+    /// </summary>
+    public Distributed.DataParallel? Parallel { get; init; }
     /// <summary>Receives lines worth telling the user (data, parameter counts, held-out loss before training).</summary>
     public Action<string>? Log { get; init; }
 }

@@ -96,8 +96,9 @@ public static class FineTuneRun
         }
 
         double Held() => LoraTrainable.HeldOutLoss(network, ExampleBatches.Sequential(heldOut, req.BatchSize, context));
+        bool writer = req.Parallel?.IsWriter ?? true;   // in a data-parallel run, rank 0 alone measures and writes
         double before = double.NaN;
-        if (!req.Resume)
+        if (!req.Resume && writer)
         {
             before = Held();
             req.Log?.Invoke($"held-out loss before: {before:F4}");
@@ -121,13 +122,14 @@ public static class FineTuneRun
             ValidateEvery = req.ValidateEvery, LogEvery = Math.Clamp(req.Steps / 20, 1, 50),
         };
         var trainer = new Trainer(new LoraTrainable(network, req.LearningRate, decaySteps), batches, options, req.OutDir, manifest, device, progress,
-            () => new Dictionary<string, double> { ["val_loss"] = Held() });
+            () => new Dictionary<string, double> { ["val_loss"] = Held() }, parallel: req.Parallel);
         var result = trainer.Run(req.Resume, cancel);
 
-        PeftAdapter.Save(req.OutDir, network, lora, Path.GetFullPath(loaded.Path), PeftAdapter.ModulePrefix(hfGpt2), fanInFanOut: hfGpt2);
-        double after = result.LastMetrics.TryGetValue("val_loss", out var v) ? v : Held();
+        // Every rank ends with the same adapters (the updates were averaged); rank 0 alone writes them.
+        if (writer) PeftAdapter.Save(req.OutDir, network, lora, Path.GetFullPath(loaded.Path), PeftAdapter.ModulePrefix(hfGpt2), fanInFanOut: hfGpt2);
+        double after = result.LastMetrics.TryGetValue("val_loss", out var v) ? v : writer ? Held() : double.NaN;
         string? merged = null;
-        if (req.Merge && !result.Interrupted)
+        if (req.Merge && !result.Interrupted && writer)
         {
             merged = Path.Combine(req.OutDir, "merged");
             LoraAdapters.Merge(network);

@@ -44,6 +44,36 @@ public class DataParallelEquivalenceTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// LoRA fine-tuning data-parallel: the frozen base is the same on every rank, each rank takes half of every batch of
+    /// text windows, and the averaged adapter updates end where one process with the whole batch ends.
+    /// </summary>
+    [Fact]
+    public void TwoRanksFineTuneTheAdaptersLikeOneProcessWithTheWholeBatch_Lora()
+    {
+        if (MpiJob.Missing(output)) return;
+        var dir = TestData.TempDir();
+        var text = MpiJob.WriteText(dir);
+        var baseRun = Path.Combine(dir, "base");
+        MpiJob.RunCli($"train gpt --data \"{text}\" --steps 3 --batch-size 8 --seed 1 {MpiJob.TinyGpt} --threads 1 --out \"{baseRun}\"").AssertSucceeded("base gpt");
+        string Args(int batch, string run) => $"finetune \"{baseRun}\" --data \"{text}\" --steps 4 --batch-size {batch} --lora-r 4 --lora-dropout 0 " +
+                                              $"--lr 0.01 --context 16 --seed 3 --checkpoint-every 0 --threads 1 --out \"{Path.Combine(dir, run)}\"";
+
+        MpiJob.RunCli(Args(8, "one")).AssertSucceeded("finetune, one process, batch 8");
+        var two = MpiJob.RunMpi(2, Args(8, "two") + " --distributed");
+        two.AssertSucceeded("finetune, 2 ranks, batch 8");
+        Assert.Contains("distributed: 2 ranks", two.Output);
+        Assert.True(File.Exists(Path.Combine(dir, "two", "adapter_model.safetensors")), "rank 0 writes the adapter in PEFT's format");
+
+        double d = MpiJob.MaxDifference(Path.Combine(dir, "one"), Path.Combine(dir, "two"));
+        output.WriteLine($"max |Δ adapter| one process vs 2 ranks: {d:G3}");
+        Assert.True(d < Tolerance, $"2 ranks differ from one process by {d}");
+        MpiJob.RunCli(Args(4, "half")).AssertSucceeded("finetune, one process, batch 4");
+        double half = MpiJob.MaxDifference(Path.Combine(dir, "one"), Path.Combine(dir, "half"));
+        output.WriteLine($"max |Δ adapter| batch 8 vs batch 4: {half:G3}");
+        Assert.True(half > 100 * Tolerance, $"batch 4 is only {half} from batch 8: the test cannot tell");
+    }
+
+    /// <summary>
     /// A GAN: D's and G's updates both averaged. Its noise (z) is drawn per rank and its batch norms see each rank's
     /// rows, so one process with the whole batch is not the reference; two replicas in this process are: each gets a
     /// rank's rows and the rank's seeds, and before every optimizer step their gradients are averaged by hand.
