@@ -32,11 +32,12 @@ done
 python3 - "$out" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print("| row | sampler | pred MSE | pred SSIM | centroid px | motion acc | s/clip | copy-last MSE | copy-last SSIM |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| row | sampler | pred MSE | pred SSIM | centroid px | motion acc | s/clip | copy-last MSE | copy-last SSIM | blank MSE | blank SSIM |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     print(f"| {r['row']} | {r['sampler']} | {r['pred_mse']:.2f} | {r['pred_ssim']:.3f} | {r['pred_centroid_px']:.2f} | "
-          f"{r.get('pred_motion_accuracy', float('nan'))*100:.1f}% | {r['pred_seconds_per_clip']:.2f} | {r['copy_last_mse']:.2f} | {r['copy_last_ssim']:.3f} |")
+          f"{r.get('pred_motion_accuracy', float('nan'))*100:.1f}% | {r['pred_seconds_per_clip']:.2f} | {r['copy_last_mse']:.2f} | {r['copy_last_ssim']:.3f} | "
+          f"{r.get('blank_mse', float('nan')):.2f} | {r.get('blank_ssim', float('nan')):.3f} |")
 print()
 print("| row | FVD-style | FD-cls frames | class acc | motion-confident | consistency (all agree) | speed px | s/clip |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|")

@@ -92,7 +92,7 @@ internal static class VideoEvalCommand
         using var _p = predicted;
         Console.WriteLine($"prediction: first {known} frames given (the clip's class asked), {video.Frames - known} predicted; MSE = per-frame sum over the " +
             $"{video.FrameSize}×{video.FrameSize} pixels of squared error (pixels in [0,1]); SSIM per frame (Gaussian window 11, σ 1.5); centroid = garment position error in 64×64 canvas px");
-        foreach (var (name, key) in new[] { ("model    ", "pred"), ("copy-last", "copy_last") })
+        foreach (var (name, key) in new[] { ("model    ", "pred"), ("copy-last", "copy_last"), ("blank    ", "blank") })
             Console.WriteLine($"  {name} MSE {pred[$"{key}_mse"]:F2} ({pred[$"{key}_mse_per_pixel"]:F5}/pixel) · SSIM {pred[$"{key}_ssim"]:F4} · centroid {pred[$"{key}_centroid_px"]:F2} px" +
                 (pred.TryGetValue($"{key}_motion_accuracy", out var ma) ? $" · motion accuracy {ma * 100:F1}%" : "") +
                 (key == "pred" ? $" · {pred["pred_seconds_per_clip"]:F2} s/clip" : ""));

@@ -5,7 +5,8 @@ namespace GenSharp.Evaluation;
 /// error of a frame is the sum over its pixels of the squared difference, pixels in [0, 1] — the convention of the
 /// Moving MNIST literature (e.g. SimVP, TAU report this per-frame sum on 64×64 frames); SSIM is per frame
 /// (<see cref="Ssim"/>). <see cref="CopyLast"/> gives the trivial baseline every predictor must beat: the last
-/// known frame repeated.
+/// known frame repeated; <see cref="Blank"/> the one that shows what the sum of squares rewards: black frames, which
+/// on a mostly black canvas already score about as well as copy-last.
 /// </summary>
 public static class FramePrediction
 {
@@ -17,6 +18,15 @@ public static class FramePrediction
         long frames = clips.shape[1];
         var last = clips.narrow(1, known - 1, 1).expand(-1, frames - known, -1, -1, -1);   // (N, T−k, C, H, W)
         return torch.cat(new[] { clips.narrow(1, 0, known), last }, 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Clips (N, T, C, H, W) with every frame from <paramref name="known"/> on black (zero).</summary>
+    public static Tensor Blank(Tensor clips, int known)
+    {
+        CheckKnown(clips, known);
+        var blank = clips.clone();
+        blank.narrow(1, known, clips.shape[1] - known).zero_();
+        return blank;
     }
 
     /// <summary>

@@ -62,6 +62,7 @@ public static class VideoEvaluation
         var predicted = torch.cat(parts, 0);
         foreach (var part in parts) part.Dispose();
         using var copy = FramePrediction.CopyLast(truth, known);
+        using var blank = FramePrediction.Blank(truth, known);
         var model = FramePrediction.Score(predicted, truth, known);
         var baseline = FramePrediction.Score(copy, truth, known);
         var r = new Dictionary<string, double> { ["pred_n"] = n, ["pred_known_frames"] = known, ["pred_frames"] = truth.shape[1] - known };
@@ -79,6 +80,7 @@ public static class VideoEvaluation
         }
         Put("pred", model);
         Put("copy_last", baseline);
+        Put("blank", FramePrediction.Score(blank, truth, known));
         if (video is not null)
         {
             // Does the continuation keep the garment and its motion? Heads of the video classifier on whole clips.

@@ -56,6 +56,24 @@ public class FramePredictionTests
     }
 
     [Fact]
+    public void BlankFramesScoreTheFutureFramesEnergy()
+    {
+        var truth = Clips(2);
+        int k = 3;
+        var blank = FramePrediction.Blank(truth, k);
+        Assert.True(blank.narrow(1, 0, k).eq(truth.narrow(1, 0, k)).all().item<bool>());
+        Assert.Equal(0.0, blank.narrow(1, k, 3).abs().sum().item<float>());
+        // Against black frames the error of a frame is the sum of its squared pixels.
+        var t = truth.to(ScalarType.Float64).data<double>().ToArray();
+        double total = 0;
+        for (int n = 0; n < 3; n++)
+            for (int f = k; f < 6; f++)
+                for (int p = 0; p < 256; p++) total += t[(n * 6 + f) * 256 + p] * t[(n * 6 + f) * 256 + p];
+        Assert.Equal(total / (3 * 3), FramePrediction.Score(blank, truth, k).Mse, 4);
+        Assert.Throws<ParameterException>(() => FramePrediction.Blank(truth, 0));
+    }
+
+    [Fact]
     public void CropsFindAGarmentOnTheCanvas()
     {
         // A 28×28 block with a bright centre pixel at (x 30, y 20) of a black 64×64 canvas: the crop is the block.
