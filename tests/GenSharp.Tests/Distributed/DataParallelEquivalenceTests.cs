@@ -27,20 +27,7 @@ public class DataParallelEquivalenceTests(ITestOutputHelper output)
         var text = MpiJob.WriteText(dir);
         string Args(int batch, string run) => $"train gpt --data \"{text}\" --steps 4 --batch-size {batch} --seed 3 --set warmup_steps=0 {MpiJob.TinyGpt} --threads 1 --out \"{Path.Combine(dir, run)}\"";
 
-        MpiJob.RunCli(Args(8, "one")).AssertSucceeded("one process, batch 8");
-        var two = MpiJob.RunMpi(2, Args(8, "two") + " --distributed");
-        two.AssertSucceeded("2 ranks, batch 8");
-        Assert.Contains("distributed: 2 ranks", two.Output);
-
-        double d = MpiJob.MaxDifference(Path.Combine(dir, "one"), Path.Combine(dir, "two"));
-        output.WriteLine($"max |Δw| one process vs 2 ranks: {d:G3}");
-        Assert.True(d < Tolerance, $"2 ranks differ from one process by {d}");
-
-        // The tolerance separates: one process on half the batch (what a rank alone would learn) is far off.
-        MpiJob.RunCli(Args(4, "half")).AssertSucceeded("one process, batch 4");
-        double half = MpiJob.MaxDifference(Path.Combine(dir, "one"), Path.Combine(dir, "half"));
-        output.WriteLine($"max |Δw| batch 8 vs batch 4: {half:G3}");
-        Assert.True(half > 100 * Tolerance, $"batch 4 is only {half} from batch 8: the test cannot tell");
+        AssertTwoRanksMatchOneProcessWithTheWholeBatch(dir, Args, "weights");
     }
 
     /// <summary>
@@ -58,18 +45,27 @@ public class DataParallelEquivalenceTests(ITestOutputHelper output)
         string Args(int batch, string run) => $"finetune \"{baseRun}\" --data \"{text}\" --steps 4 --batch-size {batch} --lora-r 4 --lora-dropout 0 " +
                                               $"--lr 0.01 --context 16 --seed 3 --checkpoint-every 0 --threads 1 --out \"{Path.Combine(dir, run)}\"";
 
-        MpiJob.RunCli(Args(8, "one")).AssertSucceeded("finetune, one process, batch 8");
-        var two = MpiJob.RunMpi(2, Args(8, "two") + " --distributed");
-        two.AssertSucceeded("finetune, 2 ranks, batch 8");
-        Assert.Contains("distributed: 2 ranks", two.Output);
+        AssertTwoRanksMatchOneProcessWithTheWholeBatch(dir, Args, "adapters");
         Assert.True(File.Exists(Path.Combine(dir, "two", "adapter_model.safetensors")), "rank 0 writes the adapter in PEFT's format");
+    }
 
+    /// <summary>
+    /// Runs <paramref name="args"/>(batch, run folder) as one process with batch 8 and as 2 ranks with batch 8 and checks
+    /// their checkpoints agree within <see cref="Tolerance"/>; one process with batch 4 (what a rank alone would learn)
+    /// must be far off, or the tolerance could not tell.
+    /// </summary>
+    void AssertTwoRanksMatchOneProcessWithTheWholeBatch(string dir, Func<int, string, string> args, string what)
+    {
+        MpiJob.RunCli(args(8, "one")).AssertSucceeded("one process, batch 8");
+        var two = MpiJob.RunMpi(2, args(8, "two") + " --distributed");
+        two.AssertSucceeded("2 ranks, batch 8");
+        Assert.Contains("distributed: 2 ranks", two.Output);
         double d = MpiJob.MaxDifference(Path.Combine(dir, "one"), Path.Combine(dir, "two"));
-        output.WriteLine($"max |Δ adapter| one process vs 2 ranks: {d:G3}");
+        output.WriteLine($"max |Δ {what}| one process vs 2 ranks: {d:G3}");
         Assert.True(d < Tolerance, $"2 ranks differ from one process by {d}");
-        MpiJob.RunCli(Args(4, "half")).AssertSucceeded("finetune, one process, batch 4");
+        MpiJob.RunCli(args(4, "half")).AssertSucceeded("one process, batch 4");
         double half = MpiJob.MaxDifference(Path.Combine(dir, "one"), Path.Combine(dir, "half"));
-        output.WriteLine($"max |Δ adapter| batch 8 vs batch 4: {half:G3}");
+        output.WriteLine($"max |Δ {what}| batch 8 vs batch 4: {half:G3}");
         Assert.True(half > 100 * Tolerance, $"batch 4 is only {half} from batch 8: the test cannot tell");
     }
 
