@@ -136,6 +136,18 @@ public sealed class SampleSettings : SamplerSettings
     [Description("diffusion: also write an animation of the reverse process (GIF)")]
     public string? Gif { get; init; }
 
+    [CommandOption("--continue <CLIP.gif>")]
+    [Description("videodiffusion: keep the first --frames frames of this GIF clip and draw the rest")]
+    public string? Continue { get; init; }
+
+    [CommandOption("--interpolate <CLIP.gif>")]
+    [Description("videodiffusion: keep the first and last frames of this GIF clip and draw the frames between")]
+    public string? Interpolate { get; init; }
+
+    [CommandOption("--frames <K>")]
+    [Description("videodiffusion with --continue: how many of the clip's first frames to keep (default: half the model's frames)")]
+    public int? Frames { get; init; }
+
     [CommandOption("--melody <test:K>")]
     [Description("music (satb16): keep the soprano of the K-th held-out JSB chorale and draw alto, tenor and bass")]
     public string? Melody { get; init; }
@@ -204,6 +216,9 @@ public sealed partial class SampleCommand : Command<SampleSettings>
         using var m = CliInputs.Load(s.Checkpoint, s);
         if (m.Model is IAudioModel audio) return SampleAudio(s, audio);
         if (m.Model is IMusicModel music) return SampleMusic(s, music);
+        if (m.Model is IVideoModel video) return SampleVideo(s, video);
+        if (s.Continue is not null || s.Interpolate is not null || s.Frames is not null)
+            throw new GenSharpException("--continue/--interpolate/--frames go with videodiffusion checkpoints");
         if (s.Melody is not null || s.Prime is not null || s.NoRender || s.SampleRate is not null)
             throw new GenSharpException("--melody/--prime/--no-render/--sample-rate go with music checkpoints");
         if (s.Seconds is not null || s.Condition is not null || s.Naive)
@@ -285,6 +300,51 @@ public sealed partial class SampleCommand : Command<SampleSettings>
         var (png, wav) = MusicSampling.Write(r, outPath, render: !s.NoRender, sampleRate: s.SampleRate ?? 22050);
         Console.WriteLine($"wrote {outPath} ({r.Steps.Count - r.PrimeSteps} steps drawn" + (r.SourceName is { } src ? $" given {src}" : "") +
             $", {r.Seconds:F1} s), its piano roll {png}" + (wav is not null ? $" and {wav} (FluidSynth)" : s.NoRender ? "" : "; no WAV: install fluidsynth fluid-soundfont-gm to render one"));
+        return 0;
+    }
+
+    /// <summary>Clips from a video model: drawn from noise (--class, -n), continued (--continue) or interpolated (--interpolate); .gif, .mp4 or a .png frame strip.</summary>
+    static int SampleVideo(SampleSettings s, IVideoModel model)
+    {
+        var outPath = CliInputs.Output(s.Out, "sample", ".gif", ".mp4", ".png");
+        if (s.Temperature is not null || s.Complete is not null || s.Inpaint is not null || s.Strip is not null || s.Gif is not null || s.Init is not null || s.Prompt is not null)
+            throw new GenSharpException("video checkpoints take --class, -n, --continue, --interpolate, --frames, --scheduler, --steps, --eta, --guidance-scale, --seed");
+        if (s.Continue is not null && s.Interpolate is not null) throw new GenSharpException("give --continue or --interpolate, not both");
+        if (s.Frames is not null && s.Continue is null) throw new GenSharpException("--frames goes with --continue CLIP.gif");
+        int n = s.N ?? 1, frames = model.Frames;
+        if (n < 1) throw new GenSharpException($"-n must be ≥ 1, got {n}");
+        if (s.Class is { } k && (k < 0 || k >= model.NumClasses)) throw new GenSharpException($"--class must be in [0, {model.NumClasses - 1}], got {k}");
+        long[] labels = Enumerable.Range(0, n).Select(i => s.Class is { } c ? (long)c : i % model.NumClasses).ToArray();
+        var o = new VideoGenerationOptions { Count = n, Labels = labels, Scheduler = s.Scheduler, Steps = s.Steps, Eta = s.Eta ?? 0, GuidanceScale = s.GuidanceScale, Seed = s.Seed };
+        string what = $"{n} clip{(n == 1 ? "" : "s")} drawn";
+        var source = s.Continue ?? s.Interpolate;
+        if (source is not null)
+        {
+            using var grey = VideoFiles.ReadGrey(source);                                     // (T', 1, H, W) uint8
+            if (grey.shape[2] % model.FrameSize != 0 || grey.shape[2] != grey.shape[3])
+                throw new GenSharpException($"{source} has {grey.shape[3]}×{grey.shape[2]} frames; the model makes {model.FrameSize}×{model.FrameSize} (a whole multiple is shrunk)");
+            int keep = s.Continue is not null ? s.Frames ?? frames / 2 : 2;
+            if (s.Continue is not null && (keep < 1 || keep >= frames)) throw new GenSharpException($"--frames must be in [1, {frames - 1}], got {keep}");
+            if (grey.shape[0] < (s.Continue is not null ? keep : 2)) throw new GenSharpException($"{source} has {grey.shape[0]} frames; need at least {keep}");
+            var f = grey.to(torch.ScalarType.Float32) / 255;
+            if (grey.shape[2] != model.FrameSize) f = torch.nn.functional.avg_pool2d(f, (int)(grey.shape[2] / model.FrameSize));
+            var known = torch.zeros(new long[] { n, frames, 1, model.FrameSize, model.FrameSize });
+            var flags = new bool[frames];
+            if (s.Continue is not null)
+                for (int t = 0; t < keep; t++) { flags[t] = true; known[.., t] = f[t]; }
+            else
+            {
+                flags[0] = flags[frames - 1] = true;
+                known[.., 0] = f[0];
+                known[.., frames - 1] = f[f.shape[0] - 1];
+            }
+            o = o with { Known = known, KnownFrames = flags };
+            what = s.Continue is not null ? $"{n} continuation{(n == 1 ? "" : "s")} of the first {keep} frames of {source}" : $"{n} interpolation{(n == 1 ? "" : "s")} between the first and last frames of {source}";
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var clips = model.Generate(o);                                                   // (N, T, 1, S, S) in [0, 1]
+        VideoFiles.Save(outPath, Enumerable.Range(0, n).Select(i => clips[i]).ToList(), scale: Math.Max(1, 64 / model.FrameSize));
+        Console.WriteLine($"wrote {outPath}: {what}, {frames} frames of {model.FrameSize}×{model.FrameSize} ({model.DescribeSampler(o)}, {clock.Elapsed.TotalSeconds:F1} s)");
         return 0;
     }
 
