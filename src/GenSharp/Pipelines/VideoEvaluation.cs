@@ -50,8 +50,7 @@ public static class VideoEvaluation
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
             // Only the known frames go in; the rest are black, so nothing of the future can leak.
-            var given = truth.narrow(0, i, len).clone();
-            given.narrow(1, known, truth.shape[1] - known).zero_();
+            var given = FramePrediction.Blank(truth.narrow(0, i, len), known);
             var p = predict(given, classes.Skip(i).Take(len).ToArray(), i);
             if (!p.shape.SequenceEqual(given.shape))
                 throw new GenSharpException($"the model predicted ({string.Join(", ", p.shape)}) clips for ({string.Join(", ", given.shape)}) inputs");
