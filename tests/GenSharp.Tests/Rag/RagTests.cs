@@ -130,7 +130,7 @@ public class RagTests
     }
 
     [Fact]
-    public async Task IngestAndQueriesFromAnotherConnectionAtOnceLoseNothing()
+    public void IngestAndQueriesFromAnotherConnectionAtOnceLoseNothing()
     {
         TorchRuntime.EnsureReady();
         var dir = TestData.TempDir();
@@ -145,7 +145,10 @@ public class RagTests
         var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
         int queries = 0;
         using var done = new CancellationTokenSource();
-        var readerTask = Task.Run(() =>
+        using var firstQuery = new ManualResetEventSlim();
+        // A thread of its own, not the thread pool: under a full test run the pool can be too busy to start a task
+        // before the ingests end, and then nothing overlaps.
+        var readerThread = new Thread(() =>
         {
             while (!done.IsCancellationRequested)
             {
@@ -155,21 +158,30 @@ public class RagTests
                     var byWords = reader.SearchKeywords("bug report zebra", 5);
                     if (byVector.Count != 5 || byVector.Concat(byWords).Any(c => c.Chunk.Source.Length == 0 || c.Chunk.Text.Length == 0))
                         errors.Enqueue($"query {queries}: {byVector.Count} vector hits");
-                    Interlocked.Increment(ref queries);
                 }
                 catch (Exception e) { errors.Enqueue(e.GetType().Name + ": " + e.Message); }
+                Interlocked.Increment(ref queries);
+                firstQuery.Set();
             }
-        });
-        // Meanwhile the writer changes one file five times; each ingest replaces its chunks in one transaction.
+        }) { IsBackground = true };
+        readerThread.Start();
+        Assert.True(firstQuery.Wait(TimeSpan.FromMinutes(2)), "the reader thread ran no query");
+        // Meanwhile the writer changes one file five times; each ingest replaces its chunks in one transaction. Each round
+        // also waits for a query that started after it, so the reader's queries are spread across all five.
+        int before = Volatile.Read(ref queries), during = 0;
         for (int round = 1; round <= 5; round++)
         {
+            int start = Volatile.Read(ref queries);
             File.AppendAllText(Path.Combine(dir, "procps-bugs.md"), $"\n## Zebra {round}\nZebra sighting number {round} was reported as a bug.\n");
             Assert.Equal(new[] { "procps-bugs.md" }, RagIngest.Run(dir, writer, encoder, chunker).Changed);
+            during += Volatile.Read(ref queries) - start;
+            SpinWait.SpinUntil(() => Volatile.Read(ref queries) > start + 1, TimeSpan.FromMinutes(1));
         }
         done.Cancel();
-        await readerTask;
+        readerThread.Join();
         Assert.True(errors.IsEmpty, string.Join("\n", errors.Take(5)));
-        Assert.True(queries > 5, $"only {queries} queries ran during the ingests");
+        Assert.True(Volatile.Read(ref queries) - before > 5, $"only {queries - before} queries ran across the ingests");
+        Assert.True(during > 0, "no query ran while an ingest was writing");
         // Nothing lost or doubled: the same chunks as one fresh ingest of the final files, seen from either connection.
         var fresh = Path.Combine(TestData.TempDir(), "fresh.rag.sqlite");
         using var once = SqliteRagStore.Open(fresh, encoder.Name, encoder.Dimensions);
