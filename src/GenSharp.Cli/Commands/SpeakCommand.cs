@@ -36,9 +36,23 @@ public sealed class SpeakSettings : CheckpointSettings
     public int Iterations { get; init; } = 64;
 
     [CommandOption("--seed <N>")]
-    [Description("seeds Griffin-Lim's first phase estimate")]
+    [Description("seeds Griffin-Lim's first phase estimate, or the vocoder's draws")]
     [DefaultValue(0L)]
     public long Seed { get; init; }
+
+    [CommandOption("--vocoder <CKPT>")]
+    [Description("a mel-conditioned wavenet checkpoint (gensharp train wavenet --data allison) that draws the waveform from the spectrogram, instead of the post-net and Griffin-Lim")]
+    public string? Vocoder { get; init; }
+
+    [CommandOption("--vocoder-batch <N>")]
+    [Description("with --vocoder: utterances drawn at once (--input-file, a --resynthesize folder)")]
+    [DefaultValue(16)]
+    public int VocoderBatch { get; init; } = 16;
+
+    [CommandOption("--temperature <T>")]
+    [Description("with --vocoder: its softmax temperature (1 = its distribution; below 1 draws fewer unlikely samples)")]
+    [DefaultValue(1.0)]
+    public double Temperature { get; init; } = 1.0;
 }
 
 /// <summary><c>gensharp speak CKPT "text" --out x.wav</c>: text-to-speech with a <c>tts</c> checkpoint.</summary>
@@ -61,41 +75,69 @@ public sealed class SpeakCommand : Command<SpeakSettings>
         using var m = CliInputs.Load(s.Checkpoint, s);
         var model = m.Model as ISpeechModel
             ?? throw new GenSharpException($"{s.Checkpoint} holds a {m.Family.Name} model, which does not speak; give a tts checkpoint (gensharp train tts)");
-        var options = new SpeechOptions { Speed = s.Speed, Iterations = s.Iterations, Seed = s.Seed };
+        if (s.Vocoder is null && (s.VocoderBatch != 16 || s.Temperature != 1.0))
+            throw new GenSharpException("--vocoder-batch and --temperature apply with --vocoder only");
+        if (s.VocoderBatch is < 1 or > 1024) throw new GenSharpException($"--vocoder-batch must be in [1, 1024], got {s.VocoderBatch}");
+        if (s.Temperature is <= 0 or > 10 || double.IsNaN(s.Temperature)) throw new GenSharpException($"--temperature must be in (0, 10], got {s.Temperature}");
+        using var v = s.Vocoder is null ? null : CliInputs.Load(s.Vocoder, s);
+        var vocoder = v is null ? null : v.Model as IAudioModel
+            ?? throw new GenSharpException($"--vocoder {s.Vocoder} holds a {v.Family.Name} model; give a wavenet checkpoint trained with conditioning=mel");
+        var options = new SpeechOptions
+        {
+            Speed = s.Speed, Iterations = s.Iterations, Seed = s.Seed, Vocoder = vocoder, VocoderBatch = s.VocoderBatch, Temperature = s.Temperature,
+            Progress = vocoder is null ? null : Progress(),
+        };
+        var clock = Stopwatch.StartNew();
         if (lines is not null || folder)
         {
             Directory.CreateDirectory(outPath);
-            double audioSeconds = 0, computeSeconds = 0;
-            var jobs = lines?.Select(l => (l.Name, Text: (string?)l.Text, Wav: (string?)null))
-                       ?? recordings!.Select(f => (Name: Path.GetFileNameWithoutExtension(f), Text: (string?)null, Wav: (string?)f));
-            int count = 0;
-            foreach (var (name, text, wav) in jobs)
-            {
-                cancel.ThrowIfCancellationRequested();
-                var (seconds, compute) = SpeakOne(model, text, wav is null ? null : WavFile.Read(wav), options, Path.Combine(outPath, name + ".wav"), quiet: true);
-                audioSeconds += seconds;
-                computeSeconds += compute;
-                count++;
-            }
-            Console.WriteLine($"wrote {count} WAV files to {outPath}: {audioSeconds:F1} s of audio in {computeSeconds:F1} s (real-time factor {computeSeconds / Math.Max(1e-9, audioSeconds):F3})");
+            var names = lines?.Select(l => l.Name).ToList() ?? recordings!.Select(f => Path.GetFileNameWithoutExtension(f)).ToList();
+            var results = lines is not null
+                ? model.SpeakAll(lines.Select(l => l.Text).ToList(), options)
+                : model.ResynthesizeAll(recordings!.Select(WavFile.Read).ToList(), options);
+            double compute = clock.Elapsed.TotalSeconds, audioSeconds = 0;
+            for (int i = 0; i < results.Count; i++)
+                using (var r = results[i])
+                {
+                    Write(model, r, Path.Combine(outPath, names[i] + ".wav"));
+                    audioSeconds += r.Audio.Seconds;
+                }
+            Console.WriteLine($"wrote {results.Count} WAV files to {outPath}: {audioSeconds:F1} s of audio in {compute:F1} s (real-time factor {compute / Math.Max(1e-9, audioSeconds):F3})"
+                              + (vocoder is null ? "" : $"; vocoder {s.Vocoder}"));
             return 0;
         }
-        SpeakOne(model, s.Text, recordings is null ? null : WavFile.Read(recordings[0]), options, outPath, quiet: false);
+        using (var r = recordings is null ? model.Speak(s.Text!, options) : model.Resynthesize(WavFile.Read(recordings[0]), options))
+        {
+            double compute = clock.Elapsed.TotalSeconds;
+            var png = Write(model, r, outPath);
+            Console.WriteLine($"wrote {outPath} ({r.Audio.Seconds:F2} s at {r.Audio.SampleRate} Hz) and its spectrogram {png}; {compute:F2} s of compute, " +
+                              $"real-time factor {compute / Math.Max(1e-9, r.Audio.Seconds):F3}" + (vocoder is null ? " (Griffin-Lim)" : $" (vocoder {s.Vocoder})") +
+                              (r.Phonemes.Count > 0 ? $"; phonemes: {string.Join(" ", r.Phonemes)}" : ""));
+        }
         return 0;
     }
 
-    static (double Seconds, double Compute) SpeakOne(ISpeechModel model, string? text, Waveform? recording, SpeechOptions options, string path, bool quiet)
+    static string Write(ISpeechModel model, SpeechResult r, string path)
     {
-        var clock = Stopwatch.StartNew();
-        using var r = recording is null ? model.Speak(text!, options) : model.Resynthesize(recording, options);
-        double compute = clock.Elapsed.TotalSeconds;
         var png = AudioSampling.WriteWavAndSpectrogram(r.Audio, path, model.Mel);
         if (r.Unknown.Count > 0)
             Console.Error.WriteLine($"warning: phonemes this model never heard were left out of {Path.GetFileName(path)}: {string.Join(" ", r.Unknown.Distinct())}");
-        if (!quiet)
-            Console.WriteLine($"wrote {path} ({r.Audio.Seconds:F2} s at {r.Audio.SampleRate} Hz) and its spectrogram {png}; {compute:F2} s of compute, " +
-                              $"real-time factor {compute / Math.Max(1e-9, r.Audio.Seconds):F3}" + (r.Phonemes.Count > 0 ? $"; phonemes: {string.Join(" ", r.Phonemes)}" : ""));
-        return (r.Audio.Seconds, compute);
+        return png;
+    }
+
+    /// <summary>The vocoder's progress on stderr, a line per tenth of each batch (it draws one sample at a time).</summary>
+    static Action<long, long> Progress()
+    {
+        int batch = 0, shown = -1;
+        var clock = Stopwatch.StartNew();
+        return (done, total) =>
+        {
+            if (done == 1) { batch++; shown = -1; }
+            int tenth = (int)(10 * done / total);
+            if (tenth == shown) return;
+            shown = tenth;
+            Console.Error.WriteLine($"vocoder: batch {batch}, {done:N0}/{total:N0} samples ({10 * tenth} %), {clock.Elapsed.TotalSeconds:F0} s");
+        };
     }
 
     static List<(string Name, string Text)> ReadLines(string path)

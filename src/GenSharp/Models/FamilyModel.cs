@@ -19,7 +19,8 @@ public abstract class FamilyModel<TConfig, TNet> : IGenerativeModel, ITrainable
 
     /// <summary>
     /// Moves <paramref name="network"/> (built from <paramref name="config"/>) to <paramref name="device"/> and gives its
-    /// convolution weights the layout this process runs them in (<see cref="ConvolutionLayout"/>).
+    /// convolution weights the layout this process runs them in (<see cref="ConvolutionLayout"/>), unless the family
+    /// runs its convolutions natively (<see cref="NativeConvolutions"/>).
     /// </summary>
     protected FamilyModel(string family, TConfig config, TNet network, Device device)
     {
@@ -28,7 +29,7 @@ public abstract class FamilyModel<TConfig, TNet> : IGenerativeModel, ITrainable
         Device = device;
         _net = network;
         _net.to(device);
-        ConvolutionLayout.Prepare(_net);
+        if (!NativeConvolutions) ConvolutionLayout.Prepare(_net);
     }
 
     public string Family { get; }
@@ -43,5 +44,7 @@ public abstract class FamilyModel<TConfig, TNet> : IGenerativeModel, ITrainable
     public virtual IReadOnlyCollection<string> ObsoleteTensorNames => Array.Empty<string>();
     /// <summary>Number of classes the model is conditioned on (0 when unconditional).</summary>
     public virtual int ConditionalClasses => 0;
+    /// <summary>See <see cref="ITrainable.NativeConvolutions"/>; read in the constructor, so an override must be a constant.</summary>
+    public virtual bool NativeConvolutions => false;
     public virtual void Dispose() => _net.Dispose();
 }

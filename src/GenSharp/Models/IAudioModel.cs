@@ -41,6 +41,12 @@ public sealed record AudioGenerationOptions
     public long Samples { get; init; } = 8000;
     /// <summary>Log-mel frames (Mels, frames) to condition on, shared by every waveform; vocoders only.</summary>
     public Tensor? Mel { get; init; }
+    /// <summary>
+    /// Instead of <see cref="Mel"/>: one spectrogram per waveform (each (Mels, frames_i), lengths may differ), drawn
+    /// together as one batch; <see cref="Count"/> is then their number. Row i of the result holds
+    /// min(<see cref="Samples"/>, frames_i × hop) samples of its own audio followed by padding to the longest row.
+    /// </summary>
+    public IReadOnlyList<Tensor>? Mels { get; init; }
     /// <summary>Seeds the draws (a generator of its own: the global RNG is untouched).</summary>
     public long Seed { get; init; }
     /// <summary>Run the full network over the receptive field for every sample instead of the per-layer queues.</summary>

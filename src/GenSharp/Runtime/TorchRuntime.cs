@@ -54,8 +54,14 @@ public static class TorchRuntime
     /// </summary>
     public const string OneDnnVariable = "GENSHARP_ONEDNN";
 
-    /// <summary>Whether libtorch dispatches float32 CPU convolutions to oneDNN in this process (libtorch's own flag).</summary>
-    public static bool OneDnnConvolutions => Native.UserEnabledMkldnn(Native.GlobalContext());
+    /// <summary>
+    /// Whether this process runs float32 CPU convolutions in oneDNN: its choice, which libtorch's own flag follows except
+    /// inside a <see cref="NativeConvolutions"/> scope.
+    /// </summary>
+    public static bool OneDnnConvolutions { get { lock (BackendGate) return _oneDnnChosen; } }
+
+    /// <summary>libtorch's own oneDNN flag right now, which its convolutions read at each call.</summary>
+    public static bool OneDnnFlag => Native.UserEnabledMkldnn(Native.GlobalContext());
 
     /// <summary>Whether models keep convolution weights channels-last for oneDNN (see <see cref="ConvolutionLayout"/>).</summary>
     public static bool OneDnnChannelsLast { get; private set; } = true;
@@ -65,6 +71,49 @@ public static class TorchRuntime
 
     /// <summary>Sets libtorch's oneDNN flag for the whole process (TorchSharp has no setter, so this calls <c>at::Context</c>).</summary>
     public static void SetOneDnnConvolutions(bool enabled)
+    {
+        lock (BackendGate)
+        {
+            _oneDnnChosen = enabled;
+            SetMkldnnFlag(enabled && _nativeScopes == 0);
+        }
+    }
+
+    static readonly object BackendGate = new();
+    static bool _oneDnnChosen = true;   // the process's choice; native scopes override it while any is open
+    static int _nativeScopes;
+
+    /// <summary>
+    /// Runs libtorch's native convolution kernels until the returned scope is disposed, whatever the process chose
+    /// (<see cref="SetOneDnnConvolutions"/>); scopes nest and may overlap across threads, and the process's choice
+    /// returns when the last one ends. libtorch reads its flag at every convolution call, forward and backward, so a
+    /// training step must hold one scope over both. Another model's convolutions running meanwhile on another thread
+    /// also go native: still correct, only slower. Native kernels are always correct (<see cref="OneDnnCheck"/> holds
+    /// oneDNN to them), so nothing a scope changes can change a result beyond rounding.
+    /// </summary>
+    public static IDisposable NativeConvolutions()
+    {
+        lock (BackendGate)
+        {
+            if (_nativeScopes++ == 0) SetMkldnnFlag(false);
+        }
+        return new NativeConvolutionScope();
+    }
+
+    sealed class NativeConvolutionScope : IDisposable
+    {
+        int _disposed;
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            lock (BackendGate)
+            {
+                if (--_nativeScopes == 0) SetMkldnnFlag(_oneDnnChosen);
+            }
+        }
+    }
+
+    static void SetMkldnnFlag(bool enabled)
     {
         try { Native.SetUserEnabledMkldnn(Native.GlobalContext(), enabled); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
@@ -92,7 +141,7 @@ public static class TorchRuntime
             OneDnnReason = $"{OneDnnVariable}={forced}" + (forced == "1" ? ", channels-last weights" : "");
             return;
         }
-        if (!OneDnnConvolutions) { OneDnnReason = "libtorch built without oneDNN"; return; }
+        if (!Native.UserEnabledMkldnn(Native.GlobalContext())) { SetOneDnnConvolutions(false); OneDnnReason = "libtorch built without oneDNN"; return; }
         var verdict = OneDnnCheck.CachedOrRun();
         SetOneDnnConvolutions(verdict.Agrees);
         OneDnnReason = (verdict.Agrees ? "channels-last weights; machine check passed: " : "machine check failed, native convolutions: ") + verdict.Detail;

@@ -46,4 +46,12 @@ public interface ITrainable
     /// <c>steps_done</c> step counters, now in the trainer state); loading skips them. Empty for most families.
     /// </summary>
     IReadOnlyCollection<string> ObsoleteTensorNames => Array.Empty<string>();
+
+    /// <summary>
+    /// Whether this model's convolutions run faster through libtorch's native kernels than through oneDNN, whatever the
+    /// process uses for everyone else (WaveNet's dilated one-dimensional convolutions). The trainer runs its steps, and
+    /// the model its own passes, inside <see cref="Runtime.TorchRuntime.NativeConvolutions"/>; its weights keep libtorch's
+    /// default layout.
+    /// </summary>
+    bool NativeConvolutions => false;
 }

@@ -73,6 +73,8 @@ public sealed class StepRunner : IDisposable
     public StepOutcome Run(long step, Tensor inputs, Tensor targets)
     {
         StepsDone = step + 1;
+        // Forward and backward both choose their convolution kernels from libtorch's flag at the call: hold it over both.
+        using var convolutions = _model.NativeConvolutions ? TorchRuntime.NativeConvolutions() : null;
         var ctx = new StepContext(step);
         var own = new List<(string Name, double Value)>();   // lr and grad_norm of the optimizers stepped
         using (var terms = _model.TrainStep(inputs, targets, ctx).GetEnumerator())

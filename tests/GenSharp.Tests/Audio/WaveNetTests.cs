@@ -90,6 +90,43 @@ public sealed class WaveNetTests
     }
 
     [Fact]
+    public void WaveNetDrawsSpectrogramsOfDifferentLengthsInOneBatch()
+    {
+        TorchRuntime.Seed(8);
+        var config = Tiny(WaveNetConditioning.Mel);
+        using var model = new WaveNetModel(config, torch.CPU);
+        using var scope = torch.NewDisposeScope();
+        using var gen = new Generator(9);
+        var longMel = Spectrogram.LogMel((torch.rand(new long[] { 400 }, generator: gen) - 0.5) * 0.5, config.Mel);   // (10, 26)
+        var shortMel = Spectrogram.LogMel((torch.rand(new long[] { 150 }, generator: gen) - 0.5) * 0.5, config.Mel);  // (10, 10)
+        Assert.True(shortMel.shape[1] < longMel.shape[1]);
+        // The zero frames that pad the short one change none of its own frames' conditioning.
+        using (torch.no_grad())
+        {
+            model.Network.eval();
+            var padded = torch.nn.functional.pad(shortMel, new long[] { 0, longMel.shape[1] - shortMel.shape[1] });
+            var together = model.Network.FrameGates(torch.stack(new[] { longMel, padded }));
+            var alone = model.Network.FrameGates(shortMel.unsqueeze(0));
+            for (int layer = 0; layer < alone.Count; layer++)
+            {
+                var mine = together[layer][1].narrow(1, 0, shortMel.shape[1]);
+                Assert.True((mine - alone[layer][0]).abs().max().item<float>() < 1e-6, $"layer {layer}: padding changed the short spectrogram's gates");
+            }
+        }
+        var options = new AudioGenerationOptions { Mels = new[] { longMel, shortMel }, Samples = 100_000, Seed = 2 };
+        var fast = model.Generate(options);
+        Assert.Equal(new long[] { 2, longMel.shape[1] * config.Hop }, fast.shape);       // as long as the longest
+        Assert.True(fast.eq(model.Generate(options with { Naive = true })).all().item<bool>(), "queued and naive differ on a ragged batch");
+        // One spectrogram per row, all the same, is the shared-spectrogram call.
+        var shared = model.Generate(new AudioGenerationOptions { Mel = longMel, Count = 2, Samples = 300, Seed = 4 });
+        var each = model.Generate(new AudioGenerationOptions { Mels = new[] { longMel, longMel }, Samples = 300, Seed = 4 });
+        Assert.True(shared.eq(each).all().item<bool>());
+        Assert.Throws<ParameterException>(() => model.Generate(options with { Mel = longMel }));
+        Assert.Throws<ParameterException>(() => model.Generate(new AudioGenerationOptions { Mels = Array.Empty<Tensor>() }));
+        Assert.Throws<ParameterException>(() => model.Generate(new AudioGenerationOptions { Mels = new[] { longMel.narrow(0, 0, 5) } }));
+    }
+
+    [Fact]
     public void WaveNetNegativeLogLikelihoodMatchesAFullPassAndIsEightBitsWhenUniform()
     {
         TorchRuntime.Seed(5);

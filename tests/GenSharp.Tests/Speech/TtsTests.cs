@@ -2,7 +2,9 @@ using GenSharp.Checkpoints;
 using GenSharp.Data;
 using GenSharp.Media.Audio;
 using GenSharp.Models;
+using GenSharp.Models.Audio;
 using GenSharp.Models.Speech;
+using GenSharp.Runtime;
 using GenSharp.Training;
 using TorchSharp;
 using Xunit;
@@ -185,6 +187,92 @@ public class TtsTests
             (new[] { "speak", dir, "--out", wav }, "exactly one of"),
             (new[] { "speak", dir, "Hi.", "--out", "x.mp3" }, ".wav"),
             (new[] { "speak", TestData.TempDir(), "Hi.", "--out", wav }, ""),
+        })
+        {
+            var bad = CliTests.Run(args);
+            Assert.NotEqual(0, bad.Code);
+            Assert.Contains(expected, bad.Err);
+            Assert.DoesNotContain("   at ", bad.Err);
+        }
+    }
+
+    /// <summary>A tiny mel vocoder at the tts defaults' spectrogram settings (8 kHz, n_fft 256, hop 80, 40 bands).</summary>
+    static WaveNetConfig TinyVocoder() => new()
+    {
+        Layers = 2, DilationCycle = 2, ResidualChannels = 4, GateChannels = 4, SkipChannels = 8, ConditionChannels = 4,
+        Conditioning = WaveNetConditioning.Mel, SampleLength = 800,
+    };
+
+    [Fact]
+    public void TtsSpeaksThroughAWaveNetVocoderInBatches()
+    {
+        var dir = TestData.TempDir();
+        var data = MiniCorpus();
+        TrainingRun.Run(new TrainRequest { Family = "tts", OutDir = dir, Data = data, Steps = 1, BatchSize = 4, Seed = 3, Sets = Tiny }, TrainingProgress.Silent);
+        using var loaded = Checkpoint.LoadModel(dir, torch.CPU);
+        var tts = (TtsModel)loaded.Model;
+        TorchRuntime.Seed(4);
+        using var vocoder = new WaveNetModel(TinyVocoder(), torch.CPU);
+        var options = new SpeechOptions { Vocoder = vocoder, Seed = 5, VocoderBatch = 2 };
+        var texts = new[] { "Thank you.", "Please enter your password.", "Goodbye." };
+        var all = tts.SpeakAll(texts, options);                                              // two batches: 2 + 1
+        try
+        {
+            Assert.Equal(3, all.Count);
+            foreach (var r in all)
+            {
+                Assert.Equal(8000, r.Audio.SampleRate);
+                Assert.Equal(r.LogMel.shape[1] * 80, r.Audio.Samples.Length);              // each its own length, padding cut
+                Assert.True(r.Audio.Samples.Distinct().Count() > 10);
+            }
+            Assert.True(all[1].Audio.Samples.Length > all[0].Audio.Samples.Length);
+            // The acoustic model is deterministic: the same text gets the same spectrogram with either vocoder.
+            using var griffin = tts.Speak(texts[0], new SpeechOptions { Iterations = 2 });
+            Assert.Equal(griffin.LogMel.shape, all[0].LogMel.shape);
+            Assert.Equal(0f, (griffin.LogMel - all[0].LogMel).abs().max().item<float>());
+            using var again = tts.Speak(texts[0], options with { VocoderBatch = 16 });
+            using var same = tts.Speak(texts[0], options with { VocoderBatch = 16 });
+            Assert.Equal(again.Audio.Samples, same.Audio.Samples);                        // seeded
+            var recording = AllisonCorpus.ReadAudio(AllisonCorpus.Load(data).Test[0]);
+            using var resynthesized = tts.Resynthesize(recording, options);
+            Assert.InRange(resynthesized.Audio.Samples.Length, recording.Samples.Length - 80, recording.Samples.Length + 80);
+        }
+        finally { foreach (var r in all) r.Dispose(); }
+        using var otherHop = new WaveNetModel(TinyVocoder() with { Hop = 40 }, torch.CPU);
+        var e = Assert.Throws<GenSharpException>(() => tts.Speak("Hi.", new SpeechOptions { Vocoder = otherHop }));
+        Assert.Contains("hop", e.Message);
+        using var unconditional = new WaveNetModel(TinyVocoder() with { Conditioning = WaveNetConditioning.None }, torch.CPU);
+        Assert.Contains("mel-conditioned", Assert.Throws<GenSharpException>(() => tts.Speak("Hi.", new SpeechOptions { Vocoder = unconditional })).Message);
+    }
+
+    [Fact]
+    public void SpeakCommandTakesAVocoderCheckpoint()
+    {
+        var data = MiniCorpus();
+        var dir = TestData.TempDir();
+        TrainingRun.Run(new TrainRequest { Family = "tts", OutDir = dir, Data = data, Steps = 1, BatchSize = 4, Seed = 3, Sets = Tiny }, TrainingProgress.Silent);
+        var voc = TestData.TempDir();
+        TrainingRun.Run(new TrainRequest
+        {
+            Family = "wavenet", OutDir = voc, Data = data, Steps = 1, BatchSize = 2, Seed = 3,
+            Sets = new[] { "layers=2", "dilation_cycle=2", "residual_channels=4", "gate_channels=4", "skip_channels=8", "condition_channels=4", "sample_length=800", "eval_interval=100" },
+        }, TrainingProgress.Silent);
+        var wav = Path.Combine(TestData.TempDir(), "hello.wav");
+        var t = CliTests.Run("speak", dir, "Thank you.", "--out", wav, "--vocoder", voc, "--temperature", "0.8");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.Contains("vocoder", t.Out);
+        Assert.Equal(8000, WavFile.Read(wav).SampleRate);
+        var list = Path.Combine(TestData.TempDir(), "lines.txt");
+        File.WriteAllText(list, "a\tThank you.\nb\tGoodbye.\nc\tPlease hold.\n");
+        var outDir = Path.Combine(TestData.TempDir(), "spoken");
+        t = CliTests.Run("speak", dir, "--input-file", list, "--out", outDir, "--vocoder", voc, "--vocoder-batch", "2");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.All(new[] { "a", "b", "c" }, n => Assert.True(WavFile.Read(Path.Combine(outDir, n + ".wav")).Samples.Length > 80));
+        foreach (var (args, expected) in new[]
+        {
+            (new[] { "speak", dir, "Hi.", "--out", wav, "--vocoder", dir }, "wavenet"),
+            (new[] { "speak", dir, "Hi.", "--out", wav, "--temperature", "0.5" }, "--vocoder"),
+            (new[] { "speak", dir, "Hi.", "--out", wav, "--vocoder", voc, "--vocoder-batch", "0" }, "--vocoder-batch"),
         })
         {
             var bad = CliTests.Run(args);

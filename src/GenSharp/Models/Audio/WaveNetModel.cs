@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using GenSharp.Media.Audio;
 using GenSharp.Training;
 using static TorchSharp.torch.nn.functional;
@@ -31,10 +32,16 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
     public MelSettings Mel => _config.Mel;
     public bool NeedsMel => _config.Conditioning == WaveNetConditioning.Mel;
     public int ReceptiveField => _config.ReceptiveField;
+    /// <summary>
+    /// Dilated kernel-2 convolutions of one dimension run faster through libtorch's native kernels than through oneDNN's
+    /// channels-last path (docs/benchmarks.md, "WaveNet: one convolution backend per model").
+    /// </summary>
+    public override bool NativeConvolutions => true;
 
     /// <summary>Mean cross-entropy in nats per predicted sample of audio crops (B, L) with their mel frames (B, Mels, L / hop).</summary>
     public Tensor CropLoss(Tensor audio, Tensor mel)
     {
+        using var convolutions = TorchRuntime.NativeConvolutions();
         var codes = MuLaw.Encode(audio.to(Device));                                                 // (B, L)
         long l = codes.shape[1];
         var logits = _net.Forward(codes.narrow(1, 0, l - 1), NeedsMel ? mel.to(Device) : null, conditionOffset: 1); // (B, 256, L−1)
@@ -54,6 +61,7 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
     public (double Nats, long Samples) NegativeLogLikelihood(Tensor audio)
     {
         if (audio.dim() != 1) throw new ArgumentException("expected a recording (T)");
+        using var convolutions = TorchRuntime.NativeConvolutions();
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         _net.eval();
@@ -79,24 +87,33 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
 
     public Tensor Generate(AudioGenerationOptions o)
     {
-        if (o.Count < 1) throw new ParameterException("count", $"must be ≥ 1, got {o.Count}");
+        if (o.Mels is not null && o.Mel is not null) throw new ParameterException("mels", "give mel (one spectrogram for every waveform) or mels (one each), not both");
+        var each = o.Mels ?? (o.Mel is null ? null : Enumerable.Repeat(o.Mel, o.Count).ToList());
+        if (o.Mels is { Count: 0 }) throw new ParameterException("mels", "is empty");
+        if (o.Mels is null && o.Count < 1) throw new ParameterException("count", $"must be ≥ 1, got {o.Count}");
         if (o.Temperature <= 0 || !double.IsFinite(o.Temperature)) throw new ParameterException("temperature", $"must be > 0, got {o.Temperature}");
-        if (NeedsMel && o.Mel is null) throw new ParameterException("mel", "is needed: this WaveNet is a vocoder; give the spectrogram (or a recording) to resynthesise");
-        if (!NeedsMel && o.Mel is not null) throw new ParameterException("mel", "does not apply: this WaveNet is unconditional");
+        if (NeedsMel && each is null) throw new ParameterException("mel", "is needed: this WaveNet is a vocoder; give the spectrogram (or a recording) to resynthesise");
+        if (!NeedsMel && each is not null) throw new ParameterException("mel", "does not apply: this WaveNet is unconditional");
         long samples = o.Samples;
-        if (o.Mel is { } m)
+        if (each is not null)
         {
-            if (m.dim() != 2 || m.shape[0] != _config.Mels)
-                throw new ParameterException("mel", $"must be ({_config.Mels}, frames), got [{string.Join(", ", m.shape)}]");
-            samples = Math.Min(samples, m.shape[1] * _config.Hop);
+            foreach (var m in each)
+                if (m.dim() != 2 || m.shape[0] != _config.Mels || m.shape[1] < 1)
+                    throw new ParameterException("mel", $"must be ({_config.Mels}, frames), got [{string.Join(", ", m.shape)}]");
+            samples = Math.Min(samples, each.Max(m => m.shape[1]) * _config.Hop);
         }
         if (samples < 1) throw new ParameterException("samples", $"must be ≥ 1, got {samples}");
+        using var convolutions = TorchRuntime.NativeConvolutions();
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         _net.eval();
-        long n = o.Count;
+        long n = each?.Count ?? o.Count;
         using var gen = new Generator((ulong)o.Seed, Device);
-        var mel = o.Mel?.to(Device).to(_net.EmbeddingTable.dtype).unsqueeze(0).expand(n, -1, -1);     // (B, Mels, frames)
+        // Shorter spectrograms are padded with zero frames at the end: the conditioning's kernel-3 convolution pads each
+        // one with zeros anyway, so every row's own frames get exactly the features they get alone.
+        long longest = each?.Max(m => m.shape[1]) ?? 0;
+        var mel = each is null ? null
+            : torch.stack(each.Select(m => pad(m.to(Device).to(_net.EmbeddingTable.dtype), new long[] { 0, longest - m.shape[1] })).ToArray()); // (B, Mels, frames)
         using var silence = SilenceCode.ToScalar();
         using var temperature = o.Temperature.ToScalar();
         var codes = torch.full(new long[] { n, samples + 1 }, silence, ScalarType.Int64, device: Device); // position 0: the silent start

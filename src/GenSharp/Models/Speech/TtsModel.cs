@@ -131,16 +131,63 @@ public sealed class TtsModel : FamilyModel<TtsConfig, TtsNetwork>, ISpeechModel
         yield return new LossTerm(0, loss) { Diagnose = () => "lower learning_rate or set grad_clip" };
     }
 
-    public SpeechResult Speak(string text, SpeechOptions options)
+    public SpeechResult Speak(string text, SpeechOptions options) => SpeakAll(new[] { text }, options)[0];
+
+    public SpeechResult Resynthesize(Waveform recording, SpeechOptions options) => ResynthesizeAll(new[] { recording }, options)[0];
+
+    public IReadOnlyList<SpeechResult> SpeakAll(IReadOnlyList<string> texts, SpeechOptions options)
     {
-        if (string.IsNullOrWhiteSpace(text)) throw new GenSharpException("the text to speak is empty");
-        if (options.Speed is <= 0 or > 10 || double.IsNaN(options.Speed)) throw new GenSharpException($"speed must be in (0, 10], got {options.Speed}");
-        var phonemes = EspeakPhonemes.Phonemize(text);
-        var (ids, unknown) = Ids(phonemes);
-        if (ids.Length < 3) throw new GenSharpException($"nothing to speak in \"{text}\": espeak-ng gave no phoneme this model knows");
+        Check(options);
+        foreach (var text in texts)
+            if (string.IsNullOrWhiteSpace(text)) throw new GenSharpException("the text to speak is empty");
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         _net.eval();
+        var spectra = texts.Select(t => Spectrogram(t, options)).ToList();
+        return Vocode(spectra, options);
+    }
+
+    public IReadOnlyList<SpeechResult> ResynthesizeAll(IReadOnlyList<Waveform> recordings, SpeechOptions options)
+    {
+        Check(options);
+        foreach (var recording in recordings)
+            if (recording.SampleRate != SampleRate)
+                throw new GenSharpException($"the recording is {recording.SampleRate} Hz; this model works at {SampleRate} Hz (convert it with 'sox IN.wav -r {SampleRate} OUT.wav')");
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        _net.eval();
+        var (mm, ms, _, _) = _net.Statistics;
+        var spectra = recordings.Select(r =>
+        {
+            var logMel = Media.Audio.Spectrogram.LogMel(r.ToTensor(), Mel).t().unsqueeze(0).to(Device);   // (1, T, M)
+            return new Spectrum((logMel - mm) / ms, Array.Empty<string>(), Array.Empty<string>());
+        }).ToList();
+        return Vocode(spectra, options);
+    }
+
+    void Check(SpeechOptions options)
+    {
+        if (options.Speed is <= 0 or > 10 || double.IsNaN(options.Speed)) throw new GenSharpException($"speed must be in (0, 10], got {options.Speed}");
+        if (options.VocoderBatch < 1) throw new GenSharpException($"the vocoder batch must be ≥ 1, got {options.VocoderBatch}");
+        if (options.Temperature <= 0 || !double.IsFinite(options.Temperature)) throw new GenSharpException($"the vocoder temperature must be > 0, got {options.Temperature}");
+        if (options.Vocoder is { } v)
+        {
+            if (!v.NeedsMel) throw new GenSharpException("the vocoder must be a mel-conditioned WaveNet (train wavenet with conditioning=mel); this one is unconditional");
+            if (v.Mel != Mel)
+                throw new GenSharpException($"the vocoder hears spectrograms of {Describe(v.Mel)}; this tts model makes {Describe(Mel)}: train them with the same sample_rate, n_fft, hop and mels");
+        }
+    }
+
+    static string Describe(MelSettings m) => $"{m.Mels} mel bands, n_fft {m.NFft}, hop {m.Hop} at {m.SampleRate} Hz";
+
+    /// <summary>What the acoustic model made of one text: normalised log-mel (1, T, M), its phonemes, the ones left out.</summary>
+    sealed record Spectrum(Tensor Mel, IReadOnlyList<string> Phonemes, IReadOnlyList<string> Unknown);
+
+    Spectrum Spectrogram(string text, SpeechOptions options)
+    {
+        var phonemes = EspeakPhonemes.Phonemize(text);
+        var (ids, unknown) = Ids(phonemes);
+        if (ids.Length < 3) throw new GenSharpException($"nothing to speak in \"{text}\": espeak-ng gave no phoneme this model knows");
         var x = torch.tensor(ids, 1, ids.Length).to(Device);
         var states = _net.Encode(x);
         var durations = ((_net.LogDurations(states, x).exp() - 1) / options.Speed).round().clamp_min(1).to(ScalarType.Int64).cpu().data<long>().ToArray();
@@ -152,33 +199,43 @@ public sealed class TtsModel : FamilyModel<TtsConfig, TtsNetwork>, ISpeechModel
         var idx = torch.tensor(index, 1, total).to(Device);
         var aligned = states.gather(1, idx.unsqueeze(-1).expand(-1, -1, states.shape[2]));
         var mask = torch.ones(1, total, dtype: ScalarType.Bool, device: Device);
-        var mel = _net.Decode(aligned, torch.tensor(position, 1, total).to(Device), mask);
-        var result = Vocode(mel, mask, options, phonemes, unknown);
-        return result;
+        return new Spectrum(_net.Decode(aligned, torch.tensor(position, 1, total).to(Device), mask), phonemes, unknown);
     }
 
-    public SpeechResult Resynthesize(Waveform recording, SpeechOptions options)
-    {
-        if (recording.SampleRate != SampleRate)
-            throw new GenSharpException($"the recording is {recording.SampleRate} Hz; this model works at {SampleRate} Hz (convert it with 'sox IN.wav -r {SampleRate} OUT.wav')");
-        using var _ = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
-        _net.eval();
-        var logMel = Spectrogram.LogMel(recording.ToTensor(), Mel).t().unsqueeze(0).to(Device);       // (1, T, M)
-        var (mm, ms, _, _) = _net.Statistics;
-        var mel = (logMel - mm) / ms;
-        var mask = torch.ones(1, mel.shape[1], dtype: ScalarType.Bool, device: Device);
-        return Vocode(mel, mask, options, Array.Empty<string>(), Array.Empty<string>());
-    }
-
-    /// <summary>Normalised log-mel (1, T, M) → post-net magnitudes → Griffin-Lim.</summary>
-    SpeechResult Vocode(Tensor mel, Tensor mask, SpeechOptions options, IReadOnlyList<string> phonemes, IReadOnlyList<string> unknown)
+    /// <summary>
+    /// Normalised log-mel frames → waveforms: through the vocoder in batches of utterances of similar length, or
+    /// post-net magnitudes → Griffin-Lim one by one. Runs inside the caller's dispose scope; the results' tensors leave it.
+    /// </summary>
+    List<SpeechResult> Vocode(List<Spectrum> spectra, SpeechOptions options)
     {
         var (mm, ms, lm, ls) = _net.Statistics;
-        var lin = _net.PostNet(mel, mask)[0] * ls + lm;                                                // (T, F) log-magnitude
-        var magnitude = lin.exp().t().cpu();                                                           // (F, T)
-        var audio = GriffinLim.Reconstruct(magnitude, Mel, options.Iterations, seed: options.Seed);
-        var logMel = (mel[0] * ms + mm).t().cpu();                                                     // (M, T)
-        return new SpeechResult(Waveform.FromTensor(audio, SampleRate), logMel.MoveToOuterDisposeScope(), phonemes, unknown);
+        var logMels = spectra.Select(s => (s.Mel[0] * ms + mm).t().cpu()).ToList();                   // (M, T) each
+        var audio = new Tensor[spectra.Count];
+        if (options.Vocoder is { } vocoder)
+        {
+            // Longest first, so each batch pads its rows to a similar length.
+            var order = Enumerable.Range(0, spectra.Count).OrderByDescending(i => logMels[i].shape[1]).ToArray();
+            for (int start = 0; start < order.Length; start += options.VocoderBatch)
+            {
+                var batch = order.Skip(start).Take(options.VocoderBatch).ToArray();
+                long total = logMels[batch[0]].shape[1] * Mel.Hop;
+                var drawn = vocoder.Generate(new AudioGenerationOptions
+                {
+                    Mels = batch.Select(i => logMels[i]).ToList(), Samples = total, Seed = options.Seed + start,
+                    Temperature = options.Temperature, Progress = options.Progress is { } p ? k => p(k, total) : null,
+                });                                                                                     // (B, samples)
+                for (int k = 0; k < batch.Length; k++) audio[batch[k]] = drawn[k].narrow(0, 0, logMels[batch[k]].shape[1] * Mel.Hop);
+            }
+        }
+        else
+        {
+            for (int i = 0; i < spectra.Count; i++)
+            {
+                var mask = torch.ones(1, spectra[i].Mel.shape[1], dtype: ScalarType.Bool, device: Device);
+                var lin = _net.PostNet(spectra[i].Mel, mask)[0] * ls + lm;                             // (T, F) log-magnitude
+                audio[i] = GriffinLim.Reconstruct(lin.exp().t().cpu(), Mel, options.Iterations, seed: options.Seed);
+            }
+        }
+        return spectra.Select((s, i) => new SpeechResult(Waveform.FromTensor(audio[i], SampleRate), logMels[i].MoveToOuterDisposeScope(), s.Phonemes, s.Unknown)).ToList();
     }
 }
