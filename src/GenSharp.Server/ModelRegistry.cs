@@ -1,3 +1,4 @@
+using GenSharp.Pipelines;
 using GenSharp.Checkpoints;
 using GenSharp.Models;
 using GenSharp.Models.Lora;
@@ -205,7 +206,20 @@ public sealed class ModelRegistry : IDisposable
         }
         var loaded = Checkpoint.LoadModel(dir, _device);
         if (loaded.Model is ISpeechModel speech)
-            return (new ServedModel(name, loaded, speech), new ModelFootprint(ModelFootprint.ModuleBytes(loaded.Model.Model), 0));
+        {
+            LoadedModel? vocoder = null;
+            try
+            {
+                if (SpeechVocoders.Resolve(dir, null) is { } vocoderDir) vocoder = SpeechVocoders.Load(vocoderDir, _device);
+            }
+            catch (GenSharpException e)
+            {
+                loaded.Dispose();
+                throw new ApiException(400, $"model '{name}': its vocoder folder cannot be used: {e.Message}", "model", "invalid_model");
+            }
+            long bytes = ModelFootprint.ModuleBytes(loaded.Model.Model) + (vocoder is null ? 0 : ModelFootprint.ModuleBytes(vocoder.Model.Model));
+            return (new ServedModel(name, loaded, speech, vocoder), new ModelFootprint(bytes, 0));
+        }
         if (loaded.Model is not IImageSampler sampler)
         {
             loaded.Dispose();

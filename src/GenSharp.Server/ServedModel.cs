@@ -45,15 +45,20 @@ public sealed class ServedModel
         StableDiffusion = pipeline;
     }
 
-    internal ServedModel(string name, LoadedModel loaded, ISpeechModel speech)
+    internal ServedModel(string name, LoadedModel loaded, ISpeechModel speech, LoadedModel? vocoder)
     {
         Name = name;
         _imageCheckpoint = loaded;
         Speech = speech;
+        _vocoder = vocoder;
     }
+
+    readonly LoadedModel? _vocoder;
 
     /// <summary>The text-to-speech model of a speech checkpoint; null otherwise.</summary>
     public ISpeechModel? Speech { get; }
+    /// <summary>The WaveNet vocoder in the speech checkpoint's <c>vocoder/</c> folder; null: Griffin-Lim.</summary>
+    public IAudioModel? Vocoder => (IAudioModel?)_vocoder?.Model;
 
     /// <summary>The model's name (its folder's name).</summary>
     public string Name { get; }
@@ -113,6 +118,7 @@ public sealed class ServedModel
         _batcher?.Dispose();
         _text?.Dispose();
         _imageCheckpoint?.Dispose();
+        _vocoder?.Dispose();
         StableDiffusion?.Dispose();
     }
 }

@@ -11,7 +11,9 @@ namespace GenSharp.Server;
 /// on, which every name gets — the <c>X-GenSharp-Voice</c> header says which), <c>speed</c> 0.25–4 and
 /// <c>response_format</c>: <c>wav</c> (the default here: OpenAI's default mp3 needs an encoder), <c>pcm</c> (raw 16-bit
 /// little-endian mono at the model's sample rate, 8 kHz for the Allison models — not OpenAI's 24 kHz), or mp3, opus,
-/// aac, flac encoded by ffmpeg when it is installed. The body is the audio.
+/// aac, flac encoded by ffmpeg when it is installed. The body is the audio. A checkpoint with a <c>vocoder/</c> subfolder
+/// speaks through that WaveNet (<see cref="Pipelines.SpeechVocoders"/>), otherwise through Griffin-Lim; the
+/// <c>X-GenSharp-Vocoder</c> header says which.
 /// </summary>
 sealed class SpeechEndpoints(ModelRegistry models, ServerOptions options)
 {
@@ -48,7 +50,13 @@ sealed class SpeechEndpoints(ModelRegistry models, ServerOptions options)
             {
                 try
                 {
-                    using var r = speech.Speak(input, new SpeechOptions { Speed = speed });
+                    // A WaveNet vocoder draws one sample at a time (seconds per second of speech): a client that goes
+                    // away stops it at the next sample.
+                    using var r = speech.Speak(input, new SpeechOptions
+                    {
+                        Speed = speed, Vocoder = m.Vocoder,
+                        Progress = m.Vocoder is null ? null : (_, _) => cancel.ThrowIfCancellationRequested(),
+                    });
                     return r.Audio;
                 }
                 catch (GenSharpException e) { throw ApiException.Invalid("input", e.Message, "invalid_value"); }
@@ -68,6 +76,7 @@ sealed class SpeechEndpoints(ModelRegistry models, ServerOptions options)
             "wav" => "audio/wav", "pcm" => "audio/pcm", "mp3" => "audio/mpeg", "opus" => "audio/ogg", "aac" => "audio/aac", _ => "audio/flac",
         };
         http.Response.Headers["X-GenSharp-Voice"] = $"the model's only voice (asked: {voice})";
+        http.Response.Headers["X-GenSharp-Vocoder"] = m.Vocoder is null ? "griffin-lim" : "wavenet";
         http.Response.Headers["X-GenSharp-Sample-Rate"] = audio.SampleRate.ToString(System.Globalization.CultureInfo.InvariantCulture);
         await http.Response.Body.WriteAsync(bytes, cancel);
     }

@@ -41,7 +41,7 @@ public sealed class SpeakSettings : CheckpointSettings
     public long Seed { get; init; }
 
     [CommandOption("--vocoder <CKPT>")]
-    [Description("a mel-conditioned wavenet checkpoint (gensharp train wavenet --data allison) that draws the waveform from the spectrogram, instead of the post-net and Griffin-Lim")]
+    [Description("a mel-conditioned wavenet checkpoint (gensharp train wavenet --data allison) that draws the waveform from the spectrogram; 'none': the post-net and Griffin-Lim. Default: the tts checkpoint's own vocoder/ subfolder when it has one, else Griffin-Lim")]
     public string? Vocoder { get; init; }
 
     [CommandOption("--vocoder-batch <N>")]
@@ -75,13 +75,13 @@ public sealed class SpeakCommand : Command<SpeakSettings>
         using var m = CliInputs.Load(s.Checkpoint, s);
         var model = m.Model as ISpeechModel
             ?? throw new GenSharpException($"{s.Checkpoint} holds a {m.Family.Name} model, which does not speak; give a tts checkpoint (gensharp train tts)");
-        if (s.Vocoder is null && (s.VocoderBatch != 16 || s.Temperature != 1.0))
-            throw new GenSharpException("--vocoder-batch and --temperature apply with --vocoder only");
         if (s.VocoderBatch is < 1 or > 1024) throw new GenSharpException($"--vocoder-batch must be in [1, 1024], got {s.VocoderBatch}");
         if (s.Temperature is <= 0 or > 10 || double.IsNaN(s.Temperature)) throw new GenSharpException($"--temperature must be in (0, 10], got {s.Temperature}");
-        using var v = s.Vocoder is null ? null : CliInputs.Load(s.Vocoder, s);
-        var vocoder = v is null ? null : v.Model as IAudioModel
-            ?? throw new GenSharpException($"--vocoder {s.Vocoder} holds a {v.Family.Name} model; give a wavenet checkpoint trained with conditioning=mel");
+        var vocoderDir = SpeechVocoders.Resolve(s.Checkpoint, s.Vocoder);
+        if (vocoderDir is null && (s.VocoderBatch != 16 || s.Temperature != 1.0))
+            throw new GenSharpException("--vocoder-batch and --temperature apply to a WaveNet vocoder; this speaks with Griffin-Lim (give --vocoder CKPT)");
+        using var v = vocoderDir is null ? null : SpeechVocoders.Load(vocoderDir, s.TorchDevice);
+        var vocoder = (IAudioModel?)v?.Model;
         var options = new SpeechOptions
         {
             Speed = s.Speed, Iterations = s.Iterations, Seed = s.Seed, Vocoder = vocoder, VocoderBatch = s.VocoderBatch, Temperature = s.Temperature,
@@ -103,7 +103,7 @@ public sealed class SpeakCommand : Command<SpeakSettings>
                     audioSeconds += r.Audio.Seconds;
                 }
             Console.WriteLine($"wrote {results.Count} WAV files to {outPath}: {audioSeconds:F1} s of audio in {compute:F1} s (real-time factor {compute / Math.Max(1e-9, audioSeconds):F3})"
-                              + (vocoder is null ? "" : $"; vocoder {s.Vocoder}"));
+                              + (vocoder is null ? "" : $"; vocoder {vocoderDir}"));
             return 0;
         }
         using (var r = recordings is null ? model.Speak(s.Text!, options) : model.Resynthesize(WavFile.Read(recordings[0]), options))
@@ -111,7 +111,7 @@ public sealed class SpeakCommand : Command<SpeakSettings>
             double compute = clock.Elapsed.TotalSeconds;
             var png = Write(model, r, outPath);
             Console.WriteLine($"wrote {outPath} ({r.Audio.Seconds:F2} s at {r.Audio.SampleRate} Hz) and its spectrogram {png}; {compute:F2} s of compute, " +
-                              $"real-time factor {compute / Math.Max(1e-9, r.Audio.Seconds):F3}" + (vocoder is null ? " (Griffin-Lim)" : $" (vocoder {s.Vocoder})") +
+                              $"real-time factor {compute / Math.Max(1e-9, r.Audio.Seconds):F3}" + (vocoder is null ? " (Griffin-Lim)" : $" (vocoder {vocoderDir})") +
                               (r.Phonemes.Count > 0 ? $"; phonemes: {string.Join(" ", r.Phonemes)}" : ""));
         }
         return 0;

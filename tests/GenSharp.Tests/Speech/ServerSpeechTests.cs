@@ -11,7 +11,10 @@ using Xunit;
 
 namespace GenSharp.Tests;
 
-/// <summary>A server over a models folder holding a tiny tts checkpoint (<c>tts</c>) and a tiny DCGAN (<c>gan</c>).</summary>
+/// <summary>
+/// A server over a models folder holding a tiny tts checkpoint (<c>tts</c>), the same with a tiny WaveNet vocoder in its
+/// <c>vocoder/</c> folder (<c>tts-wavenet</c>) and a tiny DCGAN (<c>gan</c>).
+/// </summary>
 public sealed class SpeechServerFixture : IAsyncLifetime
 {
     public string ModelsDir { get; } = TestData.TempDir();
@@ -24,6 +27,13 @@ public sealed class SpeechServerFixture : IAsyncLifetime
         TrainingRun.Run(new TrainRequest { Family = "tts", OutDir = Path.Combine(ModelsDir, "tts"), Data = TtsTests.MiniCorpus(4, 1), Steps = 1, BatchSize = 4, Sets = sets },
             TrainingProgress.Silent);
         ServerFixture.CopyDir(ServerFixture.TinyConditionalGan(), Path.Combine(ModelsDir, "gan"));
+        // The same tts model with a WaveNet vocoder in its vocoder/ folder.
+        ServerFixture.CopyDir(Path.Combine(ModelsDir, "tts"), Path.Combine(ModelsDir, "tts-wavenet"));
+        TrainingRun.Run(new TrainRequest
+        {
+            Family = "wavenet", OutDir = Path.Combine(ModelsDir, "tts-wavenet", "vocoder"), Data = TtsTests.MiniCorpus(4, 1), Steps = 1, BatchSize = 2,
+            Sets = new[] { "layers=2", "dilation_cycle=2", "residual_channels=4", "gate_channels=4", "skip_channels=8", "condition_channels=4", "sample_length=800", "eval_interval=100" },
+        }, TrainingProgress.Silent);
         Server = await GenSharpServer.StartAsync(new ServerOptions { ModelsDir = ModelsDir, Port = 0 });
         Http = new HttpClient { BaseAddress = Server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };
     }
@@ -62,6 +72,27 @@ public class ServerSpeechTests(SpeechServerFixture f) : IClassFixture<SpeechServ
     {
         using var r = await f.Http.PostAsync("/v1/audio/speech", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
         return (r.StatusCode, await r.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ACheckpointWithAVocoderFolderSpeaksThroughTheWaveNet()
+    {
+        var viaSdk = WavFile.Decode(Audio("tts-wavenet").GenerateSpeech("Thank you.", GeneratedSpeechVoice.Alloy,
+            new SpeechGenerationOptions { ResponseFormat = GeneratedSpeechFormat.Wav }).Value.ToArray());
+        var griffin = WavFile.Decode(Audio("tts").GenerateSpeech("Thank you.", GeneratedSpeechVoice.Alloy,
+            new SpeechGenerationOptions { ResponseFormat = GeneratedSpeechFormat.Wav }).Value.ToArray());
+        // The same spectrogram, frame for frame: the vocoder draws frames × hop samples, Griffin-Lim's inverse STFT (frames − 1) × hop.
+        Assert.Equal(griffin.Samples.Length + 80, viaSdk.Samples.Length);
+        Assert.NotEqual(griffin.Samples, viaSdk.Samples);                   // drawn by another vocoder
+        foreach (var (model, vocoder) in new[] { ("tts-wavenet", "wavenet"), ("tts", "griffin-lim") })
+        {
+            using var response = await f.Http.PostAsync("/v1/audio/speech", new StringContent(
+                $"{{\"model\":\"{model}\",\"input\":\"Goodbye.\",\"voice\":\"alloy\"}}", Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(vocoder, response.Headers.GetValues("X-GenSharp-Vocoder").Single());
+        }
+        var list = await f.Http.GetStringAsync("/v1/models");
+        Assert.DoesNotContain("\"vocoder\"", list);                       // the vocoder folder is part of its model, not a model
     }
 
     [Fact]
