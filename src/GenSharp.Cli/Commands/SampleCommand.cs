@@ -317,20 +317,21 @@ public sealed partial class SampleCommand : Command<SampleSettings>
         long[] labels = Enumerable.Range(0, n).Select(i => s.Class is { } c ? (long)c : i % model.NumClasses).ToArray();
         var o = new VideoGenerationOptions { Count = n, Labels = labels, Scheduler = s.Scheduler, Steps = s.Steps, Eta = s.Eta ?? 0, GuidanceScale = s.GuidanceScale, Seed = s.Seed };
         string what = $"{n} clip{(n == 1 ? "" : "s")} drawn";
+        bool continuing = s.Continue is not null;                                            // else interpolating
         var source = s.Continue ?? s.Interpolate;
         if (source is not null)
         {
             using var grey = VideoFiles.ReadGrey(source);                                     // (T', 1, H, W) uint8
             if (grey.shape[2] % model.FrameSize != 0 || grey.shape[2] != grey.shape[3])
                 throw new GenSharpException($"{source} has {grey.shape[3]}×{grey.shape[2]} frames; the model makes {model.FrameSize}×{model.FrameSize} (a whole multiple is shrunk)");
-            int keep = s.Continue is not null ? s.Frames ?? frames / 2 : 2;
-            if (s.Continue is not null && (keep < 1 || keep >= frames)) throw new GenSharpException($"--frames must be in [1, {frames - 1}], got {keep}");
-            if (grey.shape[0] < (s.Continue is not null ? keep : 2)) throw new GenSharpException($"{source} has {grey.shape[0]} frames; need at least {keep}");
+            int keep = continuing ? s.Frames ?? frames / 2 : 2;
+            if (continuing && (keep < 1 || keep >= frames)) throw new GenSharpException($"--frames must be in [1, {frames - 1}], got {keep}");
+            if (grey.shape[0] < (continuing ? keep : 2)) throw new GenSharpException($"{source} has {grey.shape[0]} frames; need at least {keep}");
             var f = grey.to(torch.ScalarType.Float32) / 255;
             if (grey.shape[2] != model.FrameSize) f = torch.nn.functional.avg_pool2d(f, (int)(grey.shape[2] / model.FrameSize));
             var known = torch.zeros(new long[] { n, frames, 1, model.FrameSize, model.FrameSize });
             var flags = new bool[frames];
-            if (s.Continue is not null)
+            if (continuing)
                 for (int t = 0; t < keep; t++) { flags[t] = true; known[.., t] = f[t]; }
             else
             {
@@ -339,7 +340,7 @@ public sealed partial class SampleCommand : Command<SampleSettings>
                 known[.., frames - 1] = f[f.shape[0] - 1];
             }
             o = o with { Known = known, KnownFrames = flags };
-            what = s.Continue is not null ? $"{n} continuation{(n == 1 ? "" : "s")} of the first {keep} frames of {source}" : $"{n} interpolation{(n == 1 ? "" : "s")} between the first and last frames of {source}";
+            what = continuing ? $"{n} continuation{(n == 1 ? "" : "s")} of the first {keep} frames of {source}" : $"{n} interpolation{(n == 1 ? "" : "s")} between the first and last frames of {source}";
         }
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var clips = model.Generate(o);                                                   // (N, T, 1, S, S) in [0, 1]

@@ -155,7 +155,11 @@ public sealed class TrainCommand : Command<TrainSettings>
             }
             var metrics = string.Join(", ", r.LastMetrics.Select(kv => $"{kv.Key} {kv.Value.ToString("G5", CultureInfo.InvariantCulture)}"));
             bool text = family is ITextFamily;
-            Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} {(text ? "sequences" : "images")}/s); {metrics}");
+            string unit = family switch
+            {
+                ITextFamily or IMusicFamily => "sequences", IAudioFamily => "crops", ISpeechFamily => "utterances", IVideoFamily => "clips", _ => "images",
+            };
+            Console.WriteLine($"done: {r.Step} steps in {r.Seconds:F1}s ({r.ImagesPerSecond:F0} {unit}/s); {metrics}");
             Console.WriteLine($"checkpoint: {r.CheckpointPath}");
             var files = new List<string>();
             var samples = Path.Combine(outDir, "samples");
