@@ -22,7 +22,7 @@ steps_of() { # family -> "steps warmup" (about 5-15 s a run on 2 cores)
   if [[ "${QUICK:-0}" == 1 ]]; then echo "3 1"; return; fi
   case $1 in
     vae) echo "200 10" ;; dcgan) echo "80 10" ;; pixelcnn) echo "8 2" ;; realnvp|glow) echo "40 5" ;;
-    ddpm) echo "20 3" ;; ebm) echo "6 1" ;; rbm) echo "200 10" ;; gpt) echo "300 10" ;; wavenet) echo "40 5" ;;
+    ddpm) echo "20 3" ;; ebm) echo "6 1" ;; rbm) echo "200 10" ;; gpt) echo "300 10" ;; wavenet) echo "120 10" ;;
     videodiffusion) echo "12 2" ;;
   esac
 }

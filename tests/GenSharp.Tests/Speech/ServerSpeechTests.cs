@@ -32,7 +32,7 @@ public sealed class SpeechServerFixture : IAsyncLifetime
         TrainingRun.Run(new TrainRequest
         {
             Family = "wavenet", OutDir = Path.Combine(ModelsDir, "tts-wavenet", "vocoder"), Data = TtsTests.MiniCorpus(4, 1), Steps = 1, BatchSize = 2,
-            Sets = new[] { "layers=2", "dilation_cycle=2", "residual_channels=4", "gate_channels=4", "skip_channels=8", "condition_channels=4", "sample_length=800", "eval_interval=100" },
+            Sets = TtsTests.TinyVocoderSets,
         }, TrainingProgress.Silent);
         Server = await GenSharpServer.StartAsync(new ServerOptions { ModelsDir = ModelsDir, Port = 0 });
         Http = new HttpClient { BaseAddress = Server.BaseAddress, Timeout = TimeSpan.FromMinutes(2) };

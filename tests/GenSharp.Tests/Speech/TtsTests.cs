@@ -196,6 +196,10 @@ public class TtsTests
         }
     }
 
+    /// <summary>The same tiny vocoder as training settings (<c>gensharp train wavenet --set ...</c>).</summary>
+    internal static readonly string[] TinyVocoderSets =
+        { "layers=2", "dilation_cycle=2", "residual_channels=4", "gate_channels=4", "skip_channels=8", "condition_channels=4", "sample_length=800", "eval_interval=100" };
+
     /// <summary>A tiny mel vocoder at the tts defaults' spectrogram settings (8 kHz, n_fft 256, hop 80, 40 bands).</summary>
     static WaveNetConfig TinyVocoder() => new()
     {
@@ -255,7 +259,7 @@ public class TtsTests
         TrainingRun.Run(new TrainRequest
         {
             Family = "wavenet", OutDir = voc, Data = data, Steps = 1, BatchSize = 2, Seed = 3,
-            Sets = new[] { "layers=2", "dilation_cycle=2", "residual_channels=4", "gate_channels=4", "skip_channels=8", "condition_channels=4", "sample_length=800", "eval_interval=100" },
+            Sets = TinyVocoderSets,
         }, TrainingProgress.Silent);
         var wav = Path.Combine(TestData.TempDir(), "hello.wav");
         var t = CliTests.Run("speak", dir, "Thank you.", "--out", wav, "--vocoder", voc, "--temperature", "0.8");
