@@ -70,6 +70,9 @@ static class Program
             var ops = new List<(string Name, Func<Tensor> Make, Func<Tensor, Tensor> Op)>
             {
                 ("dilated conv k2 d16 32->64", () => torch.randn(4, 32, 1615), x => nn.functional.conv1d(x, W(64, 32, 2), B(64), dilation: 16)),
+                ("dilated k2 d16 as two matmuls", () => torch.randn(4, 32, 1615), x => torch.matmul(W(64, 32, 1).squeeze(2), x.narrow(2, 16, 1599)).add_(torch.matmul(W(64, 32, 1).squeeze(2), x.narrow(2, 0, 1599))).add_(B(64).unsqueeze(1))),
+                ("dilated k2 d16 as one 1x1 over stacked", () => torch.randn(4, 32, 1615), x => nn.functional.conv1d(torch.cat(new[] { x.narrow(2, 0, 1599), x.narrow(2, 16, 1599) }, 1), W(64, 64, 1), B(64))),
+                ("dilated k2 d16 as addmm on (B*T, C)", () => torch.randn(4, 1615, 32), x => torch.nn.functional.linear(x.narrow(1, 16, 1599), W(64, 32, 1).squeeze(2), B(64)).add_(torch.nn.functional.linear(x.narrow(1, 0, 1599), W(64, 32, 1).squeeze(2)))),
                 ("1x1 conv 32->64", () => torch.randn(4, 32, 1599), x => nn.functional.conv1d(x, W(64, 32, 1), B(64))),
                 ("1x1 conv 32->32", () => torch.randn(4, 32, 1599), x => nn.functional.conv1d(x, W(32, 32, 1), B(32))),
                 ("1x1 conv 64->256", () => torch.randn(4, 64, 1599), x => nn.functional.conv1d(x, W(256, 64, 1), B(256))),

@@ -61,6 +61,63 @@ public sealed class WaveNetTests
         Assert.True((logits2[1] - logits[1]).abs().max().item<float>() == 0);   // other batch items untouched
     }
 
+    /// <summary>
+    /// WaveNet written the textbook way, from the network's parameters: (B, C, T) activations, libtorch's dilated conv1d
+    /// over the left-padded stream, 1×1 conv1d everywhere else, the frame gates repeated hop times.
+    /// </summary>
+    static Tensor ConvolutionalLogits(WaveNetNetwork net, WaveNetConfig c, Tensor codes, Tensor mel, long offset)
+    {
+        var p = net.named_parameters().ToDictionary(kv => kv.name, kv => kv.parameter);
+        long t = codes.shape[1];
+        var x = p["embed.weight"].index_select(0, codes.flatten()).view(codes.shape[0], t, -1).transpose(1, 2);     // (B, R, T)
+        var features = torch.tanh(nn.functional.conv1d(mel, p["condition_in.weight"], p["condition_in.bias"], padding: 1));
+        Tensor skips = torch.zeros(1);
+        for (int i = 0; i < c.Layers; i++)
+        {
+            int d = c.Dilation(i);
+            var g = nn.functional.conv1d(features, p[$"layers.{i}.condition.weight"]).repeat_interleave(c.Hop, 2).narrow(2, offset, t);
+            var h = nn.functional.conv1d(nn.functional.pad(x, new long[] { d, 0 }), p[$"layers.{i}.dilated.weight"], p[$"layers.{i}.dilated.bias"], dilation: d) + g;
+            var z = torch.tanh(h.narrow(1, 0, c.GateChannels)) * torch.sigmoid(h.narrow(1, c.GateChannels, c.GateChannels));
+            x = x + nn.functional.conv1d(z, p[$"layers.{i}.residual.weight"], p[$"layers.{i}.residual.bias"]);
+            skips = skips + nn.functional.conv1d(z, p[$"layers.{i}.skip.weight"], p[$"layers.{i}.skip.bias"]);
+        }
+        var hidden = nn.functional.relu(nn.functional.conv1d(nn.functional.relu(skips), p["head_hidden.weight"], p["head_hidden.bias"]));
+        return nn.functional.conv1d(hidden, p["head_out.weight"], p["head_out.bias"]);                              // (B, 256, T)
+    }
+
+    [Fact]
+    public void WaveNetEqualsItsConvolutionalDefinitionForwardAndBackward()
+    {
+        TorchRuntime.Seed(12);
+        var config = Tiny(WaveNetConditioning.Mel);
+        using var model = new WaveNetModel(config, torch.CPU);
+        using var scope = torch.NewDisposeScope();
+        using var gen = new Generator(13);
+        var codes = torch.randint(0, 256, new long[] { 2, 70 }, generator: gen, dtype: ScalarType.Int64);
+        var mel = torch.randn(new long[] { 2, config.Mels, 6 }, generator: gen);                         // 96 samples of frames
+        var mine = model.Network.Forward(codes, mel, conditionOffset: 9);
+        var reference = ConvolutionalLogits(model.Network, config, codes, mel, 9);
+        Assert.Equal(reference.shape, mine.shape);
+        Assert.True((mine - reference).abs().max().item<float>() < 1e-5, $"logits differ by {(mine - reference).abs().max().item<float>()}");
+        // The training loss and its gradients: every parameter's.
+        var audio = (torch.rand(new long[] { 2, 160 }, generator: gen) - 0.5) * 0.6;
+        var frames = torch.randn(new long[] { 2, config.Mels, 10 }, generator: gen);
+        // The last layer's residual output feeds nothing (only its skip does): its weights get no gradient either way.
+        var parameters = model.Network.named_parameters().Where(kv => !kv.name.StartsWith($"layers.{config.Layers - 1}.residual")).ToList();
+        var loss = model.CropLoss(audio, frames);
+        var grads = torch.autograd.grad(new[] { loss }, parameters.Select(kv => (Tensor)kv.parameter).ToList());
+        var q = MuLaw.Encode(audio);
+        var refLogits = ConvolutionalLogits(model.Network, config, q.narrow(1, 0, 159), frames, 1);
+        var refLoss = nn.functional.cross_entropy(refLogits, q.narrow(1, 1, 159));
+        var refGrads = torch.autograd.grad(new[] { refLoss }, parameters.Select(kv => (Tensor)kv.parameter).ToList());
+        Assert.True(Math.Abs(loss.item<float>() - refLoss.item<float>()) < 1e-5, $"loss {loss.item<float>()} against {refLoss.item<float>()}");
+        for (int i = 0; i < grads.Count; i++)
+        {
+            float err = (grads[i] - refGrads[i]).abs().max().item<float>(), size = refGrads[i].abs().max().item<float>();
+            Assert.True(err <= 1e-5 + 1e-4 * size, $"{parameters[i].name}: gradient differs by {err} (largest {size})");
+        }
+    }
+
     [Theory]
     [InlineData(WaveNetConditioning.None)]
     [InlineData(WaveNetConditioning.Mel)]

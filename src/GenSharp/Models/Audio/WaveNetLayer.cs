@@ -34,30 +34,45 @@ public sealed class WaveNetLayer : Module
     }
 
     /// <summary>
-    /// x (B, R, T) and the conditioning already projected to this layer's gates at the sample rate (B, 2G, T), or
-    /// null; returns the layer's output (B, R, T) and its skip contribution (B, S, T). Position t depends on x at
-    /// t and t − d only (zeros before the start).
+    /// x (B, T, R) — time-major: every convolution of a layer is a matrix product over the B·T positions — and the
+    /// conditioning already projected to this layer's gates at the sample rate (B, T, 2G), or null; returns the layer's
+    /// output (B, T, R) and its skip contribution (B, T, S). Position t depends on x at t and t − d only (zeros before
+    /// the start). The weights are the convolutions' own (checkpoint names and shapes unchanged): the kernel-2 dilated
+    /// convolution is W₁·x[t] + b plus W₀·x[t − d] added to the positions from d on, which on a CPU is about twice as
+    /// fast forward and backward as libtorch's dilated convolution over (B, R, T) (docs/benchmarks.md).
     /// </summary>
     public (Tensor Output, Tensor Skip) Forward(Tensor x, Tensor? conditionGates)
     {
         // Handles are released as soon as this code is done with them (autograd keeps what backward needs), so a
         // training step's dispose scope does not hold every layer's intermediates until the step ends.
+        long t = x.shape[1];
+        var w = dilated.weight!;                                                      // (2G, R, 2): taps x[t − d], x[t]
         Tensor h;
-        using (var padded = pad(x, new long[] { Dilation, 0 }))         // causal: left padding only
-            h = dilated.forward(padded);                                 // (B, 2G, T)
+        using (var now = w.select(2, 1))
+            h = linear(x, now, dilated.bias);                                         // (B, T, 2G)
+        if (Dilation < t)
+        {
+            using var pastWeight = w.select(2, 0);
+            using var earlier = x.narrow(1, 0, t - Dilation);
+            using var past = linear(earlier, pastWeight);                             // (B, T − d, 2G)
+            using var later = h.narrow(1, Dilation, t - Dilation);
+            later.add_(past);
+        }
         if (conditionGates is not null)
             using (var unconditioned = h)
-                h = unconditioned.add(conditionGates, AudioScalars.One);  // not +: see AudioScalars
+                h = unconditioned.add(conditionGates, AudioScalars.One);              // not +: see AudioScalars
         Tensor z;
         using (h)
-        using (var filter = h.narrow(1, 0, _gate))
-        using (var gate = h.narrow(1, _gate, _gate))
+        using (var filter = h.narrow(2, 0, _gate))
+        using (var gate = h.narrow(2, _gate, _gate))
         using (var tanh = torch.tanh(filter))
         using (var sigmoid = torch.sigmoid(gate))
-            z = tanh.mul(sigmoid);                                       // (B, G, T)
+            z = tanh.mul(sigmoid);                                                     // (B, T, G), dense
         using (z)
-        using (var r = residual.forward(z))
-            return (x.add(r, AudioScalars.One), skip.forward(z));
+        using (var residualWeight = residual.weight!.squeeze(2))
+        using (var skipWeight = skip.weight!.squeeze(2))
+        using (var r = linear(z, residualWeight, residual.bias))
+            return (x.add(r, AudioScalars.One), linear(z, skipWeight, skip.bias));
     }
 
     /// <summary>The conditioning features (B, C, frames) projected to this layer's gates, (B, 2G, frames).</summary>

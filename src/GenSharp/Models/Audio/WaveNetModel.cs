@@ -44,8 +44,16 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
         using var convolutions = TorchRuntime.NativeConvolutions();
         var codes = MuLaw.Encode(audio.to(Device));                                                 // (B, L)
         long l = codes.shape[1];
-        var logits = _net.Forward(codes.narrow(1, 0, l - 1), NeedsMel ? mel.to(Device) : null, conditionOffset: 1); // (B, 256, L−1)
-        return cross_entropy(logits, codes.narrow(1, 1, l - 1));
+        using var inputs = codes.narrow(1, 0, l - 1);
+        using var targets = codes.narrow(1, 1, l - 1).reshape(-1);
+        var gates = NeedsMel ? _net.FrameGates(mel.to(Device)) : null;                              // the unconditional ignore the frames
+        try
+        {
+            using var logits = _net.TimeMajorLogits(inputs, gates, conditionOffset: 1);          // (B, L−1, 256)
+            using var rows = logits.view(-1, MuLaw.Levels);
+            return cross_entropy(rows, targets);
+        }
+        finally { gates?.ForEach(g => g.Dispose()); }
     }
 
     public override IEnumerable<LossTerm> TrainStep(Tensor audio, Tensor mel, StepContext ctx)

@@ -64,11 +64,22 @@ public sealed class WaveNetNetwork : Module
     /// <summary>
     /// As <see cref="Forward(Tensor, Tensor?, long)"/> with the conditioning already projected to each layer's gates at
     /// the frame rate (<see cref="FrameGates"/>, (B, 2G, frames) per layer); <paramref name="conditionOffset"/> counts
-    /// samples from the first of those frames.
+    /// samples from the first of those frames. A (B, 256, T) view of <see cref="TimeMajorLogits"/>.
     /// </summary>
     public Tensor ForwardWithGates(Tensor codes, IReadOnlyList<Tensor>? frameGates, long conditionOffset)
     {
-        long t = codes.shape[1];
+        using var logits = TimeMajorLogits(codes, frameGates, conditionOffset);
+        return logits.transpose(1, 2);
+    }
+
+    /// <summary>
+    /// Logits (B, T, 256), time-major, for input codes (B, T) and the per-layer frame gates (B, 2G, frames) of
+    /// <see cref="FrameGates"/> (or null): the whole network runs on (B, T, C) activations, every convolution a matrix
+    /// product over the B·T positions (<see cref="WaveNetLayer.Forward"/>).
+    /// </summary>
+    public Tensor TimeMajorLogits(Tensor codes, IReadOnlyList<Tensor>? frameGates, long conditionOffset)
+    {
+        long b = codes.shape[0], t = codes.shape[1];
         // Intermediates are disposed as soon as the next operation has consumed them, as Python drops a reference
         // (autograd keeps what backward needs); the caller's codes and frame gates are never disposed.
         // A row lookup in the embedding table (index_select, not Embedding.forward, which gave transient NaNs in
@@ -76,8 +87,7 @@ public sealed class WaveNetNetwork : Module
         Tensor x;
         using (var flat = codes.flatten())
         using (var rows = embed.weight!.index_select(0, flat))
-        using (var view = rows.view(codes.shape[0], codes.shape[1], -1))
-            x = view.transpose(1, 2).contiguous();                                          // (B, R, T), a dense residual stream
+            x = rows.view(b, t, -1);                                                          // (B, T, R)
         Tensor? skips = null;
         for (int i = 0; i < layers.Count; i++)
         {
@@ -86,17 +96,18 @@ public sealed class WaveNetNetwork : Module
             {
                 long needed = conditionOffset + t;
                 var g = frameGates[i];                                                      // (B, 2G, frames)
-                // Each frame repeated hop times (expand + reshape, not repeat_interleave: in a Release build that gave
-                // transient NaNs past the first frame).
-                using (var one = g.unsqueeze(3))
-                using (var wide = one.expand(g.shape[0], g.shape[1], g.shape[2], _config.Hop))
-                    up = wide.reshape(g.shape[0], g.shape[1], g.shape[2] * _config.Hop);    // (B, 2G, frames·hop)
-                if (up.shape[2] < needed)
+                // Each frame repeated hop times along time (expand + reshape, not repeat_interleave: in a Release build
+                // that gave transient NaNs past the first frame).
+                using (var framesFirst = g.transpose(1, 2))                                  // (B, frames, 2G)
+                using (var one = framesFirst.unsqueeze(2))
+                using (var wide = one.expand(g.shape[0], g.shape[2], _config.Hop, g.shape[1]))
+                    up = wide.reshape(g.shape[0], g.shape[2] * _config.Hop, g.shape[1]);   // (B, frames·hop, 2G)
+                if (up.shape[1] < needed)
                 {
                     up.Dispose();
                     throw new GenSharpException($"the mel spectrogram covers {g.shape[2] * _config.Hop} samples, {needed} are needed");
                 }
-                gates = up.narrow(2, conditionOffset, t);
+                gates = up.narrow(1, conditionOffset, t);
             }
             var (output, skip) = layers[i].Forward(x, gates);
             gates?.Dispose();
@@ -112,9 +123,11 @@ public sealed class WaveNetNetwork : Module
         x.Dispose();
         using (skips)
         using (var a = relu(skips!))
-        using (var b = head_hidden.forward(a))
-        using (var c = relu(b))
-            return head_out.forward(c);                                              // (B, 256, T)
+        using (var hiddenWeight = head_hidden.weight!.squeeze(2))
+        using (var hidden = linear(a, hiddenWeight, head_hidden.bias))
+        using (var c = relu(hidden))
+        using (var outWeight = head_out.weight!.squeeze(2))
+            return linear(c, outWeight, head_out.bias);                                       // (B, T, 256)
     }
 
     /// <summary>The head's weights as matrices for one sample at a time: (S, S), bias, (S, 256), bias.</summary>
