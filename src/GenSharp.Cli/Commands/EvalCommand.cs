@@ -140,9 +140,11 @@ public sealed class EvalCommand : Command<EvalCommandSettings>
     public override int Execute(CommandContext context, EvalCommandSettings s, CancellationToken cancel)
     {
         GenSharpCli.Prepare(s);
-        if (s.Checkpoint is { } ckpt && s.Adapter is null && !HfModelFolder.IsHfFolder(ckpt) && !Models.Lora.PeftAdapter.IsAdapterFolder(ckpt)
-            && Checkpoint.Open(ckpt).Family is IVideoFamily)
-            return VideoEvalCommand.Run(s, ckpt);
+        // Video and audio checkpoints have metrics of their own, whatever else was asked.
+        var ownFamily = s.Checkpoint is { } ckpt && s.Adapter is null && !HfModelFolder.IsHfFolder(ckpt) && !Models.Lora.PeftAdapter.IsAdapterFolder(ckpt)
+            ? Checkpoint.Open(ckpt).Family : null;
+        if (ownFamily is IVideoFamily) return VideoEvalCommand.Run(s, s.Checkpoint!);
+        if (ownFamily is IAudioFamily) return AudioEvalCommand.Run(s, s.Checkpoint!);
         foreach (var (flag, used) in new[] { ("video-classifier", s.VideoClassifier is not null), ("known-frames", s.KnownFrames is not null),
                                              ("carry-known-frames", s.CarryKnownFrames), ("json", s.Json is not null), ("gif-dir", s.GifDir is not null) })
             if (used) throw new GenSharpException($"--{flag} applies to video checkpoints (videodiffusion, videoclassifier)");

@@ -29,5 +29,19 @@ public sealed class AudioCliTests
         Assert.Contains("--condition", CliTests.Run("sample", run, "--out", wav).Err);
         Assert.Contains(".wav", CliTests.Run("sample", run, "--out", Path.Combine(dir, "x.png"), "--condition", "test:0").Err);
         Assert.Contains("test:K needs K", CliTests.Run("sample", run, "--out", wav, "--condition", "test:999").Err);
+        // eval: the exact test NLL of the first two held-out utterances, one of them resynthesised and scored.
+        var e = CliTests.Run("eval", run, "--limit", "2", "-n", "1");
+        Assert.True(e.Code == 0, e.Err);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(e.Out.Trim().Split('\n')[^1])!;
+        Assert.InRange(json["test_bits_per_sample"]!.GetValue<double>(), 1.0, 8.5);
+        Assert.Equal(2, json["test_utterances"]!.GetValue<int>());
+        Assert.Equal(1, json["resynthesized"]!.GetValue<int>());
+        Assert.True(json["lsd_db"]!.GetValue<double>() > 0 && json["mcd_db"]!.GetValue<double>() > 0);
+        var corpus = GenSharp.Data.AllisonCorpus.Load();
+        long samples = corpus.Test.Take(2).Sum(u => (long)GenSharp.Data.AllisonCorpus.ReadAudio(u).Samples.Length);
+        Assert.Equal(samples, json["test_samples"]!.GetValue<long>());                        // every sample scored
+        var bad = CliTests.Run("eval", run, "--classifier", run);
+        Assert.NotEqual(0, bad.Code);
+        Assert.Contains("audio checkpoints", bad.Err);
     }
 }
