@@ -23,8 +23,10 @@ public static class SpeechVocoders
         if (choice is "none") return null;
         if (choice is not null)
             return Directory.Exists(choice) ? choice : throw new GenSharpException($"--vocoder {choice}: no such checkpoint folder (give a wavenet checkpoint, or 'none' for Griffin-Lim)");
-        var own = Path.Combine(ttsDir, Folder);
-        return Directory.Exists(own) ? own : null;
+        // The folder given (a run's folder or a checkpoint), or the checkpoint a run folder resolves to.
+        foreach (var dir in new[] { ttsDir, CheckpointFolder.Resolve(ttsDir) })
+            if (Directory.Exists(Path.Combine(dir, Folder))) return Path.Combine(dir, Folder);
+        return null;
     }
 
     /// <summary>Loads a vocoder checkpoint and checks that it is one: a mel-conditioned audio model.</summary>
