@@ -180,6 +180,8 @@ public sealed class WaveNetTests
         Assert.True(shared.eq(each).all().item<bool>());
         Assert.Throws<ParameterException>(() => model.Generate(options with { Mel = longMel }));
         Assert.Throws<ParameterException>(() => model.Generate(new AudioGenerationOptions { Mels = Array.Empty<Tensor>() }));
+        Assert.Throws<ParameterException>(() => model.Generate(new AudioGenerationOptions { Mel = longMel, Count = 0 }));
+        Assert.Throws<ParameterException>(() => model.Generate(new AudioGenerationOptions { Mel = longMel, Count = -1 }));
         Assert.Throws<ParameterException>(() => model.Generate(new AudioGenerationOptions { Mels = new[] { longMel.narrow(0, 0, 5) } }));
     }
 

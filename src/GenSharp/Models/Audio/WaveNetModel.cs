@@ -33,8 +33,10 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
     public bool NeedsMel => _config.Conditioning == WaveNetConditioning.Mel;
     public int ReceptiveField => _config.ReceptiveField;
     /// <summary>
-    /// Dilated kernel-2 convolutions of one dimension run faster through libtorch's native kernels than through oneDNN's
-    /// channels-last path (docs/benchmarks.md, "WaveNet: one convolution backend per model").
+    /// Chosen when WaveNet's dilated kernel-2 convolutions were libtorch convolutions, which ran faster natively than
+    /// through oneDNN's channels-last path. Since the layers became matrix products (<see cref="WaveNetLayer.Forward"/>)
+    /// only the conditioning's convolutions over frames remain; whether the native scope still pays was not measured
+    /// apart (docs/benchmarks.md, "WaveNet: time-major layers, past the PyTorch twin").
     /// </summary>
     public override bool NativeConvolutions => true;
 
@@ -96,9 +98,9 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
     public Tensor Generate(AudioGenerationOptions o)
     {
         if (o.Mels is not null && o.Mel is not null) throw new ParameterException("mels", "give mel (one spectrogram for every waveform) or mels (one each), not both");
-        var each = o.Mels ?? (o.Mel is null ? null : Enumerable.Repeat(o.Mel, o.Count).ToList());
         if (o.Mels is { Count: 0 }) throw new ParameterException("mels", "is empty");
         if (o.Mels is null && o.Count < 1) throw new ParameterException("count", $"must be ≥ 1, got {o.Count}");
+        var each = o.Mels ?? (o.Mel is null ? null : Enumerable.Repeat(o.Mel, o.Count).ToList());
         if (o.Temperature <= 0 || !double.IsFinite(o.Temperature)) throw new ParameterException("temperature", $"must be > 0, got {o.Temperature}");
         if (NeedsMel && each is null) throw new ParameterException("mel", "is needed: this WaveNet is a vocoder; give the spectrogram (or a recording) to resynthesise");
         if (!NeedsMel && each is not null) throw new ParameterException("mel", "does not apply: this WaveNet is unconditional");
