@@ -85,7 +85,7 @@ public sealed class SpeakCommand : Command<SpeakSettings>
         var options = new SpeechOptions
         {
             Speed = s.Speed, Iterations = s.Iterations, Seed = s.Seed, Vocoder = vocoder, VocoderBatch = s.VocoderBatch, Temperature = s.Temperature,
-            Progress = vocoder is null ? null : Progress(),
+            Progress = vocoder is null ? null : Progress(cancel),
         };
         var clock = Stopwatch.StartNew();
         if (lines is not null || folder)
@@ -125,13 +125,17 @@ public sealed class SpeakCommand : Command<SpeakSettings>
         return png;
     }
 
-    /// <summary>The vocoder's progress on stderr, a line per tenth of each batch (it draws one sample at a time).</summary>
-    static Action<long, long> Progress()
+    /// <summary>
+    /// The vocoder's progress on stderr, a line per tenth of each batch (it draws one sample at a time), and Ctrl+C
+    /// stops the draw at the next sample.
+    /// </summary>
+    static Action<long, long> Progress(CancellationToken cancel)
     {
         int batch = 0, shown = -1;
         var clock = Stopwatch.StartNew();
         return (done, total) =>
         {
+            cancel.ThrowIfCancellationRequested();
             if (done == 1) { batch++; shown = -1; }
             int tenth = (int)(10 * done / total);
             if (tenth == shown) return;

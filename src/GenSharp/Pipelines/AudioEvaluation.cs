@@ -42,27 +42,21 @@ public static class AudioEvaluation
         }
         log?.Invoke($"test NLL: {nats / samples / Math.Log(2):F4} bits per sample over {recordings.Count} recordings ({samples:N0} samples)");
         int count = model.NeedsMel ? Math.Min(resynthesize, recordings.Count) : 0;
-        double lsd = 0, mcd = 0, compute = 0, seconds = 0;
-        // Longest first, so each batch pads its rows to a similar length.
-        var order = Enumerable.Range(0, count).OrderByDescending(i => recordings[i].Samples.Length).ToArray();
-        for (int start = 0; start < count; start += batch)
+        double lsd = 0, mcd = 0, seconds = 0;
+        using var scope = torch.NewDisposeScope();
+        var sources = recordings.Take(count).Select(r => r.ToTensor()).ToList();
+        var clock = Stopwatch.StartNew();
+        int batches = 0;
+        var drawn = model.DrawEach(sources.Select(a => Spectrogram.LogMel(a, model.Mel)).ToList(), batch, seed,
+            progress: (k, total) => { if (k == total) log?.Invoke($"resynthesised batch {++batches} of {(count + batch - 1) / batch} ({clock.Elapsed.TotalSeconds:F0} s of compute)"); });
+        double compute = clock.Elapsed.TotalSeconds;
+        for (int j = 0; j < count; j++)
         {
-            using var scope = torch.NewDisposeScope();
-            var picked = order.Skip(start).Take(batch).ToArray();
-            var sources = picked.Select(i => recordings[i].ToTensor()).ToArray();
-            var mels = sources.Select(a => Spectrogram.LogMel(a, model.Mel)).ToList();
-            var clock = Stopwatch.StartNew();
-            var drawn = model.Generate(new AudioGenerationOptions { Mels = mels, Samples = long.MaxValue, Seed = seed + start }); // (B, longest)
-            compute += clock.Elapsed.TotalSeconds;
-            for (int j = 0; j < picked.Length; j++)
-            {
-                long length = Math.Min(sources[j].shape[0], drawn.shape[1]);
-                var mine = drawn[j].narrow(0, 0, length);
-                lsd += AudioDistance.LogSpectral(sources[j], mine, model.Mel);
-                mcd += AudioDistance.MelCepstral(sources[j], mine, model.Mel);
-                seconds += (double)length / model.SampleRate;
-            }
-            log?.Invoke($"resynthesised {Math.Min(start + batch, count)}/{count} recordings ({compute:F0} s of compute)");
+            long length = Math.Min(sources[j].shape[0], drawn[j].shape[0]);
+            var mine = drawn[j].narrow(0, 0, length);
+            lsd += AudioDistance.LogSpectral(sources[j], mine, model.Mel);
+            mcd += AudioDistance.MelCepstral(sources[j], mine, model.Mel);
+            seconds += (double)length / model.SampleRate;
         }
         return new AudioEvaluationResult(nats / samples / Math.Log(2), samples, recordings.Count, count,
             count > 0 ? lsd / count : double.NaN, count > 0 ? mcd / count : double.NaN, count > 0 ? compute / seconds : double.NaN);

@@ -210,25 +210,12 @@ public sealed class TtsModel : FamilyModel<TtsConfig, TtsNetwork>, ISpeechModel
     {
         var (mm, ms, lm, ls) = _net.Statistics;
         var logMels = spectra.Select(s => (s.Mel[0] * ms + mm).t().cpu()).ToList();                   // (M, T) each
-        var audio = new Tensor[spectra.Count];
+        Tensor[] audio;
         if (options.Vocoder is { } vocoder)
-        {
-            // Longest first, so each batch pads its rows to a similar length.
-            var order = Enumerable.Range(0, spectra.Count).OrderByDescending(i => logMels[i].shape[1]).ToArray();
-            for (int start = 0; start < order.Length; start += options.VocoderBatch)
-            {
-                var batch = order.Skip(start).Take(options.VocoderBatch).ToArray();
-                long total = logMels[batch[0]].shape[1] * Mel.Hop;
-                var drawn = vocoder.Generate(new AudioGenerationOptions
-                {
-                    Mels = batch.Select(i => logMels[i]).ToList(), Samples = total, Seed = options.Seed + start,
-                    Temperature = options.Temperature, Progress = options.Progress is { } p ? k => p(k, total) : null,
-                });                                                                                     // (B, samples)
-                for (int k = 0; k < batch.Length; k++) audio[batch[k]] = drawn[k].narrow(0, 0, logMels[batch[k]].shape[1] * Mel.Hop);
-            }
-        }
+            audio = vocoder.DrawEach(logMels, options.VocoderBatch, options.Seed, options.Temperature, options.Progress);
         else
         {
+            audio = new Tensor[spectra.Count];
             for (int i = 0; i < spectra.Count; i++)
             {
                 var mask = torch.ones(1, spectra[i].Mel.shape[1], dtype: ScalarType.Bool, device: Device);
