@@ -94,6 +94,82 @@ static class Program
             }
             return 0;
         }
+        if (mode == "pwops") // PixelCNN's convolutions alone (batch 64, 28x28, channels-last as ConvolutionLayout makes them), fwd+bwd
+        {
+            TorchRuntime.EnsureReady(); TorchRuntime.SetThreads(threads);
+            Tensor Act(long c, long h, long w) => ConvolutionLayout.ToChannelsLast(torch.randn(64, c, h, w)).requires_grad_(true);
+            Tensor Cw(long o, long i, long kh, long kw) => ConvolutionLayout.Weight((torch.randn(o, i, kh, kw) * 0.05)).detach().requires_grad_(true);
+            Tensor Pointwise(Tensor x, Tensor w, Tensor bias) =>
+                nn.functional.linear(x.permute(0, 2, 3, 1), w.flatten(1), bias).permute(0, 3, 1, 2);
+            var ops = new List<(string Name, Func<Tensor> Make, Func<Tensor, Tensor> Op)>();
+            foreach (var (ci, co) in new[] { (64, 64), (128, 128), (128, 256), (64, 128) })
+            {
+                var w = Cw(co, ci, 1, 1); var bias = B(co);
+                ops.Add(($"conv 1x1 {ci}->{co}", () => Act(ci, 28, 28), x => nn.functional.conv2d(x, w, bias)));
+                ops.Add(($"linear 1x1 {ci}->{co}", () => Act(ci, 28, 28), x => Pointwise(x, w, bias)));
+            }
+            var wv = Cw(128, 64, 2, 3); var bv = B(128);
+            ops.Add(("conv 2x3 64->128 (vertical)", () => Act(64, 29, 30), x => nn.functional.conv2d(x, wv, bv)));
+            var wh = Cw(128, 64, 1, 2); var bh = B(128);
+            ops.Add(("conv 1x2 64->128 (horizontal)", () => Act(64, 28, 29), x => nn.functional.conv2d(x, wh, bh)));
+            // libtorch's default layout (oneDNN's blocked formats), as PyTorch runs them
+            var wvb = (torch.randn(128, 64, 2, 3) * 0.05).requires_grad_(true); var whb = (torch.randn(128, 64, 1, 2) * 0.05).requires_grad_(true);
+            ops.Add(("conv 2x3 64->128 (vertical, blocked)", () => torch.randn(64, 64, 29, 30).requires_grad_(true), x => nn.functional.conv2d(x, wvb, bv)));
+            ops.Add(("conv 1x2 64->128 (horizontal, blocked)", () => torch.randn(64, 64, 28, 29).requires_grad_(true), x => nn.functional.conv2d(x, whb, bh)));
+            var w11 = (torch.randn(128, 128, 1, 1) * 0.05).requires_grad_(true);
+            ops.Add(("conv 1x1 128->128 (blocked)", () => torch.randn(64, 128, 28, 28).requires_grad_(true), x => nn.functional.conv2d(x, w11, bv)));
+            var times = ops.Select(_ => new List<double>()).ToArray();
+            var inputs = ops.Select(o => o.Make()).ToArray();
+            var grads = new Tensor?[ops.Count];
+            for (int round = 0; round < 3; round++) // interleaved rounds, so drift on a shared host hits every op
+                for (int k = 0; k < ops.Count; k++)
+                {
+                    var (name, _, op) = ops[k];
+                    void Once() { using var sc = torch.NewDisposeScope(); var y = op(inputs[k]); grads[k] ??= torch.ones_like(y).DetachFromDisposeScope(); y.backward(new[] { grads[k]! }); }
+                    for (int i = 0; i < 3; i++) Once();
+                    var clock = Stopwatch.StartNew();
+                    for (int i = 0; i < steps; i++) Once();
+                    times[k].Add(clock.Elapsed.TotalMilliseconds / steps);
+                }
+            for (int k = 0; k < ops.Count; k++)
+                Console.WriteLine($"{ops[k].Name}: {times[k].Min():F2} ms fwd+bwd (min of {string.Join(", ", times[k].Select(t => t.ToString("F1")))})");
+            return 0;
+        }
+        if (mode == "gnops") // the DDPM UNet's GroupNorm (8 groups) alone, fwd+bwd: channels-last input as the UNet's convolutions leave it, vs contiguous
+        {
+            TorchRuntime.EnsureReady(); TorchRuntime.SetThreads(threads);
+            var shapes = new long[][] { new long[] { 64, 32, 28, 28 }, new long[] { 64, 96, 28, 28 }, new long[] { 64, 64, 14, 14 }, new long[] { 64, 128, 14, 14 }, new long[] { 64, 64, 7, 7 } };
+            var gamma = new Dictionary<long, Tensor>();
+            foreach (var shape in shapes)
+            {
+                long c = shape[1];
+                var weight = torch.ones(c).requires_grad_(true); var bias = torch.zeros(c).requires_grad_(true);
+                var xcl = ConvolutionLayout.ToChannelsLast(torch.randn(shape)).requires_grad_(true);
+                var xc = torch.randn(shape).requires_grad_(true);
+                var variants = new (string Name, Tensor X, Func<Tensor, Tensor> Op)[]
+                {
+                    ("channels-last", xcl, x => nn.functional.group_norm(x, 8, weight, bias)),
+                    ("contiguous", xc, x => nn.functional.group_norm(x, 8, weight, bias)),
+                    ("channels-last via contiguous copy", xcl, x => ConvolutionLayout.ToChannelsLast(nn.functional.group_norm(x.contiguous(), 8, weight, bias))),
+                    ("channels-last composite", xcl, x => GnComposite(x, 8, weight, bias)),
+                };
+                foreach (var (name, x, op) in variants)
+                {
+                    Tensor? g = null;
+                    void Once() { using var sc = torch.NewDisposeScope(); var y = op(x); g ??= torch.randn_like(y).DetachFromDisposeScope(); y.backward(new[] { g }); }
+                    for (int i = 0; i < 5; i++) Once();
+                    var best = double.MaxValue;
+                    for (int round = 0; round < 3; round++)
+                    {
+                        var clock = Stopwatch.StartNew();
+                        for (int i = 0; i < steps; i++) Once();
+                        best = Math.Min(best, clock.Elapsed.TotalMilliseconds / steps);
+                    }
+                    Console.WriteLine($"group_norm {string.Join("x", shape)} {name}: {best:F3} ms fwd+bwd");
+                }
+            }
+            return 0;
+        }
         if (mode == "convcost") // fwd+bwd of Glow's level-1 coupling convolutions alone, 3 repetitions of --steps
         {
             TorchRuntime.EnsureReady(); TorchRuntime.SetThreads(threads);
@@ -293,6 +369,16 @@ static class Program
     }
 
     static double Mb(long bytes) => bytes / (1024.0 * 1024.0);
+    static Tensor GnComposite(Tensor x, long groups, Tensor weight, Tensor bias)
+    {
+        long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], d = c / groups;
+        var v = x.permute(0, 2, 3, 1).view(n, h * w, groups, d);
+        var (variance, mean) = torch.var_mean(v, new long[] { 1, 3 }, unbiased: false, keepdim: true);
+        var scale = (variance + 1e-5).rsqrt() * weight.view(1, 1, groups, d);
+        var shift = bias.view(1, 1, groups, d) - mean * scale;
+        return torch.addcmul(shift, v, scale, 1).view(n, h, w, c).permute(0, 3, 1, 2);
+    }
+
     static Tensor W(long o, long i, long k) => (torch.randn(o, i, k) * 0.1).requires_grad_(true);
     static Tensor B(long o) => torch.zeros(o).requires_grad_(true);
 

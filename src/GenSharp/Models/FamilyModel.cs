@@ -29,7 +29,7 @@ public abstract class FamilyModel<TConfig, TNet> : IGenerativeModel, ITrainable
         Device = device;
         _net = network;
         _net.to(device);
-        if (!NativeConvolutions) ConvolutionLayout.Prepare(_net);
+        if (!NativeConvolutions) ConvolutionLayout.Prepare(_net, BlockedConvolutions);
     }
 
     public string Family { get; }
@@ -46,5 +46,11 @@ public abstract class FamilyModel<TConfig, TNet> : IGenerativeModel, ITrainable
     public virtual int ConditionalClasses => 0;
     /// <summary>See <see cref="ITrainable.NativeConvolutions"/>; read in the constructor, so an override must be a constant.</summary>
     public virtual bool NativeConvolutions => false;
+    /// <summary>
+    /// Whether the network's on-block convolutions keep libtorch's default layout (oneDNN's blocked path) instead of
+    /// channels-last weights (<see cref="ConvolutionLayout.Prepare{T}"/>); read in the constructor, so an override must
+    /// be a constant.
+    /// </summary>
+    protected virtual bool BlockedConvolutions => false;
     public virtual void Dispose() => _net.Dispose();
 }

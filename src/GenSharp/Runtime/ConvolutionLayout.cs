@@ -29,8 +29,15 @@ public static class ConvolutionLayout
     /// Makes every convolution weight in <paramref name="module"/> channels-last in place (same values, same
     /// parameters, so optimizers and checkpoints see no difference) when <see cref="ChannelsLast"/>; otherwise leaves
     /// the module alone. Call it after the module is on its device and before an optimizer takes its parameters.
+    /// With <paramref name="blockedOnBlock"/>, the convolutions <see cref="OnBlock"/> keep libtorch's default layout, so
+    /// oneDNN runs them in its blocked form (exact for such channel counts, see the class summary), and only the others
+    /// become channels-last. For a network whose normalisation layers are slow on channels-last activations (libtorch
+    /// 2.10's channels-last GroupNorm reads 4 channels at a time when a group has 4 and the map has fewer than 1,024
+    /// pixels: 18 ms against 1.9 ms forward + backward for 64×32×28×28 in 8 groups): such a network returns its
+    /// activations to the default layout after each off-block convolution (<see cref="DefaultLayout"/>), since a
+    /// channels-last input takes every later convolution down the channels-last path too.
     /// </summary>
-    public static T Prepare<T>(T module) where T : nn.Module
+    public static T Prepare<T>(T module, bool blockedOnBlock = false) where T : nn.Module
     {
         if (!ChannelsLast) return module;
         using var noGrad = torch.no_grad();
@@ -38,6 +45,7 @@ public static class ConvolutionLayout
         {
             if (m is TorchSharp.Modules.Convolution conv && conv.weight is { } w)
             {
+                if (blockedOnBlock && OnBlock(conv)) continue;
                 Relayout(w);
                 if (!conv.transposed && conv.in_channels == 1 && conv.groups == 1 && conv.padding is { } padding
                     && conv.padding_mode == PaddingModes.Zeros && !HookedLayers.TryGetValue(conv, out var _))
@@ -51,6 +59,28 @@ public static class ConvolutionLayout
             if (m is IConvolutionWeights own) foreach (var t in own.ConvolutionWeights) Relayout(t);
         }
         return module;
+    }
+
+    /// <summary>
+    /// Whether oneDNN's blocked path is exact for <paramref name="conv"/>: an ungrouped, untransposed convolution whose
+    /// input and output channel counts are both multiples of its 16-channel block, so no reorder pads a block (the
+    /// failures of the class summary all read padding; <see cref="OneDnnCheck"/> probes this path as well).
+    /// </summary>
+    public static bool OnBlock(TorchSharp.Modules.Convolution conv) =>
+        !conv.transposed && conv.groups == 1 && conv.in_channels % Block == 0 && conv.out_channels % Block == 0;
+
+    /// <summary>oneDNN's channel block for float32 (16; 8-channel blocks under an AVX2 cap divide it).</summary>
+    public const int Block = 16;
+
+    /// <summary>
+    /// <paramref name="activation"/> in libtorch's default (contiguous) layout, taking ownership: the tensor itself when
+    /// it already is, else a contiguous copy (differentiable) and the channels-last original disposed. For networks
+    /// prepared with <c>blockedOnBlock</c>, after an off-block convolution.
+    /// </summary>
+    public static Tensor DefaultLayout(Tensor activation)
+    {
+        if (activation.is_contiguous()) return activation;
+        using (activation) return activation.contiguous();
     }
 
     // Layers given the one-channel hook, so preparing a module twice does not hook a layer twice.

@@ -5,7 +5,8 @@ namespace GenSharp.Runtime;
 
 /// <summary>
 /// Decides, once per machine, whether libtorch's oneDNN (mkldnn) convolutions, run as GenSharp runs them (channels-last
-/// weights, <see cref="ConvolutionLayout"/>), compute what libtorch's native im2col + GEMM path does. Every probe runs a
+/// weights, <see cref="ConvolutionLayout"/>, and on-block convolutions left in the default layout where a model asks),
+/// compute what libtorch's native im2col + GEMM path does. Every probe runs a
 /// convolution forward and backward (output, input gradient, weight gradient) both ways and compares: conv2d with
 /// channel counts that are not multiples of oneDNN's 16-channel block (where libtorch 2.10's blocked path was wrong on
 /// one host, see <see cref="TorchRuntime"/>), a dilated causal conv1d (WaveNet), a strided transposed conv2d (DCGAN,
@@ -64,7 +65,7 @@ public static class OneDnnCheck
     }
 
     /// <summary>The convolutions compared.</summary>
-    public enum ProbeKind { Conv2d, OneChannelConv2d, DilatedConv1d, ConvTranspose2d, Conv3d }
+    public enum ProbeKind { Conv2d, OneChannelConv2d, DilatedConv1d, ConvTranspose2d, Conv3d, BlockedConv2d }
 
     sealed record Probe(ProbeKind Kind, long[] Input, long[] Weight);
 
@@ -79,6 +80,9 @@ public static class OneDnnCheck
         new(ProbeKind.DilatedConv1d, new long[] { 4, 32, 512 }, new long[] { 64, 32, 2 }),
         new(ProbeKind.ConvTranspose2d, new long[] { 8, 24, 7, 7 }, new long[] { 24, 12, 4, 4 }),
         new(ProbeKind.Conv3d, new long[] { 2, 12, 4, 8, 8 }, new long[] { 20, 12, 3, 3, 3 }),
+        // On-block convolutions in libtorch's default layout, as ConvolutionLayout.Prepare(blockedOnBlock) leaves them (ddpm's UNet).
+        new(ProbeKind.BlockedConv2d, new long[] { 8, 32, 14, 14 }, new long[] { 64, 32, 3, 3 }),
+        new(ProbeKind.BlockedConv2d, new long[] { 8, 96, 7, 7 }, new long[] { 32, 96, 3, 3 }),
     };
 
     /// <summary>
@@ -89,10 +93,10 @@ public static class OneDnnCheck
     public static Tensor Compute(ProbeKind kind, Tensor x, Tensor w, Tensor? dy)
     {
         var xg = x.detach().requires_grad_(dy is not null);
-        var wg = ConvolutionLayout.ToChannelsLast(w.detach()).requires_grad_(dy is not null);
+        var wg = (kind == ProbeKind.BlockedConv2d ? w.detach().contiguous() : ConvolutionLayout.ToChannelsLast(w.detach())).requires_grad_(dy is not null);
         var y = kind switch
         {
-            ProbeKind.Conv2d => nn.functional.conv2d(xg, wg, padding: new long[] { 1, 1 }),
+            ProbeKind.Conv2d or ProbeKind.BlockedConv2d => nn.functional.conv2d(xg, wg, padding: new long[] { 1, 1 }),
             // A one-channel input as ConvolutionLayout.OneChannel convolves it when the input needs a gradient.
             ProbeKind.OneChannelConv2d => nn.functional.conv2d(torch.cat(new[] { xg, torch.zeros_like(xg) }, 1),
                 ConvolutionLayout.ToChannelsLast(torch.cat(new[] { wg, torch.zeros_like(wg) }, 1)), padding: new long[] { 1, 1 }),
@@ -155,7 +159,7 @@ public static class OneDnnCheck
     /// <summary>What the verdict depends on: libtorch's version and the CPU as /proc/cpuinfo names it.</summary>
     internal static string MachineKey()
     {
-        var key = new StringBuilder($"libtorch {TorchRuntime.LibTorchVersion}; check v2");
+        var key = new StringBuilder($"libtorch {TorchRuntime.LibTorchVersion}; check v3");
         try
         {
             if (File.Exists("/proc/cpuinfo"))

@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
@@ -80,7 +81,8 @@ public sealed class DdpmUNet : Module
     {
         var emb = DiffusionLayers.Conditioning(time_mlp, class_embedding, _timeFeatures, t, labels);   // (B, E)
         var skips = new Stack<Tensor>();
-        var h = conv_in.forward(x);                                                     // (B, base, H, W)
+        // Back to the default layout: conv_in's one input channel makes it channels-last (DdpmModel.BlockedConvolutions).
+        var h = ConvolutionLayout.DefaultLayout(conv_in.forward(x));                    // (B, base, H, W)
         skips.Push(h);
         foreach (var level in down) h = level.Forward(h, emb, skips);                   // (B, Cdeep, H/2^(L−1), ·)
         h = mid_block2.Forward(mid_attention.Forward(mid_block1.Forward(h, emb)), emb);
