@@ -77,27 +77,55 @@ public sealed class SpaceTimeUNet : Module
     /// </summary>
     public Tensor Forward(Tensor x, Tensor t, Tensor labels)
     {
+        // Handles are released as soon as this code is done with them (see TemporalAttention.Forward): the skips live
+        // until the up path has concatenated them, everything else one block.
         long b = x.shape[0], frames = x.shape[1], hgt = x.shape[3], wid = x.shape[4];
-        var emb = DiffusionLayers.Conditioning(time_mlp, class_embedding, _base, t, labels)   // (B, E)
-            .repeat_interleave(frames, dim: 0);                                                  // (B·T, E), frame-major per clip
-        var h = input_conv.forward(x.reshape(b * frames, InputChannels, hgt, wid));             // (B·T, C0, H, W)
+        using var clipEmb = DiffusionLayers.Conditioning(time_mlp, class_embedding, _base, t, labels);  // (B, E)
+        using var emb = clipEmb.repeat_interleave(frames, dim: 0);                                      // (B·T, E), frame-major per clip
+        Tensor h;
+        using (var frameStack = x.reshape(b * frames, InputChannels, hgt, wid))
+            h = input_conv.forward(frameStack);                                                        // (B·T, C0, H, W)
         var skips = new List<Tensor>();
-        for (int i = 0; i < _levels; i++)
+        try
         {
-            h = down_time[i].Forward(down_res[i].Forward(h, emb), frames);
-            skips.Add(h);
-            if (i < _levels - 1) h = downsample[i].forward(h);                                  // halve H, W
+            for (int i = 0; i < _levels; i++)
+            {
+                using (var r = down_res[i].Forward(h, emb)) { h.Dispose(); h = down_time[i].Forward(r, frames); }
+                skips.Add(h);
+                if (i < _levels - 1) h = downsample[i].forward(h);                                      // halve H, W
+            }
+            using (var m1 = mid_res1.Forward(h, emb))
+            using (var mt = mid_time.Forward(m1, frames))
+            {
+                if (!skips.Contains(h)) h.Dispose();
+                h = mid_res2.Forward(mt, emb);
+            }
+            for (int k = 0; k < _levels; k++)
+            {
+                int i = _levels - 1 - k;
+                using (var joined = torch.cat(new[] { h, skips[i] }, 1))
+                using (var r = up_res[k].Forward(joined, emb))
+                {
+                    h.Dispose();
+                    skips[i].Dispose();
+                    h = up_time[k].Forward(r, frames);
+                }
+                if (i > 0)
+                {
+                    using var larger = functional.interpolate(h, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Nearest);
+                    h.Dispose();
+                    h = upsample[k].forward(larger);
+                }
+            }
         }
-        h = mid_res2.Forward(mid_time.Forward(mid_res1.Forward(h, emb), frames), emb);
-        for (int k = 0; k < _levels; k++)
+        finally
         {
-            int i = _levels - 1 - k;
-            h = torch.cat(new[] { h, skips[i] }, 1);
-            h = up_time[k].Forward(up_res[k].Forward(h, emb), frames);
-            if (i > 0)
-                h = upsample[k].forward(functional.interpolate(h, scale_factor: new[] { 2.0, 2.0 }, mode: InterpolationMode.Nearest));
+            foreach (var s in skips) s.Dispose();
         }
-        var eps = out_conv.forward(functional.silu(out_norm.forward(h)));                       // (B·T, 1, H, W)
-        return eps.reshape(b, frames, 1, hgt, wid);
+        using (h)
+        using (var normed = out_norm.forward(h))
+        using (var act = functional.silu(normed))
+        using (var eps = out_conv.forward(act))                                                        // (B·T, 1, H, W)
+            return eps.reshape(b, frames, 1, hgt, wid);
     }
 }

@@ -31,17 +31,41 @@ public sealed class TemporalAttention : Module
     }
 
     /// <summary>x (B·T, C, H, W), frames T (frame-major within a clip) → (B·T, C, H, W).</summary>
+    /// <remarks>
+    /// Every handle, views included (a view keeps its base's memory), is released once this code is done with it, as
+    /// Python drops its references: autograd holds what backward needs itself, and a training step's dispose scope
+    /// would otherwise keep the norm's output, the token copies and the projection's output of every block to the end
+    /// of the step.
+    /// </remarks>
     public Tensor Forward(Tensor x, long frames)
     {
         long bt = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], b = bt / frames;
-        var position = TimeEmbedding.Sinusoidal(torch.arange(frames, device: x.device), (int)c);        // (T, C)
-        var seq = norm.forward(x).reshape(b, frames, c, h * w).permute(0, 3, 1, 2)                      // (B, HW, T, C)
-            .reshape(b * h * w, frames, c) + position;                                                  // (B·HW, T, C)
-        var parts = qkv.forward(seq).reshape(b * h * w, frames, 3, _heads, c / _heads)
-            .permute(2, 0, 3, 1, 4);                                                                     // (3, B·HW, heads, T, C/heads)
-        var attended = functional.scaled_dot_product_attention(parts[0], parts[1], parts[2]);            // (B·HW, heads, T, C/heads)
-        var merged = proj.forward(attended.permute(0, 2, 1, 3).reshape(b * h * w, frames, c));          // (B·HW, T, C)
-        var back = merged.reshape(b, h * w, frames, c).permute(0, 2, 3, 1).reshape(bt, c, h, w);        // (B·T, C, H, W)
-        return x + back;
+        Tensor seq;                                                                                      // (B·HW, T, C)
+        using (var steps = torch.arange(frames, device: x.device))
+        using (var position = TimeEmbedding.Sinusoidal(steps, (int)c))                                 // (T, C)
+        using (var normed = norm.forward(x))
+        using (var grouped = normed.reshape(b, frames, c, h * w))
+        using (var perPixel = grouped.permute(0, 3, 1, 2))                                             // (B, HW, T, C)
+        using (var tokens = perPixel.reshape(b * h * w, frames, c))
+            seq = tokens + position;
+        Tensor attended;                                                                                 // (B·HW, heads, T, C/heads)
+        using (seq)
+        using (var projected = qkv.forward(seq))
+        using (var split = projected.reshape(b * h * w, frames, 3, _heads, c / _heads))
+        using (var parts = split.permute(2, 0, 3, 1, 4))                                              // (3, B·HW, heads, T, C/heads)
+        using (var q = parts[0])
+        using (var k = parts[1])
+        using (var v = parts[2])
+            attended = functional.scaled_dot_product_attention(q, k, v);
+        Tensor merged;                                                                                   // (B·HW, T, C)
+        using (attended)
+        using (var byFrame = attended.permute(0, 2, 1, 3))
+        using (var heads = byFrame.reshape(b * h * w, frames, c))
+            merged = proj.forward(heads);
+        using (merged)
+        using (var perClip = merged.reshape(b, h * w, frames, c))
+        using (var channelsFirst = perClip.permute(0, 2, 3, 1))
+        using (var back = channelsFirst.reshape(bt, c, h, w))                                         // (B·T, C, H, W)
+            return x + back;
     }
 }
