@@ -70,8 +70,9 @@ public class ConvolutionLayoutTests(ITestOutputHelper output)
                 try { TorchRuntime.Seed(3); models[i] = family.Build(config, CPU); }
                 finally { TorchRuntime.SetOneDnnConvolutions(true); }
             }
-            // ddpm keeps its on-block convolutions in the default layout (oneDNN's blocked path); every other weight is channels-last.
-            bool blockedOnBlock = name == "ddpm";
+            // ddpm and pixelcnn keep their on-block convolutions in the default layout (oneDNN's blocked path; pixelcnn at
+            // 24 channels has both kinds, its 48-channel links on the block); every other weight is channels-last.
+            bool blockedOnBlock = name is "ddpm" or "pixelcnn";
             int blocked = 0;
             foreach (var (_, m) in models[0].Model.named_modules())
                 if (m is TorchSharp.Modules.Convolution conv && ConvolutionLayout.ChannelsLast)
@@ -83,7 +84,7 @@ public class ConvolutionLayoutTests(ITestOutputHelper output)
                     }
                     else Assert.True(ConvolutionLayout.IsChannelsLast(conv.weight!), $"{name}: a {m.GetType().Name} weight is not channels-last");
                 }
-            if (blockedOnBlock && ConvolutionLayout.ChannelsLast) Assert.True(blocked > 10, $"{name}: only {blocked} convolutions run blocked");
+            if (blockedOnBlock && ConvolutionLayout.ChannelsLast) Assert.True(blocked > 0, $"{name}: no convolution runs blocked");
             using var scope = torch.NewDisposeScope();
             var (x, y) = new BatchLoader(TestData.Train, 8, 3, shuffle: false, dropLast: true).GetBatch(0);
             var withOneDnn = LossAndGradients(models[0], x, y, oneDnn: true);

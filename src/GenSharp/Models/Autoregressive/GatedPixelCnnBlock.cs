@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 using static TorchSharp.torch.nn.functional;
@@ -58,7 +59,7 @@ public sealed class GatedPixelCnnBlock : Module
     /// </summary>
     public (Tensor Features, Tensor? Output) Vertical(Tensor v, Tensor? labels)
     {
-        var conv = vertical_conv.forward(v);
+        var conv = Layout(vertical_conv.forward(v));
         var f = AddClassBias(conv, vertical_class_bias, labels);                          // (B, 2p, R, W)
         if (!ReferenceEquals(f, conv)) conv.Dispose();
         return (f, _last ? null : Gate(f));
@@ -81,7 +82,11 @@ public sealed class GatedPixelCnnBlock : Module
     /// residual output (B, p, R, W) for the next block (null for the last block) and the skip (B, p, R, W).
     /// </summary>
     public (Tensor? Output, Tensor Skip) Horizontal(Tensor h, Tensor link, Tensor? labels) =>
-        HorizontalFrom(horizontal_conv.forward(h), h, link, labels);
+        HorizontalFrom(Layout(horizontal_conv.forward(h)), h, link, labels);
+
+    // The first block's convolutions read the one-channel image, so their weights are channels-last and so are their
+    // outputs; the rest of the network runs in the default layout (PixelCnnModel.BlockedConvolutions).
+    Tensor Layout(Tensor convOutput) => _first ? ConvolutionLayout.DefaultLayout(convOutput) : convOutput;
 
     /// <summary>The horizontal convolution's zero padding on the left and kernel width (for <see cref="HorizontalColumn"/>).</summary>
     public (int LeftPad, int KernelWidth) HorizontalWindow => (horizontal_conv.LeftPad, horizontal_conv.KernelWidth);
