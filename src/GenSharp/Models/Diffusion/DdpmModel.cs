@@ -34,7 +34,7 @@ public sealed partial class DdpmModel : FamilyModel<DdpmConfig, nn.Module>, IDif
     /// <summary>
     /// The UNet's GroupNorms are slow on channels-last activations at 28×28 with 4 channels a group (the whole norm
     /// fwd + bwd 10× the default layout's); its convolutions run blocked where that is exact, and the activations stay
-    /// in the default layout (measured: 50 → 57 images/s training on 2 threads, docs/benchmarks.md).
+    /// in the default layout (+6 % training throughput on 2 threads, docs/benchmarks.md).
     /// </summary>
     protected override bool BlockedConvolutions => true;
 

@@ -94,12 +94,9 @@ public sealed class SpaceTimeUNet : Module
                 skips.Add(h);
                 if (i < _levels - 1) h = downsample[i].forward(h);                                      // halve H, W
             }
-            using (var m1 = mid_res1.Forward(h, emb))
+            using (var m1 = mid_res1.Forward(h, emb))                                                   // h is the deepest skip
             using (var mt = mid_time.Forward(m1, frames))
-            {
-                if (!skips.Contains(h)) h.Dispose();
                 h = mid_res2.Forward(mt, emb);
-            }
             for (int k = 0; k < _levels; k++)
             {
                 int i = _levels - 1 - k;
