@@ -35,8 +35,8 @@ public sealed class WaveNetModel : FamilyModel<WaveNetConfig, WaveNetNetwork>, I
     /// <summary>
     /// Chosen when WaveNet's dilated kernel-2 convolutions were libtorch convolutions, which ran faster natively than
     /// through oneDNN's channels-last path. Since the layers became matrix products (<see cref="WaveNetLayer.Forward"/>)
-    /// only the conditioning's convolutions over frames remain; whether the native scope still pays was not measured
-    /// apart (docs/benchmarks.md, "WaveNet: time-major layers, past the PyTorch twin").
+    /// only the conditioning's convolutions over frames remain, and training runs as fast with oneDNN (A/B on 2 threads,
+    /// docs/benchmarks.md, "Does WaveNet still need native convolutions?"); generation was not measured apart.
     /// </summary>
     public override bool NativeConvolutions => true;
 
