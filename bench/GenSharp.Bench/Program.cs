@@ -188,7 +188,7 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "export" or "decode" or "speed" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "export" or "decode" or "speed" or "parts" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);

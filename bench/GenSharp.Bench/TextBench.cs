@@ -6,6 +6,8 @@
 //   GenSharp.Bench FOLDER --mode decode [--steps 128]     the same for a text checkpoint or a Hugging Face model folder
 //   GenSharp.Bench FOLDER --mode speed [--steps 64]       greedy decode tokens/s at depths 64/512/2048 (≤ context) and prefill of 960 tokens
 //                                                          (llama-bench's tg at -d DEPTH and pp960), as one JSON line
+//   GenSharp.Bench FOLDER --mode parts [--steps 60]       one decoding step (DEPTH=64 cached tokens) beside reading every weight matrix
+//                                                          once as W·x and as a sum; SHAPES=1 adds W·x variants per matrix shape
 using System.Diagnostics;
 using System.Text.Json;
 using GenSharp.Data;
@@ -115,7 +117,7 @@ static class TextBench
     /// <summary>Decoding speed of a saved text model: a GenSharp checkpoint or a Hugging Face folder (random or real weights).</summary>
     public static int DecodeFolder(string path, string mode, int newTokens, int threads, string? dataPath)
     {
-        if (mode is not ("decode" or "speed")) return Fail($"--mode for a model folder is decode or speed, got {mode}");
+        if (mode is not ("decode" or "speed" or "parts")) return Fail($"--mode for a model folder is decode, speed or parts, got {mode}");
         var data = dataPath ?? FindData();
         using var loaded = GenSharp.Checkpoints.Checkpoint.LoadTextModel(path, torch.CPU);
         var text = TextCorpus.ReadText(data);
@@ -124,6 +126,7 @@ static class TextBench
             : loaded.Model is GenSharp.Models.Pretrained.PretrainedLanguageModel pm ? pm.ParameterCount : -1;
         Console.WriteLine($"GenSharp {TorchRuntime.GenSharpVersion}, TorchSharp {TorchRuntime.TorchSharpVersion}, libtorch {TorchRuntime.LibTorchVersion}");
         Console.WriteLine($"model={loaded.Name} ({path}) params={parameters} threads={torch.get_num_threads()} vocab={loaded.Tokenizer.VocabSize} context={loaded.Model.ContextLength}");
+        if (mode == "parts") return Parts(loaded.Model, Math.Max(1, newTokens));
         return mode == "speed"
             ? Speed(loaded.Model, loaded.Tokenizer, corpus, Math.Max(2, newTokens), threads, path)
             : Decode(loaded.Model, loaded.Tokenizer, corpus, Math.Max(1, newTokens), threads);
@@ -177,6 +180,74 @@ static class TextBench
             ["peak_rss_mb"] = Math.Round(Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0), 1),
             ["versions"] = $"TorchSharp {TorchRuntime.TorchSharpVersion} / libtorch {TorchRuntime.LibTorchVersion}",
         }));
+        return 0;
+    }
+
+    /// <summary>
+    /// Where a decode step's time goes: the full one-token step (logits with the cache, at depth 64) against reading every
+    /// weight matrix once as the step does (W·x for each 2-D weight, the few-row product), and a plain sum of the weights.
+    /// </summary>
+    static int Parts(ILanguageModel lm, int steps)
+    {
+        var net = ((GenSharp.Models.Pretrained.PretrainedLanguageModel)lm).Network;
+        var weights = net.parameters().Where(p => p.dim() == 2 && p.numel() > 0).ToList();
+        long bytes = weights.Sum(w => w.numel() * 4);
+        Console.WriteLine($"{weights.Count} matrices, {bytes / 1e6:F0} MB");
+        double Time(Action step)
+        {
+            for (int i = 0; i < 5; i++) using (torch.NewDisposeScope()) step();
+            double best = double.MaxValue;
+            for (int rep = 0; rep < 3; rep++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < steps; i++) using (torch.NewDisposeScope()) step();
+                best = Math.Min(best, sw.Elapsed.TotalMilliseconds / steps);
+            }
+            return best;
+        }
+        using var noGrad = torch.no_grad();
+        var xs = weights.Select(w => torch.randn(1, w.shape[1]).DetachFromDisposeScope()).ToList();
+        double gemv = Time(() => { for (int i = 0; i < weights.Count; i++) weights[i].mm(xs[i].t()); });
+        double sum = Time(() => { foreach (var w in weights) w.sum(); });
+        foreach (var group in weights.GroupBy(w => (w.shape[0], w.shape[1])).Where(_ => Environment.GetEnvironmentVariable("SHAPES") == "1"))
+        {
+            var ws = group.ToList();
+            long n = ws[0].shape[0], k = ws[0].shape[1];
+            using var x = torch.randn(1, k);
+            using var xt = x.t();
+            using var x1 = x.view(k);
+            int reps = (int)Math.Max(3, 400_000_000 / (n * k * 4 * ws.Count));
+            // every matrix of the shape in turn (as a decode step reads them: from memory, not from cache)
+            double T(Func<torch.Tensor, torch.Tensor> f)
+            {
+                double best = double.MaxValue;
+                for (int r = 0; r < 3; r++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    for (int i = 0; i < reps; i++) foreach (var w in ws) using (torch.NewDisposeScope()) f(w);
+                    best = Math.Min(best, sw.Elapsed.TotalMilliseconds * 1000 / reps / ws.Count);
+                }
+                return best;
+            }
+            double gb(double us) => n * k * 4 / us / 1000;
+            var row = new List<string>();
+            foreach (var (name, f) in new (string, Func<torch.Tensor, torch.Tensor>)[]
+            {
+                ("W·xT", w => w.mm(xt)), ("mv", w => w.mv(x1)), ("x·WT", w => x.mm(w.t())), ("linear", w => torch.nn.functional.linear(x, w)),
+                ("sum", w => w.sum()),
+            })
+            {
+                double us = T(f);
+                row.Add($"{name} {us:F1} us ({gb(us):F1} GB/s)");
+            }
+            Console.WriteLine($"{n}x{k} x{ws.Count}: " + string.Join(", ", row));
+        }
+        using var cache = lm.CreateCache();
+        int depth = int.Parse(Environment.GetEnvironmentVariable("DEPTH") ?? "64");
+        using (var prompt = torch.randint(0, lm.VocabSize, new long[] { 1, depth })) lm.Logits(prompt, cache, lastOnly: true).Dispose();
+        using var token = torch.tensor(new long[] { 42 }).view(1, 1);
+        double step = Time(() => { lm.Logits(token, cache, lastOnly: true).argmax(-1); cache.Truncate(depth); });
+        Console.WriteLine($"decode step {step:F2} ms ({1000 / step:F1} tok/s); W·x over every matrix {gemv:F2} ms ({bytes / gemv / 1e6:F1} GB/s); sum of every matrix {sum:F2} ms ({bytes / sum / 1e6:F1} GB/s)");
         return 0;
     }
 

@@ -26,4 +26,37 @@ public interface IKvCache
 
     /// <summary>Marks the fresh tokens as cached (called once per forward pass, after every layer appended).</summary>
     void Advance(int fresh);
+
+    /// <summary>
+    /// Readies a forward pass that feeds one token per row to every layer at once (the scripted decoder writes the keys and
+    /// values into the buffers itself): grows each layer's buffers to hold it and says where each row's token goes. Null
+    /// when the pass cannot be taken that way (a layer has no buffers yet, or they were made for another batch); the
+    /// layers then <see cref="Append"/> one by one. The caller disposes the step and still calls <see cref="Advance"/>.
+    /// </summary>
+    OneTokenStep? PrepareOneTokenStep(long rows) => null;
+}
+
+/// <summary>
+/// Where a forward pass of one token per row puts its keys and values (<see cref="IKvCache.PrepareOneTokenStep"/>): per
+/// layer the whole key and value buffers (S, Hkv, capacity, D); row r's token goes to buffer row <see cref="Rows"/>[r] at
+/// position <see cref="Positions"/>[r]; the B rows attend over buffer rows <see cref="First"/> … First + B − 1, positions
+/// 0 … <see cref="End"/> − 1, through <see cref="Mask"/> (B, 1, 1, End) or, when it is null, all of them.
+/// </summary>
+public sealed class OneTokenStep(Tensor[] keys, Tensor[] values, Tensor rows, Tensor positions, int first, int end, Tensor? mask) : IDisposable
+{
+    public Tensor[] Keys { get; } = keys;
+    public Tensor[] Values { get; } = values;
+    public Tensor Rows { get; } = rows;
+    public Tensor Positions { get; } = positions;
+    public int First { get; } = first;
+    public int End { get; } = end;
+    public Tensor? Mask { get; } = mask;
+
+    /// <summary>Frees the step's index tensors and mask (the buffers belong to the cache).</summary>
+    public void Dispose()
+    {
+        Rows.Dispose();
+        Positions.Dispose();
+        Mask?.Dispose();
+    }
 }

@@ -39,35 +39,58 @@ public sealed class KvCache : IKvCache, IDisposable
         long t = k.shape[2];
         if (Length + t > MaxLength)
             throw new InvalidOperationException($"KV cache holds {MaxLength} tokens; {Length} cached + {t} new do not fit");
-        long need = Length + t;
-        if (_layers[layer] is not { } buffers || buffers.K.shape[0] != k.shape[0] || buffers.K.shape[1] != k.shape[1] || buffers.K.shape[2] < need)
-        {
-            // Grow by doubling (from 256 tokens) up to MaxLength, so a model with a long context (32k, 128k)
-            // does not reserve it all for a short conversation; the cached tokens move to the new buffers.
-            long capacity = Math.Min(MaxLength, Math.Max(need, Math.Max(256, 2 * (_layers[layer]?.K.shape[2] ?? 0))));
-            var shape = new[] { k.shape[0], k.shape[1], capacity, k.shape[3] };
-            var grown = (torch.zeros(shape, k.dtype, k.device).DetachFromDisposeScope(),
-                         torch.zeros(shape, v.dtype, v.device).DetachFromDisposeScope());
-            if (_layers[layer] is { } old)
-            {
-                if (Length > 0 && old.K.shape[0] == k.shape[0] && old.K.shape[1] == k.shape[1])
-                    using (torch.no_grad())
-                    {
-                        grown.Item1.narrow(2, 0, Length).copy_(old.K.narrow(2, 0, Length));
-                        grown.Item2.narrow(2, 0, Length).copy_(old.V.narrow(2, 0, Length));
-                    }
-                old.K.Dispose();
-                old.V.Dispose();
-            }
-            buffers = grown;
-            _layers[layer] = buffers;
-        }
+        var buffers = Buffers(layer, Length + t, k.shape[0], k.shape[1], k.shape[3], k.dtype, k.device);
         using (torch.no_grad())
         {
             buffers.K.narrow(2, Length, t).copy_(k);
             buffers.V.narrow(2, Length, t).copy_(v);
         }
         return (buffers.K.narrow(2, 0, Length + t), buffers.V.narrow(2, 0, Length + t), null);
+    }
+
+    /// <summary>
+    /// The layer's buffers, able to hold <paramref name="need"/> tokens of <paramref name="rows"/> rows: kept, or
+    /// reallocated, growing by doubling (from 256 tokens) up to MaxLength so a model with a long context (32k, 128k) does
+    /// not reserve it all for a short conversation; the cached tokens move to the new buffers when the rows are the same.
+    /// </summary>
+    (Tensor K, Tensor V) Buffers(int layer, long need, long rows, long heads, long headDim, ScalarType dtype, Device device)
+    {
+        var old = _layers[layer];
+        bool same = old is { } o && o.K.shape[0] == rows && o.K.shape[1] == heads;
+        if (same && old!.Value.K.shape[2] >= need) return old.Value;
+        long capacity = Math.Min(MaxLength, Math.Max(need, Math.Max(256, 2 * (old?.K.shape[2] ?? 0))));
+        var shape = new[] { rows, heads, capacity, headDim };
+        var grown = (torch.zeros(shape, dtype, device).DetachFromDisposeScope(), torch.zeros(shape, dtype, device).DetachFromDisposeScope());
+        if (old is { } before)
+        {
+            if (same && Length > 0)
+                using (torch.no_grad())
+                {
+                    grown.Item1.narrow(2, 0, Length).copy_(before.K.narrow(2, 0, Length));
+                    grown.Item2.narrow(2, 0, Length).copy_(before.V.narrow(2, 0, Length));
+                }
+            before.K.Dispose();
+            before.V.Dispose();
+        }
+        _layers[layer] = grown;
+        return grown;
+    }
+
+    /// <summary>Every row's token at position <see cref="Length"/> (see <see cref="IKvCache.PrepareOneTokenStep"/>).</summary>
+    public OneTokenStep? PrepareOneTokenStep(long rows)
+    {
+        if (Length + 1 > MaxLength) return null;                                               // Append reports it
+        var keys = new Tensor[_layers.Length];
+        var values = new Tensor[_layers.Length];
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            if (_layers[i] is not { } have || have.K.shape[0] != rows) return null;
+            var b = Buffers(i, Length + 1, rows, have.K.shape[1], have.K.shape[3], have.K.dtype, have.K.device);
+            (keys[i], values[i]) = (b.K, b.V);
+        }
+        var device = keys[0].device;
+        return new(keys, values, torch.arange(rows, dtype: ScalarType.Int64, device: device),
+            torch.full(rows, Length, dtype: ScalarType.Int64, device: device), 0, Length + 1, null);
     }
 
     /// <summary>Marks <paramref name="t"/> more tokens as cached (called once per forward pass, after every layer appended).</summary>

@@ -107,7 +107,7 @@ public sealed class SlotKvCache : IKvCache, IDisposable
         if (b != _count) throw new InvalidOperationException($"the forward pass feeds {b} rows but {_count} slots are selected");
         int end = End(t);
         if (end > MaxLength) throw new InvalidOperationException($"a slot holds {MaxLength} tokens; {end} do not fit");
-        var buffers = Buffers(layer, k, v, end);
+        var buffers = Buffers(layer, end, k.shape[1], k.shape[3], k.dtype, k.device);
         var rowsK = buffers.K.narrow(0, _first, b);
         var rowsV = buffers.V.narrow(0, _first, b);
         using (torch.no_grad())
@@ -146,13 +146,13 @@ public sealed class SlotKvCache : IKvCache, IDisposable
     }
 
     /// <summary>The layer's buffers, allocated or grown (doubling from 256 tokens, at most MaxLength) to hold <paramref name="need"/> tokens.</summary>
-    (Tensor K, Tensor V) Buffers(int layer, Tensor k, Tensor v, int need)
+    (Tensor K, Tensor V) Buffers(int layer, int need, long heads, long headDim, ScalarType dtype, Device device)
     {
         if (_layers[layer] is { } have && have.K.shape[2] >= need) return have;
         long old = _layers[layer]?.K.shape[2] ?? 0;
         long capacity = Math.Min(MaxLength, Math.Max(need, Math.Max(256, 2 * old)));
-        var shape = new[] { (long)Slots, k.shape[1], capacity, k.shape[3] };
-        var grown = (torch.zeros(shape, k.dtype, k.device).DetachFromDisposeScope(), torch.zeros(shape, v.dtype, v.device).DetachFromDisposeScope());
+        var shape = new[] { (long)Slots, heads, capacity, headDim };
+        var grown = (torch.zeros(shape, dtype, device).DetachFromDisposeScope(), torch.zeros(shape, dtype, device).DetachFromDisposeScope());
         if (_layers[layer] is { } before)
         {
             using (torch.no_grad())
@@ -165,6 +165,26 @@ public sealed class SlotKvCache : IKvCache, IDisposable
         }
         _layers[layer] = grown;
         return grown;
+    }
+
+    /// <summary>Each selected row's token at its own length (see <see cref="IKvCache.PrepareOneTokenStep"/>).</summary>
+    public OneTokenStep? PrepareOneTokenStep(long rows)
+    {
+        if (rows != _count) return null;
+        int end = End(1);
+        if (end > MaxLength) return null;                                                      // Append reports it
+        var keys = new Tensor[_layers.Length];
+        var values = new Tensor[_layers.Length];
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            if (_layers[i] is not { } have) return null;
+            var b = Buffers(i, end, have.K.shape[1], have.K.shape[3], have.K.dtype, have.K.device);
+            (keys[i], values[i]) = (b.K, b.V);
+        }
+        var device = keys[0].device;
+        var positions = torch.tensor(_lengths.AsSpan(_first, _count).ToArray().Select(x => (long)x).ToArray(), dtype: ScalarType.Int64, device: device);
+        return new(keys, values, torch.arange(_first, _first + _count, dtype: ScalarType.Int64, device: device), positions,
+            _first, end, Uniform ? null : Mask(1, end, device));
     }
 
     public void Advance(int fresh)

@@ -49,15 +49,9 @@ public sealed class CausalSelfAttention : nn.Module, IProjectionHost
     /// <summary>This block's slot in the KV cache.</summary>
     internal int Layer => _layer;
 
-    /// <summary>The projections' weights when all are dense layers (the scripted decoder reads them), else null.</summary>
-    internal AttentionWeights? DenseWeights()
-    {
-        if (Projection.Dense(_out) is not { } o) return null;
-        if (_qkv is not null)
-            return Projection.Dense(_qkv) is { } f ? new(f.weight!, f.bias, null, null, null, null, o.weight!, o.bias, _heads, _kvHeads, _headDim) : null;
-        if (Projection.Dense(_q) is not { } q || Projection.Dense(_k) is not { } k || Projection.Dense(_v) is not { } v) return null;
-        return new(q.weight!, q.bias, k.weight!, k.bias, v.weight!, v.bias, o.weight!, o.bias, _heads, _kvHeads, _headDim);
-    }
+    /// <summary>The projections and head layout, for the scripted decoder (which decides whether it can run them).</summary>
+    internal AttentionWeights ScriptParts() =>
+        _qkv is not null ? new(_qkv, null, null, _out, _heads, _kvHeads, _headDim) : new(_q!, _k, _v, _out, _heads, _kvHeads, _headDim);
 
     public IEnumerable<(string Name, nn.Module<Tensor, Tensor> Projection)> Projections =>
         _qkv is not null

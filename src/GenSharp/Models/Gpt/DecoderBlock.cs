@@ -40,18 +40,18 @@ public sealed class DecoderBlock : nn.Module
         new GptLayerNorm(c.NEmbd, c.Bias, c.LayerNormEpsilon),
         DecoderMlp.Gpt(c));
 
+    /// <summary>
+    /// This block's parts for the scripted decoder (<see cref="ScriptedDecode.Blocks"/>), or null when it runs eagerly:
+    /// scripted decoding is off, the block is training, or a norm is not one the script knows.
+    /// </summary>
+    internal ScriptedDecode.BlockParts? ScriptParts() =>
+        ScriptedDecoding && !training && _norm1 is IScriptableNorm n1 && _norm2 is IScriptableNorm n2
+            ? new(n1.Weights, _attn.ScriptParts(), n2.Weights, _mlp.ScriptParts())
+            : null;
+
     /// <summary>x (B, T, C) → (B, T, C); <paramref name="rotary"/>: cos/sin tables (T, D) for rotary attention, or null.</summary>
     public Tensor Forward(Tensor x, IKvCache? cache, (Tensor Cos, Tensor Sin)? rotary = null)
     {
-        // One token per sequence at inference, every projection dense: the block as two TorchScript calls (ScriptedDecode).
-        if (ScriptedDecoding && !training && ScriptedDecode.Applies(x) && _norm1 is IScriptableNorm n1 && _norm2 is IScriptableNorm n2
-            && _attn.DenseWeights() is { } a && _mlp.DenseWeights() is { } m)
-        {
-            var (q, k, v) = ScriptedDecode.AttentionIn(x, n1.Weights, a, rotary);
-            Tensor? mask = null;
-            if (cache is not null) (k, v, mask) = cache.Append(_attn.Layer, k, v);
-            return ScriptedDecode.AttentionOutMlp(x, q, k, v, mask, a, n2.Weights, m);
-        }
         x = x + _attn.Forward(_norm1.forward(x), cache, rotary);
         return x + _mlp.forward(_norm2.forward(x));
     }

@@ -38,13 +38,8 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>, IProjectionHost
     // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
     protected override void RegisterComponents() { }
 
-    /// <summary>The projections' weights when all are dense layers (the scripted decoder reads them), else null.</summary>
-    internal MlpWeights? DenseWeights()
-    {
-        if (Projection.Dense(_fc) is not { } fc || Projection.Dense(_proj) is not { } down) return null;
-        if (_up is null) return new(fc.weight!, fc.bias, null, null, down.weight!, down.bias, _geluTanh);
-        return Projection.Dense(_up) is { } up ? new(fc.weight!, fc.bias, up.weight!, up.bias, down.weight!, down.bias, false) : null;
-    }
+    /// <summary>The projections, for the scripted decoder (which decides whether it can run them).</summary>
+    internal MlpWeights ScriptParts() => new(_fc, _up, _proj, _geluTanh);
 
     public IEnumerable<(string Name, nn.Module<Tensor, Tensor> Projection)> Projections =>
         _up is null

@@ -29,9 +29,9 @@ public abstract class DecoderNetwork : nn.Module
     public abstract Tensor Forward(Tensor tokens, IKvCache? cache = null, bool lastOnly = false);
 
     /// <summary>
-    /// Whether decoding steps (one new token per sequence, inference, CPU, every projection dense) run each block as
-    /// TorchScript instead of op by op: same kernels and results up to float rounding, a fraction of the fixed cost per
-    /// operation. On by default; GENSHARP_SCRIPTED_DECODE=0 turns it off for networks built afterwards.
+    /// Whether decoding steps (one new token per sequence, inference, CPU, every projection dense) run the block stack as
+    /// one TorchScript call instead of op by op: same kernels and results up to float rounding, a fraction of the fixed
+    /// cost per operation. On by default; GENSHARP_SCRIPTED_DECODE=0 turns it off for networks built afterwards.
     /// </summary>
     public bool ScriptedDecoding
     {
@@ -122,6 +122,13 @@ public abstract class DecoderNetwork : nn.Module
         }
         return x;
     }
+
+    /// <summary>
+    /// Runs <paramref name="x"/> through the decoder <paramref name="blocks"/>: a decoding step as one scripted call for the
+    /// whole stack where it applies (<see cref="ScriptedDecode.Blocks"/>), anything else block by block.
+    /// </summary>
+    internal static Tensor ThroughDecoderBlocks(IList<DecoderBlock> blocks, Tensor x, IKvCache? cache, (Tensor Cos, Tensor Sin)? rotary = null) =>
+        ScriptedDecode.Blocks(blocks.AsReadOnly(), x, cache, rotary) ?? ThroughBlocks(blocks, x, (block, y) => block.Forward(y, cache, rotary));
 
     /// <summary>One-line error when <paramref name="fresh"/> tokens after the cached ones exceed the context.</summary>
     protected static void CheckContext(IKvCache? cache, long fresh, int context, string contextKey)

@@ -61,7 +61,7 @@ public sealed class GptNetwork : DecoderNetwork
         CheckContext(cache, t, _blockSize, "block_size");
         using var pos = Positions(cache, t, tokens.device);                  // (T), or (B, T) for rows at their own positions
         var x = drop.forward(Embed(tokens) + wpe.forward(pos));             // (B, T, C)
-        x = ThroughBlocks(h, x, (block, y) => block.Forward(y, cache));
+        x = ThroughDecoderBlocks(h, x, cache);
         cache?.Advance((int)t);
         if (lastOnly) x = x.narrow(1, t - 1, 1);                             // (B, 1, C)
         x = ln_f.forward(x);

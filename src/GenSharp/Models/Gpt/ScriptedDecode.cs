@@ -1,13 +1,14 @@
 namespace GenSharp.Models.Gpt;
 
 /// <summary>
-/// A decoder block's work for one new token per sequence, run as TorchScript: libtorch's own interpreter calls the same
-/// ATen kernels as the eager path, but without a managed tensor object, a dispose-scope entry and an interop crossing per
-/// operation. Decoding a small model is a few hundred such operations per token, each moving little data, so their fixed
-/// cost is a large part of a step (SmolLM2-135M on 2 cores: docs/benchmarks.md, "Decoding speed"); prefill and training
-/// stay eager. A block is two calls: <c>attn_in</c> (norm, q/k/v projections, rotary positions) and, after the KV cache
-/// has taken the new keys and values, <c>attn_out_mlp</c> (attention, output projection, residual, norm, MLP, residual).
-/// Matrix–vector products are cut into one block of weight rows per thread, as <see cref="FewRowLinear"/> does.
+/// A decoding step's pass through every decoder block, one new token per sequence, as a single TorchScript call:
+/// libtorch's own interpreter calls the same ATen kernels as the eager path, but without a managed tensor object, a
+/// dispose-scope entry and an interop crossing per operation, and the new keys and values go straight into the KV
+/// cache's buffers. Decoding a small model is a few hundred such operations per token, each moving little data, so their
+/// fixed cost is a large part of a step (SmolLM2-135M on 2 cores: docs/benchmarks.md, "Decoding speed"); one call for
+/// the whole stack rather than two per block took a step of that model from ~56 to ~45 ms. Prefill and training stay
+/// eager, and so does any step where a block's projection is not a plain dense layer (quantized, LoRA) or the cache has
+/// nowhere to put the token yet (<see cref="IKvCache.PrepareOneTokenStep"/>).
 /// </summary>
 internal static class ScriptedDecode
 {
@@ -20,99 +21,174 @@ internal static class ScriptedDecode
     // Compiled once per process, on first use; the source is fixed here and exercised by the tests.
     static readonly Lazy<torch.jit.CompilationUnit> Unit = new(() => torch.jit.compile(Source), LazyThreadSafetyMode.ExecutionAndPublication);
 
+    /// <summary>Tensors per block in the script's flat list (see <see cref="BlockParts"/>).</summary>
+    const int Stride = 46;
+
+    /// <summary>Slots per projection in the script's flat list.</summary>
+    public const int ProjectionSlots = 6;
+
     const string Source = """
-def linear(x: Tensor, w: Tensor, b: Optional[Tensor], blocks: int) -> Tensor:
-    # x (R, K) -> (R, N): W·xᵀ, with W's rows cut into `blocks` blocks multiplied as one batched product
+def linear(x: Tensor, w: Tensor, b: Tensor, has_b: bool, blocks: int) -> Tensor:
+    # x (R, K) -> (R, N): W·xᵀ (one row: W·x), with W's rows cut into `blocks` blocks multiplied as one batched product
     n = w.size(0)
-    k = w.size(1)
-    r = x.size(0)
-    xt = x.t()
     per = n // blocks
     if blocks > 1 and per >= 128:
+        k = w.size(1)
+        r = x.size(0)
+        xt = x.t()
         even = per * blocks
         y = torch.bmm(w[:even].view(blocks, per, k), xt.unsqueeze(0).expand(blocks, k, r)).view(even, r)
         if even != n:
             y = torch.cat([y, torch.mm(w[even:], xt)], 0)
+        y = y.t()
+    elif x.size(0) == 1:
+        if has_b:
+            return torch.addmv(b, w, x.view(-1)).view(1, n)
+        return torch.mv(w, x.view(-1)).view(1, n)
     else:
-        y = torch.mm(w, xt)
-    y = y.t()
-    if b is not None:
+        y = torch.mm(w, x.t()).t()
+    if has_b:
         y = y + b
     return y
 
-def norm(x: Tensor, w: Tensor, b: Optional[Tensor], eps: float, rms: bool) -> Tensor:
+def product(x: Tensor, ws: List[Tensor], o: int, kind: int, has_b: bool, blocks: int, group: int) -> Tensor:
+    # the projection in slots ws[o ...]: 0 dense (w, b), 1 int8 (FBGEMM), 2 int4 (bfloat16 activations)
+    if kind == 1:
+        if x.size(0) == 1:
+            y = torch.fbgemm_linear_int8_weight_fp32_activation(x, ws[o], ws[o + 1], ws[o + 2], 1.0, 0, ws[o + 3])
+            return torch.addcmul(ws[o + 5], y, ws[o + 4])
+        r = x.abs().amax(-1, True).clamp_min(1e-30)
+        y = torch.fbgemm_linear_int8_weight_fp32_activation(x / r, ws[o], ws[o + 1], ws[o + 2], 1.0, 0, ws[o + 3])
+        return torch.addcmul(ws[o + 5], y * r, ws[o + 4])
+    if kind == 2:
+        y = torch._weight_int4pack_mm_for_cpu(x.to(dtype=15), ws[o], group, ws[o + 1])
+        return y.narrow(1, 0, ws[o + 2].size(0)).to(dtype=6) + ws[o + 2]
+    return linear(x, ws[o], ws[o + 1], has_b, blocks)
+
+def norm(x: Tensor, w: Tensor, b: Tensor, has_b: bool, eps: float, rms: bool) -> Tensor:
     if rms:
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
-    return torch.layer_norm(x, [x.size(-1)], w, b, eps)
+    if has_b:
+        return torch.layer_norm(x, [x.size(-1)], w, b, eps)
+    return torch.layer_norm(x, [x.size(-1)], w, None, eps)
 
-def rotate(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
-    half = x.size(-1) // 2
-    return x * cos + torch.cat([-x[..., half:], x[..., :half]], -1) * sin
+def rotation(cos: Tensor, sin: Tensor) -> Tensor:
+    # cos, sin (R, 1, D) -> (R, D, D): x·M = x ⊙ cos + rotate_half(x) ⊙ sin, rotate_half(x) = (−x₂, x₁) for the halves x₁, x₂
+    d = cos.size(-1)
+    half = d // 2
+    eye = torch.eye(half, dtype=cos.dtype, device=cos.device)
+    zero = torch.zeros(half, half, dtype=cos.dtype, device=cos.device)
+    swap = torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)
+    return torch.diag_embed(cos.view(-1, d)) + swap * sin
 
-def attn_in(x: Tensor, nw: Tensor, nb: Optional[Tensor], eps: float, rms: bool,
-            wq: Tensor, bq: Optional[Tensor], wk: Optional[Tensor], bk: Optional[Tensor], wv: Optional[Tensor], bv: Optional[Tensor],
-            cos: Optional[Tensor], sin: Optional[Tensor], heads: int, kv_heads: int, head_dim: int, blocks: int) -> Tuple[Tensor, Tensor, Tensor]:
-    # x (B, 1, C) -> q (B, H, 1, D), k and v (B, Hkv, 1, D); wk is None when wq is GPT's fused c_attn
-    b = x.size(0)
-    h = norm(x.view(b, x.size(2)), nw, nb, eps, rms)
-    if wk is not None and wv is not None:
-        q = linear(h, wq, bq, blocks)
-        k = linear(h, wk, bk, blocks)
-        v = linear(h, wv, bv, blocks)
-    else:
-        parts = linear(h, wq, bq, blocks).split(heads * head_dim, 1)
-        q = parts[0]
-        k = parts[1]
-        v = parts[2]
-    q = q.view(b, heads, 1, head_dim)
-    k = k.view(b, kv_heads, 1, head_dim)
-    v = v.view(b, kv_heads, 1, head_dim)
-    if cos is not None and sin is not None:
-        q = rotate(q, cos, sin)
-        k = rotate(k, cos, sin)
-    return q, k, v
-
-def attn_out_mlp(x: Tensor, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor], wo: Tensor, bo: Optional[Tensor],
-                 nw: Tensor, nb: Optional[Tensor], eps: float, rms: bool,
-                 wfc: Tensor, bfc: Optional[Tensor], wup: Optional[Tensor], bup: Optional[Tensor], wdown: Tensor, bdown: Optional[Tensor],
-                 gelu_tanh: bool, heads: int, kv_heads: int, head_dim: int, blocks: int) -> Tensor:
-    # x (B, 1, C), q (B, H, 1, D), k and v (B, Hkv, L, D) -> (B, 1, C)
+def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor], rows: Tensor, pos: Tensor, first: int, end: int,
+           mask: Optional[Tensor], cos: Optional[Tensor], sin: Optional[Tensor], eps: float, rms: bool, norm_bias: bool,
+           fused: bool, qkv_bias: bool, out_bias: bool, gated: bool, mlp_bias: bool, gelu_tanh: bool,
+           heads: int, kv_heads: int, d: int, threads: int, kind: int, group: int) -> Tensor:
+    # x (B, 1, C) -> (B, 1, C). Block i's tensors are ws[46 i ... 46 i + 45]: norm 1 (w, b), then six slots each for q or
+    # fused qkv, k, v and out, norm 2 (w, b), six slots each for fc (gate), up and down, every projection of kernel `kind`
+    # (see product); absent ones are empty tensors. keys/values[i]: the cache's buffers
+    # (S, Hkv, capacity, D); the new token of row r goes to slot rows[r] at position pos[r], and rows first ... first + B - 1
+    # attend over their first `end` positions (mask (B, 1, 1, end), or None when each row's token is its last).
     b = x.size(0)
     c = x.size(2)
-    if kv_heads != heads:
+    hd = heads * d
+    kd = kv_heads * d
+    h = x.view(b, c)
+    turn: Optional[Tensor] = None
+    if cos is not None and sin is not None:
+        turn = rotation(cos, sin)                                 # one rotation matrix per row position, for every layer
+    for i in range(len(keys)):
+        o = 46 * i
+        n = norm(h, ws[o], ws[o + 1], norm_bias, eps, rms)
+        if fused:
+            qkv = product(n, ws, o + 2, kind, qkv_bias, threads, group)
+            q = qkv[:, :hd]
+            k = qkv[:, hd:hd + kd]
+            v = qkv[:, hd + kd:]
+        else:
+            q = product(n, ws, o + 2, kind, qkv_bias, threads, group)
+            k = product(n, ws, o + 8, kind, qkv_bias, threads, group)
+            v = product(n, ws, o + 14, kind, qkv_bias, threads, group)
+        q = q.reshape(b, heads, d)
+        k = k.reshape(b, kv_heads, d)
+        v = v.reshape(b, kv_heads, d)
+        if turn is not None:
+            q = torch.matmul(q, turn)
+            k = torch.matmul(k, turn)
+        kb = keys[i]
+        vb = values[i]
+        kb[rows, :, pos] = k
+        vb[rows, :, pos] = v
+        ks = kb.narrow(2, 0, end)
+        vs = vb.narrow(2, 0, end)
+        if ks.size(0) != b:
+            ks = ks.narrow(0, first, b)
+            vs = vs.narrow(0, first, b)
         # the H / Hkv query heads sharing a key/value head attend as that many queries of it: the cache is read in place
-        y = torch.scaled_dot_product_attention(q.view(b, kv_heads, heads // kv_heads, head_dim), k, v, mask, 0.0, False)
-    else:
-        y = torch.scaled_dot_product_attention(q, k, v, mask, 0.0, False)
-    h = x.view(b, c) + linear(y.reshape(b, heads * head_dim), wo, bo, blocks)
-    n = norm(h, nw, nb, eps, rms)
-    f = linear(n, wfc, bfc, blocks)
-    if wup is not None:
-        f = torch.silu(f) * linear(n, wup, bup, blocks)
-    elif gelu_tanh:
-        f = torch.gelu(f, approximate='tanh')
-    else:
-        f = torch.gelu(f)
-    h = h + linear(f, wdown, bdown, blocks)
+        y = torch.scaled_dot_product_attention(q.reshape(b, kv_heads, heads // kv_heads, d), ks, vs, mask, 0.0, False)
+        h = h + product(y.reshape(b, hd), ws, o + 20, kind, out_bias, threads, group)
+        n = norm(h, ws[o + 26], ws[o + 27], norm_bias, eps, rms)
+        f = product(n, ws, o + 28, kind, mlp_bias, threads, group)
+        if gated:
+            f = torch.silu(f) * product(n, ws, o + 34, kind, mlp_bias, threads, group)
+        elif gelu_tanh:
+            f = torch.gelu(f, approximate='tanh')
+        else:
+            f = torch.gelu(f)
+        h = h + product(f, ws, o + 40, kind, mlp_bias, threads, group)
     return h.view(b, 1, c)
 """ + "\n";                                     // TorchScript wants the last line ended
 
-    /// <summary>Whether a block's input <paramref name="x"/> (B, T, C) is a decoding step the script takes.</summary>
+    /// <summary>Whether <paramref name="x"/> (B, T, C) is a decoding step the script takes (one token per row, CPU, float32, no gradients).</summary>
     public static bool Applies(Tensor x) =>
         x.shape[1] == 1 && x.shape[0] <= FewRowLinear.MaxRows && x.device_type == DeviceType.CPU
         && x.dtype == ScalarType.Float32 && !torch.is_grad_enabled();
 
-    /// <summary>Blocks run through the script so far in this process (tests check that the path was taken).</summary>
-    public static long BlockCalls => Interlocked.Read(ref _blockCalls);
-    static long _blockCalls;
+    /// <summary>Blocks run through the script so far on this thread (tests check that the path was taken, or not).</summary>
+    public static long BlockCalls => _blockCalls;
+    [ThreadStatic] static long _blockCalls;
 
-    /// <summary>Threads to share a product over.</summary>
-    static long Blocks => FewRowLinear.ThreadBlocks;
+    // Stands for an absent weight or bias in the flat list (TorchScript lists hold tensors, not nulls).
+    static readonly Tensor Absent = torch.empty(0).DetachFromDisposeScope();
+
+    /// <summary>
+    /// <paramref name="x"/> (B, 1, C) through every block of <paramref name="blocks"/> in one call, the new keys and values
+    /// stored in <paramref name="cache"/> (the caller advances it); null when the script does not apply: x is not a decoding
+    /// step, a block is training, its projections are not all of one kernel the script has (dense, int8, int4 — not LoRA),
+    /// or the cache cannot take the step.
+    /// </summary>
+    public static Tensor? Blocks(IReadOnlyList<DecoderBlock> blocks, Tensor x, IKvCache? cache, (Tensor Cos, Tensor Sin)? rotary)
+    {
+        if (cache is null || blocks.Count == 0 || !Applies(x)) return null;
+        var weights = new Tensor[Stride * blocks.Count];
+        Layout? layout = null;
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            if (blocks[i].ScriptParts()?.Fill(weights, Stride * i) is not { } l) return null;
+            layout ??= l;
+            if (l != layout) return null;
+        }
+        using var step = cache.PrepareOneTokenStep(x.shape[0]);
+        if (step is null) return null;
+        using var scope = torch.NewDisposeScope();
+        var c = layout!;
+        Tensor? cos = rotary?.Cos.reshape(-1, 1, c.HeadDim), sin = rotary?.Sin.reshape(-1, 1, c.HeadDim);   // (1 or B, 1, D) over (B, H, D)
+        var y = (Tensor)Invoke("blocks", x, weights, step.Keys, step.Values, step.Rows, step.Positions, (long)step.First, (long)step.End,
+            step.Mask, cos, sin, c.Eps, c.Rms, c.NormBias, c.Fused, c.QkvBias, c.OutBias, c.Gated, c.MlpBias, c.GeluTanh,
+            (long)c.Heads, (long)c.KvHeads, (long)c.HeadDim, FewRowLinear.ThreadBlocks, (long)c.Kind, (long)c.Group);
+        _blockCalls += blocks.Count;
+        return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>What decides the script's branches; every block of a step must have the same.</summary>
+    internal sealed record Layout(double Eps, bool Rms, bool NormBias, bool Fused, bool QkvBias, bool OutBias, bool Gated, bool MlpBias, bool GeluTanh,
+        int Heads, int KvHeads, int HeadDim, int Kind, int Group);
 
     /// <summary>
     /// Calls a script function with its numbers (eps, flags, head counts, blocks) as Scalars held until the call returns:
     /// TorchSharp turns a plain number into a temporary Scalar whose handle it passes on, and a collection during the
-    /// call could finalise it (seen: "Scalar::toLong" failing inside attn_out_mlp under the server's load).
+    /// call could finalise it (seen: "Scalar::toLong" failing inside the script under the server's load).
     /// </summary>
     static object Invoke(string function, params object?[] args)
     {
@@ -128,29 +204,81 @@ def attn_out_mlp(x: Tensor, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tens
         finally { foreach (var s in held) s.Dispose(); }
     }
 
-    /// <summary>Norm, q/k/v projections and rotary positions of one token per row (see the class summary).</summary>
-    public static (Tensor Q, Tensor K, Tensor V) AttentionIn(Tensor x, NormWeights norm, AttentionWeights a, (Tensor Cos, Tensor Sin)? rotary)
+    /// <summary>One block's norms and projections, as the scripted decoder takes them.</summary>
+    internal sealed record BlockParts(NormWeights Norm1, AttentionWeights Attention, NormWeights Norm2, MlpWeights Mlp)
     {
-        Interlocked.Increment(ref _blockCalls);
-        return ((Tensor, Tensor, Tensor))Invoke("attn_in", x, norm.Weight, norm.Bias!, norm.Eps, norm.Rms,
-            a.Q, a.QBias!, a.K!, a.KBias!, a.V!, a.VBias!, rotary?.Cos!, rotary?.Sin!, (long)a.Heads, (long)a.KvHeads, (long)a.HeadDim, Blocks);
+        /// <summary>
+        /// Writes the block's <see cref="Stride"/> tensors into <paramref name="into"/> from <paramref name="at"/> (<see cref="Absent"/>
+        /// for missing ones) and returns its layout; null when the script cannot run it (norms that differ, projections of
+        /// different kernels or one it does not have).
+        /// </summary>
+        internal Layout? Fill(Tensor[] into, int at)
+        {
+            if (Norm1.Rms != Norm2.Rms || Norm1.Eps != Norm2.Eps || (Norm1.Bias is null) != (Norm2.Bias is null)) return null;
+            var a = Attention;
+            var projections = new (nn.Module<Tensor, Tensor>? Module, int Offset)[]
+            {
+                (a.Q, 2), (a.K, 8), (a.V, 14), (a.Out, 20), (Mlp.Fc, 28), (Mlp.Up, 34), (Mlp.Down, 40),
+            };
+            int kind = -1, group = 0;
+            bool?[] bias = new bool?[projections.Length];
+            Array.Fill(into, Absent, at, Stride);
+            (into[at], into[at + 1], into[at + 26], into[at + 27]) = (Norm1.Weight, Norm1.Bias ?? Absent, Norm2.Weight, Norm2.Bias ?? Absent);
+            for (int p = 0; p < projections.Length; p++)
+            {
+                var (module, offset) = projections[p];
+                if (module is null) continue;
+                int k;
+                switch (module)
+                {
+                    case TorchSharp.Modules.Linear dense:
+                        (k, into[at + offset], into[at + offset + 1], bias[p]) = (0, dense.weight!, dense.bias ?? Absent, dense.bias is not null);
+                        break;
+                    case IScriptableProjection low when low.ScriptTensors.Length <= ProjectionSlots:
+                        if (kind >= 0 && low.ScriptGroup != group) return null;
+                        (k, group) = (low.ScriptKind, low.ScriptGroup);
+                        low.ScriptTensors.CopyTo(into, at + offset);
+                        break;
+                    default:
+                        return null;                                                           // LoRA and other stand-ins
+                }
+                if (kind >= 0 && k != kind) return null;
+                kind = k;
+            }
+            // a dense layout's biases go in by group (q/k/v, out, MLP), so the group's layers must agree
+            bool Agree(params int[] ps) => ps.All(p => projections[p].Module is null || bias[p] == bias[ps[0]]);
+            if (!Agree(0, 1, 2) || !Agree(4, 5, 6)) return null;
+            return new(Norm1.Eps, Norm1.Rms, Norm1.Bias is not null, a.K is null, bias[0] ?? false, bias[3] ?? false, Mlp.Up is not null,
+                bias[4] ?? false, Mlp.GeluTanh, a.Heads, a.KvHeads, a.HeadDim, kind, group);
+        }
     }
-
-    /// <summary>Attention over the cached keys and values, output projection, residual, norm, MLP, residual.</summary>
-    public static Tensor AttentionOutMlp(Tensor x, Tensor q, Tensor k, Tensor v, Tensor? mask, AttentionWeights a, NormWeights norm, MlpWeights m) =>
-        (Tensor)Invoke("attn_out_mlp", x, q, k, v, mask!, a.Out, a.OutBias!, norm.Weight, norm.Bias!, norm.Eps, norm.Rms,
-            m.Fc, m.FcBias!, m.Up!, m.UpBias!, m.Down, m.DownBias!, m.GeluTanh, (long)a.Heads, (long)a.KvHeads, (long)a.HeadDim, Blocks);
 }
 
 /// <summary>A norm's parameters: RMSNorm (weight only) or LayerNorm (weight, optional bias).</summary>
 internal sealed record NormWeights(Tensor Weight, Tensor? Bias, double Eps, bool Rms);
 
-/// <summary>Dense attention weights: Q is GPT's fused c_attn when K and V are null.</summary>
-internal sealed record AttentionWeights(Tensor Q, Tensor? QBias, Tensor? K, Tensor? KBias, Tensor? V, Tensor? VBias, Tensor Out, Tensor? OutBias,
-    int Heads, int KvHeads, int HeadDim);
+/// <summary>Attention projections and head layout: Q is GPT's fused c_attn when K and V are null.</summary>
+internal sealed record AttentionWeights(nn.Module<Tensor, Tensor> Q, nn.Module<Tensor, Tensor>? K, nn.Module<Tensor, Tensor>? V,
+    nn.Module<Tensor, Tensor> Out, int Heads, int KvHeads, int HeadDim);
 
-/// <summary>Dense MLP weights: Up is set for the gated (SwiGLU) form.</summary>
-internal sealed record MlpWeights(Tensor Fc, Tensor? FcBias, Tensor? Up, Tensor? UpBias, Tensor Down, Tensor? DownBias, bool GeluTanh);
+/// <summary>An MLP's projections: Up is set for the gated (SwiGLU) form.</summary>
+internal sealed record MlpWeights(nn.Module<Tensor, Tensor> Fc, nn.Module<Tensor, Tensor>? Up, nn.Module<Tensor, Tensor> Down, bool GeluTanh);
+
+/// <summary>
+/// A projection other than a dense layer that the scripted decoder can run (the low-bit layers): which of the script's
+/// kernels (<see cref="ScriptedDecode"/>'s <c>product</c>), the tensors it takes in that kernel's order, and the int4 group size.
+/// </summary>
+internal interface IScriptableProjection
+{
+    /// <summary>1: FBGEMM's int8 kernel (shape, packed, column sums, zeros, scales, bias); 2: the int4 kernel (packed, scales and zeros, bias).</summary>
+    int ScriptKind { get; }
+
+    /// <summary>Group size of an int4 layer (0 otherwise).</summary>
+    int ScriptGroup { get; }
+
+    /// <summary>The kernel's tensors, at most <see cref="ScriptedDecode.ProjectionSlots"/>.</summary>
+    Tensor[] ScriptTensors { get; }
+}
 
 /// <summary>A norm module whose parameters the scripted decoder can read.</summary>
 internal interface IScriptableNorm

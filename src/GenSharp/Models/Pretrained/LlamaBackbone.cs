@@ -34,7 +34,7 @@ internal sealed class LlamaBackbone : nn.Module
     {
         long t = x.shape[1];
         var (cos, sin) = rope.Tables(positions, x.device);                        // (T, D) or (B, 1, T, D)
-        x = DecoderNetwork.ThroughBlocks(layers, x, (layer, y) => layer.Forward(y, cache, (cos, sin)));
+        x = DecoderNetwork.ThroughDecoderBlocks(layers, x, cache, (cos, sin));
         cache?.Advance((int)t);
         if (lastOnly) x = x.narrow(1, t - 1, 1);                                   // (B, 1, C)
         return norm.forward(x);

@@ -6,7 +6,7 @@ namespace GenSharp.Models.Quantization;
 /// path). The kernel wants the output rows in multiples of 16, so its packed matrix is padded with zero rows and the
 /// product narrowed back. Inference only, CPU only.
 /// </summary>
-public sealed class Int4Linear : QuantizedLinear
+public sealed class Int4Linear : QuantizedLinear, Gpt.IScriptableProjection
 {
     readonly Tensor _packed, _scalesAndZeros, _bias;
     readonly int _groupSize;
@@ -61,6 +61,10 @@ public sealed class Int4Linear : QuantizedLinear
     }
 
     protected override IEnumerable<Tensor> Owned => new[] { _packed, _scalesAndZeros, _bias };
+
+    int Gpt.IScriptableProjection.ScriptKind => 2;
+    int Gpt.IScriptableProjection.ScriptGroup => _groupSize;
+    Tensor[] Gpt.IScriptableProjection.ScriptTensors => new[] { _packed, _scalesAndZeros, _bias };
 
     protected override Tensor Product(Tensor x) => QuantizedKernels.Int4Forward(x, _packed, _groupSize, _scalesAndZeros, _bias);
 }

@@ -8,7 +8,7 @@ namespace GenSharp.Models.Quantization;
 /// saved codes (−127 … 127) are halved when packed (|q| ≤ 63, scale doubled): the kernel's layout is made at load and
 /// is platform-specific; the saved one is not. Inference only, CPU only.
 /// </summary>
-public sealed class Int8Linear : QuantizedLinear
+public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
 {
     readonly Tensor _packed, _shape, _colSums, _zeros, _scales, _bias;
 
@@ -61,6 +61,10 @@ public sealed class Int8Linear : QuantizedLinear
     }
 
     protected override IEnumerable<Tensor> Owned => new[] { _packed, _shape, _colSums, _zeros, _scales, _bias };
+
+    int Gpt.IScriptableProjection.ScriptKind => 1;
+    int Gpt.IScriptableProjection.ScriptGroup => 0;
+    Tensor[] Gpt.IScriptableProjection.ScriptTensors => new[] { _shape, _packed, _colSums, _zeros, _scales, _bias };
 
     protected override Tensor Product(Tensor x)
     {
