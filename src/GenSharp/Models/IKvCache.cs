@@ -42,7 +42,8 @@ public interface IKvCache
 /// position <see cref="Positions"/>[r]; the B rows attend over buffer rows <see cref="First"/> … First + B − 1, positions
 /// 0 … <see cref="End"/> − 1, through <see cref="Mask"/> (B, 1, 1, End) or, when it is null, all of them.
 /// </summary>
-public sealed class OneTokenStep(Tensor[] keys, Tensor[] values, Tensor rows, Tensor positions, int first, int end, Tensor? mask) : IDisposable
+public sealed class OneTokenStep(Tensor[] keys, Tensor[] values, Tensor rows, Tensor positions, int first, int end, Tensor? mask,
+    int? sharedPosition = null) : IDisposable
 {
     public Tensor[] Keys { get; } = keys;
     public Tensor[] Values { get; } = values;
@@ -51,6 +52,9 @@ public sealed class OneTokenStep(Tensor[] keys, Tensor[] values, Tensor rows, Te
     public int First { get; } = first;
     public int End { get; } = end;
     public Tensor? Mask { get; } = mask;
+
+    /// <summary>The position every row's token goes to when they share one (then Rows are First … First + B − 1), else null.</summary>
+    public int? SharedPosition { get; } = sharedPosition;
 
     /// <summary>Frees the step's index tensors and mask (the buffers belong to the cache).</summary>
     public void Dispose()

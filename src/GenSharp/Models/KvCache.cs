@@ -90,7 +90,7 @@ public sealed class KvCache : IKvCache, IDisposable
         }
         var device = keys[0].device;
         return new(keys, values, torch.arange(rows, dtype: ScalarType.Int64, device: device),
-            torch.full(rows, Length, dtype: ScalarType.Int64, device: device), 0, Length + 1, null);
+            torch.full(rows, Length, dtype: ScalarType.Int64, device: device), 0, Length + 1, null, Length);
     }
 
     /// <summary>Marks <paramref name="t"/> more tokens as cached (called once per forward pass, after every layer appended).</summary>

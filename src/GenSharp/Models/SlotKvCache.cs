@@ -184,7 +184,7 @@ public sealed class SlotKvCache : IKvCache, IDisposable
         var device = keys[0].device;
         var positions = torch.tensor(_lengths.AsSpan(_first, _count).ToArray().Select(x => (long)x).ToArray(), dtype: ScalarType.Int64, device: device);
         return new(keys, values, torch.arange(_first, _first + _count, dtype: ScalarType.Int64, device: device), positions,
-            _first, end, Uniform ? null : Mask(1, end, device));
+            _first, end, Uniform ? null : Mask(1, end, device), Uniform ? _lengths[_first] : null);
     }
 
     public void Advance(int fresh)

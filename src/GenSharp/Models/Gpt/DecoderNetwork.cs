@@ -77,7 +77,7 @@ public abstract class DecoderNetwork : nn.Module
     public Tensor Logits(Tensor tokens, IKvCache? cache = null, bool lastOnly = false)
     {
         using var _ = torch.no_grad();
-        eval();
+        if (training) eval();                                                                 // eval() walks every module: 0.2 ms a call
         return Forward(tokens, cache, lastOnly);
     }
 

@@ -81,14 +81,15 @@ def rotation(cos: Tensor, sin: Tensor) -> Tensor:
     swap = torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)
     return torch.diag_embed(cos.view(-1, d)) + swap * sin
 
-def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor], rows: Tensor, pos: Tensor, first: int, end: int,
+def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor], rows: Tensor, pos: Tensor, at: int, first: int, end: int,
            mask: Optional[Tensor], cos: Optional[Tensor], sin: Optional[Tensor], eps: float, rms: bool, norm_bias: bool,
            fused: bool, qkv_bias: bool, out_bias: bool, gated: bool, mlp_bias: bool, gelu_tanh: bool,
            heads: int, kv_heads: int, d: int, threads: int, kind: int, group: int) -> Tensor:
     # x (B, 1, C) -> (B, 1, C). Block i's tensors are ws[46 i ... 46 i + 45]: norm 1 (w, b), then six slots each for q or
     # fused qkv, k, v and out, norm 2 (w, b), six slots each for fc (gate), up and down, every projection of kernel `kind`
     # (see product); absent ones are empty tensors. keys/values[i]: the cache's buffers
-    # (S, Hkv, capacity, D); the new token of row r goes to slot rows[r] at position pos[r], and rows first ... first + B - 1
+    # (S, Hkv, capacity, D); the new token of row r goes to slot rows[r] at position pos[r] (at every row's position `at`
+    # when they share one, else -1), and rows first ... first + B - 1
     # attend over their first `end` positions (mask (B, 1, 1, end), or None when each row's token is its last).
     b = x.size(0)
     c = x.size(2)
@@ -118,8 +119,12 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
             k = torch.matmul(k, turn)
         kb = keys[i]
         vb = values[i]
-        kb[rows, :, pos] = k
-        vb[rows, :, pos] = v
+        if at >= 0:
+            kb.narrow(0, first, b).select(2, at).copy_(k)
+            vb.narrow(0, first, b).select(2, at).copy_(v)
+        else:
+            kb[rows, :, pos] = k
+            vb[rows, :, pos] = v
         ks = kb.narrow(2, 0, end)
         vs = vb.narrow(2, 0, end)
         if ks.size(0) != b:
@@ -174,7 +179,8 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
         using var scope = torch.NewDisposeScope();
         var c = layout!;
         Tensor? cos = rotary?.Cos.reshape(-1, 1, c.HeadDim), sin = rotary?.Sin.reshape(-1, 1, c.HeadDim);   // (1 or B, 1, D) over (B, H, D)
-        var y = (Tensor)Invoke("blocks", x, weights, step.Keys, step.Values, step.Rows, step.Positions, (long)step.First, (long)step.End,
+        var y = (Tensor)Invoke("blocks", x, weights, step.Keys, step.Values, step.Rows, step.Positions, (long)(step.SharedPosition ?? -1),
+            (long)step.First, (long)step.End,
             step.Mask, cos, sin, c.Eps, c.Rms, c.NormBias, c.Fused, c.QkvBias, c.OutBias, c.Gated, c.MlpBias, c.GeluTanh,
             (long)c.Heads, (long)c.KvHeads, (long)c.HeadDim, FewRowLinear.ThreadBlocks, (long)c.Kind, (long)c.Group);
         _blockCalls += blocks.Count;
