@@ -4,7 +4,7 @@
 //   GenSharp.Bench gpt [--steps 2000] [--warmup 10] [--batch-size 12] [--threads 2] [--data data/tinyshakespeare.txt] [--seed S] [--set key=value ...]
 //   GenSharp.Bench gpt --mode decode [--set block_size=1024] [--steps 128]     tokens/s at contexts 64/256/1024 (≤ block_size)
 //   GenSharp.Bench FOLDER --mode decode [--steps 128]     the same for a text checkpoint or a Hugging Face model folder
-//   GenSharp.Bench FOLDER --mode speed [--steps 64]       greedy decode tokens/s at depths 64/512/2048 (≤ context) and prefill of 960 tokens
+//   GenSharp.Bench FOLDER --mode speed [--steps 64]       greedy decode tokens/s at depths 64/512/2048 (≤ context; DEPTHS=64,512 for others) and prefill of 960 tokens
 //                                                          (llama-bench's tg at -d DEPTH and pp960), as one JSON line
 //   GenSharp.Bench FOLDER --mode parts [--steps 60]       one decoding step (DEPTH=64 cached tokens) beside reading every weight matrix
 //                                                          once as W·x and as a sum; SHAPES=1 adds W·x variants per matrix shape
@@ -144,7 +144,7 @@ static class TextBench
         string Prompt(int tokens) => tokenizer.Decode(corpus.TrainTokens.Take(tokens - bos));
         var results = new Dictionary<string, object?>();
         gen.Generate(new[] { Prompt(64) }, new GenerationOptions { MaxNewTokens = 4, Temperature = 0, IgnoreEos = true });   // warm-up
-        foreach (int depth in new[] { 64, 512, 2048 }.Where(d => d + newTokens <= lm.ContextLength))
+        foreach (int depth in (Environment.GetEnvironmentVariable("DEPTHS") ?? "64,512,2048").Split(",").Select(int.Parse).Where(d => d + newTokens <= lm.ContextLength))
         {
             var prompt = Prompt(depth);
             double best = 0;
