@@ -97,8 +97,11 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
     kd = kv_heads * d
     h = x.view(b, c)
     turn: Optional[Tensor] = None
+    shared: Optional[Tensor] = None
     if cos is not None and sin is not None:
         turn = rotation(cos, sin)                                 # one rotation matrix per row position, for every layer
+        if turn.size(0) == 1:
+            shared = turn.view(d, d)                              # every row at one position: a plain product instead of a batched one
     for i in range(len(keys)):
         o = 46 * i
         n = norm(h, ws[o], ws[o + 1], norm_bias, eps, rms)
@@ -111,12 +114,16 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
             q = product(n, ws, o + 2, kind, qkv_bias, threads, group)
             k = product(n, ws, o + 8, kind, qkv_bias, threads, group)
             v = product(n, ws, o + 14, kind, qkv_bias, threads, group)
-        q = q.reshape(b, heads, d)
-        k = k.reshape(b, kv_heads, d)
+        if shared is not None:
+            q = torch.mm(q.reshape(-1, d), shared).view(b, heads, d)
+            k = torch.mm(k.reshape(-1, d), shared).view(b, kv_heads, d)
+        else:
+            q = q.reshape(b, heads, d)
+            k = k.reshape(b, kv_heads, d)
+            if turn is not None:
+                q = torch.matmul(q, turn)
+                k = torch.matmul(k, turn)
         v = v.reshape(b, kv_heads, d)
-        if turn is not None:
-            q = torch.matmul(q, turn)
-            k = torch.matmul(k, turn)
         kb = keys[i]
         vb = values[i]
         if at >= 0:
