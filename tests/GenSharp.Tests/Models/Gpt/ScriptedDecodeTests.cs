@@ -55,6 +55,28 @@ public class ScriptedDecodeTests
         return (logits, tokens);
     }
 
+    /// <summary>Greedy decoding of 1 and of 3 rows, eager then scripted: the same logits (within float rounding) and tokens at every step.</summary>
+    static void AssertScriptedEqualsEager(PretrainedLanguageModel m, string label, int steps)
+    {
+        foreach (int rows in new[] { 1, 3 })
+        {
+            m.Network.ScriptedDecoding = false;
+            var (eager, eagerTokens) = Decode(m, rows, steps);
+            m.Network.ScriptedDecoding = true;
+            long before = ScriptedDecode.BlockCalls;
+            var (scripted, scriptedTokens) = Decode(m, rows, steps);
+            Assert.True(ScriptedDecode.BlockCalls - before >= steps * m.Config.Layers, "the scripted path was not taken");
+            for (int i = 0; i < eager.Count; i++)
+            {
+                double diff = (eager[i] - scripted[i]).abs().max().item<float>();
+                Assert.True(diff < 1e-4, $"{label}, {rows} rows, step {i}: max |Δlogit| = {diff}");
+                Assert.True(eager[i].abs().max().item<float>() > 0.1);
+                Assert.Equal(eagerTokens[i], scriptedTokens[i]);
+            }
+            foreach (var t in eager.Concat(scripted)) t.Dispose();
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Layouts))]
     public void Scripted_steps_equal_eager_ones(string layout)
@@ -64,23 +86,7 @@ public class ScriptedDecodeTests
         try
         {
             using var m = HfModelTests.RandomModel(Config(layout));
-            foreach (int rows in new[] { 1, 3 })
-            {
-                m.Network.ScriptedDecoding = false;
-                var (eager, eagerTokens) = Decode(m, rows, 6);
-                m.Network.ScriptedDecoding = true;
-                long before = ScriptedDecode.BlockCalls;
-                var (scripted, scriptedTokens) = Decode(m, rows, 6);
-                Assert.True(ScriptedDecode.BlockCalls - before >= 6 * m.Config.Layers, "the scripted path was not taken");
-                for (int i = 0; i < eager.Count; i++)
-                {
-                    double diff = (eager[i] - scripted[i]).abs().max().item<float>();
-                    Assert.True(diff < 1e-4, $"{layout}, {rows} rows, step {i}: max |Δlogit| = {diff}");
-                    Assert.True(eager[i].abs().max().item<float>() > 0.1);
-                    Assert.Equal(eagerTokens[i], scriptedTokens[i]);
-                }
-                foreach (var t in eager.Concat(scripted)) t.Dispose();
-            }
+            AssertScriptedEqualsEager(m, layout, 6);
         }
         finally { torch.set_num_threads(threads); }
     }
@@ -95,22 +101,7 @@ public class ScriptedDecodeTests
         if (layout == "gpt2") config["n_embd"] = 32; else config["intermediate_size"] = 64;    // widths the int4 groups of 32 divide
         using var m = HfModelTests.RandomModel(config);
         GenSharp.Models.Quantization.QuantizedDecoder.Quantize(m.Network, GenSharp.Models.Quantization.QuantizationSpec.Create(bits, bits == 4 ? 32 : null));
-        foreach (int rows in new[] { 1, 3 })
-        {
-            m.Network.ScriptedDecoding = false;
-            var (eager, eagerTokens) = Decode(m, rows, 5);
-            m.Network.ScriptedDecoding = true;
-            long before = ScriptedDecode.BlockCalls;
-            var (scripted, scriptedTokens) = Decode(m, rows, 5);
-            Assert.True(ScriptedDecode.BlockCalls - before >= 5 * m.Config.Layers, "the scripted path was not taken");
-            for (int i = 0; i < eager.Count; i++)
-            {
-                double diff = (eager[i] - scripted[i]).abs().max().item<float>();
-                Assert.True(diff < 1e-4, $"{layout} int{bits}, {rows} rows, step {i}: max |Δlogit| = {diff}");
-                Assert.Equal(eagerTokens[i], scriptedTokens[i]);
-            }
-            foreach (var t in eager.Concat(scripted)) t.Dispose();
-        }
+        AssertScriptedEqualsEager(m, $"{layout} int{bits}", 5);
     }
 
     /// <summary>Three slots at lengths 7, 3 and 5 decoding together, then the middle pair alone (rows not at the front).</summary>
