@@ -46,9 +46,6 @@ public sealed class CausalSelfAttention : nn.Module, IProjectionHost
     // Registered by name in the constructor; TorchSharp's field-name registration (run lazily too) would add the fields again.
     protected override void RegisterComponents() { }
 
-    /// <summary>This block's slot in the KV cache.</summary>
-    internal int Layer => _layer;
-
     /// <summary>The projections and head layout, for the scripted decoder (which decides whether it can run them).</summary>
     internal AttentionWeights ScriptParts() =>
         _qkv is not null ? new(_qkv, null, null, _out, _heads, _kvHeads, _headDim) : new(_q!, _k, _v, _out, _heads, _kvHeads, _headDim);

@@ -29,9 +29,9 @@ public abstract class DecoderNetwork : nn.Module
     public abstract Tensor Forward(Tensor tokens, IKvCache? cache = null, bool lastOnly = false);
 
     /// <summary>
-    /// Whether decoding steps (one new token per sequence, inference, CPU, every projection dense) run the block stack as
-    /// one TorchScript call instead of op by op: same kernels and results up to float rounding, a fraction of the fixed
-    /// cost per operation. On by default; GENSHARP_SCRIPTED_DECODE=0 turns it off for networks built afterwards.
+    /// Whether decoding steps (one new token per sequence, inference, CPU, every projection dense, int8 or int4) run the
+    /// block stack as one TorchScript call instead of op by op: same kernels and results up to float rounding, a fraction
+    /// of the fixed cost per operation. On by default; GENSHARP_SCRIPTED_DECODE=0 turns it off for networks built afterwards.
     /// </summary>
     public bool ScriptedDecoding
     {

@@ -8,7 +8,4 @@ internal static class Projection
     /// <summary><paramref name="projection"/>(x): a dense layer through <see cref="FewRowLinear"/>, anything else by its own forward.</summary>
     public static Tensor Forward(nn.Module<Tensor, Tensor> projection, Tensor x) =>
         projection is Linear dense ? FewRowLinear.Forward(dense, x) : projection.forward(x);
-
-    /// <summary>The dense layer behind <paramref name="projection"/>, or null when it was replaced by something else.</summary>
-    public static Linear? Dense(nn.Module<Tensor, Tensor>? projection) => projection as Linear;
 }

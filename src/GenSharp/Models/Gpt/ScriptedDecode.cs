@@ -7,8 +7,9 @@ namespace GenSharp.Models.Gpt;
 /// cache's buffers. Decoding a small model is a few hundred such operations per token, each moving little data, so their
 /// fixed cost is a large part of a step (SmolLM2-135M on 2 cores: docs/benchmarks.md, "Decoding speed"); one call for
 /// the whole stack rather than two per block took a step of that model from ~56 to ~45 ms. Prefill and training stay
-/// eager, and so does any step where a block's projection is not a plain dense layer (quantized, LoRA) or the cache has
-/// nowhere to put the token yet (<see cref="IKvCache.PrepareOneTokenStep"/>).
+/// eager, and so does any step where a block's projection is neither a dense layer nor one of the low-bit layers
+/// (<see cref="IScriptableProjection"/>; a LoRA adapter, say) or the cache has nowhere to put the token yet
+/// (<see cref="IKvCache.PrepareOneTokenStep"/>).
 /// </summary>
 internal static class ScriptedDecode
 {
