@@ -20,7 +20,8 @@ internal static class ScriptedDecode
     public static bool EnabledByDefault { get; } = Environment.GetEnvironmentVariable(Variable) != "0";
 
     // Compiled once per process, on first use; the source is fixed here and exercised by the tests.
-    static readonly Lazy<torch.jit.CompilationUnit> Unit = new(() => torch.jit.compile(Source), LazyThreadSafetyMode.ExecutionAndPublication);
+    static readonly Lazy<torch.jit.CompilationUnit> Unit = new(() => torch.jit.compile(Quantization.QuantizedKernels.Products + Source),
+        LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Tensors per block in the script's flat list (see <see cref="BlockParts"/>).</summary>
     const int Stride = 46;
@@ -53,17 +54,13 @@ def linear(x: Tensor, w: Tensor, b: Tensor, has_b: bool, blocks: int) -> Tensor:
     return y
 
 def product(x: Tensor, ws: List[Tensor], o: int, kind: int, has_b: bool, blocks: int, group: int) -> Tensor:
-    # the projection in slots ws[o ...]: 0 dense (w, b), 1 int8 (FBGEMM), 2 int4 (bfloat16 activations)
+    # the projection in slots ws[o ...]: 0 dense (w, b), 1 int8, 2 int4 (QuantizedKernels' products, compiled in above)
     if kind == 1:
         if x.size(0) == 1:
-            y = torch.fbgemm_linear_int8_weight_fp32_activation(x, ws[o], ws[o + 1], ws[o + 2], 1.0, 0, ws[o + 3])
-            return torch.addcmul(ws[o + 5], y, ws[o + 4])
-        r = x.abs().amax(-1, True).clamp_min(1e-30)
-        y = torch.fbgemm_linear_int8_weight_fp32_activation(x / r, ws[o], ws[o + 1], ws[o + 2], 1.0, 0, ws[o + 3])
-        return torch.addcmul(ws[o + 5], y * r, ws[o + 4])
+            return int8_one_row(x, ws[o], ws[o + 1], ws[o + 2], ws[o + 3], ws[o + 4], ws[o + 5])
+        return int8_rows(x, ws[o], ws[o + 1], ws[o + 2], ws[o + 3], ws[o + 4], ws[o + 5])
     if kind == 2:
-        y = torch._weight_int4pack_mm_for_cpu(x.to(dtype=15), ws[o], group, ws[o + 1])
-        return y.narrow(1, 0, ws[o + 2].size(0)).to(dtype=6) + ws[o + 2]
+        return int4_rows(x, ws[o], group, ws[o + 1], ws[o + 2])
     return linear(x, ws[o], ws[o + 1], has_b, blocks)
 
 def norm(x: Tensor, w: Tensor, b: Tensor, has_b: bool, eps: float, rms: bool) -> Tensor:

@@ -18,20 +18,32 @@ internal static class QuantizedKernels
 {
     static readonly Lazy<torch.jit.CompilationUnit> Unit = new(Compile, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    /// <summary>
+    /// The products themselves, as TorchScript functions that the scripted decoder (<see cref="Gpt.ScriptedDecode"/>) compiles
+    /// into its own source too: <c>int8_one_row</c> and <c>int8_rows</c> (x (…, K), quantized as is, or each row divided by
+    /// its largest magnitude first), <c>int4_rows</c> (x (R, K), the group size an int).
+    /// </summary>
+    internal const string Products = """
+def int8_one_row(x, shape, packed, col_sums, zeros, scales, bias):
+    y = torch.fbgemm_linear_int8_weight_fp32_activation(x, shape, packed, col_sums, 1.0, 0, zeros)
+    return torch.addcmul(bias, y, scales)
+
+def int8_rows(x, shape, packed, col_sums, zeros, scales, bias):
+    r = x.abs().amax(-1, True).clamp_min(1e-30)
+    y = torch.fbgemm_linear_int8_weight_fp32_activation(x / r, shape, packed, col_sums, 1.0, 0, zeros)
+    return torch.addcmul(bias, y * r, scales)
+
+def int4_rows(x: Tensor, packed: Tensor, group: int, scales_zeros: Tensor, bias: Tensor) -> Tensor:
+    y = torch._weight_int4pack_mm_for_cpu(x.to(dtype=15), packed, group, scales_zeros)
+    return y.narrow(1, 0, bias.size(0)).to(dtype=6) + bias
+
+""";
+
     static torch.jit.CompilationUnit Compile()
     {
-        var script = new StringBuilder("""
+        var script = new StringBuilder(Products).Append("""
             def int8_pack(q):
                 return torch.fbgemm_pack_quantized_matrix(q)
-
-            def int8_one_row(x, shape, packed, col_sums, zeros, scales, bias):
-                y = torch.fbgemm_linear_int8_weight_fp32_activation(x, shape, packed, col_sums, 1.0, 0, zeros)
-                return torch.addcmul(bias, y, scales)
-
-            def int8_rows(x, shape, packed, col_sums, zeros, scales, bias):
-                r = x.abs().amax(-1, True).clamp_min(1e-30)
-                y = torch.fbgemm_linear_int8_weight_fp32_activation(x / r, shape, packed, col_sums, 1.0, 0, zeros)
-                return torch.addcmul(bias, y * r, scales)
 
             def int4_pack(codes):
                 return torch._convert_weight_to_int4pack_for_cpu(codes, 2)
@@ -41,9 +53,7 @@ internal static class QuantizedKernels
         foreach (int g in QuantizationSpec.GroupSizes)
             script.Append($$"""
                 def int4_g{{g}}(x, packed, scales_zeros, bias):
-                    y = torch._weight_int4pack_mm_for_cpu(x.reshape(-1, x.size(-1)).to(dtype=15), packed, {{g}}, scales_zeros)
-                    n = bias.size(0)
-                    return (y.narrow(1, 0, n).to(dtype=6) + bias).reshape(x.size()[:-1] + [n])
+                    return int4_rows(x.reshape(-1, x.size(-1)), packed, {{g}}, scales_zeros, bias).reshape(x.size()[:-1] + [bias.size(0)])
 
 
                 """);
