@@ -188,7 +188,7 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "export" or "decode" or "speed" or "parts" or "lora" or "full")) { Console.Error.WriteLine("--mode is train, forward, opcost, convcost, phases, decode or speed (text), lora or full (fine-tuning memory of a text model folder)"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "export" or "decode" or "speed" or "parts" or "lora" or "full")) { Console.Error.WriteLine($"--mode is train, forward, phases, export, opcost, gemm, convcost, wnops, pwops or gnops (families); decode, speed or parts (text model folders); lora or full (fine-tuning memory of a text model folder); got {mode}"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);
