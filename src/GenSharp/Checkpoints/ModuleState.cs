@@ -62,12 +62,18 @@ public static class ModuleState
     /// does, from the file's header, before anything is copied.
     /// </summary>
     /// <exception cref="GenSharpException">The file's tensors do not match the module (every mismatch listed).</exception>
-    public static void Load(nn.Module module, SafetensorsReader reader, IReadOnlyCollection<string>? obsolete = null)
+    /// <param name="module">The module to fill.</param>
+    /// <param name="reader">The open file.</param>
+    /// <param name="obsolete">Names in the file that are read elsewhere or dropped (not reported as unexpected).</param>
+    /// <param name="leave">Names of the module's own tensors that the file does not fill (they keep their values).</param>
+    public static void Load(nn.Module module, SafetensorsReader reader, IReadOnlyCollection<string>? obsolete = null,
+                            IReadOnlyCollection<string>? leave = null)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(reader);
 
         var target = module.state_dict();
+        foreach (var name in leave ?? Array.Empty<string>()) target.Remove(name);
         Check(target, reader.Names.ToDictionary(n => n, n => (reader.Shape(n), reader.DType(n)), StringComparer.Ordinal), reader.Path, obsolete);
         foreach (var (name, own) in target)
             reader.ReadInto(name, own);

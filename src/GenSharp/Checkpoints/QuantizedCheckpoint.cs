@@ -86,14 +86,12 @@ public static class QuantizedCheckpoint
         CheckDevice(spec, folder, device);
         var file = System.IO.Path.Combine(folder, CheckpointFolder.ModelFile);
         if (!File.Exists(file)) throw new GenSharpException($"{folder} has no {CheckpointFolder.ModelFile}; the quantized model is incomplete");
-        using (var st = Safetensors.Load(file))
+        using (var reader = SafetensorsReader.Open(file))
         {
-            var used = QuantizedDecoder.Load(network, spec, st.Tensors, file);
-            var rest = st.Tensors.Where(kv => !used.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            var used = QuantizedDecoder.Load(network, spec, reader);
             var own = QuantizedDecoder.OtherTensors(network);
-            var emptied = network.state_dict().Where(kv => !own.ContainsKey(kv.Key)).ToList();   // the token embedding's (0, C) stand-in
-            foreach (var (name, t) in emptied) rest[name] = t;
-            ModuleState.Load(network, rest, file);
+            var emptied = network.state_dict().Keys.Where(name => !own.ContainsKey(name)).ToList();   // the token embedding's (0, C) stand-in
+            ModuleState.Load(network, reader, obsolete: used, leave: emptied);
         }
         DeferredWeights.Check(network, file);
         Runtime.TorchRuntime.ReturnFreeMemory();   // the float layers just replaced and the file's tensors

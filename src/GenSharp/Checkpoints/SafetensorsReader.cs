@@ -6,7 +6,7 @@ namespace GenSharp.Checkpoints;
 /// </summary>
 /// <remarks>
 /// <see cref="Safetensors.Load"/> reads every tensor at once; use this reader when the tensors go straight into a
-/// model's parameters (<see cref="ReadInto"/>, <see cref="ModuleState.Load(nn.Module, SafetensorsReader, IReadOnlyCollection{string}?)"/>).
+/// model's parameters (<see cref="ReadInto"/>, <see cref="ModuleState.Load(nn.Module, SafetensorsReader, IReadOnlyCollection{string}?, IReadOnlyCollection{string}?)"/>).
 /// Not thread-safe: one reader moves one file position.
 /// </remarks>
 public sealed class SafetensorsReader : IDisposable

@@ -54,11 +54,14 @@ public static class QuantizedDecoder
     }
 
     /// <summary>
-    /// Replaces <paramref name="network"/>'s projections (and head) by quantized layers built from <paramref name="tensors"/>
-    /// (the saved names of <see cref="Quantize"/>), disposing the dense ones. Returns the names of the tensors it used.
+    /// Replaces <paramref name="network"/>'s projections (and head) by quantized layers built from the tensors of
+    /// <paramref name="file"/> (the saved names of <see cref="Quantize"/>), disposing the dense ones. The file is read one
+    /// layer at a time and each layer's saved tensors are released once the layer is built (the kernels keep their own
+    /// packed copies), so loading holds the packed model plus one layer's codes, not the packed model plus the whole file.
+    /// Returns the names of the tensors it used.
     /// </summary>
     /// <exception cref="GenSharpException">A layer's tensors are missing or have other shapes than the network's layer.</exception>
-    public static HashSet<string> Load(DecoderNetwork network, QuantizationSpec spec, IReadOnlyDictionary<string, Tensor> tensors, string source)
+    public static HashSet<string> Load(DecoderNetwork network, QuantizationSpec spec, Checkpoints.SafetensorsReader file)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         var replaced = new List<nn.Module>();
@@ -66,7 +69,7 @@ public static class QuantizedDecoder
         {
             var (n, k) = Widths(projection, name);
             replaced.Add(projection);
-            var layer = Build(name, n, k, spec, tensors, source, used);
+            var layer = Build(name, n, k, spec, file, used);
             Runtime.TorchRuntime.ReturnFreeMemory();   // packing's temporaries: left in the heap, they are not reused by the next layer's
             return layer;
         });
@@ -74,10 +77,12 @@ public static class QuantizedDecoder
         {
             var weight = network.HeadWeight;
             if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
-            network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec, tensors, source, used));
+            network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec, file, used));
             if (network.TiedHead)
             {
-                network.ReplaceTokenLookup(Lookup(tensors));
+                using (var scope = torch.NewDisposeScope())
+                    network.ReplaceTokenLookup(new QuantizedEmbedding(file.Read($"{HeadName}.qweight"), file.Read($"{HeadName}.scales"),
+                        file.Contains($"{HeadName}.mins") ? file.Read($"{HeadName}.mins") : null));
                 used.Add(network.TokenEmbeddingName);          // an older folder's float32 copy, not needed
             }
         }
@@ -96,7 +101,7 @@ public static class QuantizedDecoder
         return state;
     }
 
-    /// <summary>Token lookups from the tied head's saved codes.</summary>
+    /// <summary>Token lookups from the tied head's codes.</summary>
     static QuantizedEmbedding Lookup(IReadOnlyDictionary<string, Tensor> head) =>
         new(head[$"{HeadName}.qweight"], head[$"{HeadName}.scales"], head.GetValueOrDefault($"{HeadName}.mins"));
 
@@ -133,25 +138,29 @@ public static class QuantizedDecoder
         return Create(layer, spec);
     }
 
-    static nn.Module<Tensor, Tensor> Build(string name, long n, long k, QuantizationSpec spec, IReadOnlyDictionary<string, Tensor> tensors, string source, HashSet<string> used)
+    static nn.Module<Tensor, Tensor> Build(string name, long n, long k, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used)
     {
-        var layer = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var expected = spec.Bits == 8
             ? new (string Part, ScalarType Type, long[] Shape)[] { ("qweight", ScalarType.Int8, new[] { n, k }), ("scales", ScalarType.Float32, new[] { n }) }
             : new (string, ScalarType, long[])[] { ("qweight", ScalarType.Byte, new[] { n, k / 2 }), ("scales", ScalarType.Float32, new[] { n, k / spec.GroupSize }), ("mins", ScalarType.Float32, new[] { n, k / spec.GroupSize }) };
-        foreach (var (part, type, shape) in expected)
+        foreach (var (part, type, shape) in expected)                  // every part checked from the header before any is read
         {
             string key = $"{name}.{part}";
-            if (!tensors.TryGetValue(key, out var t))
-                throw new GenSharpException($"{source} has no {key}; the quantized model is incomplete");
-            if (t.dtype != type || !t.shape.SequenceEqual(shape))
-                throw new GenSharpException($"{source}: {key} is {t.dtype} [{string.Join(", ", t.shape)}], the model needs {type} [{string.Join(", ", shape)}]; the files come from different models");
-            layer[part] = t;
-            used.Add(key);
+            if (!file.Contains(key))
+                throw new GenSharpException($"{file.Path} has no {key}; the quantized model is incomplete");
+            if (file.DType(key) != type || !file.Shape(key).SequenceEqual(shape))
+                throw new GenSharpException($"{file.Path}: {key} is {file.DType(key)} [{string.Join(", ", file.Shape(key))}], the model needs {type} [{string.Join(", ", shape)}]; the files come from different models");
         }
-        if (tensors.TryGetValue($"{name}.bias", out var bias))
+        using var scope = torch.NewDisposeScope();                     // the saved tensors: the layer keeps its own copies
+        var layer = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (part, _, _) in expected)
         {
-            layer["bias"] = bias;
+            layer[part] = file.Read($"{name}.{part}");
+            used.Add($"{name}.{part}");
+        }
+        if (file.Contains($"{name}.bias"))
+        {
+            layer["bias"] = file.Read($"{name}.bias");
             used.Add($"{name}.bias");
         }
         return Create(layer, spec);

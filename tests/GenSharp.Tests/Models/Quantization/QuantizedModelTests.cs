@@ -163,4 +163,42 @@ public class QuantizedModelTests
         Assert.Throws<ParameterException>(() => QuantizationSpec.Create(8, 32));
         Assert.Throws<ParameterException>(() => QuantizationSpec.Create(4, 48));
     }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(4)]
+    public void A_damaged_quantized_file_is_refused_in_one_line(int bits)
+    {
+        var config = Llama(tied: true);
+        using var m = HfModelTests.RandomModel(config);
+        var source = HfModelTests.Save(m, config);
+        var outDir = Path.Combine(TestData.TempDir(), "q");
+        QuantizedCheckpoint.Write(source, outDir, QuantizationSpec.Create(bits, null));
+        var file = Path.Combine(outDir, "model.safetensors");
+        Dictionary<string, Tensor> good;
+        using (var st = Safetensors.Load(file)) good = st.Tensors.ToDictionary(kv => kv.Key, kv => kv.Value.clone());
+        using var tokens = Tokens();
+        Tensor before;
+        using (var first = Checkpoint.LoadTextModel(outDir, torch.CPU)) before = first.Model.Logits(tokens);
+        string Refusal(Action<Dictionary<string, Tensor>> damage)
+        {
+            var tensors = new Dictionary<string, Tensor>(good);
+            damage(tensors);
+            Safetensors.Save(file, tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            var e = Assert.Throws<GenSharpException>(() => Checkpoint.LoadTextModel(outDir, torch.CPU).Dispose());
+            Assert.DoesNotContain('\n', e.Message);
+            return e.Message;
+        }
+        const string Down = "model.layers.1.mlp.down_proj";
+        Assert.Contains($"has no {Down}.scales", Refusal(t => t.Remove($"{Down}.scales")));
+        Assert.Contains("the files come from different models", Refusal(t => t[$"{Down}.qweight"] = t[$"{Down}.qweight"].narrow(0, 0, 4).clone()));
+        Assert.Contains("has no lm_head.qweight", Refusal(t => t.Remove("lm_head.qweight")));
+        Assert.Contains("model.norm.weight", Refusal(t => t.Remove("model.norm.weight")));                 // a float tensor, read after the layers
+        Assert.Contains("stray", Refusal(t => t["stray"] = torch.zeros(3)));
+        // The intact file still loads to what was written.
+        Safetensors.Save(file, good, new Dictionary<string, string> { ["format"] = "pt" });
+        using var loaded = Checkpoint.LoadTextModel(outDir, torch.CPU);
+        using var l = loaded.Model.Logits(tokens);
+        Assert.True(l.allclose(before, rtol: 0, atol: 0), "the intact file loads to the same logits");
+    }
 }
