@@ -19,8 +19,8 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
         using (var scope = torch.NewDisposeScope())
         {
             var codes = qweight.cpu().contiguous();
-            var q = codes - codes.floor_divide(2);                                                   // ⌈q / 2⌉ = ⌊(q + 1) / 2⌋, in int8: halves, rounding half up
-            q.clamp_(-63, 63);
+            var q = codes.floor_divide(2).neg_().add_(codes);                                       // ⌈q / 2⌉ = q − ⌊q / 2⌋, in int8: halves, rounding half up
+            q.clamp_(-63, 63);                                                                       // (one temporary the size of the codes, not two)
             _packed = QuantizedKernels.Int8Pack(q).MoveToOuterDisposeScope();
             _colSums = RowSums(q).MoveToOuterDisposeScope();                                        // the kernel's zero-point correction
             _scales = (scales.cpu().to(ScalarType.Float32) * 2).contiguous().MoveToOuterDisposeScope();

@@ -77,13 +77,15 @@ public static class QuantizedDecoder
         {
             var weight = network.HeadWeight;
             if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
-            network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec, file, used));
-            if (network.TiedHead)
+            // A tied head's codes serve the token lookups too: read once, for both.
+            QuantizedEmbedding? lookup = null;
+            network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec, file, used,
+                network.TiedHead ? saved => lookup = new QuantizedEmbedding(saved[$"{HeadName}.qweight"], saved[$"{HeadName}.scales"],
+                    saved.GetValueOrDefault($"{HeadName}.mins"), adopt: true) : null));   // the file's tensors, kept rather than copied
+            if (lookup is not null)
             {
-                using (var scope = torch.NewDisposeScope())
-                    network.ReplaceTokenLookup(new QuantizedEmbedding(file.Read($"{HeadName}.qweight"), file.Read($"{HeadName}.scales"),
-                        file.Contains($"{HeadName}.mins") ? file.Read($"{HeadName}.mins") : null));
-                used.Add(network.TokenEmbeddingName);          // an older folder's float32 copy, not needed
+                network.ReplaceTokenLookup(lookup);
+                used.Add(network.TokenEmbeddingName);                 // an older folder's float32 copy, not needed
             }
         }
         foreach (var m in replaced) m.Dispose();
@@ -101,7 +103,7 @@ public static class QuantizedDecoder
         return state;
     }
 
-    /// <summary>Token lookups from the tied head's codes.</summary>
+    /// <summary>Token lookups from the tied head's codes (saved names; copied).</summary>
     static QuantizedEmbedding Lookup(IReadOnlyDictionary<string, Tensor> head) =>
         new(head[$"{HeadName}.qweight"], head[$"{HeadName}.scales"], head.GetValueOrDefault($"{HeadName}.mins"));
 
@@ -138,7 +140,9 @@ public static class QuantizedDecoder
         return Create(layer, spec);
     }
 
-    static nn.Module<Tensor, Tensor> Build(string name, long n, long k, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used)
+    /// <summary>The layer <paramref name="name"/> from <paramref name="file"/>; <paramref name="alsoWith"/> sees its saved tensors (by part) before they are released.</summary>
+    static nn.Module<Tensor, Tensor> Build(string name, long n, long k, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used,
+                                           Action<IReadOnlyDictionary<string, Tensor>>? alsoWith = null)
     {
         var expected = spec.Bits == 8
             ? new (string Part, ScalarType Type, long[] Shape)[] { ("qweight", ScalarType.Int8, new[] { n, k }), ("scales", ScalarType.Float32, new[] { n }) }
@@ -163,7 +167,9 @@ public static class QuantizedDecoder
             layer["bias"] = file.Read($"{name}.bias");
             used.Add($"{name}.bias");
         }
-        return Create(layer, spec);
+        var built = Create(layer, spec);
+        alsoWith?.Invoke(layer.ToDictionary(kv => $"{name}.{kv.Key}", kv => kv.Value, StringComparer.Ordinal));
+        return built;
     }
 
     static nn.Module<Tensor, Tensor> Create(IReadOnlyDictionary<string, Tensor> layer, QuantizationSpec spec) =>

@@ -13,16 +13,22 @@ public sealed class QuantizedEmbedding : nn.Module<Tensor, Tensor>
     readonly long _width;
 
     /// <summary>int8: codes (V, C) int8 and scales (V). int4: packed codes (V, C/2) uint8, scales and minimums (V, C/g). The inputs are copied.</summary>
-    public QuantizedEmbedding(Tensor codes, Tensor scales, Tensor? mins) : base(nameof(QuantizedEmbedding))
+    public QuantizedEmbedding(Tensor codes, Tensor scales, Tensor? mins) : this(codes, scales, mins, adopt: false) { }
+
+    /// <summary>As the public constructor; with <paramref name="adopt"/>, CPU tensors of the final dtypes are kept as they are (detached from any dispose scope; the caller must not dispose them).</summary>
+    internal QuantizedEmbedding(Tensor codes, Tensor scales, Tensor? mins, bool adopt) : base(nameof(QuantizedEmbedding))
     {
         bool int4 = mins is not null;
         if (int4 ? codes.dtype != ScalarType.Byte || scales.dim() != 2 || !scales.shape.SequenceEqual(mins!.shape)
                  : codes.dtype != ScalarType.Int8 || scales.dim() != 1)
             throw new ArgumentException("quantized embedding rows are int8 codes with one scale each, or packed int4 codes with scales and minimums per group");
         using var _ = torch.no_grad();
-        _codes = codes.cpu().contiguous().clone().DetachFromDisposeScope();
-        _scales = scales.cpu().to(ScalarType.Float32).contiguous().clone().DetachFromDisposeScope();
-        _mins = mins?.cpu().to(ScalarType.Float32).contiguous().clone().DetachFromDisposeScope();
+        static Tensor Own(Tensor t, bool adopt) =>
+            (adopt && t.device_type == DeviceType.CPU && t.is_contiguous() && t.dtype is ScalarType.Int8 or ScalarType.Byte or ScalarType.Float32
+                ? t : t.cpu().contiguous().clone()).DetachFromDisposeScope();
+        _codes = Own(codes, adopt);
+        _scales = Own(scales.dtype == ScalarType.Float32 ? scales : scales.to(ScalarType.Float32), adopt);
+        _mins = mins is null ? null : Own(mins.dtype == ScalarType.Float32 ? mins : mins.to(ScalarType.Float32), adopt);
         _width = int4 ? codes.shape[1] * 2 : codes.shape[1];
         // Not saved (the saved layout is the head's, QuantizedDecoder's), but counted among the module's tensors.
         register_buffer("codes", _codes, persistent: false);
