@@ -31,6 +31,16 @@ static class Program
 {
     static int Main(string[] args)
     {
+        try { return Run(args); }
+        catch (GenSharpException e)                     // bad input: one line, as the CLI says it
+        {
+            Console.Error.WriteLine($"GenSharp.Bench: {e.Message}");
+            return 2;
+        }
+    }
+
+    static int Run(string[] args)
+    {
         if (args.Length == 0 || args[0].StartsWith('-'))
         {
             Console.Error.WriteLine("usage: GenSharp.Bench FAMILY [--steps N] [--warmup W] [--batch-size B] [--threads T] [--conditional] [--mode train|forward|opcost|convcost|phases] [--set key=value ...]");
