@@ -80,8 +80,7 @@ public static class QuantizedDecoder
             // A tied head's codes serve the token lookups too: read once, for both.
             QuantizedEmbedding? lookup = null;
             network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec, file, used,
-                network.TiedHead ? saved => lookup = new QuantizedEmbedding(saved[$"{HeadName}.qweight"], saved[$"{HeadName}.scales"],
-                    saved.GetValueOrDefault($"{HeadName}.mins"), adopt: true) : null));   // the file's tensors, kept rather than copied
+                network.TiedHead ? saved => lookup = Lookup(saved, adopt: true) : null));   // the file's tensors, kept rather than copied
             if (lookup is not null)
             {
                 network.ReplaceTokenLookup(lookup);
@@ -103,9 +102,9 @@ public static class QuantizedDecoder
         return state;
     }
 
-    /// <summary>Token lookups from the tied head's codes (saved names; copied).</summary>
-    static QuantizedEmbedding Lookup(IReadOnlyDictionary<string, Tensor> head) =>
-        new(head[$"{HeadName}.qweight"], head[$"{HeadName}.scales"], head.GetValueOrDefault($"{HeadName}.mins"));
+    /// <summary>Token lookups from the tied head's codes (by saved name): copied, or with <paramref name="adopt"/> kept as they are.</summary>
+    static QuantizedEmbedding Lookup(IReadOnlyDictionary<string, Tensor> head, bool adopt = false) =>
+        new(head[$"{HeadName}.qweight"], head[$"{HeadName}.scales"], head.GetValueOrDefault($"{HeadName}.mins"), adopt);
 
     /// <summary>The (full name, weight) of every layer the spec quantizes.</summary>
     static IEnumerable<(string Name, Tensor Weight)> Targets(DecoderNetwork network, QuantizationSpec spec)
