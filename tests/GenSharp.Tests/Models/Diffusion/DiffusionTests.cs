@@ -44,7 +44,9 @@ public class DiffusionTests
                      new DdpmConfig(),   // the default 28 → 14 → 7 UNet
                  })
         {
-            using var net = new DdpmUNet(c);
+            // Prepared as DdpmModel runs it: a bare UNet with channels off oneDNN's 16-blocks takes its padded path, whose
+            // reads of uninitialised padding can turn 0 · garbage into NaN (docs/benchmarks.md, "The oneDNN defect").
+            using var net = ConvolutionLayout.Prepare(new DdpmUNet(c), blockedOnBlock: true);
             var x = torch.randn(2, c.ImageChannels, c.ImageSize, c.ImageSize);
             var y = net.Forward(x, torch.tensor(new long[] { 0, c.Timesteps - 1 }), c.Conditional ? torch.tensor(new long[] { 0, c.NumClasses }) : null);
             Assert.Equal(x.shape, y.shape);
