@@ -17,6 +17,47 @@ public class EngineTests
     }
 
     /// <summary>
+    /// <see cref="TorchRuntime.OneThreadHere"/> changes the calling thread's libtorch thread count only, also as that thread's
+    /// first libtorch call (libtorch's once-per-thread setup would otherwise put the process-wide count back), and disposing
+    /// it restores the count. A thread started meanwhile still gets the process-wide count, which torch.set_num_threads(1)
+    /// would have changed.
+    /// </summary>
+    [Fact]
+    public void OneThreadHereChangesOnlyTheCallingThread()
+    {
+        TorchRuntime.EnsureReady();
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(2);
+        try
+        {
+            int inside = -1, other = -1, after = -1;
+            bool made = false;
+            var worker = new Thread(() =>
+            {
+                using (var one = TorchRuntime.OneThreadHere())            // this thread's first libtorch call
+                {
+                    made = one is not null;
+                    inside = torch.get_num_threads();
+                    using (var x = torch.ones(100_000)) Assert.Equal(100_000, x.sum().item<float>());
+                    inside = Math.Max(inside, torch.get_num_threads());
+                    var started = new Thread(() => other = torch.get_num_threads());
+                    started.Start();
+                    started.Join();
+                }
+                after = torch.get_num_threads();
+            });
+            worker.Start();
+            worker.Join();
+            Assert.True(made, "OneThreadHere found no OpenMP runtime to set");
+            Assert.Equal(1, inside);
+            Assert.Equal(2, other);
+            Assert.Equal(2, after);
+            Assert.Equal(2, torch.get_num_threads());
+        }
+        finally { torch.set_num_threads(threads); }
+    }
+
+    /// <summary>
     /// The tuning has its effect: with glibc's mmap threshold raised to 32 MiB, a 16 MiB block comes from the heap,
     /// so glibc's count of bytes in mmapped chunks (mallinfo2().hblkhd) does not grow. glibc's default threshold
     /// (128 KiB at start) would serve it with a fresh mmap, which it unmaps again on free.

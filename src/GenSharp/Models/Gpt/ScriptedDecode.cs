@@ -1,3 +1,5 @@
+using GenSharp.Runtime;
+
 namespace GenSharp.Models.Gpt;
 
 /// <summary>
@@ -54,14 +56,27 @@ def linear(x: Tensor, w: Tensor, b: Tensor, has_b: bool, blocks: int) -> Tensor:
     return y
 
 def product(x: Tensor, ws: List[Tensor], o: int, kind: int, has_b: bool, blocks: int, group: int) -> Tensor:
-    # the projection in slots ws[o ...]: 0 dense (w, b), 1 int8, 2 int4 (QuantizedKernels' products, compiled in above)
+    # the projection in slots ws[o ...]: 0 dense (w, b), 1 int8, 2 int4 (QuantizedKernels' products, compiled in above;
+    # x in bfloat16 for int4, see act)
     if kind == 1:
+        b: Optional[Tensor] = None
+        if has_b:
+            b = ws[o + 5]
         if x.size(0) == 1:
-            return int8_one_row(x, ws[o], ws[o + 1], ws[o + 2], ws[o + 3], ws[o + 4], ws[o + 5])
-        return int8_rows(x, ws[o], ws[o + 1], ws[o + 2], ws[o + 3], ws[o + 4], ws[o + 5])
+            return int8_one_row(x, ws[o], ws[o + 1], ws[o + 2], ws[o + 3], ws[o + 4], b)
+        return int8_rows(x, ws[o], ws[o + 1], ws[o + 2], ws[o + 3], ws[o + 4], b)
     if kind == 2:
-        return int4_rows(x, ws[o], group, ws[o + 1], ws[o + 2])
+        b4: Optional[Tensor] = None
+        if has_b:
+            b4 = ws[o + 2]
+        return int4_bf16(x, ws[o], group, ws[o + 1], ws[o + 2].size(0), b4)
     return linear(x, ws[o], ws[o + 1], has_b, blocks)
+
+def act(x: Tensor, kind: int) -> Tensor:
+    # a projection's input as its kernel takes it: bfloat16 for int4 (converted once for the projections sharing it)
+    if kind == 2:
+        return x.to(dtype=15)
+    return x
 
 def norm(x: Tensor, w: Tensor, b: Tensor, has_b: bool, eps: float, rms: bool) -> Tensor:
     if rms:
@@ -102,7 +117,7 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
             shared = turn.view(d, d)                              # every row at one position: a plain product instead of a batched one
     for i in range(len(keys)):
         o = 46 * i
-        n = norm(h, ws[o], ws[o + 1], norm_bias, eps, rms)
+        n = act(norm(h, ws[o], ws[o + 1], norm_bias, eps, rms), kind)
         if fused:
             qkv = product(n, ws, o + 2, kind, qkv_bias, threads, group)
             q = qkv[:, :hd]
@@ -112,33 +127,31 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
             q = product(n, ws, o + 2, kind, qkv_bias, threads, group)
             k = product(n, ws, o + 8, kind, qkv_bias, threads, group)
             v = product(n, ws, o + 14, kind, qkv_bias, threads, group)
+        # q as the H / Hkv query heads sharing a key/value head, which attend as that many queries of it (the cache is read in place)
         if shared is not None:
-            q = torch.mm(q.reshape(-1, d), shared).view(b, heads, d)
+            q = torch.mm(q.reshape(-1, d), shared).view(b, kv_heads, heads // kv_heads, d)
             k = torch.mm(k.reshape(-1, d), shared).view(b, kv_heads, d)
         else:
-            q = q.reshape(b, heads, d)
             k = k.reshape(b, kv_heads, d)
             if turn is not None:
-                q = torch.matmul(q, turn)
+                q = torch.matmul(q.reshape(b, heads, d), turn)
                 k = torch.matmul(k, turn)
+            q = q.reshape(b, kv_heads, heads // kv_heads, d)
         v = v.reshape(b, kv_heads, d)
         kb = keys[i]
         vb = values[i]
-        if at >= 0:
-            kb.narrow(0, first, b).select(2, at).copy_(k)
-            vb.narrow(0, first, b).select(2, at).copy_(v)
-        else:
+        if at < 0:
             kb[rows, :, pos] = k
             vb[rows, :, pos] = v
-        ks = kb.narrow(2, 0, end)
-        vs = vb.narrow(2, 0, end)
-        if ks.size(0) != b:
-            ks = ks.narrow(0, first, b)
-            vs = vs.narrow(0, first, b)
-        # the H / Hkv query heads sharing a key/value head attend as that many queries of it: the cache is read in place
-        y = torch.scaled_dot_product_attention(q.reshape(b, kv_heads, heads // kv_heads, d), ks, vs, mask, 0.0, False)
-        h = h + product(y.reshape(b, hd), ws, o + 20, kind, out_bias, threads, group)
-        n = norm(h, ws[o + 26], ws[o + 27], norm_bias, eps, rms)
+        if kb.size(0) != b:                                       # the step's rows are some of the cache's
+            kb = kb.narrow(0, first, b)
+            vb = vb.narrow(0, first, b)
+        if at >= 0:
+            kb.select(2, at).copy_(k)
+            vb.select(2, at).copy_(v)
+        y = torch.scaled_dot_product_attention(q, kb.narrow(2, 0, end), vb.narrow(2, 0, end), mask, 0.0, False)
+        h = h + product(act(y.reshape(b, hd), kind), ws, o + 20, kind, out_bias, threads, group)
+        n = act(norm(h, ws[o + 26], ws[o + 27], norm_bias, eps, rms), kind)
         f = product(n, ws, o + 28, kind, mlp_bias, threads, group)
         if gated:
             f = torch.silu(f) * product(n, ws, o + 34, kind, mlp_bias, threads, group)
@@ -146,7 +159,7 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
             f = torch.gelu(f, approximate='tanh')
         else:
             f = torch.gelu(f)
-        h = h + product(f, ws, o + 40, kind, mlp_bias, threads, group)
+        h = h + product(act(f, kind), ws, o + 40, kind, mlp_bias, threads, group)
     return h.view(b, 1, c)
 """ + "\n";                                     // TorchScript wants the last line ended
 
@@ -184,6 +197,10 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
         using var scope = torch.NewDisposeScope();
         var c = layout!;
         Tensor? cos = rotary?.Cos.reshape(-1, 1, c.HeadDim), sin = rotary?.Sin.reshape(-1, 1, c.HeadDim);   // (1 or B, 1, D) over (B, H, D)
+        // A low-bit one-row step runs on this thread alone: its many small kernels cost more in waking and waiting for a
+        // second thread than they gain (SmolLM2-135M int8 on 2 cores: 10.2 → 9.2 ms a step, docs/benchmarks.md); a float
+        // step streams its weights with every thread (one thread: 17.5 → 22 ms).
+        using var serial = c.Kind != 0 && x.shape[0] == 1 ? TorchRuntime.OneThreadHere() : null;
         var y = (Tensor)Invoke("blocks", x, weights, step.Keys, step.Values, step.Rows, step.Positions, (long)(step.SharedPosition ?? -1),
             (long)step.First, (long)step.End,
             step.Mask, cos, sin, c.Eps, c.Rms, c.NormBias, c.Fused, c.QkvBias, c.OutBias, c.Gated, c.MlpBias, c.GeluTanh,
@@ -247,7 +264,7 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
                         break;
                     case IScriptableProjection low when low.ScriptTensors.Length <= ProjectionSlots:
                         if (kind >= 0 && low.ScriptGroup != group) return null;
-                        (k, group) = (low.ScriptKind, low.ScriptGroup);
+                        (k, group, bias[p]) = (low.ScriptKind, low.ScriptGroup, low.ScriptHasBias);
                         low.ScriptTensors.CopyTo(into, at + offset);
                         break;
                     default:
@@ -256,7 +273,7 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
                 if (kind >= 0 && k != kind) return null;
                 kind = k;
             }
-            // a dense layout's biases go in by group (q/k/v, out, MLP), so the group's layers must agree
+            // biases go in by group (q/k/v, out, MLP), so the group's layers must agree
             bool Agree(params int[] ps) => ps.All(p => projections[p].Module is null || bias[p] == bias[ps[0]]);
             if (!Agree(0, 1, 2) || !Agree(4, 5, 6)) return null;
             return new(Norm1.Eps, Norm1.Rms, Norm1.Bias is not null, a.K is null, bias[0] ?? false, bias[3] ?? false, Mlp.Up is not null,
@@ -281,7 +298,7 @@ internal sealed record MlpWeights(nn.Module<Tensor, Tensor> Fc, nn.Module<Tensor
 /// </summary>
 internal interface IScriptableProjection
 {
-    /// <summary>1: FBGEMM's int8 kernel (shape, packed, column sums, zeros, scales, bias); 2: the int4 kernel (packed, scales and zeros, bias).</summary>
+    /// <summary>1: FBGEMM's int8 kernel (shape, packed, column sums, zeros, scales, bias); 2: the int4 kernel (packed, scales and zeros, bias (N), zeros when it has none).</summary>
     int ScriptKind { get; }
 
     /// <summary>Group size of an int4 layer (0 otherwise).</summary>
@@ -289,6 +306,9 @@ internal interface IScriptableProjection
 
     /// <summary>The kernel's tensors, at most <see cref="ScriptedDecode.ProjectionSlots"/>.</summary>
     Tensor[] ScriptTensors { get; }
+
+    /// <summary>Whether the layer has a bias (its tensor is then added; without one, the kernel's tensor is zeros and skipped).</summary>
+    bool ScriptHasBias { get; }
 }
 
 /// <summary>A norm module whose parameters the scripted decoder can read.</summary>

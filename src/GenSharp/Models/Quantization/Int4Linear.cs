@@ -8,7 +8,8 @@ namespace GenSharp.Models.Quantization;
 /// </summary>
 public sealed class Int4Linear : QuantizedLinear, Gpt.IScriptableProjection
 {
-    readonly Tensor _packed, _scalesAndZeros, _bias;
+    readonly Tensor _packed, _scalesAndZeros, _bias;                            // _bias: zeros when the layer has none
+    readonly bool _hasBias;
     readonly int _groupSize;
     const long PackRows = 4096;
 
@@ -43,6 +44,7 @@ public sealed class Int4Linear : QuantizedLinear, Gpt.IScriptableProjection
             }
             _scalesAndZeros = torch.stack(new[] { s.t(), zero.t() }, 2).to(ScalarType.BFloat16).contiguous().MoveToOuterDisposeScope();  // (K/g, N, 2)
             _bias = (bias is null ? torch.zeros(OutFeatures) : bias.cpu().to(ScalarType.Float32).contiguous()).MoveToOuterDisposeScope();
+            _hasBias = bias is not null;
         }
         foreach (var t in new[] { _packed, _scalesAndZeros, _bias }) t.DetachFromDisposeScope();
         // Buffers that are not saved (the saved layout is QuantizedDecoder's), so that sizes of the module's tensors count them.
@@ -64,6 +66,7 @@ public sealed class Int4Linear : QuantizedLinear, Gpt.IScriptableProjection
 
     int Gpt.IScriptableProjection.ScriptKind => 2;
     int Gpt.IScriptableProjection.ScriptGroup => _groupSize;
+    bool Gpt.IScriptableProjection.ScriptHasBias => _hasBias;
     Tensor[] Gpt.IScriptableProjection.ScriptTensors => new[] { _packed, _scalesAndZeros, _bias };
 
     protected override Tensor Product(Tensor x) => QuantizedKernels.Int4Forward(x, _packed, _groupSize, _scalesAndZeros, _bias);

@@ -10,7 +10,8 @@ namespace GenSharp.Models.Quantization;
 /// </summary>
 public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
 {
-    readonly Tensor _packed, _shape, _colSums, _zeros, _scales, _bias;
+    readonly Tensor _packed, _shape, _colSums, _zeros, _scales, _bias;          // _bias: zeros when the layer has none
+    readonly bool _hasBias;
 
     /// <summary>From the saved layout: codes (N, K) int8, scales (N), optional bias (N). The inputs are not kept.</summary>
     public Int8Linear(Tensor qweight, Tensor scales, Tensor? bias) : base(nameof(Int8Linear), Rows(qweight, scales), qweight.shape[1], "int8")
@@ -25,6 +26,7 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
             _colSums = RowSums(q).MoveToOuterDisposeScope();                                        // the kernel's zero-point correction
             _scales = (scales.cpu().to(ScalarType.Float32) * 2).contiguous().MoveToOuterDisposeScope();
             _bias = (bias is null ? torch.zeros(OutFeatures) : bias.cpu().to(ScalarType.Float32).contiguous()).MoveToOuterDisposeScope();
+            _hasBias = bias is not null;
         }
         _zeros = torch.zeros(OutFeatures).DetachFromDisposeScope();
         // The kernel reads only the sizes of its weight argument: a broadcast view of one byte stands in for it.
@@ -64,6 +66,7 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
 
     int Gpt.IScriptableProjection.ScriptKind => 1;
     int Gpt.IScriptableProjection.ScriptGroup => 0;
+    bool Gpt.IScriptableProjection.ScriptHasBias => _hasBias;
     Tensor[] Gpt.IScriptableProjection.ScriptTensors => new[] { _shape, _packed, _colSums, _zeros, _scales, _bias };
 
     protected override Tensor Product(Tensor x)

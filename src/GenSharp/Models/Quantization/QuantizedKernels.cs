@@ -21,21 +21,37 @@ internal static class QuantizedKernels
     /// <summary>
     /// The products themselves, as TorchScript functions that the scripted decoder (<see cref="Gpt.ScriptedDecode"/>) compiles
     /// into its own source too: <c>int8_one_row</c> and <c>int8_rows</c> (x (…, K), quantized as is, or each row divided by
-    /// its largest magnitude first), <c>int4_rows</c> (x (R, K), the group size an int).
+    /// its largest magnitude first), <c>int4_bf16</c> (x (R, K) already in bfloat16, so that the inputs of q, k and v, or
+    /// of gate and up, are converted once) and <c>int4_rows</c> (x (R, K) float32). Bias is None when the layer has none
+    /// (the decoder's one-token steps are many small operations, so an addition of zeros is not free); the eager
+    /// callers here pass zeros instead (a number or null handed to a script is a temporary libtorch object).
     /// </summary>
     internal const string Products = """
-def int8_one_row(x, shape, packed, col_sums, zeros, scales, bias):
+def int8_one_row(x, shape, packed, col_sums, zeros, scales, bias: Optional[Tensor]):
     y = torch.fbgemm_linear_int8_weight_fp32_activation(x, shape, packed, col_sums, 1.0, 0, zeros)
+    if bias is None:
+        return y.mul_(scales)
     return torch.addcmul(bias, y, scales)
 
-def int8_rows(x, shape, packed, col_sums, zeros, scales, bias):
+def int8_rows(x, shape, packed, col_sums, zeros, scales, bias: Optional[Tensor]):
     r = x.abs().amax(-1, True).clamp_min(1e-30)
-    y = torch.fbgemm_linear_int8_weight_fp32_activation(x / r, shape, packed, col_sums, 1.0, 0, zeros)
-    return torch.addcmul(bias, y * r, scales)
+    y = torch.fbgemm_linear_int8_weight_fp32_activation(x / r, shape, packed, col_sums, 1.0, 0, zeros).mul_(r)
+    if bias is None:
+        return y.mul_(scales)
+    return torch.addcmul(bias, y, scales)
+
+def int4_bf16(xb: Tensor, packed: Tensor, group: int, scales_zeros: Tensor, n: int, bias: Optional[Tensor]) -> Tensor:
+    # the kernel's rows are padded to a multiple of 16: the first n are the layer's
+    y = torch._weight_int4pack_mm_for_cpu(xb, packed, group, scales_zeros)
+    if y.size(1) != n:
+        y = y.narrow(1, 0, n)
+    y = y.to(dtype=6)
+    if bias is not None:
+        y = y + bias
+    return y
 
 def int4_rows(x: Tensor, packed: Tensor, group: int, scales_zeros: Tensor, bias: Tensor) -> Tensor:
-    y = torch._weight_int4pack_mm_for_cpu(x.to(dtype=15), packed, group, scales_zeros)
-    return y.narrow(1, 0, bias.size(0)).to(dtype=6) + bias
+    return int4_bf16(x.to(dtype=15), packed, group, scales_zeros, bias.size(0), bias)
 
 """;
 

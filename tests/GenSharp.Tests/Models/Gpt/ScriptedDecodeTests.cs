@@ -91,7 +91,11 @@ public class ScriptedDecodeTests
         finally { torch.set_num_threads(threads); }
     }
 
-    public static TheoryData<string, int> QuantizedLayouts => new() { { "llama-gqa", 8 }, { "llama-gqa", 4 }, { "gpt2", 8 }, { "gpt2", 4 } };
+    // llama-gqa: no biases; gpt2: biases everywhere; qwen2: biases on q, k and v only
+    public static TheoryData<string, int> QuantizedLayouts => new()
+    {
+        { "llama-gqa", 8 }, { "llama-gqa", 4 }, { "gpt2", 8 }, { "gpt2", 4 }, { "qwen2", 8 }, { "qwen2", 4 },
+    };
 
     [Theory]
     [MemberData(nameof(QuantizedLayouts))]
@@ -99,9 +103,16 @@ public class ScriptedDecodeTests
     {
         var config = Config(layout);
         if (layout == "gpt2") config["n_embd"] = 32; else config["intermediate_size"] = 64;    // widths the int4 groups of 32 divide
-        using var m = HfModelTests.RandomModel(config);
-        GenSharp.Models.Quantization.QuantizedDecoder.Quantize(m.Network, GenSharp.Models.Quantization.QuantizationSpec.Create(bits, bits == 4 ? 32 : null));
-        AssertScriptedEqualsEager(m, $"{layout} int{bits}", 5);
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(2);                                   // one-row steps run on one thread (OneThreadHere), and give it back
+        try
+        {
+            using var m = HfModelTests.RandomModel(config);
+            GenSharp.Models.Quantization.QuantizedDecoder.Quantize(m.Network, GenSharp.Models.Quantization.QuantizationSpec.Create(bits, bits == 4 ? 32 : null));
+            AssertScriptedEqualsEager(m, $"{layout} int{bits}", 5);
+            Assert.Equal(2, torch.get_num_threads());
+        }
+        finally { torch.set_num_threads(threads); }
     }
 
     /// <summary>Three slots at lengths 7, 3 and 5 decoding together, then the middle pair alone (rows not at the front).</summary>
