@@ -21,26 +21,30 @@ public sealed class QuantizeSettings : CliSettings
     [Description("weights per int4 group: 32, 64, 128 or 256 (default 32; 4 bits only)")]
     public int? GroupSize { get; init; }
 
+    [CommandOption("--head-bits <BITS>")]
+    [Description("bits of the head (lm_head, or the tied token embedding): 8 (default), or 4 for a 4-bit model")]
+    public int? HeadBits { get; init; }
+
     [CommandOption("--out <DIR>")]
     [Description("the quantized model folder to write; must not exist or be empty (required)")]
     public string? Out { get; init; }
 }
 
-/// <summary><c>gensharp quantize MODEL --bits 8|4 --out DIR</c>: a text model's linear layers (and head) in int8 or int4.</summary>
+/// <summary><c>gensharp quantize MODEL --bits 8|4 [--head-bits 8|4] --out DIR</c>: a text model's linear layers (and head) in int8 or int4.</summary>
 public sealed class QuantizeCommand : Command<QuantizeSettings>
 {
     public override int Execute(CommandContext context, QuantizeSettings s, CancellationToken cancel)
     {
         var outDir = CliInputs.Required(s.Out, "out", "quantize");
         int bits = s.Bits ?? throw new UsageException("'quantize' needs --bits 8 or --bits 4; see 'gensharp quantize --help'");
-        var spec = QuantizationSpec.Create(bits, s.GroupSize);
+        var spec = QuantizationSpec.Create(bits, s.GroupSize, s.HeadBits);
         GenSharpCli.Prepare(s);
         if (s.TorchDevice.type != TorchSharp.DeviceType.CPU) throw new GenSharpException("quantization runs on the CPU, where its kernels are; leave --device at cpu");
         var report = QuantizedCheckpoint.Write(s.Model, outDir, spec);
         Console.WriteLine($"{spec.Describe()}: {report.Layers} layers quantized; weights {Mb(report.SourceBytes)} MB → {Mb(report.WrittenBytes)} MB in {outDir}");
         Console.WriteLine(new JsonObject
         {
-            ["out"] = outDir, ["bits"] = spec.Bits, ["group_size"] = spec.GroupSize, ["layers"] = report.Layers,
+            ["out"] = outDir, ["bits"] = spec.Bits, ["group_size"] = spec.GroupSize, ["head_bits"] = spec.ForHead.Bits, ["layers"] = report.Layers,
             ["source_bytes"] = report.SourceBytes, ["written_bytes"] = report.WrittenBytes,
         }.ToJsonString());
         return 0;

@@ -22,7 +22,8 @@ public static class QuantizedDecoder
         foreach (var (name, weight) in Targets(network, spec))
         {
             long k = weight.shape[1];
-            if (spec.Bits == 4 && k % spec.GroupSize != 0)
+            var layer = name == HeadName ? spec.ForHead : spec;
+            if (layer.Bits == 4 && k % layer.GroupSize != 0)
                 throw new ParameterException("group_size", $"is {spec.GroupSize}, which does not divide the input width {k} of {name}; choose one of {string.Join(", ", QuantizationSpec.GroupSizes.Where(g => k % g == 0).DefaultIfEmpty())} or quantize to 8 bits");
         }
     }
@@ -46,7 +47,7 @@ public static class QuantizedDecoder
         if (spec.Head)
         {
             if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
-            network.ReplaceHead(QuantizeOne(HeadName, network.HeadWeight, null, spec, saved));
+            network.ReplaceHead(QuantizeOne(HeadName, network.HeadWeight, null, spec.ForHead, saved));
             if (network.TiedHead) network.ReplaceTokenLookup(Lookup(saved));
         }
         foreach (var m in replaced) m.Dispose();
@@ -79,7 +80,7 @@ public static class QuantizedDecoder
             if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
             // A tied head's codes serve the token lookups too: read once, for both.
             QuantizedEmbedding? lookup = null;
-            network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec, file, used,
+            network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec.ForHead, file, used,
                 network.TiedHead ? saved => lookup = Lookup(saved, adopt: true) : null));   // the file's tensors, kept rather than copied
             if (lookup is not null)
             {

@@ -86,19 +86,22 @@ public class QuantizedModelTests
         Tensor? last = null;
         for (int t = 0; t < 12; t++) { last?.Dispose(); last = loaded.Model.Logits(tokens.narrow(0, 0, 1).narrow(1, t, 1), cache); }
         double rel = ((last!.view(-1) - expected[0, 11]).norm() / expected[0, 11].norm()).item<float>();
-        Assert.True(rel < (bits == 8 ? 0.05 : 1e-3), $"cached decoding differs from the full pass by {rel} (relative)");
+        // (an int4 model's head is int8 unless asked otherwise; its int4 layers round each row alike)
+        Assert.True(rel < (spec.ForHead.Bits == 8 ? 0.05 : 1e-3), $"cached decoding differs from the full pass by {rel} (relative)");
         last.Dispose();
     }
 
     [Theory]
-    [InlineData(8)]
-    [InlineData(4)]
-    public void A_tied_head_s_token_lookups_read_its_codes_and_the_float_table_is_neither_kept_nor_saved(int bits)
+    [InlineData(8, 8)]
+    [InlineData(4, 8)]                                                                  // int4 layers, int8 head: the default
+    [InlineData(4, 4)]
+    public void A_tied_head_s_token_lookups_read_its_codes_and_the_float_table_is_neither_kept_nor_saved(int bits, int headBits)
     {
         var config = Llama(tied: true);
         using var m = HfModelTests.RandomModel(config);
         var source = HfModelTests.Save(m, config);
-        var spec = QuantizationSpec.Create(bits, null);
+        var spec = QuantizationSpec.Create(bits, null, bits == 4 && headBits == 4 ? 4 : null);
+        Assert.Equal(headBits, spec.ForHead.Bits);
         long floatBytes = m.Network.state_dict().Values.Sum(t => t.numel() * t.element_size());
         var saved = QuantizedDecoder.Quantize(m.Network, spec);
         var network = m.Network;
@@ -115,7 +118,9 @@ public class QuantizedModelTests
         using var got = lookup.forward(ids);                                               // (2, 2, C)
         Assert.Equal(new[] { 2L, 2, width }, got.shape);
         Tensor expected;
-        if (bits == 8) expected = saved["lm_head.qweight"].to(ScalarType.Float32) * saved["lm_head.scales"].unsqueeze(1);
+        Assert.Equal(headBits == 8 ? ScalarType.Int8 : ScalarType.Byte, saved["lm_head.qweight"].dtype);
+        Assert.IsType(headBits == 8 ? typeof(Int8Linear) : typeof(Int4Linear), network.named_children().Single(c => c.name == QuantizedDecoder.HeadName).module);
+        if (headBits == 8) expected = saved["lm_head.qweight"].to(ScalarType.Float32) * saved["lm_head.scales"].unsqueeze(1);
         else
         {
             var p = saved["lm_head.qweight"].to(ScalarType.Int32);
@@ -162,6 +167,37 @@ public class QuantizedModelTests
         Assert.Throws<ParameterException>(() => QuantizationSpec.Create(3, null));
         Assert.Throws<ParameterException>(() => QuantizationSpec.Create(8, 32));
         Assert.Throws<ParameterException>(() => QuantizationSpec.Create(4, 48));
+        Assert.Equal("head_bits", Assert.Throws<ParameterException>(() => QuantizationSpec.Create(8, null, 4)).Parameter);
+        Assert.Equal("head_bits", Assert.Throws<ParameterException>(() => QuantizationSpec.Create(4, null, 6)).Parameter);
+    }
+
+    /// <summary>
+    /// A 4-bit folder written before head_bits existed (its config without the key, its head in int4) reads as an int4
+    /// head and loads to the logits it had; one written now says head_bits 8 and holds an int8 head.
+    /// </summary>
+    [Fact]
+    public void A_4_bit_folder_without_head_bits_keeps_its_int4_head()
+    {
+        var config = Llama(tied: false);
+        using var m = HfModelTests.RandomModel(config);
+        var source = HfModelTests.Save(m, config);
+        var now = Path.Combine(TestData.TempDir(), "q8head");
+        QuantizedCheckpoint.Write(source, now, QuantizationSpec.Create(4, null));
+        Assert.Equal(8, QuantizedCheckpoint.SpecOf(now)!.ForHead.Bits);
+        var older = Path.Combine(TestData.TempDir(), "q4head");
+        QuantizedCheckpoint.Write(source, older, QuantizationSpec.Create(4, null, 4));
+        var configFile = Path.Combine(older, "config.json");
+        var json = JsonNode.Parse(File.ReadAllText(configFile))!.AsObject();
+        Assert.True(json[QuantizationSpec.ConfigKey]!.AsObject().Remove("head_bits"));
+        File.WriteAllText(configFile, json.ToJsonString());
+        var spec = QuantizedCheckpoint.SpecOf(older)!;
+        Assert.Equal(4, spec.ForHead.Bits);
+        QuantizedDecoder.Quantize(m.Network, QuantizationSpec.Create(4, null, 4));
+        using var tokens = Tokens();
+        using var expected = m.Network.Logits(tokens);
+        using var loaded = Checkpoint.LoadTextModel(older, torch.CPU);
+        using var got = loaded.Model.Logits(tokens);
+        Assert.True(got.allclose(expected, rtol: 0, atol: 1e-6), $"max difference {(got - expected).abs().max().item<float>()}");
     }
 
     [Theory]
