@@ -353,12 +353,13 @@ public static class TorchRuntime
     /// (<c>omp_set_num_threads</c>), whereas <c>torch.set_num_threads</c> also changes the count that threads starting
     /// later copy. For work made of many small kernels that each wake the other threads and wait for them: a one-token
     /// step of a model with int8 or int4 weights spends more time in that handshake (~10 µs per FBGEMM product of a
-    /// 576-wide layer on 2 cores, docs/benchmarks.md) than the second thread saves. Null (nothing to undo) when the thread
-    /// already runs alone or libtorch's OpenMP cannot be reached.
+    /// 576-wide layer on 2 cores, docs/benchmarks.md) than the second thread saves. Dispose it on the same thread (it
+    /// restores the count of the thread that disposes). Null (nothing to undo) when the thread already runs alone or
+    /// libtorch's OpenMP cannot be reached.
     /// </summary>
     public static IDisposable? OneThreadHere()
     {
-        if (OpenMp.Functions is not var (_, set)) return null;
+        if (OpenMp.SetThreads is not { } set) return null;
         // torch's count, not OpenMP's: reading it first runs libtorch's once-per-thread setup, which would otherwise run
         // inside the section at the thread's first parallel kernel and put back the process-wide count
         int before = torch.get_num_threads();
@@ -373,15 +374,14 @@ public static class TorchRuntime
         public void Dispose() => Interlocked.Exchange(ref _undo, null)?.Invoke();
     }
 
-    /// <summary>libtorch's OpenMP runtime (a dependency of libtorch_cpu.so, found through it): the calling thread's thread count.</summary>
+    /// <summary>libtorch's OpenMP runtime (a dependency of libtorch_cpu.so, found through it): sets the calling thread's thread count.</summary>
     static class OpenMp
     {
-        delegate int GetMaxThreads();
         delegate void SetNumThreads(int n);
 
-        internal static readonly (Func<int> Get, Action<int> Set)? Functions = Find();
+        internal static readonly Action<int>? SetThreads = Find();
 
-        static (Func<int>, Action<int>)? Find()
+        static Action<int>? Find()
         {
             if (!OperatingSystem.IsLinux()) return null;
             try
@@ -389,11 +389,10 @@ public static class TorchRuntime
                 EnsureReady();
                 IntPtr lib = LibDl.Open("libtorch_cpu.so", LibDl.Now | LibDl.NoLoad);
                 if (lib == IntPtr.Zero) return null;
-                IntPtr get = LibDl.Symbol(lib, "omp_get_max_threads"), set = LibDl.Symbol(lib, "omp_set_num_threads");
-                if (get == IntPtr.Zero || set == IntPtr.Zero) return null;
-                var g = Marshal.GetDelegateForFunctionPointer<GetMaxThreads>(get);
+                IntPtr set = LibDl.Symbol(lib, "omp_set_num_threads");
+                if (set == IntPtr.Zero) return null;
                 var s = Marshal.GetDelegateForFunctionPointer<SetNumThreads>(set);
-                return (() => g(), n => s(n));
+                return n => s(n);
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
         }

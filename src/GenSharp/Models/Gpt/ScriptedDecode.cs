@@ -198,7 +198,7 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
         var c = layout!;
         Tensor? cos = rotary?.Cos.reshape(-1, 1, c.HeadDim), sin = rotary?.Sin.reshape(-1, 1, c.HeadDim);   // (1 or B, 1, D) over (B, H, D)
         // A low-bit one-row step runs on this thread alone: its many small kernels cost more in waking and waiting for a
-        // second thread than they gain (SmolLM2-135M int8 on 2 cores: 10.2 → 9.2 ms a step, docs/benchmarks.md); a float
+        // second thread than they gain (SmolLM2-135M int8 on 2 cores: 10.2 → 9.5 ms a step, docs/benchmarks.md); a float
         // step streams its weights with every thread (one thread: 17.5 → 22 ms).
         using var serial = c.Kind != 0 && x.shape[0] == 1 ? TorchRuntime.OneThreadHere() : null;
         var y = (Tensor)Invoke("blocks", x, weights, step.Keys, step.Values, step.Rows, step.Positions, (long)(step.SharedPosition ?? -1),
