@@ -37,7 +37,7 @@ public sealed record QuantizationSpec(int Bits, int GroupSize, bool Head = true,
         if (bits is not (8 or 4))
             throw new ParameterException("bits", $"is {bits}; weights are quantized to 8 or 4 bits");
         int head = headBits ?? 8;
-        if (head is not (8 or 4) || (bits == 8 && head != 8))
+        if (!HeadFits(bits, head))
             throw new ParameterException("head_bits", $"is {head}; the head is quantized to 8 bits, or for a 4-bit model to 4 or 8");
         if (bits == 8 && groupSize is not null)
             throw new ParameterException("group_size", "applies to 4 bits; int8 weights have one scale per output channel");
@@ -46,6 +46,9 @@ public sealed record QuantizationSpec(int Bits, int GroupSize, bool Head = true,
             throw new ParameterException("group_size", $"is {g}; libtorch's int4 kernel takes {string.Join(", ", GroupSizes)}");
         return new QuantizationSpec(bits, g, HeadBits: head);
     }
+
+    /// <summary>Whether a head of <paramref name="head"/> bits goes with layers of <paramref name="bits"/>: 8 with either, 4 with 4.</summary>
+    static bool HeadFits(int bits, int head) => head == 8 || (bits == 4 && head == 4);
 
     /// <summary>Short name: int8, int4-g32.</summary>
     public string Describe() => Bits == 8 ? "int8 (per output channel)" : $"int4 (groups of {GroupSize})" + (Head && ForHead.Bits == 8 ? ", int8 head" : "");
@@ -68,7 +71,7 @@ public sealed record QuantizationSpec(int Bits, int GroupSize, bool Head = true,
         {
             int bits = q["bits"]!.GetValue<int>(), group = q["group_size"]?.GetValue<int>() ?? 0;
             int head = q["head_bits"]?.GetValue<int>() ?? bits;                  // folders written before head_bits: the layers' bits
-            if (bits is not (8 or 4) || (bits == 4 && !GroupSizes.Contains(group)) || head is not (8 or 4) || (bits == 8 && head != 8))
+            if (bits is not (8 or 4) || (bits == 4 && !GroupSizes.Contains(group)) || !HeadFits(bits, head))
                 throw new GenSharpException($"{source}: {ConfigKey} has bits {bits}, group_size {group}, head_bits {head}; the folder is corrupt");
             return new QuantizationSpec(bits, group, q["head"]?.GetValue<bool>() ?? false, head);
         }

@@ -24,7 +24,7 @@ internal static class QuantizedKernels
     /// its largest magnitude first), <c>int4_bf16</c> (x (R, K) already in bfloat16, so that the inputs of q, k and v, or
     /// of gate and up, are converted once) and <c>int4_rows</c> (x (R, K) float32). Bias is None when the layer has none
     /// (the decoder's one-token steps are many small operations, so an addition of zeros is not free); the eager
-    /// callers here pass zeros instead (a number or null handed to a script is a temporary libtorch object).
+    /// callers here pass the layer's zeros instead, keeping to tensor arguments (see above).
     /// </summary>
     internal const string Products = """
 def int8_one_row(x, shape, packed, col_sums, zeros, scales, bias: Optional[Tensor]):
