@@ -2,7 +2,8 @@
 #:property Optimize=true
 // Resident memory of a text model folder by stage (runtime, loaded, first logits, KV-cache prefill, 32 decoding steps,
 // one generation through TextGenerator), read off /proc/self/status: VmRSS, its peak VmHWM, and the anonymous and
-// file-backed parts. What docs/benchmarks.md "Resident memory while generating" breaks down.
+// file-backed parts; beside them the managed heap and glibc's own counts (mallinfo2: heap arenas, mmapped blocks, bytes in
+// use and free). What docs/benchmarks.md "Resident memory while generating" breaks down.
 //
 //   MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 dotnet run -c Release bench/mem_stages.cs -- FOLDER
 using GenSharp.Runtime;
@@ -16,7 +17,13 @@ string Status()
     return string.Join("  ", File.ReadLines("/proc/self/status").Select(l => l.Split(':', 2)).Where(p => wanted.Contains(p[0]))
         .Select(p => $"{p[0]} {long.Parse(p[1].Trim().Split(' ')[0]) / 1024} MB"));
 }
-void Stage(string name) => Console.WriteLine($"{name,-22}{Status()}");
+void Stage(string name)
+{
+    var gc = GC.GetGCMemoryInfo();
+    var m = mallinfo2();
+    Console.WriteLine($"{name,-22}{Status()}  managed heap {gc.HeapSizeBytes >> 20} MB (committed {gc.TotalCommittedBytes >> 20} MB)  malloc: arena {m.arena >> 20} MB, mmap {m.hblkhd >> 20} MB, in use {m.uordblks >> 20} MB, free {m.fordblks >> 20} MB");
+}
+[System.Runtime.InteropServices.DllImport("libc")] static extern MallInfo2 mallinfo2();
 
 Stage("start");
 TorchRuntime.EnsureReady();
@@ -39,3 +46,6 @@ new TextGenerator(loaded.Model, loaded.Tokenizer).Generate(new[] { "First Citize
     new GenerationOptions { MaxNewTokens = 32, Temperature = 0, IgnoreEos = true });
 Stage("a generation");
 return 0;
+
+#pragma warning disable CS0649   // filled by the native call
+struct MallInfo2 { public nuint arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost; }

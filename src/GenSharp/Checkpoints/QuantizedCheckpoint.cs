@@ -86,6 +86,7 @@ public static class QuantizedCheckpoint
         CheckDevice(spec, folder, device);
         var file = System.IO.Path.Combine(folder, CheckpointFolder.ModelFile);
         if (!File.Exists(file)) throw new GenSharpException($"{folder} has no {CheckpointFolder.ModelFile}; the quantized model is incomplete");
+        using (Runtime.TorchRuntime.MapLargeAllocations())            // the packed layers and the temporaries between them
         using (var reader = SafetensorsReader.Open(file))
         {
             var used = QuantizedDecoder.Load(network, spec, reader);

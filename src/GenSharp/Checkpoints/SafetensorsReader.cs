@@ -99,6 +99,23 @@ public sealed class SafetensorsReader : IDisposable
     }
 
     /// <summary>
+    /// Tensor <paramref name="name"/> as a CPU tensor over a private mapping of the file (copy-on-write; the file is not
+    /// changed), which the caller owns. Pages are read from the file when first touched, so a table of which a few rows are
+    /// read (token lookups) costs resident memory for those rows only. The mapping keeps the file's contents as they were
+    /// when mapped only while the file is not rewritten in place (GenSharp's writers replace files by rename).
+    /// For 1-byte dtypes; wider ones would need the file's offset to be aligned.
+    /// </summary>
+    public Tensor Map(string name)
+    {
+        var entry = Find(name);
+        if (entry.Type is not (ScalarType.Int8 or ScalarType.Byte or ScalarType.Bool))
+            throw new ArgumentException($"only 1-byte tensors are mapped; '{name}' is {entry.Type}", nameof(name));
+        using var scope = NewDisposeScope();
+        var file = from_file(Path, shared: false, size: _dataStart + entry.End, dtype: entry.Type);     // one byte an element: offsets are element indices
+        return file.narrow(0, _dataStart + entry.Begin, entry.End - entry.Begin).view(entry.Shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// Copies tensor <paramref name="name"/> into <paramref name="destination"/> (same shape; any device and float dtype),
     /// without recording gradients. A contiguous CPU destination of the file's dtype is filled from the file directly;
     /// otherwise through one temporary tensor.

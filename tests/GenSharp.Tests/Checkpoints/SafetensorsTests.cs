@@ -493,6 +493,40 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Contains("has no tensor 'nope'", missing.Message);
     }
 
+    /// <summary>
+    /// A mapped tensor holds the file's bytes at the tensor's place (a float tensor before it shifts the data to an odd
+    /// offset), writing to it leaves the file as it was (a private mapping), and a wider dtype is refused by name.
+    /// </summary>
+    [Fact]
+    public void ReaderMapsOneByteTensorsWithoutChangingTheFile()
+    {
+        var path = Path.Combine(_dir, "codes.safetensors");
+        using var pad = tensor(new[] { 1f, 2f, 3f });                            // 12 bytes before the codes ("a" sorts first)
+        using var odd = tensor(new byte[] { 7 });                                // and one more: the codes start at an odd offset
+        using var codes = randint(-127, 128, new long[] { 5, 7 }, dtype: ScalarType.Int8);
+        using var packed = randint(0, 256, new long[] { 3, 4 }, dtype: ScalarType.Byte);
+        Safetensors.Save(path, new Dictionary<string, Tensor> { ["a"] = pad, ["b"] = odd, ["c"] = codes, ["d"] = packed });
+        var bytes = File.ReadAllBytes(path);
+        using (var reader = SafetensorsReader.Open(path))
+        {
+            using var mappedCodes = reader.Map("c");
+            using var mappedPacked = reader.Map("d");
+            Assert.Equal(ScalarType.Int8, mappedCodes.dtype);
+            Assert.Equal(new long[] { 5, 7 }, mappedCodes.shape);
+            AssertSameTensor(codes, mappedCodes);
+            AssertSameTensor(packed, mappedPacked);
+            using (var rows = mappedCodes.index_select(0, tensor(new long[] { 4, 1 })))
+                AssertSameTensor(codes.index_select(0, tensor(new long[] { 4, 1 })), rows);
+            mappedCodes.fill_(0);                                                // copy-on-write: the file keeps its codes
+            var e = Assert.Throws<ArgumentException>(() => reader.Map("a"));
+            Assert.Contains("'a' is Float32", e.Message);
+        }
+        Assert.Equal(bytes, File.ReadAllBytes(path));
+        using var again = SafetensorsReader.Open(path);
+        using var reread = again.Read("c");
+        AssertSameTensor(codes, reread);
+    }
+
     [Fact]
     public void ReaderModuleLoadListsMismatchesFromTheHeaderAndChangesNothing()
     {

@@ -80,6 +80,39 @@ public class EngineTests
         finally { Free(block); }
     }
 
+    /// <summary>
+    /// Inside <see cref="TorchRuntime.MapLargeAllocations"/> a block that no free chunk can hold is served by a mapping of
+    /// its own (glibc's count of mmapped bytes grows by it), and after the scope the tuned 32 MiB threshold is back, so the
+    /// same block extends the heap instead. (glibc reaches its mmap threshold only when the arena has no free chunk large
+    /// enough, so the block is sized past all of the process's free heap memory.)
+    /// </summary>
+    [Fact]
+    public void MapLargeAllocationsMapsBlocksOnlyWhileItLives()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        TorchRuntime.EnsureReady();
+        if (!TorchRuntime.AllocatorTuned)
+        {
+            Assert.Null(TorchRuntime.MapLargeAllocations());
+            return;
+        }
+        TorchRuntime.ReturnFreeMemory();
+        long size = (long)MallInfo2().fordblks + (1 << 20);
+        Assert.True(size < 31 << 20, $"the test needs less than 30 MiB of free heap memory, the process has {size >> 20} MiB");
+        long Mapped()
+        {
+            long before = (long)MallInfo2().hblkhd;
+            nint block = Malloc((nuint)size);
+            try { return (long)MallInfo2().hblkhd - before; }
+            finally { Free(block); }
+        }
+        long inside;
+        using (TorchRuntime.MapLargeAllocations()) inside = Mapped();
+        long after = Mapped();
+        Assert.True(inside >= size, $"inside the scope a {size}-byte block was not mapped ({inside} bytes)");
+        Assert.True(after < size, $"after the scope a {size}-byte block was still mapped ({after} bytes): the threshold was not restored");
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     struct MallInfo
     {

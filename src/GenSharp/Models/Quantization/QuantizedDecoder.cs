@@ -78,10 +78,10 @@ public static class QuantizedDecoder
         {
             var weight = network.HeadWeight;
             if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
-            // A tied head's codes serve the token lookups too: read once, for both.
+            // A tied head's codes serve the token lookups too: the head packs the codes read, the lookups map them from the file.
             QuantizedEmbedding? lookup = null;
             network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec.ForHead, file, used,
-                network.TiedHead ? saved => lookup = Lookup(saved, adopt: true) : null));   // the file's tensors, kept rather than copied
+                network.TiedHead ? saved => lookup = MappedLookup(saved, file) : null));
             if (lookup is not null)
             {
                 network.ReplaceTokenLookup(lookup);
@@ -103,9 +103,20 @@ public static class QuantizedDecoder
         return state;
     }
 
-    /// <summary>Token lookups from the tied head's codes (by saved name): copied, or with <paramref name="adopt"/> kept as they are.</summary>
-    static QuantizedEmbedding Lookup(IReadOnlyDictionary<string, Tensor> head, bool adopt = false) =>
-        new(head[$"{HeadName}.qweight"], head[$"{HeadName}.scales"], head.GetValueOrDefault($"{HeadName}.mins"), adopt);
+    /// <summary>Token lookups from copies of the tied head's codes (by saved name).</summary>
+    static QuantizedEmbedding Lookup(IReadOnlyDictionary<string, Tensor> head) =>
+        new(head[$"{HeadName}.qweight"], head[$"{HeadName}.scales"], head.GetValueOrDefault($"{HeadName}.mins"));
+
+    /// <summary>
+    /// Token lookups over the head's codes mapped from <paramref name="file"/> (a step reads a few rows, so the table's pages
+    /// stay on disk until a token needs them) and its saved scales (and minimums), kept rather than copied.
+    /// </summary>
+    static QuantizedEmbedding MappedLookup(IReadOnlyDictionary<string, Tensor> head, Checkpoints.SafetensorsReader file)
+    {
+        var codes = file.Map($"{HeadName}.qweight");
+        try { return new(codes, head[$"{HeadName}.scales"], head.GetValueOrDefault($"{HeadName}.mins"), adopt: true); }
+        catch { codes.Dispose(); throw; }
+    }
 
     /// <summary>The (full name, weight) of every layer the spec quantizes.</summary>
     static IEnumerable<(string Name, Tensor Weight)> Targets(DecoderNetwork network, QuantizationSpec spec)

@@ -3,8 +3,9 @@ namespace GenSharp.Models.Quantization;
 /// <summary>
 /// Token lookups from a quantized head's saved codes, for a head tied to the token embedding: the looked-up rows are
 /// dequantized as <see cref="WeightQuantizer"/> defines them (int8: q·s; int4: q·s + m per group), so the float32 table
-/// is not kept beside the quantized head. Holds its own copies of the codes (the kernels' packed layouts cannot be read
-/// back per row); a few rows are dequantized per decoding step.
+/// is not kept beside the quantized head. The codes are its own (the kernels' packed layouts cannot be read back per row):
+/// copies, or, for a loaded model, the file's codes mapped from disk (<see cref="Checkpoints.SafetensorsReader.Map"/>), so
+/// that only the rows of tokens seen are resident. A few rows are dequantized per decoding step.
 /// </summary>
 public sealed class QuantizedEmbedding : nn.Module<Tensor, Tensor>
 {
