@@ -65,9 +65,10 @@ public sealed record OptimizerSpec
     public IEnumerable<Parameter> Parameters => Groups.SelectMany(g => g.Parameters);
 
     /// <summary>
-    /// Builds the libtorch optimizer. A single group without its own weight decay uses the plain constructor, several
-    /// groups the param-group one, so the optimizer (and its saved state) is the one the families built before the
-    /// trainer owned the step.
+    /// Builds the optimizer: Adam and AdamW are <see cref="Fused.Adam"/> / <see cref="Fused.AdamW"/> (libtorch's fused
+    /// multi-tensor update over TorchSharp's optimizer state), SGD is libtorch's. A single group without its own weight
+    /// decay uses the plain constructor, several groups the param-group one, so the saved state has the form the families'
+    /// checkpoints have always had.
     /// </summary>
     public torch.optim.Optimizer Build()
     {
@@ -77,14 +78,14 @@ public sealed record OptimizerSpec
         {
             case OptimizerAlgorithm.Adam:
                 return plain
-                    ? torch.optim.Adam(Groups[0].Parameters, lr: LearningRate, beta1: Beta1, beta2: Beta2, eps: Eps, weight_decay: WeightDecay)
-                    : torch.optim.Adam(Groups.Select(g => new Adam.ParamGroup(g.Parameters, LearningRate, Beta1, Beta2, Eps, g.WeightDecay ?? WeightDecay, false, false)),
-                                       lr: LearningRate, beta1: Beta1, beta2: Beta2, eps: Eps, weight_decay: WeightDecay);
+                    ? new Fused.Adam(Groups[0].Parameters, LearningRate, Beta1, Beta2, Eps, WeightDecay)
+                    : new Fused.Adam(Groups.Select(g => new Adam.ParamGroup(g.Parameters, LearningRate, Beta1, Beta2, Eps, g.WeightDecay ?? WeightDecay, false, false)),
+                                    LearningRate, Beta1, Beta2, Eps, WeightDecay);
             case OptimizerAlgorithm.AdamW:
                 return plain
-                    ? torch.optim.AdamW(Groups[0].Parameters, lr: LearningRate, beta1: Beta1, beta2: Beta2, eps: Eps, weight_decay: WeightDecay)
-                    : torch.optim.AdamW(Groups.Select(g => new AdamW.ParamGroup(g.Parameters, LearningRate, Beta1, Beta2, Eps, g.WeightDecay ?? WeightDecay, false, false)),
-                                        lr: LearningRate, beta1: Beta1, beta2: Beta2, eps: Eps, weight_decay: WeightDecay);
+                    ? new Fused.AdamW(Groups[0].Parameters, LearningRate, Beta1, Beta2, Eps, WeightDecay)
+                    : new Fused.AdamW(Groups.Select(g => new AdamW.ParamGroup(g.Parameters, LearningRate, Beta1, Beta2, Eps, g.WeightDecay ?? WeightDecay, false, false)),
+                                     LearningRate, Beta1, Beta2, Eps, WeightDecay);
             case OptimizerAlgorithm.Sgd:
                 return plain
                     ? torch.optim.SGD(Groups[0].Parameters, learningRate: LearningRate, momentum: Momentum, weight_decay: WeightDecay)

@@ -213,24 +213,7 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
     internal sealed record Layout(double Eps, bool Rms, bool NormBias, bool Fused, bool QkvBias, bool OutBias, bool Gated, bool MlpBias, bool GeluTanh,
         int Heads, int KvHeads, int HeadDim, int Kind, int Group);
 
-    /// <summary>
-    /// Calls a script function with its numbers (eps, flags, head counts, blocks) as Scalars held until the call returns:
-    /// TorchSharp turns a plain number into a temporary Scalar whose handle it passes on, and a collection during the
-    /// call could finalise it (seen: "Scalar::toLong" failing inside the script under the server's load).
-    /// </summary>
-    static object Invoke(string function, params object?[] args)
-    {
-        var held = new List<Scalar>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            Scalar? s = args[i] switch { long l => l.ToScalar(), double d => d.ToScalar(), bool b => b.ToScalar(), _ => null };
-            if (s is null) continue;
-            held.Add(s);
-            args[i] = s;
-        }
-        try { return Unit.Value.invoke(function, args!); }
-        finally { foreach (var s in held) s.Dispose(); }
-    }
+    static object Invoke(string function, params object?[] args) => Unit.Value.Invoke(function, args);
 
     /// <summary>One block's norms and projections, as the scripted decoder takes them.</summary>
     internal sealed record BlockParts(NormWeights Norm1, AttentionWeights Attention, NormWeights Norm2, MlpWeights Mlp)
