@@ -115,6 +115,9 @@ internal sealed class FusedAdamUpdate : IDisposable
 
         """), LazyThreadSafetyMode.ExecutionAndPublication);
 
+    /// <summary>Mean values per tensor under which a group is updated on the calling thread alone.</summary>
+    const long SerialBelow = 1 << 20;
+
     readonly string _function;
     readonly Dictionary<IntPtr, (Tensor Count, long Value)> _steps = new();
 
@@ -135,7 +138,7 @@ internal sealed class FusedAdamUpdate : IDisposable
         var m = new List<Tensor>();
         var v = new List<Tensor>();
         var steps = new List<Tensor>();
-        var counts = new List<TState>();
+        long values = 0;
         foreach (var p in parameters)
         {
             var grad = p.grad;
@@ -147,11 +150,15 @@ internal sealed class FusedAdamUpdate : IDisposable
             if (kept.Value != n) kept.Count.fill_(n);                  // a new parameter, or a state loaded since
             var (expAvg, expAvgSq) = moments(s);
             ps.Add(p); grads.Add(grad); m.Add(expAvg); v.Add(expAvgSq); steps.Add(kept.Count);
+            values += p.numel();
             n += 1;
             _steps[p.Handle] = (kept.Count, n);
         }
         if (ps.Count == 0) return;
-        Unit.Value.Invoke(_function, ps.ToArray(), grads.ToArray(), m.ToArray(), v.ToArray(), steps.ToArray(), lr, beta1, beta2, weightDecay, eps);
+        // The kernel splits each tensor between libtorch's threads; for tensors under a million values a parameter's share
+        // is less work than waking and joining them (glow's 180 tensors, 2 threads: 1.5 → 0.9 ms a step).
+        using (values / ps.Count < SerialBelow ? TorchRuntime.OneThreadHere() : null)
+            Unit.Value.Invoke(_function, ps.ToArray(), grads.ToArray(), m.ToArray(), v.ToArray(), steps.ToArray(), lr, beta1, beta2, weightDecay, eps);
     }
 
     public void Dispose()
