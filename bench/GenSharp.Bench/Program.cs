@@ -198,7 +198,7 @@ static class Program
             }
             return 0;
         }
-        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "export" or "decode" or "speed" or "parts" or "lora" or "full")) { Console.Error.WriteLine($"--mode is train, forward, phases, export, opcost, gemm, convcost, wnops, pwops or gnops (families); decode, speed or parts (text model folders); lora or full (fine-tuning memory of a text model folder); got {mode}"); return 2; }
+        if (mode is not ("train" or "forward" or "opcost" or "gemm" or "phases" or "export" or "decode" or "speed" or "parts" or "lora" or "full" or "optstep")) { Console.Error.WriteLine($"--mode is train, forward, phases, export, opcost, optstep, gemm, convcost, wnops, pwops or gnops (families); decode, speed or parts (text model folders); lora or full (fine-tuning memory of a text model folder); got {mode}"); return 2; }
 
         TorchRuntime.EnsureReady();
         TorchRuntime.SetThreads(threads);
@@ -250,6 +250,7 @@ static class Program
         if (mode == "opcost") return OpCost(steps, threads);
         if (mode == "gemm") return Gemm(steps, threads);
         using var runner = new GenSharp.Training.StepRunner(model.Trainable());   // the optimizers the trainer would build
+        if (mode == "optstep") return OptimizerStep(runner, steps);
         if (mode == "export" && model is GenSharp.Models.Audio.WaveNetModel exported)
             return WaveNetExport(exported, getBatch(0), dataPath ?? throw new ArgumentException("--mode export needs --data DIR (the folder to write)"));
         if (mode == "export" && model is GenSharp.Models.Video.VideoDiffusionModel video)
@@ -334,6 +335,38 @@ static class Program
     }
 
     /// <summary>Per-op dispatch cost: µs for one add of two 1-element tensors (interop + libtorch dispatch).</summary>
+    /// <summary>
+    /// --mode optstep: the optimizer step alone, over the family's parameters with random gradients: the trainer's optimizers
+    /// (libtorch's fused Adam/AdamW kernel) against TorchSharp's own Adam/AdamW built from the same specs, in alternating
+    /// blocks of <paramref name="steps"/> steps in this process. Prints milliseconds per step (all optimizers of the family).
+    /// </summary>
+    static int OptimizerStep(GenSharp.Training.StepRunner runner, int steps)
+    {
+        var fused = runner.Optimizers;
+        var plain = runner.Specs.Select(spec => spec.Algorithm switch
+        {
+            GenSharp.Training.OptimizerAlgorithm.Adam => (optim.Optimizer)optim.Adam(spec.Groups.Select(g => new TorchSharp.Modules.Adam.ParamGroup(g.Parameters, spec.LearningRate, spec.Beta1, spec.Beta2, spec.Eps, g.WeightDecay ?? spec.WeightDecay, false, false)), spec.LearningRate, spec.Beta1, spec.Beta2, spec.Eps, spec.WeightDecay),
+            GenSharp.Training.OptimizerAlgorithm.AdamW => optim.AdamW(spec.Groups.Select(g => new TorchSharp.Modules.AdamW.ParamGroup(g.Parameters, spec.LearningRate, spec.Beta1, spec.Beta2, spec.Eps, g.WeightDecay ?? spec.WeightDecay, false, false)), spec.LearningRate, spec.Beta1, spec.Beta2, spec.Eps, spec.WeightDecay),
+            _ => spec.Build(),
+        }).ToList();
+        var parameters = runner.Specs.SelectMany(s => s.Parameters).Distinct().ToList();
+        using (torch.no_grad()) foreach (var p in parameters) p.grad = torch.randn_like(p) * 1e-3;
+        Console.WriteLine($"{parameters.Count} parameter tensors, {parameters.Sum(p => p.numel())} values, {runner.Specs.Count} optimizer(s): {string.Join(", ", runner.Specs.Select(s => s.Algorithm))}");
+        double Time(IReadOnlyList<optim.Optimizer> opts)
+        {
+            foreach (var o in opts) o.step();
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < steps; i++) foreach (var o in opts) o.step();
+            return clock.Elapsed.TotalMilliseconds / steps;
+        }
+        var (a, b) = (new List<double>(), new List<double>());
+        for (int round = 0; round < 5; round++) { a.Add(Time(plain)); b.Add(Time(fused)); }
+        a.Sort(); b.Sort();
+        Console.WriteLine($"TorchSharp Adam/AdamW {a[2]:F2} ms (best {a[0]:F2}), fused {b[2]:F2} ms (best {b[0]:F2}) a step, medians of 5 blocks of {steps}");
+        foreach (var o in plain) o.Dispose();
+        return 0;
+    }
+
     static int OpCost(int steps, int threads)
     {
         var a = torch.ones(1);
