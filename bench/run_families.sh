@@ -5,8 +5,9 @@
 # mirror (fetch github:karpathy/nanoGPT first; it is not committed here).
 #   bench/run_families.sh                # ~17 min on 2 cores
 #   QUICK=1 bench/run_families.sh        # smoke test
-# Env: THREADS (2), REPEATS (3), FAMILIES ("vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt wavenet videodiffusion"), NANOGPT (the mirror).
-# Output: bench/results/<date>-families.jsonl (one JSON line per run, "repeat" added) and the table of
+# Env: THREADS (2), REPEATS (3), FAMILIES ("vae dcgan pixelcnn realnvp glow ddpm ebm rbm gpt wavenet videodiffusion"), NANOGPT (the mirror),
+# TAG (names the output file, so that a second run on the same day does not overwrite the first).
+# Output: bench/results/<date>-families[-TAG].jsonl (one JSON line per run, "repeat" added) and the table of
 # bench/families_table.py on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +33,7 @@ if [[ " $FAMILIES " == *" gpt "* && ! -f "$SID/opt/nanoGPT/train.py" ]]; then
   if [[ -d "$NANOGPT/.git" || -f "$NANOGPT/HEAD" ]]; then git --git-dir="$( [[ -d $NANOGPT/.git ]] && echo "$NANOGPT/.git" || echo "$NANOGPT")" archive HEAD | tar -x -C "$SID/opt/nanoGPT"
   else cp -r "$NANOGPT"/. "$SID/opt/nanoGPT/"; fi
 fi
-file="$OUT/$DATE-families.jsonl"
+file="$OUT/$DATE-families${TAG:+-$TAG}.jsonl"
 : > "$file"
 tag() { python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r["repeat"]=int(sys.argv[2]); r.pop("evals",None); print(json.dumps(r))' "$1" "$2"; }
 for repeat in $(seq 1 "$REPEATS"); do

@@ -261,8 +261,10 @@ public static class TorchRuntime
     /// interleave long-lived buffers with large temporaries (loading and packing a quantized model): in the heap, the
     /// temporaries' freed space ends up between the kept buffers, and the steps that follow touch those holes page by page.
     /// Measured on a 135M int8 model: resident memory then grew 392 → 450 MB over a short generation, of which ~12 MB was
-    /// memory in use (docs/benchmarks.md). Does nothing unless the allocator was tuned (glibc's own threshold is dynamic and
-    /// could not be put back); null then.
+    /// memory in use (docs/benchmarks.md). glibc still fills a block from free heap space first, so in a process whose heap
+    /// already holds large free chunks the scope changes little. The setting is process-wide: of overlapping scopes, the
+    /// first disposed restores it. Does nothing unless the allocator was tuned (glibc's own threshold is dynamic and could
+    /// not be put back); null then.
     /// </summary>
     public static IDisposable? MapLargeAllocations()
     {
