@@ -185,4 +185,19 @@ public class HfTokenizerTests
         json["decoder"] = null;
         Assert.Contains("ByteLevel", Assert.Throws<GenSharpException>(() => Load(json)).Message);
     }
+
+    /// <summary>ToJson gives the tokenizer.json the tokenizer was read from (kept as text, not as a parsed tree), a new object each call.</summary>
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void ToJsonGivesTheFileItWasReadFrom(string model)
+    {
+        var folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "HfReference", model);
+        var file = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer.json")));
+        var tok = HfTokenizer.Load(folder);
+        var first = tok.ToJson();
+        Assert.True(JsonNode.DeepEquals(file, first));
+        first["model"] = "changed";
+        Assert.True(JsonNode.DeepEquals(file, tok.ToJson()));
+    }
 }
