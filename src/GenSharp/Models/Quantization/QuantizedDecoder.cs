@@ -151,7 +151,10 @@ public static class QuantizedDecoder
         return Create(layer, spec);
     }
 
-    /// <summary>The layer <paramref name="name"/> from <paramref name="file"/>; <paramref name="alsoWith"/> sees its saved tensors (by part) before they are released.</summary>
+    /// <summary>
+    /// The layer <paramref name="name"/> from <paramref name="file"/>; <paramref name="alsoWith"/> sees its saved tensors
+    /// (by part) before they are released, except the int8 codes, which the layer has halved in place by then.
+    /// </summary>
     static nn.Module<Tensor, Tensor> Build(string name, long n, long k, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used,
                                            Action<IReadOnlyDictionary<string, Tensor>>? alsoWith = null)
     {
@@ -178,13 +181,13 @@ public static class QuantizedDecoder
             layer["bias"] = file.Read($"{name}.bias");
             used.Add($"{name}.bias");
         }
-        var built = Create(layer, spec);
+        var built = Create(layer, spec, consumeCodes: true);             // the codes read here are not used again
         alsoWith?.Invoke(layer.ToDictionary(kv => $"{name}.{kv.Key}", kv => kv.Value, StringComparer.Ordinal));
         return built;
     }
 
-    static nn.Module<Tensor, Tensor> Create(IReadOnlyDictionary<string, Tensor> layer, QuantizationSpec spec) =>
+    static nn.Module<Tensor, Tensor> Create(IReadOnlyDictionary<string, Tensor> layer, QuantizationSpec spec, bool consumeCodes = false) =>
         spec.Bits == 8
-            ? new Int8Linear(layer["qweight"], layer["scales"], layer.GetValueOrDefault("bias"))
+            ? new Int8Linear(layer["qweight"], layer["scales"], layer.GetValueOrDefault("bias"), consumeCodes)
             : new Int4Linear(layer["qweight"], layer["scales"], layer["mins"], spec.GroupSize, layer.GetValueOrDefault("bias"));
 }
