@@ -78,13 +78,10 @@ public static class QuantizedDecoder
         {
             var weight = network.HeadWeight;
             if (!network.TiedHead) replaced.Add(network.named_children().First(c => c.name == HeadName).module);
-            // A tied head's codes serve the token lookups too: the head packs the codes read, the lookups map them from the file.
-            QuantizedEmbedding? lookup = null;
-            network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec.ForHead, file, used,
-                network.TiedHead ? saved => lookup = MappedLookup(saved, file) : null));
-            if (lookup is not null)
+            network.ReplaceHead(Build(HeadName, weight.shape[0], weight.shape[1], spec.ForHead, file, used));
+            if (network.TiedHead)                                      // its codes serve the token lookups too
             {
-                network.ReplaceTokenLookup(lookup);
+                network.ReplaceTokenLookup(MappedLookup(file));
                 used.Add(network.TokenEmbeddingName);                 // an older folder's float32 copy, not needed
             }
         }
@@ -109,13 +106,16 @@ public static class QuantizedDecoder
 
     /// <summary>
     /// Token lookups over the head's codes mapped from <paramref name="file"/> (a step reads a few rows, so the table's pages
-    /// stay on disk until a token needs them) and its saved scales (and minimums), kept rather than copied.
+    /// stay on disk until a token needs them) and its scales (and minimums) read from it; the head's tensors were checked
+    /// when the head was built.
     /// </summary>
-    static QuantizedEmbedding MappedLookup(IReadOnlyDictionary<string, Tensor> head, Checkpoints.SafetensorsReader file)
+    static QuantizedEmbedding MappedLookup(Checkpoints.SafetensorsReader file)
     {
+        using var scope = torch.NewDisposeScope();
         var codes = file.Map($"{HeadName}.qweight");
-        try { return new(codes, head[$"{HeadName}.scales"], head.GetValueOrDefault($"{HeadName}.mins"), adopt: true); }
-        catch { codes.Dispose(); throw; }
+        var scales = file.Read($"{HeadName}.scales");
+        var mins = file.Contains($"{HeadName}.mins") ? file.Read($"{HeadName}.mins") : null;
+        return new QuantizedEmbedding(codes, scales, mins, adopt: true);          // kept as they are, detached from the scope
     }
 
     /// <summary>The (full name, weight) of every layer the spec quantizes.</summary>
@@ -151,12 +151,8 @@ public static class QuantizedDecoder
         return Create(layer, spec);
     }
 
-    /// <summary>
-    /// The layer <paramref name="name"/> from <paramref name="file"/>; <paramref name="alsoWith"/> sees its saved tensors
-    /// (by part) before they are released, except the int8 codes, which the layer has halved in place by then.
-    /// </summary>
-    static nn.Module<Tensor, Tensor> Build(string name, long n, long k, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used,
-                                           Action<IReadOnlyDictionary<string, Tensor>>? alsoWith = null)
+    /// <summary>The layer <paramref name="name"/> from <paramref name="file"/>, whose saved tensors are released once it is built.</summary>
+    static nn.Module<Tensor, Tensor> Build(string name, long n, long k, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used)
     {
         var expected = spec.Bits == 8
             ? new (string Part, ScalarType Type, long[] Shape)[] { ("qweight", ScalarType.Int8, new[] { n, k }), ("scales", ScalarType.Float32, new[] { n }) }
@@ -181,9 +177,7 @@ public static class QuantizedDecoder
             layer["bias"] = file.Read($"{name}.bias");
             used.Add($"{name}.bias");
         }
-        var built = Create(layer, spec, consumeCodes: true);             // the codes read here are not used again
-        alsoWith?.Invoke(layer.ToDictionary(kv => $"{name}.{kv.Key}", kv => kv.Value, StringComparer.Ordinal));
-        return built;
+        return Create(layer, spec, consumeCodes: true);                // the codes read here are not used again
     }
 
     static nn.Module<Tensor, Tensor> Create(IReadOnlyDictionary<string, Tensor> layer, QuantizationSpec spec, bool consumeCodes = false) =>
