@@ -222,6 +222,9 @@ public static class TorchRuntime
     /// <summary>Environment variable that, set to 0, leaves glibc malloc's defaults alone.</summary>
     public const string AllocatorTuningVariable = "GENSHARP_MALLOC_TUNING";
 
+    /// <summary>The mmap threshold <see cref="TuneNativeAllocator"/> sets (glibc's maximum).</summary>
+    const int TunedMmapThreshold = 32 << 20;
+
     /// <summary>Whether <see cref="TuneNativeAllocator"/> changed the allocator settings in this process.</summary>
     public static bool AllocatorTuned { get; private set; }
 
@@ -244,9 +247,8 @@ public static class TorchRuntime
         if (Environment.GetEnvironmentVariable(AllocatorTuningVariable) == "0") return;
         try
         {
-            const int TrimThreshold = -1, MmapThreshold = -3;                    // glibc's M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
-            bool ok = LibC.Mallopt(MmapThreshold, 32 << 20) == 1;
-            ok &= LibC.Mallopt(TrimThreshold, 1 << 30) == 1;
+            bool ok = LibC.Mallopt(LibC.MmapThreshold, TunedMmapThreshold) == 1;
+            ok &= LibC.Mallopt(LibC.TrimThreshold, 1 << 30) == 1;
             AllocatorTuned = ok;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
@@ -269,9 +271,8 @@ public static class TorchRuntime
     public static IDisposable? MapLargeAllocations()
     {
         if (!AllocatorTuned) return null;
-        const int MmapThreshold = -3;
-        LibC.Mallopt(MmapThreshold, 128 << 10);
-        return new Restore(() => LibC.Mallopt(MmapThreshold, 32 << 20));
+        LibC.Mallopt(LibC.MmapThreshold, 128 << 10);
+        return new Restore(() => LibC.Mallopt(LibC.MmapThreshold, TunedMmapThreshold));
     }
 
     /// <summary>
@@ -288,8 +289,7 @@ public static class TorchRuntime
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(AllocatorTuningVariable) == "0") return;
         try
         {
-            const int ArenaMax = -8;                                             // glibc's M_ARENA_MAX
-            LibC.Mallopt(ArenaMax, arenas);
+            LibC.Mallopt(LibC.ArenaMax, arenas);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -314,6 +314,8 @@ public static class TorchRuntime
     {
         [DllImport("libc.so.6", EntryPoint = "mallopt")]
         internal static extern int Mallopt(int parameter, int value);
+
+        internal const int TrimThreshold = -1, MmapThreshold = -3, ArenaMax = -8;   // glibc's M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX
 
         [DllImport("libc.so.6", EntryPoint = "malloc_trim")]
         internal static extern int MallocTrim(nuint pad);
