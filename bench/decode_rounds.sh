@@ -7,6 +7,7 @@
 #
 #   bench/decode_rounds.sh                 3 rounds (about 15 minutes on 2 cores; run it with the machine to itself)
 #   ROUNDS=1 NGEN=8 bench/decode_rounds.sh smoke test
+#   TYPES="int8" ROUNDS=5 bench/decode_rounds.sh   some of f32, int8, int4 only (default: all three)
 #
 # Each measurement appends one JSON line to bench/results/<date>-decode-rounds.jsonl: {"run" (the invocation's start,
 # Unix seconds), "round", "impl", "type", "depth", "tokens_per_s"}. GenSharp: `GenSharp.Bench FOLDER --mode speed` (greedy decoding of NGEN tokens after a D-token prompt,
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 NGEN=${NGEN:-32}
+TYPES=${TYPES:-"f32 int8 int4"}
 DATE=$(date -u +%Y-%m-%d)
 FILE=bench/results/$DATE-decode-rounds.jsonl
 RUN=$(date +%s)
@@ -43,9 +45,14 @@ llama() { # round, type, gguf
     jq -c --argjson run "$RUN" --argjson round "$1" --arg type "$2" '{run: $run, round: $round, impl: "llama.cpp", type: $type, depth: .n_depth, tokens_per_s: (.avg_ts * 100 | round / 100)}' | tee -a "$FILE"
 }
 for r in $(seq 1 "$ROUNDS"); do
-  gensharp "$r" f32 "$HF";                    llama "$r" f32 "$GGUF_F32"
-  gensharp "$r" int8 "$QDIR/$NAME-int8";      llama "$r" q8_0 "$GGUF/$NAME-q8_0.gguf"
-  gensharp "$r" int4 "$QDIR/$NAME-int4";      llama "$r" q4_0 "$GGUF/$NAME-q4_0.gguf"
+  for t in $TYPES; do
+    case $t in
+      f32)  gensharp "$r" f32 "$HF";                    llama "$r" f32 "$GGUF_F32" ;;
+      int8) gensharp "$r" int8 "$QDIR/$NAME-int8";      llama "$r" q8_0 "$GGUF/$NAME-q8_0.gguf" ;;
+      int4) gensharp "$r" int4 "$QDIR/$NAME-int4";      llama "$r" q4_0 "$GGUF/$NAME-q4_0.gguf" ;;
+      *) echo "TYPES: f32, int8 or int4, got $t" >&2; exit 2 ;;
+    esac
+  done
 done
 echo "medians over $ROUNDS rounds (tokens/s):" >&2
 jq -s -r 'group_by([.impl, .type, .depth])[] | sort_by(.tokens_per_s) | .[(length / 2 | floor)]

@@ -102,7 +102,11 @@ public sealed class CausalSelfAttention : nn.Module, IProjectionHost
             var qkv = Projection.Forward(_qkv, x).split(_heads * _headDim, 2);                   // 3 × (B, T, H·D)
             (q, k, v) = (qkv[0], qkv[1], qkv[2]);
         }
-        else (q, k, v) = (Projection.Forward(_q!, x), Projection.Forward(_k!, x), Projection.Forward(_v!, x));          // (B, T, H·D), 2 × (B, T, Hkv·D)
+        else
+        {
+            var qkv = Projection.Joined(x, _q!, _k!, _v!);                                   // (B, T, H·D), 2 × (B, T, Hkv·D)
+            (q, k, v) = (qkv[0], qkv[1], qkv[2]);
+        }
         q = q.view(b, t, _heads, _headDim).transpose(1, 2);                          // (B, H, T, D)
         k = k.view(b, t, _kvHeads, _headDim).transpose(1, 2);                        // (B, Hkv, T, D)
         v = v.view(b, t, _kvHeads, _headDim).transpose(1, 2);

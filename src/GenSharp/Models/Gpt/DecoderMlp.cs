@@ -73,8 +73,13 @@ public sealed class DecoderMlp : nn.Module<Tensor, Tensor>, IProjectionHost
     /// <summary>x (B, T, C) → (B, T, C).</summary>
     public override Tensor forward(Tensor x)
     {
-        var h = _act(Projection.Forward(_fc, x));                                   // (B, T, hidden)
-        if (_up is not null) h = h * Projection.Forward(_up, x);
+        Tensor h;
+        if (_up is null) h = _act(Projection.Forward(_fc, x));                      // (B, T, hidden)
+        else
+        {
+            var gateUp = Projection.Joined(x, _fc, _up);
+            h = _act(gateUp[0]) * gateUp[1];
+        }
         h = Projection.Forward(_proj, h);                                           // (B, T, C)
         return _dropout is null ? h : _dropout.forward(h);
     }

@@ -96,11 +96,12 @@ def rotation(cos: Tensor, sin: Tensor) -> Tensor:
 
 def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor], rows: Tensor, pos: Tensor, at: int, first: int, end: int,
            mask: Optional[Tensor], cos: Optional[Tensor], sin: Optional[Tensor], eps: float, rms: bool, norm_bias: bool,
-           fused: bool, qkv_bias: bool, out_bias: bool, gated: bool, mlp_bias: bool, gelu_tanh: bool,
+           fused: bool, qkv_bias: bool, out_bias: bool, gated: bool, gate_up: bool, mlp_bias: bool, gelu_tanh: bool,
            heads: int, kv_heads: int, d: int, threads: int, kind: int, group: int) -> Tensor:
     # x (B, 1, C) -> (B, 1, C). Block i's tensors are ws[46 i ... 46 i + 45]: norm 1 (w, b), then six slots each for q or
     # fused qkv, k, v and out, norm 2 (w, b), six slots each for fc (gate), up and down, every projection of kernel `kind`
-    # (see product); absent ones are empty tensors. keys/values[i]: the cache's buffers
+    # (see product); absent ones are empty tensors (k and v when q's slots hold a fused qkv, up when gate_up: fc's slots
+    # hold gate and up). keys/values[i]: the cache's buffers
     # (S, Hkv, capacity, D); the new token of row r goes to slot rows[r] at position pos[r] (at every row's position `at`
     # when they share one, else -1), and rows first ... first + B - 1
     # attend over their first `end` positions (mask (B, 1, 1, end), or None when each row's token is its last).
@@ -153,7 +154,10 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
         h = h + product(act(y.reshape(b, hd), kind), ws, o + 20, kind, out_bias, threads, group)
         n = act(norm(h, ws[o + 26], ws[o + 27], norm_bias, eps, rms), kind)
         f = product(n, ws, o + 28, kind, mlp_bias, threads, group)
-        if gated:
+        if gate_up:                                               # gate and up as one product (their rows in that order)
+            half = f.size(1) // 2
+            f = torch.silu(f[:, :half]) * f[:, half:]
+        elif gated:
             f = torch.silu(f) * product(n, ws, o + 34, kind, mlp_bias, threads, group)
         elif gelu_tanh:
             f = torch.gelu(f, approximate='tanh')
@@ -203,14 +207,14 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
         using var serial = c.Kind != 0 && x.shape[0] == 1 ? TorchRuntime.OneThreadHere() : null;
         var y = (Tensor)Invoke("blocks", x, weights, step.Keys, step.Values, step.Rows, step.Positions, (long)(step.SharedPosition ?? -1),
             (long)step.First, (long)step.End,
-            step.Mask, cos, sin, c.Eps, c.Rms, c.NormBias, c.Fused, c.QkvBias, c.OutBias, c.Gated, c.MlpBias, c.GeluTanh,
+            step.Mask, cos, sin, c.Eps, c.Rms, c.NormBias, c.Fused, c.QkvBias, c.OutBias, c.Gated, c.GateUpJoined, c.MlpBias, c.GeluTanh,
             (long)c.Heads, (long)c.KvHeads, (long)c.HeadDim, FewRowLinear.ThreadBlocks, (long)c.Kind, (long)c.Group);
         _blockCalls += blocks.Count;
         return y.MoveToOuterDisposeScope();
     }
 
     /// <summary>What decides the script's branches; every block of a step must have the same.</summary>
-    internal sealed record Layout(double Eps, bool Rms, bool NormBias, bool Fused, bool QkvBias, bool OutBias, bool Gated, bool MlpBias, bool GeluTanh,
+    internal sealed record Layout(double Eps, bool Rms, bool NormBias, bool Fused, bool QkvBias, bool OutBias, bool Gated, bool GateUpJoined, bool MlpBias, bool GeluTanh,
         int Heads, int KvHeads, int HeadDim, int Kind, int Group);
 
     static object Invoke(string function, params object?[] args) => Unit.Value.Invoke(function, args);
@@ -227,9 +231,13 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
         {
             if (Norm1.Rms != Norm2.Rms || Norm1.Eps != Norm2.Eps || (Norm1.Bias is null) != (Norm2.Bias is null)) return null;
             var a = Attention;
+            // Parts of one joined int8 layer run as that layer: q, k and v as a fused qkv, gate and up as one product.
+            var qkv = a.K is null ? null : Joint(a.Q, a.K, a.V);
+            var gateUp = Mlp.Up is null ? null : Joint(Mlp.Fc, Mlp.Up);
             var projections = new (nn.Module<Tensor, Tensor>? Module, int Offset)[]
             {
-                (a.Q, 2), (a.K, 8), (a.V, 14), (a.Out, 20), (Mlp.Fc, 28), (Mlp.Up, 34), (Mlp.Down, 40),
+                (qkv ?? a.Q, 2), (qkv is null ? a.K : null, 8), (qkv is null ? a.V : null, 14), (a.Out, 20),
+                (gateUp ?? Mlp.Fc, 28), (gateUp is null ? Mlp.Up : null, 34), (Mlp.Down, 40),
             };
             int kind = -1, group = 0;
             bool?[] bias = new bool?[projections.Length];
@@ -245,6 +253,8 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
                     case TorchSharp.Modules.Linear dense:
                         (k, into[at + offset], into[at + offset + 1], bias[p]) = (0, dense.weight!, dense.bias ?? Absent, dense.bias is not null);
                         break;
+                    case Quantization.Int8Linear { Joint: not null }:
+                        return null;                                                           // a part met without its siblings
                     case IScriptableProjection low when low.ScriptTensors.Length <= ProjectionSlots:
                         if (kind >= 0 && low.ScriptGroup != group) return null;
                         (k, group, bias[p]) = (low.ScriptKind, low.ScriptGroup, low.ScriptHasBias);
@@ -259,9 +269,13 @@ def blocks(x: Tensor, ws: List[Tensor], keys: List[Tensor], values: List[Tensor]
             // biases go in by group (q/k/v, out, MLP), so the group's layers must agree
             bool Agree(params int[] ps) => ps.All(p => projections[p].Module is null || bias[p] == bias[ps[0]]);
             if (!Agree(0, 1, 2) || !Agree(4, 5, 6)) return null;
-            return new(Norm1.Eps, Norm1.Rms, Norm1.Bias is not null, a.K is null, bias[0] ?? false, bias[3] ?? false, Mlp.Up is not null,
-                bias[4] ?? false, Mlp.GeluTanh, a.Heads, a.KvHeads, a.HeadDim, kind, group);
+            return new(Norm1.Eps, Norm1.Rms, Norm1.Bias is not null, a.K is null || qkv is not null, bias[0] ?? false, bias[3] ?? false, Mlp.Up is not null,
+                gateUp is not null, bias[4] ?? false, Mlp.GeluTanh, a.Heads, a.KvHeads, a.HeadDim, kind, group);
         }
+
+        /// <summary>The joined int8 layer whose parts the projections are, in order (not through an adapter); else null.</summary>
+        static Quantization.Int8Linear? Joint(params nn.Module<Tensor, Tensor>?[] parts) =>
+            parts.All(p => p is Quantization.Int8Linear) ? Projection.JointOf(parts) : null;
     }
 }
 

@@ -61,7 +61,12 @@ public sealed class LoraLinear : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         // The dense base keeps the few-row fast path of decoding; any other base runs its own forward.
-        var y = Projection.Forward(base_layer, x);                                     // (…, out)
+        return AddUpdate(Projection.Forward(base_layer, x), x);                       // (…, out)
+    }
+
+    /// <summary><paramref name="y"/> + s·B·A·dropout(x): the adapter's update added to the base's output y for x.</summary>
+    internal Tensor AddUpdate(Tensor y, Tensor x)
+    {
         var h = lora_dropout is null ? x : lora_dropout.forward(x);
         var update = lora_B.forward(lora_A.forward(h));                                  // (…, r) → (…, out)
         return y.add(update, _scale);

@@ -12,6 +12,14 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
 {
     readonly Tensor _packed, _shape, _colSums, _zeros, _scales, _bias;          // _bias: zeros when the layer has none
     readonly bool _hasBias;
+    readonly Shared? _joint;                                                    // a part: the joined layer holding its rows
+
+    /// <summary>A joined layer and how many parts still use it (the last one disposed disposes it).</summary>
+    sealed class Shared(Int8Linear layer, int parts)
+    {
+        public Int8Linear Layer { get; } = layer;
+        public int Parts = parts;
+    }
 
     /// <summary>From the saved layout: codes (N, K) int8, scales (N), optional bias (N). The inputs are not kept.</summary>
     public Int8Linear(Tensor qweight, Tensor scales, Tensor? bias) : this(qweight, scales, bias, consumeCodes: false) { }
@@ -45,6 +53,62 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
         register_buffer("scales", _scales, persistent: false);
         register_buffer("bias", _bias, persistent: false);
     }
+
+    /// <summary>
+    /// Layers that read the same input (q, k and v; gate and up), as parts of one packed matrix holding their rows in
+    /// order: one kernel call computes them all (<see cref="Gpt.Projection.Joined"/>, and the scripted decoder), where
+    /// each call quantizes the input again and pays the kernel's fixed cost. The results are the separate layers' to the
+    /// bit (the input is quantized alike, and each output row reads only its own codes). A part called on its own
+    /// computes every part's rows and keeps its own. The codes are consumed as with <c>consumeCodes</c>.
+    /// </summary>
+    internal static Int8Linear[] Join(IReadOnlyList<(Tensor QWeight, Tensor Scales, Tensor? Bias)> parts)
+    {
+        if (parts.Count < 2) throw new ArgumentException("joining takes two layers or more", nameof(parts));
+        long k = parts[0].QWeight.shape[1];
+        if (parts.Any(p => p.QWeight.dim() != 2 || p.QWeight.shape[1] != k) || parts.Any(p => (p.Bias is null) != (parts[0].Bias is null)))
+            throw new ArgumentException("joined layers have one input width, and all or none have a bias", nameof(parts));
+        Int8Linear whole;
+        using (var scope = torch.NewDisposeScope())
+        {
+            var codes = torch.cat(parts.Select(p => { Rows(p.QWeight, p.Scales); return p.QWeight.cpu(); }).ToArray(), 0);
+            var scales = torch.cat(parts.Select(p => p.Scales.cpu().to(ScalarType.Float32)).ToArray(), 0);
+            var bias = parts[0].Bias is null ? null : torch.cat(parts.Select(p => p.Bias!.cpu().to(ScalarType.Float32)).ToArray(), 0);
+            whole = new Int8Linear(codes, scales, bias, consumeCodes: true);
+        }
+        var shared = new Shared(whole, parts.Count);
+        var result = new Int8Linear[parts.Count];
+        long offset = 0;
+        for (int i = 0; i < parts.Count; i++)
+        {
+            result[i] = new Int8Linear(shared, offset, parts[i].QWeight.shape[0]);
+            offset += parts[i].QWeight.shape[0];
+        }
+        return result;
+    }
+
+    /// <summary>Rows [<paramref name="offset"/>, <paramref name="offset"/> + <paramref name="rows"/>) of a joined layer.</summary>
+    Int8Linear(Shared joint, long offset, long rows) : base(nameof(Int8Linear), rows, joint.Layer.InFeatures, "int8")
+    {
+        (_joint, JointOffset) = (joint, offset);
+        var whole = joint.Layer;
+        _hasBias = whole._hasBias;
+        _packed = whole._packed;                                          // not owned: the joined layer's
+        _zeros = whole._zeros;
+        _colSums = whole._colSums.narrow(0, offset, rows).DetachFromDisposeScope();
+        _scales = whole._scales.narrow(0, offset, rows).DetachFromDisposeScope();
+        _bias = whole._bias.narrow(0, offset, rows).DetachFromDisposeScope();
+        _shape = torch.zeros(1, 1, dtype: ScalarType.Int8).expand(rows, InFeatures).DetachFromDisposeScope();
+        register_buffer("packed_shape", _shape, persistent: false);
+        register_buffer("col_sums", _colSums, persistent: false);
+        register_buffer("scales", _scales, persistent: false);
+        register_buffer("bias", _bias, persistent: false);
+    }
+
+    /// <summary>The joined layer whose packed matrix holds this layer's rows (from <see cref="JointOffset"/>), or null.</summary>
+    internal Int8Linear? Joint => _joint?.Layer;
+
+    /// <summary>This layer's first row in <see cref="Joint"/>.</summary>
+    internal long JointOffset { get; }
 
     /// <summary>N, after checking the saved layout's shapes.</summary>
     static long Rows(Tensor qweight, Tensor scales)
@@ -83,7 +147,14 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
         return sums;
     }
 
-    protected override IEnumerable<Tensor> Owned => new[] { _packed, _shape, _colSums, _zeros, _scales, _bias };
+    protected override IEnumerable<Tensor> Owned =>
+        _joint is null ? new[] { _packed, _shape, _colSums, _zeros, _scales, _bias } : new[] { _shape, _colSums, _scales, _bias };
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing && _joint is not null && Interlocked.Decrement(ref _joint.Parts) == 0) _joint.Layer.Dispose();
+    }
 
     int Gpt.IScriptableProjection.ScriptKind => 1;
     int Gpt.IScriptableProjection.ScriptGroup => 0;
@@ -92,6 +163,11 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
 
     protected override Tensor Product(Tensor x)
     {
+        if (_joint is not null)
+        {
+            using var all = _joint.Layer.Product(x);
+            return all.narrow(-1, JointOffset, OutFeatures).contiguous();
+        }
         long rows = x.numel() / Math.Max(1, InFeatures);
         var f = x.dtype == ScalarType.Float32 ? x : x.to(ScalarType.Float32);
         return QuantizedKernels.Int8Forward(f, _shape, _packed, _colSums, _zeros, _scales, _bias, perRow: rows > 1);

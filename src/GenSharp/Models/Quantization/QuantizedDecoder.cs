@@ -66,11 +66,24 @@ public static class QuantizedDecoder
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         var replaced = new List<nn.Module>();
+        var all = network.NamedProjections().ToDictionary(p => p.Name, p => p.Projection);
+        var ahead = new Dictionary<string, nn.Module<Tensor, Tensor>>(StringComparer.Ordinal);   // parts of a group built with its first
         network.ReplaceProjections((name, projection) =>
         {
-            var (n, k) = Widths(projection, name);
             replaced.Add(projection);
-            var layer = Build(name, n, k, spec, file, used);
+            if (ahead.Remove(name, out var built)) return built;
+            nn.Module<Tensor, Tensor> layer;
+            if (spec.Bits == 8 && JoinByDefault && JoinedWith(name, all) is { } group)
+            {
+                var parts = BuildJoined(group.Select(g => (g, Widths(all[g], g))).ToList(), spec, file, used);
+                for (int i = 1; i < group.Length; i++) ahead[group[i]] = parts[i];
+                layer = parts[0];
+            }
+            else
+            {
+                var (n, k) = Widths(projection, name);
+                layer = Build(name, n, k, spec, file, used);
+            }
             Runtime.TorchRuntime.ReturnFreeMemory();   // packing's temporaries: left in the heap, they are not reused by the next layer's
             return layer;
         });
@@ -151,8 +164,57 @@ public static class QuantizedDecoder
         return Create(layer, spec);
     }
 
+    /// <summary>Environment variable that, set to 0, loads int8 models without joining layers (to compare the two).</summary>
+    public const string JoinVariable = "GENSHARP_INT8_JOIN";
+
+    /// <summary>
+    /// Whether <see cref="Load"/> joins an int8 block's q, k and v, and its gate and up, into one packed matrix each
+    /// (<see cref="Int8Linear.Join"/>; the environment's default). SmolLM2-135M's 30 blocks' products on one thread:
+    /// 5.3 → 4.7 ms, and the decoding step's three FBGEMM calls fewer per block (docs/benchmarks.md).
+    /// </summary>
+    public static bool JoinByDefault { get; } = Environment.GetEnvironmentVariable(JoinVariable) != "0";
+
+    /// <summary>The projections that read the same input as <paramref name="name"/> and follow it (q, k, v; gate, up), with it; or null.</summary>
+    static string[]? JoinedWith(string name, IReadOnlyDictionary<string, nn.Module<Tensor, Tensor>> all)
+    {
+        int dot = name.LastIndexOf('.');
+        var (prefix, local) = (name[..(dot + 1)], name[(dot + 1)..]);
+        string[]? group = local switch
+        {
+            "q_proj" => new[] { "q_proj", "k_proj", "v_proj" },
+            "gate_proj" => new[] { "gate_proj", "up_proj" },
+            _ => null,
+        };
+        if (group is null) return null;
+        var names = group.Select(g => prefix + g).ToArray();
+        return names.All(all.ContainsKey) ? names : null;
+    }
+
+    /// <summary>
+    /// The int8 layers <paramref name="group"/> from <paramref name="file"/> as the parts of one joined layer
+    /// (<see cref="Int8Linear.Join"/>), their saved tensors released once it is built.
+    /// </summary>
+    static Int8Linear[] BuildJoined(IReadOnlyList<(string Name, (long N, long K) Widths)> group, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used)
+    {
+        using var scope = torch.NewDisposeScope();
+        var layers = group.Select(g => Read(g.Name, g.Widths.N, g.Widths.K, spec, file, used)).ToList();
+        if (layers.Any(l => l.ContainsKey("bias") != layers[0].ContainsKey("bias")))
+        {
+            // Some with a bias and some without (no model known does this): each on its own.
+            return group.Select((g, i) => new Int8Linear(layers[i]["qweight"], layers[i]["scales"], layers[i].GetValueOrDefault("bias"), consumeCodes: true)).ToArray();
+        }
+        return Int8Linear.Join(layers.Select(l => (l["qweight"], l["scales"], l.GetValueOrDefault("bias"))).ToList());
+    }
+
     /// <summary>The layer <paramref name="name"/> from <paramref name="file"/>, whose saved tensors are released once it is built.</summary>
     static nn.Module<Tensor, Tensor> Build(string name, long n, long k, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used)
+    {
+        using var scope = torch.NewDisposeScope();                     // the saved tensors: the layer keeps its own copies
+        return Create(Read(name, n, k, spec, file, used), spec, consumeCodes: true);   // the codes read here are not used again
+    }
+
+    /// <summary>The saved tensors of layer <paramref name="name"/> (checked against its widths), in the caller's dispose scope.</summary>
+    static Dictionary<string, Tensor> Read(string name, long n, long k, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used)
     {
         var expected = spec.Bits == 8
             ? new (string Part, ScalarType Type, long[] Shape)[] { ("qweight", ScalarType.Int8, new[] { n, k }), ("scales", ScalarType.Float32, new[] { n }) }
@@ -165,7 +227,6 @@ public static class QuantizedDecoder
             if (file.DType(key) != type || !file.Shape(key).SequenceEqual(shape))
                 throw new GenSharpException($"{file.Path}: {key} is {file.DType(key)} [{string.Join(", ", file.Shape(key))}], the model needs {type} [{string.Join(", ", shape)}]; the files come from different models");
         }
-        using var scope = torch.NewDisposeScope();                     // the saved tensors: the layer keeps its own copies
         var layer = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (part, _, _) in expected)
         {
@@ -177,7 +238,7 @@ public static class QuantizedDecoder
             layer["bias"] = file.Read($"{name}.bias");
             used.Add($"{name}.bias");
         }
-        return Create(layer, spec, consumeCodes: true);                // the codes read here are not used again
+        return layer;
     }
 
     static nn.Module<Tensor, Tensor> Create(IReadOnlyDictionary<string, Tensor> layer, QuantizationSpec spec, bool consumeCodes = false) =>

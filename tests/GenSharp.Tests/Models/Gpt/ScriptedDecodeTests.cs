@@ -115,6 +115,49 @@ public class ScriptedDecodeTests
         finally { torch.set_num_threads(threads); }
     }
 
+    /// <summary>
+    /// An int8 folder loads with q, k, v and gate, up joined: its scripted steps equal its eager ones, and both equal the
+    /// same quantization held as separate layers (the joined kernel call computes each part's rows alike).
+    /// </summary>
+    [Theory]
+    [InlineData("llama-gqa")]
+    [InlineData("qwen2")]
+    public void Scripted_steps_of_joined_int8_layers_equal_eager_ones_and_the_separate_layers(string layout)
+    {
+        var config = Config(layout);
+        config["intermediate_size"] = 64;
+        using var separate = HfModelTests.RandomModel(config);
+        var source = HfModelTests.Save(separate, config);
+        var spec = GenSharp.Models.Quantization.QuantizationSpec.Create(8, null);
+        var folder = Path.Combine(TestData.TempDir(), "q8");
+        GenSharp.Checkpoints.QuantizedCheckpoint.Write(source, folder, spec);
+        GenSharp.Models.Quantization.QuantizedDecoder.Quantize(separate.Network, spec);
+        var (joined, _) = HfModelFolder.Load(folder, torch.CPU);
+        using var _ = joined;
+        var parts = joined.Network.NamedProjections().Select(p => p.Projection).OfType<GenSharp.Models.Quantization.Int8Linear>().ToList();
+        Assert.Equal(5 * joined.Network.Layers, parts.Count(p => p.Joint is not null));               // q, k, v, gate, up of each block
+        Assert.Equal(2 * joined.Network.Layers, parts.Count(p => p.Joint is null));                   // o and down
+        int threads = torch.get_num_threads();
+        torch.set_num_threads(2);
+        try
+        {
+            AssertScriptedEqualsEager(joined, $"{layout} joined int8", 5);
+            foreach (int rows in new[] { 1, 3 })
+            {
+                var (a, ta) = Decode(joined, rows, 4);
+                var (b, tb) = Decode(separate, rows, 4);
+                for (int i = 0; i < a.Count; i++)
+                {
+                    double diff = (a[i] - b[i]).abs().max().item<float>();
+                    Assert.True(diff < 1e-5, $"{layout}, {rows} rows, step {i}: joined and separate layers differ by {diff}");
+                    Assert.Equal(tb[i], ta[i]);
+                }
+                foreach (var t in a.Concat(b)) t.Dispose();
+            }
+        }
+        finally { torch.set_num_threads(threads); }
+    }
+
     /// <summary>Three slots at lengths 7, 3 and 5 decoding together, then the middle pair alone (rows not at the front).</summary>
     [Theory]
     [InlineData("llama-gqa")]
