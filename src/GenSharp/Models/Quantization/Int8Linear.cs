@@ -13,6 +13,7 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
     readonly Tensor _packed, _shape, _colSums, _zeros, _scales, _bias;          // _bias: zeros when the layer has none
     readonly bool _hasBias;
     readonly Shared? _joint;                                                    // a part: the joined layer holding its rows
+    bool _released;                                                             // a part has given up its share of the joined layer
 
     /// <summary>A joined layer and how many parts still use it (the last one disposed disposes it).</summary>
     sealed class Shared(Int8Linear layer, int parts)
@@ -59,7 +60,7 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
     /// order: one kernel call computes them all (<see cref="Gpt.Projection.Joined"/>, and the scripted decoder), where
     /// each call quantizes the input again and pays the kernel's fixed cost. The results are the separate layers' to the
     /// bit (the input is quantized alike, and each output row reads only its own codes). A part called on its own
-    /// computes every part's rows and keeps its own. The codes are consumed as with <c>consumeCodes</c>.
+    /// computes every part's rows and keeps its own. The parts' codes are copied into the joined matrix, not changed.
     /// </summary>
     internal static Int8Linear[] Join(IReadOnlyList<(Tensor QWeight, Tensor Scales, Tensor? Bias)> parts)
     {
@@ -153,13 +154,18 @@ public sealed class Int8Linear : QuantizedLinear, Gpt.IScriptableProjection
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing && _joint is not null && Interlocked.Decrement(ref _joint.Parts) == 0) _joint.Layer.Dispose();
+        if (!disposing || _joint is null || _released) return;
+        _released = true;
+        if (Interlocked.Decrement(ref _joint.Parts) == 0) _joint.Layer.Dispose();
     }
 
     int Gpt.IScriptableProjection.ScriptKind => 1;
     int Gpt.IScriptableProjection.ScriptGroup => 0;
     bool Gpt.IScriptableProjection.ScriptHasBias => _hasBias;
-    Tensor[] Gpt.IScriptableProjection.ScriptTensors => new[] { _shape, _packed, _colSums, _zeros, _scales, _bias };
+    // A part's packed matrix is the joined layer's, which the script runs in its place (ScriptedDecode.BlockParts.Fill).
+    Tensor[] Gpt.IScriptableProjection.ScriptTensors => _joint is null
+        ? new[] { _shape, _packed, _colSums, _zeros, _scales, _bias }
+        : throw new InvalidOperationException("a joined layer's part runs in the script as the joined layer");
 
     protected override Tensor Product(Tensor x)
     {

@@ -91,6 +91,7 @@ public class Int8JoinTests
         var parts = Int8Linear.Join(saved);
         var joint = parts[0].Joint!;
         parts[0].Dispose();
+        parts[0].Dispose();                                                          // twice: still one part's share
         parts[1].Dispose();
         using (var x = torch.randn(1, K))
         using (torch.no_grad())
