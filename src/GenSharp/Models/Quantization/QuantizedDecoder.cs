@@ -194,15 +194,12 @@ public static class QuantizedDecoder
     /// The int8 layers <paramref name="group"/> from <paramref name="file"/> as the parts of one joined layer
     /// (<see cref="Int8Linear.Join"/>), their saved tensors released once it is built.
     /// </summary>
-    static Int8Linear[] BuildJoined(IReadOnlyList<(string Name, (long N, long K) Widths)> group, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used)
+    static nn.Module<Tensor, Tensor>[] BuildJoined(IReadOnlyList<(string Name, (long N, long K) Widths)> group, QuantizationSpec spec, Checkpoints.SafetensorsReader file, HashSet<string> used)
     {
         using var scope = torch.NewDisposeScope();
         var layers = group.Select(g => Read(g.Name, g.Widths.N, g.Widths.K, spec, file, used)).ToList();
         if (layers.Any(l => l.ContainsKey("bias") != layers[0].ContainsKey("bias")))
-        {
-            // Some with a bias and some without (no model known does this): each on its own.
-            return group.Select((g, i) => new Int8Linear(layers[i]["qweight"], layers[i]["scales"], layers[i].GetValueOrDefault("bias"), consumeCodes: true)).ToArray();
-        }
+            return layers.Select(l => Create(l, spec, consumeCodes: true)).ToArray();   // some with a bias, some without: each on its own
         return Int8Linear.Join(layers.Select(l => (l["qweight"], l["scales"], l.GetValueOrDefault("bias"))).ToList());
     }
 
