@@ -7,7 +7,8 @@ namespace GenSharp.Models.Gan;
 /// <summary>
 /// Image (and optionally a label map) → one real/fake logit: strided convolutions S → S/2 → S/4,
 /// LeakyReLU(0.2), BatchNorm in the middle (or spectral norm on every conv), a final S/4 × S/4 conv.
-/// The conditional variant appends a learned per-class image-sized plane as an extra input channel.
+/// Without spectral norm, the last convolution, whose kernel covers its whole map, is computed as the linear layer it
+/// is (<see cref="MapReadout"/>). The conditional variant appends a learned per-class image-sized plane as an extra input channel.
 /// </summary>
 public sealed class DcganDiscriminator : Module<Tensor, Tensor?, Tensor>
 {
@@ -31,7 +32,7 @@ public sealed class DcganDiscriminator : Module<Tensor, Tensor?, Tensor>
         };
         if (!c.SpectralNorm) layers.Add(BatchNorm2d(2 * d));
         layers.Add(LeakyReLU(0.2));
-        layers.Add(Conv(2 * d, 1, s4, 1, 0, true));                                         // (B, 1, 1, 1)
+        layers.Add(c.SpectralNorm ? Conv(2 * d, 1, s4, 1, 0, true) : new MapReadout(2 * d, 1, s4)); // (B, 1, 1, 1)
         layers.Add(Flatten());                                                               // (B, 1)
         net = Sequential(layers);
         RegisterComponents();

@@ -6,7 +6,8 @@ namespace GenSharp.Models.Gan;
 
 /// <summary>
 /// z (and optionally a class embedding) → image in [-1, 1] through transposed convolutions:
-/// 1×1 → S/4 → S/2 → S with BatchNorm + ReLU between and tanh at the end (DCGAN §3).
+/// 1×1 → S/4 → S/2 → S with BatchNorm + ReLU between and tanh at the end (DCGAN §3). The first layer, a transposed
+/// convolution of the 1×1 input, is computed as the matrix product it is (<see cref="MapProjection"/>).
 /// </summary>
 public sealed class DcganGenerator : Module<Tensor, Tensor?, Tensor>
 {
@@ -21,7 +22,7 @@ public sealed class DcganGenerator : Module<Tensor, Tensor?, Tensor>
         int input = c.LatentDim + (c.Conditional ? c.ClassEmbedding : 0);
         if (c.Conditional) label_embedding = Embedding(c.NumClasses, c.ClassEmbedding);
         net = Sequential(
-            ConvTranspose2d(input, 4 * g, s4, stride: 1, padding: 0, bias: false), BatchNorm2d(4 * g), ReLU(), // (B, 4g, S/4, S/4)
+            new MapProjection(input, 4 * g, s4), BatchNorm2d(4 * g), ReLU(),                                    // (B, 4g, S/4, S/4)
             ConvTranspose2d(4 * g, 2 * g, 4, stride: 2, padding: 1, bias: false), BatchNorm2d(2 * g), ReLU(),  // (B, 2g, S/2, S/2)
             ConvTranspose2d(2 * g, c.ImageChannels, 4, stride: 2, padding: 1), Tanh());                       // (B, C, S, S)
         RegisterComponents();
