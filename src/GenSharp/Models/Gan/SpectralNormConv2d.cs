@@ -49,6 +49,15 @@ public sealed class SpectralNormConv2d : nn.Module<Tensor, Tensor>, IConvolution
 
     IEnumerable<Tensor> IConvolutionWeights.ConvolutionWeights => new Tensor[] { weight_orig };
 
-    public override Tensor forward(Tensor x) => ConvolutionLayout.OneChannel(x, NormalizedWeight(), (input, weight) =>
-        nn.functional.conv2d(input, weight, bias, strides: new[] { _stride, _stride }, padding: new[] { _padding, _padding }));
+    /// <summary>A kernel that covers the whole map (a GAN critic's or an energy's last layer) runs as the linear layer it is.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        if (WholeMap.Covers(x, weight_orig, _padding))
+        {
+            using var w = NormalizedWeight();
+            return WholeMap.Readout(x, w, bias);
+        }
+        return ConvolutionLayout.OneChannel(x, NormalizedWeight(), (input, weight) =>
+            nn.functional.conv2d(input, weight, bias, strides: new[] { _stride, _stride }, padding: new[] { _padding, _padding }));
+    }
 }

@@ -75,18 +75,41 @@ public sealed class MapReadout : Module<Tensor, Tensor>, IConvolutionWeights
 
     IEnumerable<Tensor> IConvolutionWeights.ConvolutionWeights => new Tensor[] { weight };
 
-    /// <summary>(B, in, k, k) → (B, out, 1, 1); the map is read in its own layout, the weight flattened to match.</summary>
+    /// <summary>(B, in, k, k) → (B, out, 1, 1).</summary>
     public override Tensor forward(Tensor x)
     {
-        long output = weight.shape[0], input = weight.shape[1], k = weight.shape[2], b = x.shape[0];
-        if (x.dim() != 4 || x.shape[1] != input || x.shape[2] != k || x.shape[3] != k)
+        long input = weight.shape[1], k = weight.shape[2];
+        if (!WholeMap.Covers(x, weight, padding: 0))
             throw new GenSharpException($"MapReadout expects (B, {input}, {k}, {k}), got ({string.Join(", ", x.shape)})");
+        return WholeMap.Readout(x, weight, bias);
+    }
+}
+
+/// <summary>A 2-d convolution whose kernel covers its whole input map, as a linear layer (see <see cref="MapReadout"/>).</summary>
+public static class WholeMap
+{
+    /// <summary>
+    /// Whether convolving <paramref name="x"/> (B, in, H, W) with <paramref name="weight"/> (out, in, kh, kw) at this
+    /// padding reads the whole map once: no padding and a kernel the size of the map (any stride gives one output pixel).
+    /// </summary>
+    public static bool Covers(Tensor x, Tensor weight, long padding) =>
+        padding == 0 && x.dim() == 4 && weight.dim() == 4 && x.shape[1] == weight.shape[1]
+        && x.shape[2] == weight.shape[2] && x.shape[3] == weight.shape[3];
+
+    /// <summary>
+    /// The convolution of <paramref name="x"/> with a kernel that <see cref="Covers"/> it: (B, in, k, k) → (B, out, 1, 1).
+    /// The map is read in its own layout through a view, the weight flattened in the same order (a view too when the
+    /// two layouts agree), so the input's gradient comes back in the input's layout.
+    /// </summary>
+    public static Tensor Readout(Tensor x, Tensor weight, Tensor? bias)
+    {
+        long output = weight.shape[0], size = weight.shape[1] * weight.shape[2] * weight.shape[3], b = x.shape[0];
         bool last = ConvolutionLayout.IsChannelsLast(x);
         using var xs = last ? x.permute(0, 2, 3, 1) : x.alias();              // (B, k, k, in) or (B, in, k, k)
         using var ws = last ? weight.permute(0, 2, 3, 1) : weight.alias();    // the weight in the same order
-        using var flat = xs.reshape(b, input * k * k);                         // a view when x is in either layout
-        using var flatWeight = ws.reshape(output, input * k * k);             // a view when the layouts agree
-        using var y = functional.linear(flat, flatWeight, bias);               // (B, out)
+        using var flat = xs.reshape(b, size);
+        using var flatWeight = ws.reshape(output, size);
+        using var y = functional.linear(flat, flatWeight, bias);            // (B, out)
         return y.view(b, output, 1, 1);
     }
 }

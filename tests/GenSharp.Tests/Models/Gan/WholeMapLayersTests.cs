@@ -83,6 +83,35 @@ public class WholeMapLayersTests
         Close(gwr, gw, "weight gradient");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_spectrally_normalised_convolution_over_the_whole_map_equals_the_convolution(bool inputLast)
+    {
+        torch.manual_seed(3);
+        using var layer = new SpectralNormConv2d(12, 1, 5, 1, 0);
+        layer.eval();                                   // no power-iteration step: both sides see the same weight
+        ConvolutionLayout.Prepare(layer);
+        var x = Layout(torch.randn(4, 12, 5, 5), inputLast).requires_grad_();
+        var w = layer.named_parameters().Single(p => p.name == "weight_orig").parameter;
+        var y = layer.forward(x);
+        var upstream = torch.randn(4, 1, 1, 1);
+        var (gx, gw) = Grads(y, upstream, x, w);
+
+        var xr = x.detach().contiguous().clone().requires_grad_();
+        var wr = w.detach().contiguous().clone().requires_grad_();
+        var bias = layer.named_parameters().Single(p => p.name == "bias").parameter.detach();
+        Tensor yr, gxr, gwr;
+        using (TorchRuntime.NativeConvolutions())
+        {
+            yr = nn.functional.conv2d(xr, wr / SpectralSigma(layer, wr), bias);
+            (gxr, gwr) = Grads(yr, upstream, xr, wr);
+        }
+        Close(yr, y, "output");
+        Close(gxr, gx, "input gradient");
+        Close(gwr, gw, "weight gradient");
+    }
+
     [Fact]
     public void The_layers_refuse_maps_of_another_size_in_one_line()
     {
@@ -103,6 +132,13 @@ public class WholeMapLayersTests
         Assert.DoesNotContain("generator.net.0.bias", shapes.Keys);
         Assert.Equal(new long[] { 1, 128, 7, 7 }, shapes["discriminator.net.5.weight"]);
         Assert.Equal(new long[] { 1 }, shapes["discriminator.net.5.bias"]);
+    }
+
+    // σ = uᵀ W v with the layer's power-iteration vectors, differentiable in W, as SpectralNormConv2d computes it.
+    static Tensor SpectralSigma(nn.Module layer, Tensor w)
+    {
+        var buffers = layer.named_buffers().ToDictionary(b => b.name, b => b.buffer);
+        return buffers["weight_u"].dot(w.flatten(1).mv(buffers["weight_v"]));
     }
 
     static (Tensor, Tensor) Grads(Tensor y, Tensor upstream, Tensor x, Tensor w)
