@@ -1,7 +1,7 @@
 """Where a PyTorch twin's training step spends its time, per operator (torch.profiler), for comparing with GenSharp's
 `perf record` profile of the same family (docs/benchmarks.md, 2026-12-07):
 
-    bench/chroot.sh run /work/sid -- env OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 python3 bench/pytorch/profile_ops.py ddpm|pixelcnn|dcgan [--shapes]
+    bench/chroot.sh run /work/sid -- env OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=1 python3 bench/pytorch/profile_ops.py ddpm|pixelcnn|dcgan|realnvp|glow [--shapes]
 
 Two warm-up steps, then three profiled steps of batch 64 from the embedded training subset.
 """
@@ -14,8 +14,10 @@ sys.path.insert(0, "/repo/bench/pytorch")
 import bench  # noqa: E402
 import ddpm  # noqa: E402
 import pixelcnn  # noqa: E402
+import realnvp  # noqa: E402
+import glow  # noqa: E402
 
-FAMILIES = {"pixelcnn": pixelcnn.build, "ddpm": ddpm.build, "dcgan": lambda _: bench.Dcgan(conditional=False)}
+FAMILIES = {"pixelcnn": pixelcnn.build, "ddpm": ddpm.build, "realnvp": realnvp.build, "glow": glow.build, "dcgan": lambda _: bench.Dcgan(conditional=False)}
 
 if len(sys.argv) < 2 or sys.argv[1] not in FAMILIES:
     raise SystemExit(f"usage: profile_ops.py {'|'.join(FAMILIES)} [--shapes]")
