@@ -34,7 +34,10 @@ def main():
     rows = int(sys.argv[5]) if len(sys.argv) > 5 else 30
     total_a = sum(ms for v in a.values() for ms, _ in v) / na
     total_b = sum(ms for v in b.values() for ms, _ in v) / nb
-    print(f"oneDNN time per step: {total_a:.1f} ms against {total_b:.1f} ms")
+    typical_a = sum(len(v) / na * statistics.median(ms for ms, _ in v) for v in a.values())
+    typical_b = sum(len(v) / nb * statistics.median(ms for ms, _ in v) for v in b.values())
+    print(f"oneDNN time per step: {total_a:.1f} ms against {total_b:.1f} ms "
+          f"(calls per step x median call, robust to warm-up outliers: {typical_a:.1f} against {typical_b:.1f} ms)")
     print(f"{'ms/step':>8} {'calls':>5} {'median':>7} | {'ms/step':>8} {'calls':>5} {'median':>7} | primitive")
 
     def stats(calls, n):
