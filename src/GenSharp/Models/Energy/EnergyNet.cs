@@ -5,8 +5,8 @@ namespace GenSharp.Models.Energy;
 
 /// <summary>
 /// The convolutional energy E(x) of <see cref="EbmConfig"/>: four convolutions with SiLU (Swish) between them,
-/// 3×3 stride 1 → 4×4 stride 2 → 4×4 stride 2 → a (S/4)×(S/4) valid convolution to one scalar per image (without
-/// spectral norm computed as the linear layer it is, <see cref="MapReadout"/>).
+/// 3×3 stride 1 → 4×4 stride 2 → 4×4 stride 2 → a (S/4)×(S/4) valid convolution to one scalar per image, computed as
+/// the linear layer it is (<see cref="MapReadout"/>, or <see cref="SpectralNormConv2d"/>'s whole-map path).
 /// Besides the weights it keeps the replay buffer (<c>replay</c>, (N, C, H, W) in [-1, 1]) as a module buffer,
 /// so the buffer lives on the model's device and is saved with the weights.
 /// </summary>
@@ -26,7 +26,7 @@ public sealed class EnergyNet : nn.Module<Tensor, Tensor>
         conv1 = Conv(config.ImageChannels, c, 3, 1, 1);   // S
         conv2 = Conv(c, 2 * c, 4, 2, 1);                  // S/2
         conv3 = Conv(2 * c, 4 * c, 4, 2, 1);              // S/4
-        head = config.SpectralNorm ? Conv(4 * c, 1, s / 4, 1, 0) : new MapReadout(4 * c, 1, s / 4); // 1×1, see MapReadout
+        head = config.SpectralNorm ? Conv(4 * c, 1, s / 4, 1, 0) : new MapReadout(4 * c, 1, s / 4); // 1×1
         replay = torch.rand(config.ReplaySize, config.ImageChannels, s, s) * 2 - 1;
         RegisterComponents();
     }

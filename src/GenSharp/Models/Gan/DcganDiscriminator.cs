@@ -7,8 +7,8 @@ namespace GenSharp.Models.Gan;
 /// <summary>
 /// Image (and optionally a label map) → one real/fake logit: strided convolutions S → S/2 → S/4,
 /// LeakyReLU(0.2), BatchNorm in the middle (or spectral norm on every conv), a final S/4 × S/4 conv.
-/// Without spectral norm, the last convolution, whose kernel covers its whole map, is computed as the linear layer it
-/// is (<see cref="MapReadout"/>). The conditional variant appends a learned per-class image-sized plane as an extra input channel.
+/// The last convolution, whose kernel covers its whole map, is computed as the linear layer it is (<see cref="MapReadout"/>,
+/// or <see cref="SpectralNormConv2d"/>'s whole-map path). The conditional variant appends a learned per-class image-sized plane as an extra input channel.
 /// </summary>
 public sealed class DcganDiscriminator : Module<Tensor, Tensor?, Tensor>
 {

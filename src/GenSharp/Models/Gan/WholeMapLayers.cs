@@ -6,10 +6,11 @@ namespace GenSharp.Models.Gan;
 
 // Two convolutions whose kernel spans the whole map, written as the matrix products they are. DCGAN's generator opens
 // with a transposed convolution of a 1×1 input ("project and reshape") and its discriminator closes with a k×k
-// convolution of a k×k map. libtorch 2.10's oneDNN (3.7.1) runs the first as an AVX2 direct deconvolution: 5.4 ms per
-// forward pass at batch 64, 100 → 256 × 7 × 7, against 0.65 ms for PyTorch 2.14's oneDNN, which treats it as an inner
-// product, plus weight-gradient reorders of ~3 ms (docs/benchmarks.md, "DCGAN's whole-map layers"). Both layers keep the
-// parameters, shapes and names of the convolution they replace, so checkpoints do not change.
+// convolution of a k×k map (as does the EBM's energy). libtorch 2.10's oneDNN (3.7.1) runs the first as an AVX2 direct
+// deconvolution: 5.8 ms per forward pass at batch 64, 100 → 256 × 7 × 7, against 0.64 ms for PyTorch 2.14's oneDNN, which
+// treats it as an inner product, plus ~2.7 ms of weight-gradient reorders (docs/benchmarks.md, "Convolutions that cover
+// the whole map"). Both layers keep the parameters, shapes and names of the convolution they replace, so checkpoints do
+// not change.
 //
 // Layout: ConvolutionLayout.Prepare makes their weights channels-last as it does a convolution's, and the products then
 // read and write channels-last activations through views (no copies), as the convolutions around them do. That
@@ -37,9 +38,10 @@ public sealed class MapProjection : Module<Tensor, Tensor>, IConvolutionWeights
     /// <summary>(B, in, 1, 1) → (B, out, k, k), channels-last when the weight is.</summary>
     public override Tensor forward(Tensor x)
     {
-        long input = weight.shape[0], output = weight.shape[1], k = weight.shape[2], b = x.shape[0];
+        long input = weight.shape[0], output = weight.shape[1], k = weight.shape[2];
         if (x.dim() != 4 || x.shape[1] != input || x.shape[2] != 1 || x.shape[3] != 1)
             throw new GenSharpException($"MapProjection expects (B, {input}, 1, 1), got ({string.Join(", ", x.shape)})");
+        long b = x.shape[0];
         using var flat = x.reshape(b, input);                                  // (B, in)
         if (!ConvolutionLayout.IsChannelsLast(weight))
         {
