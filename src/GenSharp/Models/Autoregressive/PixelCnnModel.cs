@@ -1,4 +1,5 @@
 using GenSharp.Data;
+using GenSharp.Sampling;
 using GenSharp.Training;
 using static TorchSharp.torch.nn.functional;
 
@@ -169,7 +170,7 @@ public sealed class PixelCnnModel : FamilyModel<PixelCnnConfig, PixelCnnNetwork>
                 }
                 else
                 {
-                    value = torch.bernoulli(torch.sigmoid(logits));
+                    value = BernoulliSampling.Sample(torch.sigmoid(logits));
                 }
                 var input = NetworkInput(value);
                 levels.select(3, c).select(2, r).copy_(value);

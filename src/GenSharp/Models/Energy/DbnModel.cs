@@ -1,4 +1,5 @@
 using GenSharp.Data;
+using GenSharp.Sampling;
 using GenSharp.Training;
 using static TorchSharp.torch.nn.functional;
 
@@ -64,7 +65,7 @@ public sealed class DbnModel : FamilyModel<DbnConfig, DbnNetwork>, ILikelihoodMo
             {
                 // Up the frozen layers with binary samples, the states the next RBM models.
                 input = ImageTransforms.Binarize(x01, stochastic: true);
-                for (int j = 0; j < l; j++) input = torch.bernoulli(torch.sigmoid(_net.Layers[j].HiddenLogits(input)));
+                for (int j = 0; j < l; j++) input = BernoulliSampling.Sample(torch.sigmoid(_net.Layers[j].HiddenLogits(input)));
             }
             _net.Layers[l].TrackInputMean(input);
         }
@@ -84,11 +85,11 @@ public sealed class DbnModel : FamilyModel<DbnConfig, DbnNetwork>, ILikelihoodMo
         using var scope = torch.NewDisposeScope();
         _net.eval();
         var layers = _net.Layers;
-        var start = torch.bernoulli(Top.InputMean.expand(n, Top.Visible).contiguous());   // (n, H_{L−1})
+        var start = BernoulliSampling.Sample(Top.InputMean.expand(n, Top.Visible).contiguous());   // (n, H_{L−1})
         var (x, probs) = Top.Gibbs(start, steps);
         if (Depth > 1)
         {
-            for (int l = Depth - 2; l >= 1; l--) x = torch.bernoulli(torch.sigmoid(layers[l].VisibleLogits(x)));
+            for (int l = Depth - 2; l >= 1; l--) x = BernoulliSampling.Sample(torch.sigmoid(layers[l].VisibleLogits(x)));
             probs = torch.sigmoid(layers[0].VisibleLogits(x));                           // (n, V)
         }
         var s = _config.ImageSize;
@@ -109,7 +110,7 @@ public sealed class DbnModel : FamilyModel<DbnConfig, DbnNetwork>, ILikelihoodMo
         {
             var rbm = _net.Layers[l];
             var a = rbm.HiddenLogits(below);                                              // (B·S, H_l), q's logits
-            var h = torch.bernoulli(torch.sigmoid(a));
+            var h = BernoulliSampling.Sample(torch.sigmoid(a));
             // log p(h_{l−1} | h_l) of the directed layer, Bernoulli with logits b + Wᵀh.
             var logP = -binary_cross_entropy_with_logits(rbm.VisibleLogits(h), below, reduction: nn.Reduction.None).sum(1);
             var entropy = (softplus(a) - torch.sigmoid(a) * a).sum(1);                    // H(q(h | below)) = Σ softplus(a) − σ(a)·a

@@ -1,3 +1,4 @@
+using GenSharp.Sampling;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn.functional;
 
@@ -41,7 +42,7 @@ public sealed class Rbm : nn.Module
         input_mean = torch.full(visible, 0.5f);
         input_count = torch.zeros(1, dtype: ScalarType.Float64);
         // Chains start uniform; they move towards the model with the first updates.
-        if (persistentChains > 0) persistent = torch.bernoulli(torch.full(persistentChains, visible, 0.5f));
+        if (persistentChains > 0) persistent = BernoulliSampling.Sample(torch.full(persistentChains, visible, 0.5f));
         RegisterComponents();
     }
 
@@ -75,9 +76,9 @@ public sealed class Rbm : nn.Module
     /// <summary>One Gibbs sweep v → h ~ p(h | v) → v' ~ p(v | h). Returns v' (B, V) and p(v' = 1 | h) (B, V).</summary>
     public (Tensor Visible, Tensor VisibleProbs) GibbsStep(Tensor v)
     {
-        var h = torch.bernoulli(torch.sigmoid(HiddenLogits(v)));          // (B, H)
+        var h = BernoulliSampling.Sample(torch.sigmoid(HiddenLogits(v)));          // (B, H)
         var pv = torch.sigmoid(VisibleLogits(h));                          // (B, V)
-        return (torch.bernoulli(pv), pv);
+        return (BernoulliSampling.Sample(pv), pv);
     }
 
     /// <summary>
@@ -133,7 +134,7 @@ public sealed class Rbm : nn.Module
     {
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var pv = torch.sigmoid(VisibleLogits(torch.bernoulli(torch.sigmoid(HiddenLogits(v)))));   // (B, V)
+        var pv = torch.sigmoid(VisibleLogits(BernoulliSampling.Sample(torch.sigmoid(HiddenLogits(v)))));   // (B, V)
         double recon = (v - pv).square().sum(1).mean().item<float>();
         var i = torch.randint(Visible, v.shape[0], dtype: ScalarType.Int64, device: v.device);    // (B)
         var flip = one_hot(i, Visible).to_type(v.dtype);                                           // (B, V)

@@ -1,4 +1,5 @@
 using GenSharp.Data;
+using GenSharp.Sampling;
 using GenSharp.Training;
 
 namespace GenSharp.Models.Energy;
@@ -56,7 +57,7 @@ public sealed class RbmModel : FamilyModel<RbmConfig, Rbm>, ILikelihoodModel, IG
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         _net.eval();
-        var v = torch.bernoulli(_net.InputMean.expand(n, _config.Visible).contiguous());   // (n, V)
+        var v = BernoulliSampling.Sample(_net.InputMean.expand(n, _config.Visible).contiguous());   // (n, V)
         var probs = _net.Gibbs(v, steps).VisibleProbs;
         var s = _config.ImageSize;
         return probs.view(n, _config.ImageChannels, s, s).cpu().MoveToOuterDisposeScope();
