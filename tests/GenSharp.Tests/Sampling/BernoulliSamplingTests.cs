@@ -6,9 +6,9 @@ using static TorchSharp.torch;
 namespace GenSharp.Tests;
 
 /// <summary>
-/// <see cref="BernoulliSampling"/> held to the Bernoulli distribution itself: per-element frequencies against p, the
-/// spread of row sums against the binomial variance n·p·(1 − p) (which independence between elements implies), and
-/// the edges p = 0 and p = 1, computed here in plain arithmetic rather than with another sampler.
+/// <see cref="BernoulliSampling"/> held to libtorch's own <c>bernoulli</c> (the same draws from the same seed) and to the
+/// Bernoulli distribution itself: per-element frequencies against p, the spread of row sums against the binomial
+/// variance n·p·(1 − p) (which independence between elements implies), and the edges p = 0 and p = 1.
 /// </summary>
 public class BernoulliSamplingTests
 {
@@ -56,6 +56,29 @@ public class BernoulliSamplingTests
         using var odd = x.index(TensorIndex.Colon, TensorIndex.Slice(1, null, 2)).mean();
         Assert.InRange(even.item<float>(), 0.048f, 0.052f);
         Assert.InRange(odd.item<float>(), 0.948f, 0.952f);
+    }
+
+    [Fact]
+    public void Draws_what_torch_bernoulli_draws_from_the_same_seed_or_generator()
+    {
+        // libtorch's CPU bernoulli fires where the element's uniform falls below p, taking the uniforms in order; the
+        // same uniforms come out of rand, so the two agree bit for bit (this would fail if either changed its stream).
+        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.Float64 })
+        {
+            torch.manual_seed(2);
+            using var p = torch.rand(new long[] { 300, 777 }, dtype: dtype);
+            torch.manual_seed(5);
+            using var expected = torch.bernoulli(p);
+            torch.manual_seed(5);
+            using var actual = BernoulliSampling.Sample(p);
+            Assert.True(expected.equal(actual).all().item<bool>(), $"{dtype}: draws differ from torch.bernoulli's");
+
+            using var g1 = new torch.Generator(9);
+            using var g2 = new torch.Generator(9);
+            using var fromG1 = torch.bernoulli(p, generator: g1);
+            using var fromG2 = BernoulliSampling.Sample(p, g2);
+            Assert.True(fromG1.equal(fromG2).all().item<bool>(), $"{dtype}: draws from a generator differ from torch.bernoulli's");
+        }
     }
 
     [Fact]
