@@ -83,6 +83,23 @@ public static class ConvolutionLayout
         using (activation) return activation.contiguous();
     }
 
+    /// <summary>
+    /// <paramref name="activation"/> in the layout <paramref name="conv"/> reads, taking ownership: a channels-last copy
+    /// (differentiable) when the convolution's weight is channels-last and the activation is not, else the tensor
+    /// itself. In a network prepared with <c>blockedOnBlock</c>, convert before the elementwise operations that feed an
+    /// off-block convolution, so they run in its layout. libtorch would convert the input itself, but the input's
+    /// gradient then comes back channels-last to operations that saved default-layout tensors, and an elementwise
+    /// backward over mixed layouts runs a scalar loop: GroupNorm → SiLU → the DDPM's 32 → 1 output convolution over
+    /// 64×32×28×28 took 14.0 ms forward + backward, and 8.9 ms with the SiLU moved after the conversion (medians).
+    /// </summary>
+    public static Tensor InputLayoutOf(TorchSharp.Modules.Convolution conv, Tensor activation)
+    {
+        ArgumentNullException.ThrowIfNull(conv);
+        ArgumentNullException.ThrowIfNull(activation);
+        if (conv.weight is not { } weight || !IsChannelsLast(weight) || IsChannelsLast(activation)) return activation;
+        using (activation) return ToChannelsLast(activation);
+    }
+
     // Layers given the one-channel hook, so preparing a module twice does not hook a layer twice.
     static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TorchSharp.Modules.Convolution, object> HookedLayers = new();
 

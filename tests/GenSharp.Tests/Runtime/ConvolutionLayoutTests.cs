@@ -34,6 +34,45 @@ public class ConvolutionLayoutTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void InputLayoutOfFollowsTheWeightAndKeepsValuesAndGradients()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(4);
+        var conv = nn.Conv2d(32, 1, 3, padding: 1);
+        var norm = nn.GroupNorm(8, 32);
+        using (torch.no_grad()) { norm.weight!.uniform_(0.5, 1.5); norm.bias!.uniform_(-0.5, 0.5); }   // TorchSharp leaves them uninitialised
+        var x = torch.randn(4, 32, 9, 9);
+
+        // A default-layout weight: the activation comes back as it was, the same tensor.
+        var plain = torch.randn(4, 32, 9, 9);
+        Assert.Same(plain, ConvolutionLayout.InputLayoutOf(conv, plain));
+
+        // The reference: the layer with its default-layout weight on libtorch's native kernels.
+        Tensor referenceOut, referenceGrad;
+        var x1 = x.clone().requires_grad_(true);
+        using (TorchRuntime.NativeConvolutions())
+        {
+            referenceOut = conv.forward(nn.functional.silu(norm.forward(x1)));
+            referenceOut.square().sum().backward();
+        }
+        referenceGrad = x1.grad!.clone();
+
+        using (torch.no_grad()) conv.weight!.set_(ConvolutionLayout.ToChannelsLast(conv.weight!));
+        Assert.True(ConvolutionLayout.IsChannelsLast(conv.weight!));
+        var x2 = x.clone().requires_grad_(true);
+        var normed = ConvolutionLayout.InputLayoutOf(conv, norm.forward(x2));
+        Assert.True(ConvolutionLayout.IsChannelsLast(normed), string.Join(",", normed.stride()));
+        Assert.Same(normed, ConvolutionLayout.InputLayoutOf(conv, normed));   // already channels-last: no copy
+        var output = conv.forward(nn.functional.silu(normed));
+        output.square().sum().backward();
+
+        float outDiff = (output - referenceOut).abs().max().item<float>();
+        Assert.True(outDiff < 1e-4f, $"the output differs by {outDiff}");
+        Assert.True((x2.grad! - referenceGrad).abs().max().item<float>() < 1e-4f, "the input gradient changed");
+        Assert.True(x2.grad!.is_contiguous(), "the gradient should come back in the input's default layout");
+    }
+
     [Theory]
     [InlineData("vae", "{}")]
     [InlineData("dcgan", "{\"spectral_norm\": true}")]

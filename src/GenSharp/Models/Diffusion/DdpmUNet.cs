@@ -87,6 +87,8 @@ public sealed class DdpmUNet : Module
         foreach (var level in down) h = level.Forward(h, emb, skips);                   // (B, Cdeep, H/2^(L−1), ·)
         h = mid_block2.Forward(mid_attention.Forward(mid_block1.Forward(h, emb)), emb);
         foreach (var level in up) h = level.Forward(h, emb, skips);                     // (B, base, H, W)
-        return conv_out.forward(functional.silu(norm_out.forward(h)));                  // (B, C, H, W)
+        // The SiLU runs in conv_out's layout: its one output channel makes it channels-last.
+        var normed = ConvolutionLayout.InputLayoutOf(conv_out, norm_out.forward(h));
+        return conv_out.forward(functional.silu(normed));                               // (B, C, H, W)
     }
 }
