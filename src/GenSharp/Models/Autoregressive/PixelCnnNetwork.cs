@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 using static TorchSharp.torch.nn.functional;
@@ -113,8 +114,11 @@ public sealed class PixelCnnNetwork : Module<Tensor, Tensor?, Tensor>
     /// <summary>Output head: summed skips (B, p, R, W) → logits (B, Levels·C, R, W).</summary>
     public Tensor Head(Tensor skips)
     {
-        using var a = relu(skips);
-        using var hidden = output_hidden.forward(a);
+        // Each ReLU runs in the layout of the convolution after it (channels-last when that one is off the block, as a
+        // one-logit Bernoulli output is), so no backward meets a gradient of the other layout.
+        using var input = ConvolutionLayout.InputLayoutOf(output_hidden, skips.alias());
+        using var a = relu(input);
+        using var hidden = ConvolutionLayout.InputLayoutOf(output_logits, output_hidden.forward(a));
         using var b = relu(hidden);
         return output_logits.forward(b);
     }
