@@ -21,8 +21,10 @@ public sealed class ConvVae : Module
         int s = c.ImageSize / 4, c2 = 2 * c.Channels;
         encoder = Sequential(
             Conv2d(c.ImageChannels, c.Channels, 4, stride: 2, padding: 1), ReLU(),   // (B, C1, H/2, W/2)
-            Conv2d(c.Channels, c2, 4, stride: 2, padding: 1), ReLU(),               // (B, C2, H/4, W/4)
-            Flatten(),                                                               // (B, C2·H/4·W/4)
+            // The ReLU follows the flatten, which copies the channels-last map into the default order: its backward
+            // then meets a gradient of its own layout instead of running libtorch's scalar loop over mixed ones.
+            Conv2d(c.Channels, c2, 4, stride: 2, padding: 1), Flatten(),            // (B, C2·H/4·W/4)
+            ReLU(),
             Linear(c2 * s * s, c.Hidden), ReLU());                                   // (B, hidden)
         to_stats = Linear(c.Hidden, 2 * c.LatentDim);                                // (B, 2·latent) = [μ, log σ²]
         decoder = Sequential(
