@@ -1,3 +1,5 @@
+using GenSharp.Sampling;
+
 namespace GenSharp.Data;
 
 /// <summary>
@@ -59,7 +61,7 @@ public static class ImageTransforms
             throw new ArgumentException($"expected a floating-point tensor with values in [0, 1], got {x01.dtype}; convert with ToFloat first", nameof(x01));
         using var scope = NewDisposeScope();
         var y = stochastic
-            ? GenSharp.Sampling.BernoulliSampling.Sample(x01.clamp(0.0, 1.0), generator)
+            ? BernoulliSampling.Sample(x01.clamp(0.0, 1.0), generator)
             : x01.gt(threshold).to_type(x01.dtype);
         return y.MoveToOuterDisposeScope();
     }

@@ -56,7 +56,7 @@ public static class AnnealedImportanceSampling
         long n = (long)chains * runs;
         double logZA = rbm.Hidden * Math.Log(2) + softplus(bA.to_type(ScalarType.Float64)).sum().item<double>();
 
-        var v = BernoulliSampling.Sample(torch.sigmoid(bA).expand(n, bA.shape[0]).contiguous());   // (N, V) ~ p_A
+        var v = BernoulliSampling.Sample(torch.sigmoid(bA).expand(n, bA.shape[0]).contiguous());  // (N, V) ~ p_A
         var logW = torch.zeros(n, dtype: ScalarType.Float64, device: device);              // (N)
         for (int k = 1; k < schedule.Length; k++)
         {
@@ -69,7 +69,7 @@ public static class AnnealedImportanceSampling
                         + (softplus(x64 * bNow) - softplus(x64 * bPrev)).sum(1);
             logW.add_(delta);
             if (k == schedule.Length - 1) break;                               // the last transition would not change w
-            var h = BernoulliSampling.Sample(torch.sigmoid(x * bNow));                   // (N, H)
+            var h = BernoulliSampling.Sample(torch.sigmoid(x * bNow));         // (N, H)
             var pv = torch.sigmoid(bA * (1 - bNow) + (h.matmul(rbm.Weight) + b) * bNow);
             var nv = BernoulliSampling.Sample(pv).MoveToOuterDisposeScope();
             v.Dispose();
