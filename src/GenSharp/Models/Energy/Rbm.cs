@@ -76,8 +76,8 @@ public sealed class Rbm : nn.Module
     /// <summary>One Gibbs sweep v → h ~ p(h | v) → v' ~ p(v | h). Returns v' (B, V) and p(v' = 1 | h) (B, V).</summary>
     public (Tensor Visible, Tensor VisibleProbs) GibbsStep(Tensor v)
     {
-        var h = BernoulliSampling.Sample(torch.sigmoid(HiddenLogits(v)));          // (B, H)
-        var pv = torch.sigmoid(VisibleLogits(h));                          // (B, V)
+        var h = BernoulliSampling.Sample(torch.sigmoid(HiddenLogits(v)));   // (B, H)
+        var pv = torch.sigmoid(VisibleLogits(h));                           // (B, V)
         return (BernoulliSampling.Sample(pv), pv);
     }
 
