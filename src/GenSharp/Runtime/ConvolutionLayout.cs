@@ -100,6 +100,58 @@ public static class ConvolutionLayout
         using (activation) return ToChannelsLast(activation);
     }
 
+    /// <summary>
+    /// Whether <see cref="Pointwise(Tensor, Tensor, Tensor?)"/> may use the matrix product (default true); false keeps every
+    /// 1×1 convolution on libtorch's convolution, for comparisons.
+    /// </summary>
+    public static bool PointwiseProducts { get; set; } = true;
+
+    /// <summary>
+    /// A 1×1 convolution (stride 1, no padding, one group) of <paramref name="x"/> (N, C_in, H, W), written as the matrix
+    /// product it is when the network runs channels-last (the input is, or the weight is, or the weight is a plain
+    /// (C_out, C_in) matrix and <see cref="ChannelsLast"/>): the input's (N·H·W, C_in) rows times the weight's transpose,
+    /// read and written through views, so the output is channels-last as the convolution's would be. In libtorch 2.10
+    /// the product (MKL) beats oneDNN 3.7.1's channels-last 1×1 convolution, forward and both gradients: 64 → 64 at
+    /// 64×14×14 took 1.26 against 1.47 ms, 8 → 8 at 64×7×7 0.11 against 0.19 ms (medians, 2 threads).
+    /// <paramref name="weight"/> is (C_out, C_in, 1, 1) or (C_out, C_in); <paramref name="bias"/> (C_out) or null. In the
+    /// default layout, or when the input is not 4-d, this is <c>conv2d</c>.
+    /// </summary>
+    public static Tensor Pointwise(Tensor x, Tensor weight, Tensor? bias)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(weight);
+        long cout = weight.shape[0], cin = weight.shape[1];
+        if (x.dim() == 4 && x.shape[1] != cin)
+            throw new GenSharpException($"a 1×1 convolution of {cin} input channels got {x.shape[1]} (input shape {string.Join("×", x.shape)})");
+        bool productPath = PointwiseProducts && x.dim() == 4 && (IsChannelsLast(x) || (ChannelsLast && (weight.dim() == 2 || IsChannelsLast(weight))));
+        if (!productPath)
+        {
+            using var w4 = weight.dim() == 4 ? weight.alias() : weight.view(cout, cin, 1, 1);
+            return nn.functional.conv2d(x, w4, bias);
+        }
+        long n = x.shape[0], h = x.shape[2], w = x.shape[3];
+        using var matrix = weight.dim() == 2 ? weight.alias() : weight.reshape(cout, cin);
+        using var pixels = x.permute(0, 2, 3, 1);                              // (N, H, W, C_in): a view when x is channels-last
+        using var rows = pixels.reshape(n * h * w, cin);
+        using var product = nn.functional.linear(rows, matrix, bias);          // (N·H·W, C_out)
+        using var map = product.view(n, h, w, cout);
+        return map.permute(0, 3, 1, 2);                                        // (N, C_out, H, W), channels-last
+    }
+
+    /// <summary>
+    /// <paramref name="conv"/> applied to <paramref name="x"/>: through <see cref="Pointwise(Tensor, Tensor, Tensor?)"/> when it is a
+    /// plain 1×1 convolution (stride 1, no padding, no dilation, one group, zero padding mode), else its own forward.
+    /// </summary>
+    public static Tensor Pointwise(TorchSharp.Modules.Conv2d conv, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(conv);
+        if (conv.weight is not { } weight || weight.dim() != 4 || weight.shape[2] != 1 || weight.shape[3] != 1 || conv.groups != 1
+            || conv.transposed || conv.stride.Any(s => s != 1) || conv.padding is not { } padding || padding.Any(p => p != 0)
+            || conv.dilation.Any(d => d != 1) || conv.padding_mode != PaddingModes.Zeros)
+            return conv.forward(x);
+        return Pointwise(x, weight, conv.bias);
+    }
+
     // Layers given the one-channel hook, so preparing a module twice does not hook a layer twice.
     static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TorchSharp.Modules.Convolution, object> HookedLayers = new();
 

@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 
 namespace GenSharp.Models.Flows;
@@ -38,7 +39,7 @@ public sealed class GlowCoupling : FlowLayer
         Tensor h;
         using (var a = in_conv.forward(xa))
         using (var b = nn.functional.relu(a))
-        using (var c = mid_conv.forward(b))
+        using (var c = ConvolutionLayout.Pointwise(mid_conv, b))
         using (var d = nn.functional.relu(c))
             h = out_conv.forward(d);
         using (h)

@@ -92,18 +92,17 @@ public sealed class InvertibleConv1x1 : FlowLayer
 
     public override (Tensor Y, Tensor LogDet) Forward(Tensor x)
     {
-        long c = x.shape[1], hw = x.shape[2] * x.shape[3];
+        long hw = x.shape[2] * x.shape[3];
         var w = Weight();
-        var y = nn.functional.conv2d(x, ConvolutionLayout.Weight(w.view(c, c, 1, 1)));
+        var y = ConvolutionLayout.Pointwise(x, w, null);
         var logDet = (LogAbsDetWeight() * hw).expand(x.shape[0]);               // (B)
         return (y, logDet);
     }
 
     public override Tensor Inverse(Tensor y)
     {
-        long c = y.shape[1];
         LogAbsDetWeight();                                                      // singularity check
         var wInv = torch.linalg.inv(Weight());
-        return nn.functional.conv2d(y, ConvolutionLayout.Weight(wInv.view(c, c, 1, 1)));
+        return ConvolutionLayout.Pointwise(y, wInv, null);
     }
 }
