@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
@@ -61,7 +62,7 @@ public sealed class ResBlock : Module
         using (h2)
         {
             if (skip is null) return x + h2;
-            using var s = skip.forward(x);
+            using var s = ConvolutionLayout.Pointwise(skip, x);                         // a product when channels-last
             return s + h2;
         }
     }
