@@ -1,3 +1,4 @@
+using GenSharp.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 
@@ -31,7 +32,7 @@ internal sealed class SdResnet : Module
         var h = conv1.forward(functional.silu(norm1.forward(x)));
         if (time_emb_proj is not null && temb is not null) h = h + time_emb_proj.forward(functional.silu(temb)).unsqueeze(-1).unsqueeze(-1);
         h = conv2.forward(functional.silu(norm2.forward(h)));
-        return (conv_shortcut is null ? x : conv_shortcut.forward(x)) + h;
+        return (conv_shortcut is null ? x : ConvolutionLayout.Pointwise(conv_shortcut, x)) + h;
     }
 }
 
@@ -145,10 +146,10 @@ internal sealed class SdTransformer2D : Module
         long b = x.shape[0], c = x.shape[1], hh = x.shape[2], ww = x.shape[3];
         var h = norm.forward(x);
         h = _linear ? proj_in.forward(h.permute(0, 2, 3, 1).reshape(b, hh * ww, c))
-                    : proj_in.forward(h).permute(0, 2, 3, 1).reshape(b, hh * ww, c);               // (B, HW, C)
+                    : ConvolutionLayout.Pointwise((Conv2d)proj_in, h).permute(0, 2, 3, 1).reshape(b, hh * ww, c);               // (B, HW, C)
         h = transformer_blocks[0].Forward(h, context);
         h = _linear ? proj_out.forward(h).reshape(b, hh, ww, c).permute(0, 3, 1, 2)
-                    : proj_out.forward(h.reshape(b, hh, ww, c).permute(0, 3, 1, 2));               // (B, C, H, W)
+                    : ConvolutionLayout.Pointwise((Conv2d)proj_out, h.reshape(b, hh, ww, c).permute(0, 3, 1, 2));               // (B, C, H, W)
         return h + x;
     }
 }
