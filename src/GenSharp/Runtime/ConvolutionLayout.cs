@@ -183,7 +183,7 @@ public static class ConvolutionLayout
 
     /// <summary>
     /// <paramref name="weight"/> as a convolution should receive it: a channels-last copy when <see cref="ChannelsLast"/>
-    /// (for weights computed in the forward pass, such as Glow's 1×1 convolution), else the tensor itself.
+    /// (for weights made in the forward pass, such as <see cref="OneChannel"/>'s widened one), else the tensor itself.
     /// </summary>
     public static Tensor Weight(Tensor weight) => ChannelsLast && !IsChannelsLast(weight) ? ToChannelsLast(weight) : weight;
 

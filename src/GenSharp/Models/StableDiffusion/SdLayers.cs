@@ -145,11 +145,12 @@ internal sealed class SdTransformer2D : Module
     {
         long b = x.shape[0], c = x.shape[1], hh = x.shape[2], ww = x.shape[3];
         var h = norm.forward(x);
+        // As 1×1 convolutions, the projections go through ConvolutionLayout.Pointwise (a product on channels-last maps).
         h = _linear ? proj_in.forward(h.permute(0, 2, 3, 1).reshape(b, hh * ww, c))
-                    : ConvolutionLayout.Pointwise((Conv2d)proj_in, h).permute(0, 2, 3, 1).reshape(b, hh * ww, c);               // (B, HW, C)
+                    : ConvolutionLayout.Pointwise((Conv2d)proj_in, h).permute(0, 2, 3, 1).reshape(b, hh * ww, c);  // (B, HW, C)
         h = transformer_blocks[0].Forward(h, context);
         h = _linear ? proj_out.forward(h).reshape(b, hh, ww, c).permute(0, 3, 1, 2)
-                    : ConvolutionLayout.Pointwise((Conv2d)proj_out, h.reshape(b, hh, ww, c).permute(0, 3, 1, 2));               // (B, C, H, W)
+                    : ConvolutionLayout.Pointwise((Conv2d)proj_out, h.reshape(b, hh, ww, c).permute(0, 3, 1, 2));  // (B, C, H, W)
         return h + x;
     }
 }
